@@ -1,0 +1,1 @@
+"""Billing models: filled in by the billing issue."""

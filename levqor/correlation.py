@@ -1,0 +1,45 @@
+"""The correlation id of the work in hand: a request, a task or a command.
+
+Set once per unit of work (the middleware for requests), read by the audit
+trail and by every log line, so one id ties a request to what it caused.
+"""
+
+import contextvars
+import logging
+import re
+import uuid
+
+_current: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
+
+# Accept a caller's id only if it is short and plain, so it cannot inject
+# text into logs or headers.
+_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def clean(candidate: str | None) -> str:
+    """Return the candidate if it is a safe id, else a fresh one."""
+    if candidate and _ACCEPTABLE.match(candidate):
+        return candidate
+    return new_id()
+
+
+def get() -> str:
+    return _current.get()
+
+
+def set(value: str) -> contextvars.Token:  # noqa: A001 - mirrors ContextVar.set
+    return _current.set(value)
+
+
+def reset(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
+class CorrelationIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = _current.get() or "-"
+        return True

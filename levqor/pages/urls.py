@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "pages"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("pricing", views.pricing, name="pricing"),
+    path("dfy-contract", views.dfy_contract, name="dfy_contract"),
+    path("terms", views.terms, name="terms"),
+    path("privacy", views.privacy, name="privacy"),
+    path("refunds", views.refunds, name="refunds"),
+    path("sla", views.sla, name="sla"),
+    path("business-continuity", views.business_continuity, name="business_continuity"),
+]

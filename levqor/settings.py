@@ -1,0 +1,338 @@
+"""Levqor settings: one module, driven by environment variables.
+
+With no variables set the console runs on the embedded default: SQLite, the
+django-q2 ORM broker, a local-memory cache, email printed to the console and
+files on local disk. Every variable is listed, with its default, in README.md.
+
+A value that cannot be parsed stops start-up with a message naming the
+variable; nothing falls back silently to a default.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A strict boolean: anything but the usual spellings is an error."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off.")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, *, schemes: set[str]) -> str:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return ""
+    scheme = urlsplit(raw).scheme
+    if scheme not in schemes:
+        allowed = ", ".join(sorted(schemes))
+        raise ImproperlyConfigured(f"{name} must be a URL starting with one of: {allowed} (got scheme {scheme!r}).")
+    return raw
+
+
+# --- Core -----------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", True)
+
+_DEV_SECRET_KEY = "levqor-insecure-development-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("LEVQOR_CSRF_TRUSTED_ORIGINS", [])
+LEVQOR_BASE_URL = env.str("LEVQOR_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+if urlsplit(LEVQOR_BASE_URL).scheme not in {"http", "https"}:
+    raise ImproperlyConfigured("LEVQOR_BASE_URL must start with http:// or https://.")
+
+INSTALLED_APPS = [
+    "levqor.apps.LevqorAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "anymail",
+    "django_q",
+    "djstripe",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "levqor",
+    "compliance",
+    "levqor.accounts",
+    "levqor.pages",
+    "billing",
+    "status",
+    "support",
+]
+
+MIDDLEWARE = [
+    "levqor.middleware.CorrelationIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "levqor.urls"
+WSGI_APPLICATION = "levqor.wsgi.application"
+ASGI_APPLICATION = "levqor.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "levqor.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+DATABASE_URL = env_url("DATABASE_URL", schemes={"sqlite", "postgres", "postgresql", "pgsql"})
+if DATABASE_URL:
+    try:
+        _db = env.db_url_config(DATABASE_URL)
+    except Exception as exc:  # django-environ raises several kinds here
+        raise ImproperlyConfigured(f"DATABASE_URL could not be parsed: {exc}") from None
+    if _db["ENGINE"].endswith("postgresql"):
+        _db.setdefault("CONN_MAX_AGE", env_int("LEVQOR_DB_CONN_MAX_AGE", 60, minimum=0))
+        _db["CONN_HEALTH_CHECKS"] = True
+else:
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "levqor.sqlite3")}
+if _db["ENGINE"].endswith("sqlite3"):
+    # Without these, concurrent requests (webhooks, the threaded dev server,
+    # a qcluster beside the web process) fail with "database is locked".
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, throttles and the task broker ------------------------------------
+
+REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss", "unix"})
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env.str("LEVQOR_CACHE_PREFIX", default="levqor"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "levqor"}}
+
+# django-q2. `retry` must exceed `timeout`, or a slow task is handed to a
+# second worker while the first still runs; `max_attempts` bounds retries
+# (0 would retry forever); `catch_up` off so a cluster that was down does not
+# replay every missed run of every schedule at once.
+Q_CLUSTER = {
+    "name": "levqor",
+    "workers": env_int("LEVQOR_Q_WORKERS", 2, minimum=1),
+    "timeout": env_int("LEVQOR_Q_TIMEOUT", 300, minimum=1),
+    "retry": env_int("LEVQOR_Q_RETRY", 360, minimum=2),
+    "max_attempts": env_int("LEVQOR_Q_MAX_ATTEMPTS", 5, minimum=1),
+    "catch_up": False,
+    "save_limit": 1000,
+    "ack_failures": True,
+    "label": "Task queue",
+}
+if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
+    raise ImproperlyConfigured("LEVQOR_Q_RETRY must be greater than LEVQOR_Q_TIMEOUT.")
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Auth -------------------------------------------------------------------
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "sesame.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:home"
+LOGOUT_REDIRECT_URL = "pages:home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Magic links: valid 15 minutes, usable once (the token embeds last_login,
+# which signing in changes).
+SESAME_MAX_AGE = env_int("LEVQOR_MAGIC_LINK_MAX_AGE", 15 * 60, minimum=60)
+SESAME_ONE_TIME = True
+SESAME_TOKEN_NAME = "token"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Email ------------------------------------------------------------------
+
+RESEND_API_KEY = env.str("RESEND_API_KEY", default="")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Levqor <no-reply@levqor.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+LEVQOR_SUPPORT_EMAIL = env.str("LEVQOR_SUPPORT_EMAIL", default="support@levqor.local")
+if RESEND_API_KEY:
+    EMAIL_BACKEND = "anymail.backends.resend.EmailBackend"
+else:
+    EMAIL_BACKEND = "anymail.backends.console.EmailBackend"
+EMAIL_BACKEND = env.str("LEVQOR_EMAIL_BACKEND", default=EMAIL_BACKEND)
+ANYMAIL = {"RESEND_API_KEY": RESEND_API_KEY}
+
+# --- Stripe (dj-stripe) -------------------------------------------------------
+
+STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
+STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="")
+STRIPE_LIVE_SECRET_KEY = env.str("STRIPE_LIVE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_HOST = env_url("STRIPE_API_HOST", schemes={"http", "https"})
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+if STRIPE_API_HOST:
+    # dj-stripe points the stripe library at this host (localstripe in tests).
+    DJSTRIPE_STRIPE_API_HOST = STRIPE_API_HOST
+
+# --- Files ------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env.str("LEVQOR_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "media/"
+
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", schemes={"http", "https"}) or None
+# Everything we store (exports, attachments) is private: no public ACLs, and
+# links are signed and short-lived.
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = 600
+
+if AWS_STORAGE_BUCKET_NAME:
+    _default_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Internationalisation -----------------------------------------------------
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "Europe/London"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security ------------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("LEVQOR_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("LEVQOR_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Logging: every line carries the request's correlation id -------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"correlation": {"()": "levqor.correlation.CorrelationIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["correlation"], "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LEVQOR_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- REST framework (the API issue fills this in) --------------------------------
+
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Levqor API",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

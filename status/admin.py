@@ -1,0 +1,1 @@
+"""Status admin: the triage console for this app, filled in with its models."""

@@ -1,0 +1,1 @@
+"""Status models: filled in by the status issue."""

@@ -1,0 +1,1 @@
+"""Support models: filled in by the support issue."""
