@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
@@ -141,7 +141,7 @@ def verify(*, chunk_size: int = 2000) -> VerifyResult:
     expected_prev, expected_seq, checked = GENESIS, 1, 0
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
 
-        def broken(reason: str, event=event) -> VerifyResult:
+        def broken(reason: str, event=event, checked=checked) -> VerifyResult:
             return VerifyResult(False, checked, event.seq, event.pk, reason)
 
         if event.seq != expected_seq:
@@ -150,7 +150,10 @@ def verify(*, chunk_size: int = 2000) -> VerifyResult:
             return broken("its previous-hash does not match the hash of the event before it")
         if event_hash(event) != event.hash:
             return broken("its contents no longer match its hash")
-        if event.details_erased_at is None and details_digest(event.details_salt, event.details) != event.details_digest:
+        if (
+            event.details_erased_at is None
+            and details_digest(event.details_salt, event.details) != event.details_digest
+        ):
             return broken("its details no longer match their digest")
         expected_prev, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
     head = AuditChainHead.objects.filter(pk=1).first()

@@ -44,10 +44,6 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"
 
-    @property
-    def target(self) -> str:
-        return f"{self.target_type}:{self.target_id}" if self.target_type else ""
-
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise ValueError("Audit events are append-only; use compliance.audit.blank_details() for erasure.")
@@ -55,6 +51,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Audit events are append-only and cannot be deleted.")
+
+    @property
+    def target(self) -> str:
+        return f"{self.target_type}:{self.target_id}" if self.target_type else ""
 
 
 class AuditChainHead(models.Model):

@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.core import checks
 from django.utils.html import escape
 
@@ -143,11 +144,17 @@ def missing_from_page(html: str) -> list[str]:
 
 
 def render_pricing_page() -> str:
-    # Imported here: the check runs before URLconf and templates are needed
-    # anywhere else, and pages imports this module.
+    """Render /pricing as the check sees it. Static file URLs are resolved
+    without the hashed manifest, which does not exist before collectstatic
+    (checks run on build machines too); everything else renders as served."""
+    # Imported here: pages imports this module.
+    from django.test.utils import override_settings
+
     from levqor.pages.views import render_pricing_html
 
-    return render_pricing_html()
+    plain_static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain_static}):
+        return render_pricing_html()
 
 
 @checks.register("levqor")
@@ -160,7 +167,7 @@ def check_locked_facts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 "Locked business facts have changed (SPEC §0): prices, SLA hours, DFY tiers, "
                 "the money-back period or the trial sentence no longer match their seal.",
                 hint=f"Current facts: {canonical_facts()}. If this change is intended and approved, "
-                f"update SPEC §0 and set LOCKED_SEAL = {fingerprint!r}.",
+                f"record it in SPEC §0 and change LOCKED_SEAL to {fingerprint!r}.",
                 obj="levqor.plans",
                 id="levqor.E001",
             )

@@ -222,7 +222,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # which signing in changes).
 SESAME_MAX_AGE = env_int("LEVQOR_MAGIC_LINK_MAX_AGE", 15 * 60, minimum=60)
 SESAME_ONE_TIME = True
-SESAME_TOKEN_NAME = "token"
+SESAME_TOKEN_NAME = "token"  # noqa: S105 - the query parameter name, not a secret
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -246,12 +246,12 @@ STRIPE_LIVE_MODE = env_bool("STRIPE_LIVE_MODE", False)
 STRIPE_TEST_SECRET_KEY = env.str("STRIPE_TEST_SECRET_KEY", default="")
 STRIPE_LIVE_SECRET_KEY = env.str("STRIPE_LIVE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_HOST = env_url("STRIPE_API_HOST", schemes={"http", "https"})
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
-if STRIPE_API_HOST:
-    # dj-stripe points the stripe library at this host (localstripe in tests).
-    DJSTRIPE_STRIPE_API_HOST = STRIPE_API_HOST
+if env_url("STRIPE_API_HOST", schemes={"http", "https"}):
+    # dj-stripe points the stripe library at this host (localstripe in
+    # tests). Only defined when set: dj-stripe warns whenever it exists.
+    STRIPE_API_HOST = env_url("STRIPE_API_HOST", schemes={"http", "https"})
 
 # --- Files ------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from . import views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("-/ping", views.ping, name="ping"),
     path("", include("levqor.accounts.urls")),
     path("", include("levqor.pages.urls")),
 ]

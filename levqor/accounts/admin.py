@@ -28,7 +28,15 @@ class UserInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ("name", "plan", "billing_interval", "billing_state", "user_count", "stripe_customer_id", "created_at")
+    list_display = (
+        "name",
+        "plan",
+        "billing_interval",
+        "billing_state",
+        "user_count",
+        "stripe_customer_id",
+        "created_at",
+    )
     list_filter = ("billing_state", "plan", "billing_interval")
     search_fields = ("name", "stripe_customer_id", "users__email")
     date_hierarchy = "created_at"
@@ -60,4 +68,9 @@ class UserAdmin(DjangoUserAdmin):
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "name", "account", "usable_password", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "name", "account", "usable_password", "password1", "password2")},
+        ),
+    )

@@ -56,8 +56,10 @@ def account_set_billing_state(*, account: Account, state: str, reason: str, acto
     when it is already there, so repeating it has one effect."""
     if state not in Account.BillingState.values:
         raise ValueError(f"Unknown billing state {state!r}.")
-    changed = Account.objects.filter(pk=account.pk).exclude(billing_state=state).update(
-        billing_state=state, updated_at=timezone.now()
+    changed = (
+        Account.objects.filter(pk=account.pk)
+        .exclude(billing_state=state)
+        .update(billing_state=state, updated_at=timezone.now())
     )
     if not changed:
         return False

@@ -59,6 +59,12 @@ class Command(BaseCommand):
                 )
                 created += 1
 
-        self.stdout.write(self.style.SUCCESS(f"Demo world ready: {created} accounts created, {len(DEMO_ACCOUNTS) - created} already there."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo world ready: {created} accounts created, {len(DEMO_ACCOUNTS) - created} already there."
+            )
+        )
         self.stdout.write(f"Admin login: {email} / {password}")
-        self.stdout.write("Customer logins (magic link, printed to the console): " + ", ".join(a[4] for a in DEMO_ACCOUNTS))
+        self.stdout.write(
+            "Customer logins (magic link, printed to the console): " + ", ".join(a[4] for a in DEMO_ACCOUNTS)
+        )
