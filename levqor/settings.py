@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "compliance",
     "levqor.accounts",
     "levqor.pages",
+    "levqor.workflows",
+    "levqor.api",
     "billing",
     "status",
     "support",

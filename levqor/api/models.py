@@ -1,0 +1,1 @@
+"""API keys and usage (filled in by the API issue)."""
