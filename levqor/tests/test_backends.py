@@ -5,7 +5,7 @@ really is on PostgreSQL and Redis rather than silently on the defaults."""
 import os
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 
 
@@ -16,7 +16,7 @@ def test_it_runs_on_the_database_the_environment_names():
 
 
 def test_it_uses_the_cache_the_environment_names():
-    backend = type(cache).__name__
+    backend = type(caches["default"]).__name__
     assert backend == ("RedisCache" if os.environ.get("REDIS_URL") else "LocMemCache")
     cache.set("levqor-probe", 41)
     assert cache.incr("levqor-probe") == 42
