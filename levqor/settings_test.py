@@ -31,7 +31,8 @@ MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not Django's shared in-memory database, so tests with several
     # threads see real SQLite locking (WAL + IMMEDIATE) like production.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-levqor.sqlite3")}
+    # One file per test process, so parallel runs never share a database.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-levqor-{os.getpid()}.sqlite3")}
 
 if "KEY_PREFIX" in CACHES["default"]:
     # Several runs may share one Redis: keep each run's keys apart.

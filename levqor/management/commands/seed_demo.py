@@ -3,12 +3,25 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import import_string
 
 from levqor.accounts.models import Account, User
 from levqor.accounts.services import account_create
 
 DEFAULT_ADMIN_EMAIL = "admin@levqor.local"
 DEMO_ADMIN_PASSWORD = "levqor-demo-admin"  # noqa: S105 - printed on purpose, DEBUG only
+
+# Each app that has demo data provides `seed(*, admin, stdout)` in its
+# `demo` module; they run in this order (later ones may use earlier data)
+# and each must be idempotent.
+DEMO_MODULES = (
+    "levqor.workflows.demo",
+    "levqor.api.demo",
+    "billing.demo",
+    "status.demo",
+    "support.demo",
+    "compliance.demo",
+)
 
 # (name, plan, interval, billing state, owner email): every plan and every billing state.
 DEMO_ACCOUNTS = (
@@ -58,6 +71,14 @@ class Command(BaseCommand):
                     actor=admin,
                 )
                 created += 1
+
+        for module in DEMO_MODULES:
+            try:
+                seed = import_string(f"{module}.seed")
+            except ImportError:
+                continue  # that app has no demo data (yet)
+            with transaction.atomic():
+                seed(admin=admin, stdout=self.stdout)
 
         self.stdout.write(
             self.style.SUCCESS(
