@@ -1,3 +1,4 @@
+import importlib.util
 import os
 
 from django.conf import settings
@@ -73,10 +74,9 @@ class Command(BaseCommand):
                 created += 1
 
         for module in DEMO_MODULES:
-            try:
-                seed = import_string(f"{module}.seed")
-            except ImportError:
+            if importlib.util.find_spec(module) is None:
                 continue  # that app has no demo data (yet)
+            seed = import_string(f"{module}.seed")
             with transaction.atomic():
                 seed(admin=admin, stdout=self.stdout)
 
