@@ -1,10 +1,40 @@
-from django.contrib import admin
+import csv
 
-from .models import AuditEvent
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from . import audit, dashboard, screening, terms
+from .models import (
+    AbuseSignal,
+    AuditEvent,
+    CookieConsent,
+    MarketingSubscription,
+    Objection,
+    ScreeningAppeal,
+    ScreeningBlock,
+    ScreeningRule,
+    TermsAcceptance,
+    TermsVersion,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Evidence and logs: written by services, never by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit trail is written by services, never by hand."""
 
     list_display = ("seq", "occurred_at", "actor_label", "action", "target", "correlation_id")
@@ -29,11 +59,211 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
+
+def dashboard_view(request):
+    """The compliance dashboard: figures staff check, on one page."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Compliance dashboard",
+        "sections": dashboard.dashboard_data(),
+        "generated_at": timezone.now(),
+    }
+    return TemplateResponse(request, "compliance/admin_dashboard.html", context)
+
+
+@admin.register(CookieConsent)
+class CookieConsentAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "consent_id", "user", "functional", "analytics", "marketing", "mechanism")
+    list_filter = ("mechanism", "banner_version", "analytics", "marketing")
+    search_fields = ("consent_id", "user__email")
+    list_select_related = ("user",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected consent records (CSV)")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="cookie-consents.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            ["created_at", "consent_id", "user", "functional", "analytics", "marketing", "version", "mechanism"]
+        )
+        rows = queryset.select_related("user").order_by("created_at")
+        for c in rows:
+            writer.writerow(
+                [
+                    c.created_at.isoformat(),
+                    c.consent_id,
+                    c.user.email if c.user else "",
+                    c.functional,
+                    c.analytics,
+                    c.marketing,
+                    c.banner_version,
+                    c.mechanism,
+                ]
+            )
+        audit.record(actor=request.user, action="consent.exported", details={"rows": rows.count()})
+        return response
+
+
+@admin.register(TermsVersion)
+class TermsVersionAdmin(admin.ModelAdmin):
+    list_display = ("version", "created_at", "published_at", "acceptances")
+    readonly_fields = ("created_at", "published_at", "published_by")
+    actions = ["publish"]
+
+    @admin.display(description="Accepted by")
+    def acceptances(self, obj):
+        return obj.acceptances.count()
 
     def has_change_permission(self, request, obj=None):
+        # A published version is evidence of what customers accepted: frozen.
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.action(description="Publish (customers must accept it; they are emailed)")
+    def publish(self, request, queryset):
+        published = sum(terms.terms_version_publish(version=v, actor=request.user) for v in queryset)
+        self.message_user(request, f"{published} version(s) published.", messages.SUCCESS)
+
+
+@admin.register(TermsAcceptance)
+class TermsAcceptanceAdmin(ReadOnlyAdmin):
+    list_display = ("accepted_at", "user", "version", "ip_address", "mechanism")
+    list_filter = ("version", "mechanism")
+    search_fields = ("user__email",)
+    list_select_related = ("user", "version")
+    date_hierarchy = "accepted_at"
+    show_full_result_count = False
+
+
+@admin.register(MarketingSubscription)
+class MarketingSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ("email", "status", "created_at", "confirmed_at", "unsubscribed_at", "source")
+    list_filter = ("status", "source")
+    search_fields = ("email",)
+    date_hierarchy = "created_at"
+    exclude = ("confirm_token_hash",)
+
+
+@admin.register(Objection)
+class ObjectionAdmin(ReadOnlyAdmin):
+    list_display = ("email", "kind", "active", "source", "updated_at")
+    list_filter = ("kind", "active", "source")
+    search_fields = ("email",)
+
+
+@admin.register(ScreeningRule)
+class ScreeningRuleAdmin(admin.ModelAdmin):
+    list_display = ("name", "category", "kind", "severity", "is_active", "updated_at")
+    list_filter = ("category", "severity", "kind", "is_active")
+    search_fields = ("name", "pattern", "description")
+    list_editable = ("is_active",)
+
+
+class AppealInline(admin.StackedInline):
+    model = ScreeningAppeal
+    extra = 0
+    can_delete = False
+    readonly_fields = ("submitted_by", "explanation", "status", "decided_by", "decided_at", "decision_note")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ScreeningBlock)
+class ScreeningBlockAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "account_label", "kind", "status", "reason")
+    list_filter = ("status", "kind")
+    search_fields = ("account_label", "fingerprint")
+    date_hierarchy = "created_at"
+    inlines = [AppealInline]
+
+
+class AppealStatusFilter(admin.SimpleListFilter):
+    """Defaults to what needs a decision."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [*ScreeningAppeal.Status.choices, ("all", "All")]
+
+    def choices(self, changelist):
+        value = self.value() or "pending"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "pending"
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+@admin.register(ScreeningAppeal)
+class ScreeningAppealAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "block_account", "block_kind", "status", "decided_by", "decided_at")
+    list_filter = (AppealStatusFilter,)
+    search_fields = ("block__account_label", "submitted_by__email", "explanation")
+    list_select_related = ("block", "decided_by")
+    # Decided only through the actions below, which call the service (audited, emailed).
+    readonly_fields = (
+        "block",
+        "submitted_by",
+        "explanation",
+        "status",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "created_at",
+    )
+    actions = ["approve", "reject"]
+
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Account")
+    def block_account(self, obj):
+        return obj.block.account_label
+
+    @admin.display(description="What")
+    def block_kind(self, obj):
+        return obj.block.kind
+
+    def _decide(self, request, queryset, approve: bool):
+        decided = sum(screening.appeal_decide(appeal=a, approve=approve, actor=request.user) for a in queryset)
+        self.message_user(request, f"{decided} appeal(s) {'approved' if approve else 'rejected'}.", messages.SUCCESS)
+
+    @admin.action(description="Approve: allow the payload for that account")
+    def approve(self, request, queryset):
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Reject: keep the block")
+    def reject(self, request, queryset):
+        self._decide(request, queryset, False)
+
+
+@admin.register(AbuseSignal)
+class AbuseSignalAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "kind", "identifier_hash", "count")
+    list_filter = ("kind",)
+    search_fields = ("identifier_hash",)
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+
+# Data requests (DSAR exports and erasure) have their own admin module.
+from . import dsar_admin  # noqa: E402,F401

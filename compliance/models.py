@@ -70,3 +70,331 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head at #{self.seq}"
+
+
+# --- Cookie consent ------------------------------------------------------------
+
+
+class CookieConsent(models.Model):
+    """One choice made on the cookie banner or preferences page: the proof of
+    consent. Append-only: a later choice is a new row, and the latest row for
+    a consent id is what applies. `consent_id` is the random id kept in the
+    visitor's (necessary) consent cookie; `user` is set when signed in."""
+
+    class Mechanism(models.TextChoices):
+        ACCEPT_ALL = "accept_all", "Accept all (banner)"
+        REJECT_ALL = "reject_all", "Reject all (banner)"
+        CUSTOM = "custom", "Saved preferences"
+        API = "api", "API"
+
+    consent_id = models.UUIDField(db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="cookie_consents"
+    )
+    functional = models.BooleanField(default=False)
+    analytics = models.BooleanField(default=False)
+    marketing = models.BooleanField(default=False)
+    banner_version = models.CharField(max_length=20)
+    mechanism = models.CharField(max_length=20, choices=Mechanism.choices)
+    ip_hash = models.CharField(max_length=16, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"consent {self.consent_id} ({self.get_mechanism_display()})"
+
+    @property
+    def categories(self) -> dict[str, bool]:
+        return {
+            "necessary": True,
+            "functional": self.functional,
+            "analytics": self.analytics,
+            "marketing": self.marketing,
+        }
+
+
+# --- Terms of service ----------------------------------------------------------
+
+
+class TermsVersion(models.Model):
+    """A version of the terms of service. Drafts (no `published_at`) can be
+    edited; publishing makes it current and asks every customer to accept it."""
+
+    version = models.CharField(max_length=20, unique=True, help_text="For example 2026-11 or 3.1.")
+    text = models.TextField(help_text="The full terms, as customers will read them.")
+    changelog = models.TextField(help_text="What changed since the previous version, in plain words.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        verbose_name = "terms of service version"
+
+    def __str__(self) -> str:
+        return f"Terms {self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class TermsAcceptance(models.Model):
+    """A user accepted a terms version: when, from which address, how."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="terms_acceptances")
+    version = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=255, blank=True)
+    mechanism = models.CharField(max_length=10, choices=[("web", "Web page"), ("api", "API")])
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        constraints = [models.UniqueConstraint(fields=["user", "version"], name="terms_accepted_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted {self.version}"
+
+
+class TermsNotice(models.Model):
+    """A claim that one user was emailed about one new version: inserted
+    before sending, so a re-run of the notification task sends nothing twice."""
+
+    version = models.ForeignKey(TermsVersion, on_delete=models.CASCADE, related_name="notices")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["version", "user"], name="terms_notice_once")]
+
+    def __str__(self) -> str:
+        return f"{self.version} notice to {self.user_id}"
+
+
+# --- Marketing double opt-in ------------------------------------------------------
+
+MARKETING_TOPICS = (
+    ("product_updates", "Product updates"),
+    ("offers", "Offers"),
+    ("technical", "Technical"),
+    ("events", "Events"),
+    ("educational", "Educational"),
+)
+
+
+class MarketingSubscription(models.Model):
+    """One email address on the marketing list. Pending until the emailed
+    confirmation link (valid 7 days) is followed; only confirmed addresses,
+    for the topics they chose, ever get marketing email."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        CONFIRMED = "confirmed", "Confirmed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    email = models.EmailField(unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    product_updates = models.BooleanField(default=True)
+    offers = models.BooleanField(default=True)
+    technical = models.BooleanField(default=True)
+    events = models.BooleanField(default=True)
+    educational = models.BooleanField(default=True)
+    # Only a hash of the confirmation token is stored; a new request replaces it.
+    confirm_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=[("web", "Web form"), ("api", "API")], default="web")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "confirmed", "unsubscribed"]), name="marketing_status_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def topics(self) -> dict[str, bool]:
+        return {code: getattr(self, code) for code, _ in MARKETING_TOPICS}
+
+
+# --- Right to object -------------------------------------------------------------
+
+
+class Objection(models.Model):
+    """A person's objection to one kind of processing (GDPR art. 21). One row
+    per (email, kind); `active` says whether it applies now, and the audit
+    trail keeps the history of changes."""
+
+    class Kind(models.TextChoices):
+        MARKETING = "marketing", "Direct marketing"
+        PROFILING = "profiling", "Profiling"
+        AUTOMATION = "automation", "Automated decision-making"
+        ANALYTICS = "analytics", "Analytics"
+
+    email = models.EmailField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="objections"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    active = models.BooleanField(default=True, db_index=True)
+    source = models.CharField(max_length=10, choices=[("web", "Web page"), ("api", "API"), ("staff", "Staff")])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["email", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["email", "kind"], name="objection_once_per_kind"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["marketing", "profiling", "automation", "analytics"]),
+                name="objection_kind_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.get_kind_display()} ({'active' if self.active else 'withdrawn'})"
+
+
+# --- High-risk data screening ------------------------------------------------------
+
+
+class Severity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class ScreeningRule(models.Model):
+    """A keyword or pattern that marks high-risk data. Rules are data: staff
+    tune them in Admin; `compliance.screening.ensure_default_rules()` adds
+    the defaults (by name, never overwriting an edited rule)."""
+
+    class Category(models.TextChoices):
+        MEDICAL = "medical", "Medical"
+        LEGAL = "legal", "Legal"
+        FINANCIAL = "financial", "Financial"
+
+    class Kind(models.TextChoices):
+        KEYWORD = "keyword", "Keyword (whole words, any case)"
+        PATTERN = "pattern", "Regular expression"
+
+    name = models.SlugField(max_length=80, unique=True)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    pattern = models.CharField(max_length=500)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    description = models.CharField(max_length=300, help_text="Shown to the customer when this rule matches.")
+    is_active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        import re
+
+        from django.core.exceptions import ValidationError
+
+        if self.kind == self.Kind.PATTERN:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValidationError({"pattern": f"Not a valid regular expression: {exc}"}) from None
+
+
+class ScreeningBlock(models.Model):
+    """A workflow definition or run payload refused because a critical rule
+    matched. The payload itself is never stored (it is the sensitive data):
+    only its fingerprint and which rules matched where."""
+
+    class Status(models.TextChoices):
+        BLOCKED = "blocked", "Blocked"
+        APPEALED = "appealed", "Appeal pending"
+        ALLOWED = "allowed", "Allowed on appeal"
+        UPHELD = "upheld", "Block upheld"
+
+    # The customer account, by id: compliance depends on no other app's models.
+    account_id = models.BigIntegerField(db_index=True)
+    account_label = models.CharField(max_length=200, blank=True)
+    kind = models.CharField(max_length=30, help_text="What was screened: workflow_definition, run_payload, ...")
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    reason = models.CharField(max_length=500)
+    findings = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BLOCKED, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"block #{self.pk} ({self.kind})"
+
+
+class ScreeningAppeal(models.Model):
+    """A customer's appeal against a block, decided by staff in Admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    block = models.OneToOneField(ScreeningBlock, on_delete=models.CASCADE, related_name="appeal")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    explanation = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"appeal on block #{self.block_id}"
+
+
+# --- Abuse signals ----------------------------------------------------------------
+
+
+class AbuseSignal(models.Model):
+    """One log-only abuse signal (sign-up burst, card declines, card testing).
+    Nothing is blocked automatically; staff see counts on the admin index.
+    The identifier (IP, email, customer id) is stored only as `pii_hash`."""
+
+    kind = models.CharField(max_length=40, db_index=True)
+    identifier_hash = models.CharField(max_length=16, db_index=True)
+    count = models.PositiveIntegerField(help_text="Events seen for this identifier in the signal's window.")
+    details = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.identifier_hash}"
+
+
+from .dsar_models import *  # noqa: E402,F401,F403

@@ -13,3 +13,19 @@ def verify_audit_chain() -> str:
         logger.error(result.describe())
         raise RuntimeError(result.describe())
     return result.describe()
+
+
+def terms_notify(version_id: int) -> int:
+    """Email customers about a newly published terms version. Safe to run
+    twice: each (version, user) is claimed before its email is sent."""
+    from .terms import terms_notify as notify
+
+    return notify(version_id=version_id)
+
+
+def prune_security_records() -> dict:
+    """Daily data minimisation for lockout logs, abuse signals and
+    unconfirmed subscriptions. Safe to run twice."""
+    from .security import security_records_prune
+
+    return security_records_prune()

@@ -9,6 +9,8 @@ import logging
 import re
 import uuid
 
+from django.core.signals import request_finished
+
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id", default="")
 
 # Accept a caller's id only if it is short and plain, so it cannot inject
@@ -43,3 +45,10 @@ class CorrelationIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = _current.get() or "-"
         return True
+
+
+def _clear_after_request(**kwargs) -> None:
+    _current.set("")
+
+
+request_finished.connect(_clear_after_request, dispatch_uid="levqor.correlation.clear")

@@ -8,10 +8,12 @@ A value that cannot be parsed stops start-up with a message naming the
 variable; nothing falls back silently to a default.
 """
 
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,6 +102,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "levqor",
     "compliance",
     "levqor.accounts",
@@ -113,7 +117,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "levqor.middleware.CorrelationIdMiddleware",
+    "levqor.api.middleware.ApiLimitHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "levqor.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -121,6 +128,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "compliance.middleware.TermsGateMiddleware",
+    # Last: turns a request django-axes flagged as locked out into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "levqor.urls"
@@ -138,6 +148,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "levqor.context_processors.site",
+                "compliance.context_processors.privacy",
             ],
         },
     },
@@ -208,6 +219,8 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses password sign-ins from a locked-out client (django-axes).
+    "compliance.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "sesame.backends.ModelBackend",
 ]
@@ -250,6 +263,8 @@ STRIPE_LIVE_SECRET_KEY = env.str("STRIPE_LIVE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
+# Stripe's events are a few KB; bigger webhook bodies are refused with 413.
+LEVQOR_STRIPE_WEBHOOK_MAX_BYTES = env_int("LEVQOR_STRIPE_WEBHOOK_MAX_BYTES", 256 * 1024, minimum=1024)
 if env_url("STRIPE_API_HOST", schemes={"http", "https"}):
     # dj-stripe points the stripe library at this host (localstripe in
     # tests). Only defined when set: dj-stripe warns whenever it exists.
@@ -311,7 +326,61 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# Content Security Policy (django-csp 4): our pages load only our own files;
+# no inline script anywhere (a page that truly needs one uses the nonce).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],  # the nonce appears only on pages that use one
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Sent by levqor.middleware.PermissionsPolicyMiddleware on every response.
+LEVQOR_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+
+# Client IPs: with N trusted proxies in front (a load balancer = 1), the
+# client is the Nth address from the right of X-Forwarded-For; with 0 it is
+# REMOTE_ADDR. Rate limits, lockouts and abuse signals all use this.
+LEVQOR_TRUSTED_PROXY_COUNT = env_int("LEVQOR_TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Failed sign-in lockout (django-axes, for admin passwords and the customer
+# sign-in link form): 5 failures within 10 minutes lock the client out for
+# 15 minutes. The window and lockout are enforced by compliance.lockout.
+AXES_HANDLER = "compliance.lockout.LockoutHandler"
+AXES_FAILURE_LIMIT = env_int("LEVQOR_LOCKOUT_FAILURES", 5, minimum=1)
+LEVQOR_LOCKOUT_WINDOW_MINUTES = env_int("LEVQOR_LOCKOUT_WINDOW_MINUTES", 10, minimum=1)
+LEVQOR_LOCKOUT_MINUTES = env_int("LEVQOR_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=max(LEVQOR_LOCKOUT_MINUTES, LEVQOR_LOCKOUT_WINDOW_MINUTES))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "compliance.lockout.username_from"
+AXES_CLIENT_IP_CALLABLE = "compliance.lockout.client_ip"
+AXES_CLIENT_STR_CALLABLE = "compliance.lockout.client_str"
+AXES_LOCKOUT_CALLABLE = "compliance.lockout.lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "email", "token", "sesame"]
+AXES_VERBOSE = False
+
+# Per-IP rate limits on public forms, counted in the shared cache.
+LEVQOR_RATELIMIT_ENABLED = env_bool("LEVQOR_RATELIMIT_ENABLED", True)
+
 # --- Logging: every line carries the request's correlation id -------------------
+
+# One JSON object per line in production (DEBUG off), readable lines in development.
+LEVQOR_LOG_FORMAT = env.str("LEVQOR_LOG_FORMAT", default="plain" if DEBUG else "json").strip().lower()
+if LEVQOR_LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LEVQOR_LOG_FORMAT={LEVQOR_LOG_FORMAT!r} must be plain or json.")
 
 LOGGING = {
     "version": 1,
@@ -319,22 +388,105 @@ LOGGING = {
     "filters": {"correlation": {"()": "levqor.correlation.CorrelationIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
+        "json": {"()": "levqor.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["correlation"], "formatter": "plain"},
+        "console": {"class": "logging.StreamHandler", "filters": ["correlation"], "formatter": LEVQOR_LOG_FORMAT},
     },
     "root": {"handlers": ["console"], "level": env.str("LEVQOR_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- Status (app `status`) --------------------------------------------------------
+
+# Raw 5-minute snapshots are pruned after this many days; hourly and daily
+# rollups (what the page and the API read) are kept longer.
+LEVQOR_STATUS_RAW_RETENTION_DAYS = env_int("LEVQOR_STATUS_RAW_RETENTION_DAYS", 30, minimum=2)
+LEVQOR_STATUS_HOURLY_RETENTION_DAYS = env_int("LEVQOR_STATUS_HOURLY_RETENTION_DAYS", 90, minimum=8)
+LEVQOR_STATUS_DAILY_RETENTION_DAYS = env_int("LEVQOR_STATUS_DAILY_RETENTION_DAYS", 400, minimum=400)
+# /api/status/health answers from a cached copy of the stored results; a
+# database read for it gives up after this many milliseconds.
+LEVQOR_STATUS_HEALTH_CACHE_SECONDS = env_int("LEVQOR_STATUS_HEALTH_CACHE_SECONDS", 5, minimum=0)
+LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS = env_int("LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS", 500, minimum=50)
+# The Web/API probe (run by the task queue, never by a request) fetches this URL.
+LEVQOR_STATUS_PROBE_URL = env_url("LEVQOR_STATUS_PROBE_URL", schemes={"http", "https"}) or f"{LEVQOR_BASE_URL}/-/ping"
+# Statuspage v2 `page.id`: a short lowercase string.
+LEVQOR_STATUS_PAGE_ID = env.str("LEVQOR_STATUS_PAGE_ID", default="levqorstatus")
+
+# --- Data requests, erasure and retention (app `compliance`) ------------------------
+
+# Each app's privacy provider (what it holds about a person, how to export,
+# erase and prune it), loaded lazily by compliance.providers. Accounts last:
+# it replaces the person's address, which the others still match on.
+LEVQOR_PRIVACY_PROVIDERS = [
+    "levqor.api.privacy.provider",
+    "levqor.workflows.privacy.provider",
+    "billing.privacy.provider",
+    "status.privacy.provider",
+    "levqor.accounts.privacy.provider",
+]
+# One data export per this many days per person; the emailed link lasts this long.
+LEVQOR_DSAR_MIN_DAYS_BETWEEN = env_int("LEVQOR_DSAR_MIN_DAYS_BETWEEN", 30, minimum=0)
+LEVQOR_DSAR_LINK_DAYS = env_int("LEVQOR_DSAR_LINK_DAYS", 7, minimum=1)
+# Build attempts before an export is marked failed (the error is kept for staff).
+LEVQOR_DSAR_MAX_ATTEMPTS = env_int("LEVQOR_DSAR_MAX_ATTEMPTS", 3, minimum=1)
+# Days each kind of data is kept (applied daily by levqor:compliance.apply_retention).
+LEVQOR_RETENTION_DAYS = {
+    "run_logs": env_int("LEVQOR_RETENTION_RUN_LOGS_DAYS", 365, minimum=1),
+    "status_raw_snapshots": LEVQOR_STATUS_RAW_RETENTION_DAYS,
+    "webhook_payloads": env_int("LEVQOR_RETENTION_WEBHOOK_PAYLOADS_DAYS", 90, minimum=1),
+    "expired_exports": env_int("LEVQOR_RETENTION_EXPIRED_EXPORTS_DAYS", 30, minimum=0),
+    "audit_details": env_int("LEVQOR_RETENTION_AUDIT_DETAILS_DAYS", 6 * 365, minimum=365),
+}
+
 # --- REST framework (the API issue fills this in) --------------------------------
 
-REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+# Every DRF view gets API-key auth, the burst limit and monthly quota, JSON
+# only, and the one error format. Public views opt out explicitly with
+# authentication_classes = [], permission_classes = [AllowAny], throttle_classes = [].
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["levqor.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["levqor.api.permissions.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["levqor.api.throttling.ApiKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "levqor.api.pagination.ApiPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "levqor.api.errors.exception_handler",
+    # Client IPs for the per-IP burst limit, same rule as everywhere else.
+    "NUM_PROXIES": LEVQOR_TRUSTED_PROXY_COUNT,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Short-window burst limits (fixed windows in the shared cache). The monthly
+# quotas per plan are one table in levqor/api/quotas.py.
+LEVQOR_API_BURST_WINDOW = env_int("LEVQOR_API_BURST_WINDOW", 10, minimum=1)
+LEVQOR_API_BURST_PER_KEY = env_int("LEVQOR_API_BURST_PER_KEY", 50, minimum=1)
+LEVQOR_API_BURST_PER_IP = env_int("LEVQOR_API_BURST_PER_IP", 100, minimum=1)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Levqor API",
     "VERSION": "1.0.0",
+    "DESCRIPTION": "Workflows, runs and the sandbox. Authenticate with an API key "
+    "(`X-Api-Key` or `Authorization: Bearer`); guide, quotas and errors at /api-docs.",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "levqor.api.schema.add_limit_headers",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "levqor.workflows.models.Run.Status",
+        "RunLogLevelEnum": "levqor.workflows.models.RunLog.Level",
+    },
+    "TAGS": [
+        {"name": "workflows", "description": "Create, read, change and delete workflows."},
+        {"name": "runs", "description": "Start runs and read their status, cost, timings and logs."},
+        {"name": "sandbox", "description": "Sandbox usage (sandbox keys: lvq_test_…)."},
+        {"name": "dsar", "description": "Your personal data: request an export (one every 30 days) and list yours."},
+    ],
 }

@@ -1,9 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from compliance.admin import dashboard_view as compliance_dashboard
+
 from . import views
 
 urlpatterns = [
+    path("admin/compliance/dashboard/", admin.site.admin_view(compliance_dashboard), name="compliance_dashboard"),
     path("admin/", admin.site.urls),
     path("-/ping", views.ping, name="ping"),
     path("", include("levqor.accounts.urls")),
@@ -15,3 +18,10 @@ urlpatterns = [
     path("", include("support.urls")),
     path("", include("compliance.urls")),
 ]
+
+# Under /api/ these answer in the API's JSON error format; elsewhere they
+# render Django's usual pages (levqor/api/errors.py).
+handler400 = "levqor.api.errors.bad_request"
+handler403 = "levqor.api.errors.permission_denied"
+handler404 = "levqor.api.errors.page_not_found"
+handler500 = "levqor.api.errors.server_error"

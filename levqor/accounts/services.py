@@ -97,7 +97,12 @@ def login_link_send(*, email: str, next_url: str = "") -> bool:
     minutes = settings.SESAME_MAX_AGE // 60
     audit.record(actor=user, action="auth.login_link_sent", target=user, details={})
     transaction.on_commit(
-        lambda: emails.send("magic-link", to=user.email, context={"user": user, "link": link, "minutes": minutes})
+        lambda: emails.send(
+            "magic-link",
+            to=user.email,
+            purpose="transactional",
+            context={"user": user, "link": link, "minutes": minutes},
+        )
     )
     return True
 

@@ -6,6 +6,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from sesame.utils import get_user
 
+from compliance import lockout
+from levqor.ratelimit import ratelimit
+
 from . import services
 from .forms import LoginForm
 
@@ -19,13 +22,19 @@ def _safe_next(request, candidate: str) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit("signin", rate="10/10m")
 def login(request):
     if request.user.is_authenticated and not request.user.is_staff:
         return redirect("accounts:home")
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.login_link_send(email=form.cleaned_data["email"], next_url=next_url)
+        email = form.cleaned_data["email"]
+        if lockout.is_locked_out(request, email=email):
+            return lockout.lockout_response(request)
+        if not services.login_link_send(email=email, next_url=next_url):
+            # Counts toward the lockout; the answer below stays the same.
+            lockout.sign_in_failed(request, email=email, reason="link requested for an unknown address")
         # Same answer whether or not the address is known: no account enumeration.
         return render(request, "accounts/login_sent.html", {"email": form.cleaned_data["email"]})
     status = 400 if request.method == "POST" else 200
@@ -38,6 +47,8 @@ def magic(request):
     that prefetch links must not spend the one-time token."""
     token = request.POST.get("token") or request.GET.get("token", "")
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    if lockout.is_locked_out(request):
+        return lockout.lockout_response(request)
     if request.method == "GET":
         user = get_user(token, update_last_login=False) if token else None
         if user is None:
@@ -45,6 +56,7 @@ def magic(request):
         return render(request, "accounts/magic_confirm.html", {"token": token, "next": next_url, "who": user.email})
     user = services.login_token_spend(token=token)
     if user is None:
+        lockout.sign_in_failed(request, reason="sign-in link did not work")
         return render(request, "accounts/magic_invalid.html", status=400)
     auth.login(request, user, backend="sesame.backends.ModelBackend")
     return redirect(next_url or reverse("accounts:home"))

@@ -55,7 +55,13 @@ def test_the_site_is_titled_levqor_and_shows_needs_attention(staff_client):
     assert response.status_code == 200
     assert "Levqor" in page
     assert "Needs attention" in page
-    assert "Nothing needs attention" in page
+    for queue in attention.queue_counts():
+        assert queue.label in page
+
+
+def test_the_index_says_so_when_no_queue_is_registered(staff_client, monkeypatch):
+    monkeypatch.setattr(attention, "_queues", {})
+    assert "Nothing needs attention" in staff_client.get("/admin/").content.decode()
 
 
 def test_registered_queues_show_their_counts_and_links(staff_client, customer):

@@ -1,0 +1,204 @@
+"""Compliance endpoints of the REST API: terms acceptance, the right to
+object and the marketing subscription.
+
+Authentication: the project's default (API key: `X-Api-Key` or bearer) or a
+signed-in session. These choices belong to a person, so an API key acts for
+the user who created it (`person_of`); a key with no creator gets 403.
+"""
+
+import ipaddress
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import Throttled
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from levqor import ratelimit
+
+from . import marketing, objections, terms
+from .models import MARKETING_TOPICS
+from .security import client_ip
+
+AUTH_CLASSES = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
+
+
+def person_of(request):
+    """The person a call acts for: the signed-in user, or the user who
+    created the API key. None if there is no such person."""
+    user = request.user
+    if getattr(user, "pk", None) is not None and getattr(user, "email", ""):
+        return user
+    return getattr(request.auth, "created_by", None)
+
+
+class IsPerson(BasePermission):
+    message = "This needs a signed-in person, or an API key created by one."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated) and person_of(request) is not None
+
+
+def _ip_or_none(request) -> str | None:
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None
+
+
+class AcceptanceSerializer(serializers.Serializer):
+    current_version = serializers.CharField(allow_null=True)
+    accepted = serializers.BooleanField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    history = serializers.ListField(child=serializers.DictField())
+
+
+def _acceptance_payload(user) -> dict:
+    version = terms.terms_current()
+    acceptance = terms.terms_acceptance_for(user=user, version=version) if version else None
+    return {
+        "current_version": version.version if version else None,
+        "accepted": acceptance is not None or version is None,
+        "accepted_at": acceptance.accepted_at if acceptance else None,
+        "history": terms.terms_export(user=user),
+    }
+
+
+class TermsAcceptanceApi(APIView):
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [IsPerson]
+
+    @extend_schema(
+        summary="Which terms of service version is current, and whether you accepted it",
+        responses={200: AcceptanceSerializer},
+        tags=["legal"],
+    )
+    def get(self, request):
+        return Response(AcceptanceSerializer(_acceptance_payload(person_of(request))).data)
+
+
+class TermsAcceptInputSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="The version you accept; must be the current one.")
+
+
+class TermsAcceptApi(APIView):
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [IsPerson]
+
+    @extend_schema(
+        summary="Accept the current terms of service",
+        request=TermsAcceptInputSerializer,
+        responses={
+            200: OpenApiResponse(AcceptanceSerializer, description="Already accepted; nothing changed."),
+            201: OpenApiResponse(AcceptanceSerializer, description="Accepted."),
+            400: OpenApiResponse(description="Missing version, or not the current version."),
+            409: OpenApiResponse(description="No terms are published yet."),
+        },
+        tags=["legal"],
+    )
+    def post(self, request):
+        data = TermsAcceptInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = terms.terms_current()
+        if version is None:
+            return Response({"detail": "No terms of service are published yet."}, status=status.HTTP_409_CONFLICT)
+        if data.validated_data["version"] != version.version:
+            raise serializers.ValidationError(
+                {"version": [f"Version {version.version} is current; read it and accept that one."]}
+            )
+        _, created = terms.terms_accept(
+            user=person_of(request),
+            version=version,
+            ip_address=_ip_or_none(request),
+            user_agent=request.headers.get("User-Agent", ""),
+            mechanism="api",
+        )
+        payload = AcceptanceSerializer(_acceptance_payload(person_of(request))).data
+        return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class OptOutSerializer(serializers.Serializer):
+    marketing = serializers.BooleanField(required=False)
+    profiling = serializers.BooleanField(required=False)
+    automation = serializers.BooleanField(required=False)
+    analytics = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({k: ["Unknown kind of objection."] for k in sorted(unknown)})
+        if not attrs:
+            raise serializers.ValidationError("Name at least one of: marketing, profiling, automation, analytics.")
+        return attrs
+
+
+class OptOutApi(APIView):
+    """The right to object: `true` objects, `false` withdraws the objection."""
+
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [IsPerson]
+
+    @extend_schema(summary="Your objections to processing", responses={200: OptOutSerializer}, tags=["gdpr"])
+    def get(self, request):
+        return Response(objections.objections_for(user=person_of(request)))
+
+    @extend_schema(
+        summary="Object to (true) or allow (false) kinds of processing",
+        request=OptOutSerializer,
+        responses={200: OptOutSerializer, 400: OpenApiResponse(description="Unknown kind or no kind named.")},
+        tags=["gdpr"],
+    )
+    def post(self, request):
+        data = OptOutSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        objections.objections_set(
+            user=person_of(request), choices=data.validated_data, source="api", actor=person_of(request)
+        )
+        return Response(objections.objections_for(user=person_of(request)))
+
+
+class SubscribeSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    topics = serializers.MultipleChoiceField(choices=MARKETING_TOPICS, required=False, help_text="Default: all topics.")
+
+
+class MarketingSubscribeApi(APIView):
+    """Public: anyone may ask for marketing email; nothing is sent but a
+    confirmation link until they follow it."""
+
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Subscribe to marketing email (double opt-in)",
+        request=SubscribeSerializer,
+        responses={
+            202: inline_serializer("SubscribeAccepted", {"detail": serializers.CharField()}),
+            400: OpenApiResponse(description="Invalid email or topic."),
+            429: OpenApiResponse(description="Too many requests from this address."),
+        },
+        tags=["marketing"],
+    )
+    def post(self, request):
+        limit = ratelimit.hit(request, "subscribe", "10/10m")
+        if not limit.allowed:
+            raise Throttled(wait=limit.retry_after)
+        data = SubscribeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        chosen = data.validated_data.get("topics") or set(marketing.TOPIC_CODES)
+        if not chosen:
+            raise serializers.ValidationError({"topics": ["Choose at least one topic."]})
+        marketing.marketing_subscribe(
+            email=data.validated_data["email"],
+            topics={code: code in chosen for code in marketing.TOPIC_CODES},
+            source="api",
+            user=person_of(request) if request.user.is_authenticated else None,
+        )
+        # The same answer whether the address is new, pending or confirmed.
+        return Response(
+            {"detail": "If this address is not yet subscribed, we have emailed it a confirmation link."},
+            status=status.HTTP_202_ACCEPTED,
+        )

@@ -1,0 +1,16 @@
+from django.urls import reverse
+
+from . import consent
+
+
+def privacy(request):
+    """The cookie banner's state for base.html. `cookie_allows.analytics` (and
+    functional, marketing) is what any template must check before adding a
+    script or cookie of that kind."""
+    state = consent.state_from_request(request)
+    return {
+        # Not on the preferences page itself: it already offers every choice.
+        "cookie_banner": consent.needs_choice(request) and request.path != reverse("compliance:cookies"),
+        "cookie_consent": state,
+        "cookie_allows": {category: consent.allows(request, category) for category, _, _ in consent.CATEGORIES},
+    }

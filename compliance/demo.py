@@ -1,0 +1,95 @@
+"""Demo data for compliance (called by `manage.py seed_demo`). Idempotent."""
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from . import marketing, objections, screening, terms
+from .models import (
+    AbuseSignal,
+    CookieConsent,
+    MarketingSubscription,
+    ScreeningAppeal,
+    ScreeningBlock,
+    TermsVersion,
+)
+
+DEMO_TERMS = "2026-11"
+
+
+def seed(*, admin, stdout) -> None:
+    screening.ensure_default_rules()
+    now = timezone.now()
+
+    version, _ = TermsVersion.objects.get_or_create(
+        version=DEMO_TERMS,
+        defaults={
+            "text": "These are the demo terms of service of Levqor.\n\n1. Use the service lawfully.\n2. Pay for it.",
+            "changelog": "First published version.",
+        },
+    )
+    if not version.is_published:
+        terms.terms_version_publish(version=version, actor=admin)
+    TermsVersion.objects.get_or_create(
+        version="2027-01-draft",
+        defaults={"text": "Draft of the next terms.", "changelog": "Clarifies refunds. Not yet published."},
+    )
+
+    customers = list(get_user_model().objects.filter(account__isnull=False).order_by("email"))
+    for user in customers[:3]:
+        terms.terms_accept(user=user, version=version, ip_address="192.0.2.10", mechanism="web")
+
+    if not CookieConsent.objects.exists():
+        for i, (f, a, m, how) in enumerate(
+            [(True, True, True, "accept_all"), (False, False, False, "reject_all"), (True, False, False, "custom")]
+        ):
+            CookieConsent.objects.create(
+                consent_id=uuid.UUID(int=i + 1),
+                user=customers[i] if i < len(customers) else None,
+                functional=f,
+                analytics=a,
+                marketing=m,
+                banner_version="2026-11",
+                mechanism=how,
+                ip_hash="demo",
+                created_at=now,
+            )
+
+    if not MarketingSubscription.objects.exists():
+        for email in ("reader@demo.levqor.local", "pending@demo.levqor.local"):
+            marketing.marketing_subscribe(email=email, source="web")
+        reader = MarketingSubscription.objects.get(email="reader@demo.levqor.local")
+        MarketingSubscription.objects.filter(pk=reader.pk).update(status="confirmed", confirmed_at=now)
+
+    if customers:
+        objections.objections_set(user=customers[-1], choices={"profiling": True}, source="web", actor=customers[-1])
+
+    if not ScreeningBlock.objects.exists() and customers and customers[0].account_id:
+        account = customers[0].account
+        result = screening.screen_payload(
+            account=account,
+            kind="workflow_definition",
+            payload={"name": "Clinic intake", "steps": [{"prompt": "Summarise the patient's diagnosis"}]},
+        )
+        if result.blocked:
+            block = screening.record_block(account=account, kind="workflow_definition", result=result, actor=None)
+            screening.appeal_submit(
+                block=block,
+                user=customers[0],
+                explanation="Demo appeal: these are anonymised training records with no real patients.",
+            )
+
+    if not AbuseSignal.objects.exists():
+        from . import abuse
+
+        abuse.abuse_signal_record(kind="signup_burst", identifier="198.51.100.7", count=4, details={"demo": True})
+
+    stdout.write(
+        f"Compliance demo: terms {version.version}, {ScreeningAppeal.objects.count()} appeal(s), "
+        f"{MarketingSubscription.objects.count()} subscription(s)."
+    )
+
+    from .dsar_demo import _seed_dsar
+
+    _seed_dsar(customers=customers, admin=admin, stdout=stdout)

@@ -1,0 +1,73 @@
+from django import forms
+
+from .models import MARKETING_TOPICS, Objection
+
+
+class CookiePreferencesForm(forms.Form):
+    functional = forms.BooleanField(required=False, label="Functional")
+    analytics = forms.BooleanField(required=False, label="Analytics")
+    marketing = forms.BooleanField(required=False, label="Marketing")
+
+
+class TermsAcceptForm(forms.Form):
+    version = forms.CharField(widget=forms.HiddenInput)
+    agree = forms.BooleanField(
+        label="I have read and accept these terms of service",
+        error_messages={"required": "Tick the box to accept the terms, or sign out."},
+    )
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": "Enter your email address.", "invalid": "Enter a valid email address."},
+    )
+    product_updates = forms.BooleanField(required=False, label="Product updates")
+    offers = forms.BooleanField(required=False, label="Offers")
+    technical = forms.BooleanField(required=False, label="Technical")
+    events = forms.BooleanField(required=False, label="Events")
+    educational = forms.BooleanField(required=False, label="Educational")
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(code) for code, _ in MARKETING_TOPICS):
+            raise forms.ValidationError("Choose at least one kind of email you would like.")
+        return data
+
+    def topics(self) -> dict[str, bool]:
+        return {code: bool(self.cleaned_data.get(code)) for code, _ in MARKETING_TOPICS}
+
+
+class PreferencesForm(forms.Form):
+    product_updates = forms.BooleanField(required=False, label="Product updates")
+    offers = forms.BooleanField(required=False, label="Offers")
+    technical = forms.BooleanField(required=False, label="Technical")
+    events = forms.BooleanField(required=False, label="Events")
+    educational = forms.BooleanField(required=False, label="Educational")
+
+    def topics(self) -> dict[str, bool]:
+        return {code: bool(self.cleaned_data.get(code)) for code, _ in MARKETING_TOPICS}
+
+
+class ObjectionForm(forms.Form):
+    marketing = forms.BooleanField(required=False, label=Objection.Kind.MARKETING.label)
+    profiling = forms.BooleanField(required=False, label=Objection.Kind.PROFILING.label)
+    automation = forms.BooleanField(required=False, label=Objection.Kind.AUTOMATION.label)
+    analytics = forms.BooleanField(required=False, label=Objection.Kind.ANALYTICS.label)
+
+
+class AppealForm(forms.Form):
+    explanation = forms.CharField(
+        label="Why should this be allowed?",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=5000,
+        error_messages={"required": "Explain why this data is not high-risk, or why you need to process it."},
+    )
+
+    def clean_explanation(self):
+        value = self.cleaned_data["explanation"].strip()
+        if len(value) < 20:
+            raise forms.ValidationError("Please give a little more detail (at least 20 characters).")
+        return value

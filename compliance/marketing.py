@@ -1,0 +1,273 @@
+"""Marketing email: double opt-in, preferences and one-click unsubscribe.
+
+Subscribing (form or API) creates or refreshes a *pending* subscription and
+emails a confirmation link valid 7 days; only a confirmed address gets
+marketing email, and only for the topics it keeps ticked. Every marketing
+email carries a one-click unsubscribe link and the `List-Unsubscribe`
+headers (RFC 8058), added by `levqor.emails.send` for purpose "marketing".
+The preference/unsubscribe link is signed (it never expires: unsubscribing
+must always work); the confirmation token is random and stored hashed.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from . import audit
+from .models import MARKETING_TOPICS, MarketingSubscription, Objection
+
+CONFIRM_VALID = timedelta(days=7)
+TOPIC_CODES = tuple(code for code, _ in MARKETING_TOPICS)
+_MANAGE_SALT = "compliance.marketing.manage"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _normalise(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- links ---------------------------------------------------------------------
+
+
+def manage_token(subscription: MarketingSubscription) -> str:
+    return signing.dumps(subscription.pk, salt=_MANAGE_SALT)
+
+
+def subscription_from_manage_token(token: str) -> MarketingSubscription | None:
+    try:
+        pk = signing.loads(token, salt=_MANAGE_SALT)
+    except signing.BadSignature:
+        return None
+    return MarketingSubscription.objects.filter(pk=pk).first()
+
+
+def preferences_url(subscription: MarketingSubscription) -> str:
+    return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_preferences", args=[manage_token(subscription)])
+
+
+def unsubscribe_url(subscription: MarketingSubscription) -> str:
+    return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_unsubscribe", args=[manage_token(subscription)])
+
+
+def list_unsubscribe_headers(email: str) -> dict[str, str]:
+    """Headers for a marketing email to `email` (RFC 2369 + RFC 8058 one-click)."""
+    subscription = MarketingSubscription.objects.filter(email=_normalise(email)).first()
+    if subscription is None:
+        return {}
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(subscription)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def marketing_links(email: str) -> dict[str, str]:
+    """Context every marketing email template gets: its unsubscribe and preferences links."""
+    subscription = MarketingSubscription.objects.filter(email=_normalise(email)).first()
+    if subscription is None:
+        return {}
+    return {"unsubscribe_url": unsubscribe_url(subscription), "preferences_url": preferences_url(subscription)}
+
+
+# --- selectors -------------------------------------------------------------------
+
+
+def marketing_may_receive(*, email: str, topic: str | None = None) -> bool:
+    """Consent half of the marketing rule: a confirmed subscription (with the
+    topic ticked, if one is named). The objection half is in `objections`."""
+    subscription = MarketingSubscription.objects.filter(
+        email=_normalise(email), status=MarketingSubscription.Status.CONFIRMED
+    ).first()
+    if subscription is None:
+        return False
+    return topic is None or bool(getattr(subscription, topic, False))
+
+
+def marketing_counts() -> dict:
+    rows = MarketingSubscription.objects
+    return {status: rows.filter(status=status).count() for status in MarketingSubscription.Status.values}
+
+
+def marketing_export(*, user) -> dict | None:
+    """The marketing subscription of `user`'s address, as a plain dict (DSAR)."""
+    s = MarketingSubscription.objects.filter(email=_normalise(user.email)).first()
+    if s is None:
+        return None
+    return {
+        "email": s.email,
+        "status": s.status,
+        "topics": s.topics,
+        "created_at": s.created_at.isoformat(),
+        "confirmed_at": s.confirmed_at.isoformat() if s.confirmed_at else None,
+        "unsubscribed_at": s.unsubscribed_at.isoformat() if s.unsubscribed_at else None,
+    }
+
+
+# --- services ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscribeOutcome:
+    subscription: MarketingSubscription
+    email_sent: bool
+
+
+@transaction.atomic
+def marketing_subscribe(
+    *, email: str, topics: dict[str, bool] | None = None, source: str = "web", user=None, now=None
+) -> SubscribeOutcome:
+    """Ask `email` to confirm a subscription. Idempotent: while a confirmation
+    sent in the last 7 days is pending, subscribing again sends nothing new;
+    an already confirmed address is left as it is. Never reveals which."""
+    email = _normalise(email)
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            subscription, _ = MarketingSubscription.objects.get_or_create(
+                email=email, defaults={"source": source, "user": user if user and user.is_authenticated else None}
+            )
+    except IntegrityError:  # two requests raced to create it
+        subscription = MarketingSubscription.objects.get(email=email)
+    subscription = MarketingSubscription.objects.select_for_update().get(pk=subscription.pk)
+
+    if subscription.status == MarketingSubscription.Status.CONFIRMED:
+        return SubscribeOutcome(subscription, False)
+    if (
+        subscription.status == MarketingSubscription.Status.PENDING
+        and subscription.confirm_sent_at
+        and subscription.confirm_sent_at > now - CONFIRM_VALID
+    ):
+        return SubscribeOutcome(subscription, False)
+
+    token = secrets.token_urlsafe(32)
+    subscription.status = MarketingSubscription.Status.PENDING
+    subscription.confirm_token_hash = _hash(token)
+    subscription.confirm_sent_at = now
+    if topics is not None:
+        for code in TOPIC_CODES:
+            setattr(subscription, code, bool(topics.get(code)))
+    subscription.save()
+    audit.record(actor=user, action="marketing.subscribe_requested", target=subscription, details={"via": source})
+    link = settings.LEVQOR_BASE_URL + reverse("compliance:marketing_confirm", args=[token])
+    _send_on_commit("marketing-confirm", email, {"link": link, "days": CONFIRM_VALID.days})
+    return SubscribeOutcome(subscription, True)
+
+
+@transaction.atomic
+def marketing_confirm(*, token: str, now=None) -> MarketingSubscription | None:
+    """Confirm a subscription from its emailed link. Returns the subscription,
+    or None if the link is unknown, replaced or older than 7 days. Following
+    the link twice confirms once (and emails one welcome)."""
+    now = now or timezone.now()
+    if not token:
+        return None
+    subscription = MarketingSubscription.objects.select_for_update().filter(confirm_token_hash=_hash(token)).first()
+    if subscription is None or subscription.confirm_sent_at is None:
+        return None
+    if subscription.status == MarketingSubscription.Status.CONFIRMED:
+        return subscription
+    if (
+        subscription.status != MarketingSubscription.Status.PENDING
+        or subscription.confirm_sent_at <= now - CONFIRM_VALID
+    ):
+        return None
+    subscription.status = MarketingSubscription.Status.CONFIRMED
+    subscription.confirmed_at = now
+    subscription.unsubscribed_at = None
+    subscription.save()
+    # Confirming is a fresh, explicit request for marketing: it withdraws an
+    # earlier objection to marketing for this address (the latest choice wins).
+    Objection.objects.filter(email=subscription.email, kind=Objection.Kind.MARKETING, active=True).update(
+        active=False, updated_at=now
+    )
+    audit.record(actor=None, action="marketing.confirmed", target=subscription, details={})
+    _send_on_commit("marketing-confirmed", subscription.email, _links(subscription))
+    return subscription
+
+
+@transaction.atomic
+def marketing_preferences_set(*, subscription: MarketingSubscription, topics: dict[str, bool], actor=None) -> bool:
+    """Save topic choices; no topics left means unsubscribed. Returns whether
+    anything changed (saving the same choices twice emails once)."""
+    subscription = MarketingSubscription.objects.select_for_update().get(pk=subscription.pk)
+    wanted = {code: bool(topics.get(code)) for code in TOPIC_CODES}
+    if not any(wanted.values()):
+        return marketing_unsubscribe(subscription=subscription, actor=actor)
+    if wanted == subscription.topics:
+        return False
+    for code, value in wanted.items():
+        setattr(subscription, code, value)
+    subscription.save()
+    audit.record(actor=actor, action="marketing.preferences_changed", target=subscription, details={"topics": wanted})
+    if subscription.status == MarketingSubscription.Status.CONFIRMED:
+        labels = [label for code, label in MARKETING_TOPICS if wanted[code]]
+        _send_on_commit(
+            "marketing-preferences-updated", subscription.email, {**_links(subscription), "topic_labels": labels}
+        )
+    return True
+
+
+@transaction.atomic
+def marketing_unsubscribe(*, subscription: MarketingSubscription, actor=None, now=None) -> bool:
+    """Stop all marketing email to this address. One click, no questions;
+    returns False (and emails nothing) if it was already unsubscribed."""
+    now = now or timezone.now()
+    changed = (
+        MarketingSubscription.objects.filter(pk=subscription.pk)
+        .exclude(status=MarketingSubscription.Status.UNSUBSCRIBED)
+        .update(status=MarketingSubscription.Status.UNSUBSCRIBED, unsubscribed_at=now, confirm_token_hash="")
+    )
+    if not changed:
+        return False
+    subscription.refresh_from_db()
+    audit.record(actor=actor, action="marketing.unsubscribed", target=subscription, details={})
+    _send_on_commit("marketing-unsubscribed", subscription.email, {"resubscribe_url": _subscribe_url()})
+    return True
+
+
+@transaction.atomic
+def marketing_unsubscribe_email(*, email: str, actor=None, now=None) -> bool:
+    subscription = MarketingSubscription.objects.filter(email=_normalise(email)).first()
+    if subscription is None:
+        return False
+    return marketing_unsubscribe(subscription=subscription, actor=actor, now=now)
+
+
+def marketing_send(*, template: str, topic: str, context: dict | None = None) -> int:
+    """Send one marketing email to every confirmed subscriber of `topic`.
+    Each send goes through `levqor.emails.send(purpose="marketing")`, which
+    skips anyone who objected or unsubscribed meanwhile. Returns the count sent."""
+    from levqor import emails
+
+    if topic not in TOPIC_CODES:
+        raise ValueError(f"Unknown marketing topic {topic!r}.")
+    sent = 0
+    recipients = MarketingSubscription.objects.filter(status=MarketingSubscription.Status.CONFIRMED, **{topic: True})
+    for subscription in recipients.iterator():
+        if emails.send(template, to=subscription.email, purpose="marketing", topic=topic, context=context or {}):
+            sent += 1
+    return sent
+
+
+def _links(subscription) -> dict:
+    return {"preferences_url": preferences_url(subscription), "unsubscribe_url": unsubscribe_url(subscription)}
+
+
+def _subscribe_url() -> str:
+    return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_subscribe")
+
+
+def _send_on_commit(name: str, to: str, context: dict) -> None:
+    from levqor import emails
+
+    # Service messages about the subscription itself: the person asked for them.
+    transaction.on_commit(lambda: emails.send(name, to=to, purpose="transactional", context=context))

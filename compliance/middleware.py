@@ -1,0 +1,49 @@
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from . import terms
+
+# Paths a customer who has not yet accepted the current terms can still reach:
+# the acceptance page itself, reading the terms and privacy pages, signing
+# out, privacy tools, static files, the API (it answers with its own error)
+# and the admin.
+EXEMPT_PREFIXES = (
+    "/legal/",
+    "/terms",
+    "/privacy",
+    "/data-requests",
+    "/cookies",
+    "/high-risk-data",
+    "/marketing/",
+    "/logout",
+    "/login",
+    "/static/",
+    "/media/",
+    "/api/",
+    "/admin/",
+    "/-/",
+)
+
+
+class TermsGateMiddleware:
+    """Signed-in customers must accept the current terms of service before
+    using any other page: they are sent to the acceptance page (and back)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path.startswith(EXEMPT_PREFIXES)
+            and terms.terms_must_accept(user=user)
+        ):
+            target = reverse("compliance:terms_accept")
+            if request.method == "GET":
+                target += "?" + urlencode({"next": request.get_full_path()})
+            return redirect(target)
+        return self.get_response(request)

@@ -1,0 +1,56 @@
+"""Small security helpers shared by lockout, rate limits, consent records and
+abuse signals: who the client is, and how to name a person in a log without
+writing down their email or IP address."""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+
+
+def pii_hash(value: str | None) -> str:
+    """A stable, keyed, one-way name for an email address or IP address, safe
+    to write to logs: the same input gives the same 16 hex characters (so
+    lines can be correlated), and without SECRET_KEY it cannot be reversed by
+    hashing guesses."""
+    if not value:
+        return "-"
+    key = hashlib.sha256(f"levqor.pii|{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def client_ip(request) -> str:
+    """The client's address, trusting X-Forwarded-For only as far as
+    LEVQOR_TRUSTED_PROXY_COUNT proxies we run ourselves (each appends the
+    address it saw, so the Nth from the right is the one our edge saw)."""
+    proxies = getattr(settings, "LEVQOR_TRUSTED_PROXY_COUNT", 0)
+    if proxies:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def security_records_prune(*, now=None) -> dict[str, int]:
+    """Delete security and consent records past their use (data
+    minimisation): sign-in failure logs and attempts after 30 days, abuse
+    signals after 90 days, marketing subscriptions never confirmed after 30
+    days. Safe to run twice (the second run finds nothing)."""
+    from datetime import timedelta
+
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.utils import timezone
+
+    from .models import AbuseSignal, MarketingSubscription
+
+    now = now or timezone.now()
+    month, quarter = now - timedelta(days=30), now - timedelta(days=90)
+    return {
+        "failure_logs": AccessFailureLog.objects.filter(attempt_time__lt=month).delete()[0],
+        "attempts": AccessAttempt.objects.filter(attempt_time__lt=month).delete()[0],
+        "access_logs": AccessLog.objects.filter(attempt_time__lt=quarter).delete()[0],
+        "abuse_signals": AbuseSignal.objects.filter(occurred_at__lt=quarter).delete()[0],
+        "unconfirmed_subscriptions": MarketingSubscription.objects.filter(
+            status=MarketingSubscription.Status.PENDING, confirm_sent_at__lt=month
+        ).delete()[0],
+    }

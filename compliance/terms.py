@@ -1,0 +1,176 @@
+"""Terms of service versions and who accepted which.
+
+Staff write a version in Admin and publish it; from then on every signed-in
+customer must accept it before going on (`TermsGateMiddleware`), and each
+is emailed about it once. Acceptances store the version, time and IP.
+"""
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from . import audit
+from .models import TermsAcceptance, TermsNotice, TermsVersion
+
+logger = logging.getLogger(__name__)
+
+_CACHE_KEY = "compliance:terms:current"
+_CACHE_SECONDS = 60
+
+
+# --- selectors ---------------------------------------------------------------
+
+
+def terms_current(*, now=None) -> TermsVersion | None:
+    """The version in force: the latest one published."""
+    return (
+        TermsVersion.objects.filter(published_at__isnull=False, published_at__lte=now or timezone.now())
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+
+
+def terms_current_id() -> int | None:
+    """The current version's id, cached briefly: the gate asks on every request."""
+    cached = cache.get(_CACHE_KEY)
+    if cached is None:
+        version = terms_current()
+        cached = version.pk if version else 0
+        cache.set(_CACHE_KEY, cached, _CACHE_SECONDS)
+    return cached or None
+
+
+def terms_acceptance_for(*, user, version: TermsVersion | None = None) -> TermsAcceptance | None:
+    version = version or terms_current()
+    if version is None:
+        return None
+    return TermsAcceptance.objects.filter(user=user, version=version).first()
+
+
+def terms_must_accept(*, user) -> bool:
+    """Whether this signed-in customer must accept the current terms first.
+    Staff are not asked: they are bound by their employment, not these terms."""
+    if not user.is_authenticated or user.is_staff or not getattr(user, "account_id", None):
+        return False
+    version_id = terms_current_id()
+    return version_id is not None and not TermsAcceptance.objects.filter(user=user, version_id=version_id).exists()
+
+
+def terms_acceptance_rate(*, version: TermsVersion | None = None) -> dict:
+    """Share of active customer users who accepted the current version."""
+    version = version or terms_current()
+    customers = get_user_model().objects.filter(is_active=True, is_staff=False, account__isnull=False)
+    total = customers.count()
+    accepted = 0
+    if version is not None:
+        accepted = TermsAcceptance.objects.filter(version=version, user__in=customers).count()
+    return {
+        "version": version.version if version else None,
+        "accepted": accepted,
+        "total": total,
+        "rate": round(100 * accepted / total, 1) if total and version else None,
+    }
+
+
+def terms_export(*, user) -> list[dict]:
+    """Every terms acceptance by `user`, as plain dicts (DSAR)."""
+    return [
+        {
+            "version": a.version.version,
+            "accepted_at": a.accepted_at.isoformat(),
+            "ip_address": a.ip_address,
+            "mechanism": a.mechanism,
+        }
+        for a in TermsAcceptance.objects.filter(user=user).select_related("version").order_by("accepted_at")
+    ]
+
+
+# --- services ------------------------------------------------------------------
+
+
+@transaction.atomic
+def terms_version_publish(*, version: TermsVersion, actor, now=None) -> bool:
+    """Publish a draft: it becomes current and customers are emailed about it
+    (after commit, through the task queue). Returns False if it was already
+    published, so publishing twice emails no one twice."""
+    now = now or timezone.now()
+    changed = TermsVersion.objects.filter(pk=version.pk, published_at__isnull=True).update(
+        published_at=now, published_by=actor if actor and actor.is_authenticated else None
+    )
+    if not changed:
+        return False
+    version.refresh_from_db()
+    audit.record(actor=actor, action="terms.published", target=version, details={"version": version.version})
+    cache.delete(_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(_CACHE_KEY))  # a reader may have cached the old one meanwhile
+    transaction.on_commit(lambda: _queue_notices(version.pk))
+    return True
+
+
+def _queue_notices(version_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("compliance.tasks.terms_notify", version_id)
+
+
+def terms_notify(*, version_id: int) -> int:
+    """Email every active customer about a published version, once each (a
+    `TermsNotice` row is claimed before each email). Safe to run twice."""
+    from levqor import emails  # the email sender lives in the core; imported late to keep compliance the floor
+
+    version = TermsVersion.objects.filter(pk=version_id, published_at__isnull=False).first()
+    if version is None:
+        return 0
+    link = settings.LEVQOR_BASE_URL + reverse("compliance:terms_accept")
+    sent = 0
+    users = get_user_model().objects.filter(is_active=True, is_staff=False, account__isnull=False)
+    for user in users.exclude(pk__in=TermsNotice.objects.filter(version=version).values("user_id")).iterator():
+        try:
+            with transaction.atomic():
+                TermsNotice.objects.create(version=version, user=user)
+        except IntegrityError:
+            continue  # another worker claimed this one
+        emails.send(
+            "terms-updated",
+            to=user.email,
+            purpose="transactional",
+            context={"user": user, "version": version, "link": link},
+        )
+        sent += 1
+    logger.info("terms %s: %d notices sent", version.version, sent)
+    return sent
+
+
+@transaction.atomic
+def terms_accept(
+    *, user, version: TermsVersion | None = None, ip_address: str | None, user_agent: str = "", mechanism: str, now=None
+) -> tuple[TermsAcceptance, bool]:
+    """Record that `user` accepts `version` (default: the current one).
+    Returns (acceptance, created); accepting again changes nothing."""
+    version = version or terms_current()
+    if version is None or not version.is_published:
+        raise ValueError("There is no published version of the terms to accept.")
+    existing = TermsAcceptance.objects.filter(user=user, version=version).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            acceptance = TermsAcceptance.objects.create(
+                user=user,
+                version=version,
+                accepted_at=now or timezone.now(),
+                ip_address=ip_address or None,
+                user_agent=user_agent[:255],
+                mechanism=mechanism,
+            )
+    except IntegrityError:  # a double-click raced us
+        return TermsAcceptance.objects.get(user=user, version=version), False
+    audit.record(
+        actor=user, action="terms.accepted", target=acceptance, details={"version": version.version, "via": mechanism}
+    )
+    return acceptance, True

@@ -1,0 +1,29 @@
+import pytest
+
+from levqor.api.models import ApiKey
+from levqor.api.testing import ApiCaller, issue_key
+
+
+@pytest.fixture
+def sandbox_key(customer_account):
+    return issue_key(customer_account, mode=ApiKey.Mode.TEST, name="Sandbox")
+
+
+@pytest.fixture
+def live_key(customer_account):
+    return issue_key(customer_account, mode=ApiKey.Mode.LIVE, name="Live")
+
+
+@pytest.fixture
+def other_key(other_customer):
+    return issue_key(other_customer.account, mode=ApiKey.Mode.TEST, name="Other sandbox")
+
+
+@pytest.fixture
+def api(client, sandbox_key):
+    return ApiCaller(client, sandbox_key.secret)
+
+
+@pytest.fixture
+def live_api(client, live_key):
+    return ApiCaller(client, live_key.secret)

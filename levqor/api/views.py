@@ -1,0 +1,102 @@
+"""Pages: the public /api-docs and the signed-in API keys page."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from . import docs, quotas, selectors, services
+from .errors import ERROR_CODES
+from .forms import ApiKeyCreateForm, ApiKeyRotateForm
+
+
+@require_safe
+def api_docs(request):
+    context = {
+        "base_url": settings.LEVQOR_BASE_URL,
+        "endpoints": docs.endpoints(settings.LEVQOR_BASE_URL),
+        "quotas": quotas.quota_table(),
+        "errors": [{"code": code, "status": status, "meaning": text} for code, (status, text) in ERROR_CODES.items()],
+        "burst_window": settings.LEVQOR_API_BURST_WINDOW,
+        "burst_per_key": settings.LEVQOR_API_BURST_PER_KEY,
+        "burst_per_ip": settings.LEVQOR_API_BURST_PER_IP,
+        "default_overlap_hours": services.DEFAULT_OVERLAP_HOURS,
+    }
+    return render(request, "api/docs.html", context)
+
+
+def _account(request):
+    account = request.user.account
+    if account is None:
+        raise Http404("Staff logins have no API keys; manage keys in the admin.")
+    return account
+
+
+def _key(request, key_id):
+    key = selectors.api_key_get(account=_account(request), key_id=key_id)
+    if key is None:
+        raise Http404("No such key.")
+    return key
+
+
+def _shown_once(request, issued, *, rotated_from=None, status=201):
+    response = render(request, "api/key_created.html", {"issued": issued, "rotated_from": rotated_from}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def api_keys(request):
+    account = _account(request)
+    form = ApiKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = services.api_key_create(account=account, **form.cleaned_data, actor=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+        else:
+            return _shown_once(request, issued)
+    context = {
+        "form": form,
+        "keys": selectors.api_key_list(account=account),
+        "rotate_form": ApiKeyRotateForm(auto_id=False),
+        "usage_live": quotas.quota_peek(account_id=account.pk, plan=account.plan, sandbox=False),
+        "usage_sandbox": quotas.quota_peek(account_id=account.pk, plan=account.plan, sandbox=True),
+    }
+    return render(request, "api/keys.html", context, status=400 if request.method == "POST" else 200)
+
+
+@login_required
+@require_POST
+def api_key_rotate(request, key_id):
+    key = _key(request, key_id)
+    form = ApiKeyRotateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose how long the old key should keep working.")
+        return redirect("api:keys")
+    try:
+        issued = services.api_key_rotate(key=key, overlap_hours=form.cleaned_data["overlap_hours"], actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("api:keys")
+    key.refresh_from_db()
+    return _shown_once(request, issued, rotated_from=key)
+
+
+@login_required
+@require_POST
+def api_key_revoke(request, key_id):
+    key = _key(request, key_id)
+    if services.api_key_revoke(key=key, actor=request.user):
+        messages.success(request, f"Key {key.prefix}… revoked: calls with it now get 401.")
+    else:
+        messages.info(request, f"Key {key.prefix}… was already revoked.")
+    return redirect("api:keys")
