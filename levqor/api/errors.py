@@ -48,6 +48,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "payload_too_large": (413, "The body is larger than the server accepts (2.5 MB)."),
     "unsupported_media_type": (415, "Send bodies as Content-Type: application/json."),
     "rate_limited": (429, "Too many calls in a short window, per key or per IP; wait Retry-After seconds."),
+    "dsar_too_soon": (429, "A data export was already requested in the last 30 days; the message gives the next date."),
     "quota_exceeded": (429, "The month's quota is used up; details.reset_at says when it resets."),
     "server_error": (500, "Something failed on our side; quote the correlation_id to support."),
 }

@@ -8,9 +8,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from compliance import screening
 from levqor.api import quotas
 from levqor.api.base import AccountApi
-from compliance import screening
 from levqor.api.errors import HighRiskData, error_responses
 
 from . import selectors, services

@@ -1,0 +1,321 @@
+"""Admin for data requests: the DSAR export queue and erasure review.
+Imported from compliance/admin.py. Every view of a request and every
+action is audited with the staff member and the request as target."""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from levqor import attention
+
+from . import audit, dashboard, dsar, erasure
+from .dsar_models import DataExport, ErasureRequest
+from .forms_dsar import ExtendForm, ReasonForm
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Requests not yet answered, by how close their (extended) deadline is."""
+
+    title = "deadline"
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("week", "Due within 7 days"), ("open", "Not yet answered")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value not in ("overdue", "week", "open"):
+            return queryset
+        today = timezone.localdate()
+        if queryset.model is DataExport:
+            queryset = queryset.filter(completed_at__isnull=True)
+        else:
+            queryset = queryset.filter(status__in=[ErasureRequest.Status.PENDING, ErasureRequest.Status.APPROVED])
+        if value == "overdue":
+            return queryset.filter(deadline_on__lt=today)
+        if value == "week":
+            return queryset.filter(deadline_on__range=(today, today + timedelta(days=7)))
+        return queryset
+
+
+def _deadline_cell(obj, done: bool):
+    if done:
+        return "answered"
+    left = obj.days_left()
+    if left < 0:
+        return format_html('<strong style="color:#b42318">{} days overdue</strong>', -left)
+    if left <= 7:
+        return format_html('<strong style="color:#b54708">{} days left</strong>', left)
+    return f"{left} days left"
+
+
+def _reason_action(modeladmin, request, queryset, *, form_class, title, apply):
+    """An action that asks for a reason (and months) on an intermediate page."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done, errors = 0, []
+            for obj in queryset:
+                try:
+                    done += bool(apply(obj, form.cleaned_data))
+                except ValidationError as exc:
+                    errors.append(f"#{obj.pk}: {' '.join(exc.messages)}")
+            modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS if done else messages.WARNING)
+            for error in errors:
+                modeladmin.message_user(request, error, messages.ERROR)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "objects": queryset,
+        "action": request.POST.get("action"),
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/compliance/dsar/reason_action.html", context)
+
+
+class AuditedViewsMixin:
+    """Audits every list and detail view of these personal-data requests."""
+
+    view_action = ""
+
+    def changelist_view(self, request, extra_context=None):
+        audit.record(
+            actor=request.user,
+            action=f"{self.view_action}_list_viewed",
+            details={"query": request.GET.urlencode()[:500]},
+        )
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET":
+            audit.record(actor=request.user, action=f"{self.view_action}_viewed", target=obj, details={})
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # changed only through the actions, which call the services
+
+
+@admin.register(DataExport)
+class DataExportAdmin(AuditedViewsMixin, admin.ModelAdmin):
+    view_action = "dsar.export"
+    list_display = ("id", "user_email", "status", "requested_at", "due", "deadline", "completed_at", "link", "attempts")
+    list_filter = ("status", OverdueFilter, ("requested_at", admin.DateFieldListFilter), "requested_via")
+    search_fields = ("user__email", "=id")
+    list_select_related = ("user",)
+    date_hierarchy = "requested_at"
+    show_full_result_count = False
+    readonly_fields = (
+        "user",
+        "requested_via",
+        "status",
+        "requested_at",
+        "due_on",
+        "deadline_on",
+        "extension_months",
+        "extension_reason",
+        "extended_at",
+        "attempts",
+        "error",
+        "started_at",
+        "completed_at",
+        "file_name",
+        "file_size",
+        "file_sha256",
+        "file_deleted_at",
+        "manifest",
+        "link_version",
+        "link_expires_at",
+        "invalidated_at",
+        "emailed_at",
+        "email_count",
+    )
+    fields = readonly_fields
+    actions = ["resend_email", "invalidate_link", "rebuild", "extend_deadline"]
+
+    @admin.display(description="email", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="deadline", ordering="deadline_on")
+    def due(self, obj):
+        return obj.deadline_on
+
+    @admin.display(description="days left / overdue")
+    def deadline(self, obj):
+        return _deadline_cell(obj, done=obj.completed_at is not None)
+
+    @admin.display(description="link")
+    def link(self, obj):
+        if obj.invalidated_at:
+            return "invalidated"
+        if obj.file_deleted_at:
+            return "file deleted"
+        if obj.link_is_live:
+            return f"valid until {timezone.localtime(obj.link_expires_at):%d %b %Y}"
+        return "expired" if obj.status == DataExport.Status.READY else "–"
+
+    @admin.action(description="Resend the download email")
+    def resend_email(self, request, queryset):
+        done = sum(dsar.export_resend(export=e, actor=request.user) for e in queryset)
+        self.message_user(request, f"Resent {done} of {queryset.count()} (only ready, valid exports are sent).")
+
+    @admin.action(description="Invalidate the download link")
+    def invalidate_link(self, request, queryset):
+        done = sum(dsar.export_invalidate(export=e, actor=request.user) for e in queryset)
+        self.message_user(request, f"Invalidated {done} link(s).")
+
+    @admin.action(description="Rebuild (new file and link; old links stop working)")
+    def rebuild(self, request, queryset):
+        done = sum(dsar.export_rebuild(export=e, actor=request.user) for e in queryset)
+        self.message_user(request, f"Queued {done} rebuild(s).")
+
+    @admin.action(description="Extend the deadline (reason emailed)")
+    def extend_deadline(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ExtendForm,
+            title="Extend the deadline",
+            apply=lambda e, data: dsar.export_extend_deadline(
+                export=e, months=data["months"], reason=data["reason"], actor=request.user
+            ),
+        )
+
+
+@admin.register(ErasureRequest)
+class ErasureRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
+    view_action = "erasure.request"
+    list_display = ("id", "user_email", "status", "requested_at", "due", "deadline", "decided_by", "completed_at")
+    list_filter = ("status", OverdueFilter, ("requested_at", admin.DateFieldListFilter))
+    search_fields = ("user__email", "=id")
+    list_select_related = ("user", "decided_by")
+    date_hierarchy = "requested_at"
+    readonly_fields = (
+        "user",
+        "note",
+        "status",
+        "requested_at",
+        "due_on",
+        "deadline_on",
+        "extension_months",
+        "extension_reason",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "completed_at",
+        "summary",
+        "error",
+    )
+    fields = readonly_fields
+    actions = ["approve", "refuse", "extend_deadline", "retry"]
+
+    @admin.display(description="email", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="deadline", ordering="deadline_on")
+    def due(self, obj):
+        return obj.deadline_on
+
+    @admin.display(description="days left / overdue")
+    def deadline(self, obj):
+        return _deadline_cell(obj, done=obj.status not in ("pending", "approved"))
+
+    @admin.action(description="Approve: erase the person's data and close the account")
+    def approve(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Approve erasure (note for the record)",
+            apply=lambda r, data: erasure.erasure_approve(request=r, reason=data["reason"], actor=request.user),
+        )
+
+    @admin.action(description="Refuse (reason emailed)")
+    def refuse(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Refuse erasure",
+            apply=lambda r, data: erasure.erasure_refuse(request=r, reason=data["reason"], actor=request.user),
+        )
+
+    @admin.action(description="Extend the deadline (reason emailed)")
+    def extend_deadline(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ExtendForm,
+            title="Extend the deadline",
+            apply=lambda r, data: erasure.erasure_extend_deadline(
+                request=r, months=data["months"], reason=data["reason"], actor=request.user
+            ),
+        )
+
+    @admin.action(description="Retry a failed erasure")
+    def retry(self, request, queryset):
+        done = sum(erasure.erasure_retry(request=r, actor=request.user) for r in queryset)
+        self.message_user(request, f"Queued {done} erasure(s) again.")
+
+
+# The admin index's "needs attention" queues and the compliance dashboard's
+# DSAR section. Registered here (admin modules load once, at start-up) so
+# compliance/apps.py, owned by the consent work, stays untouched.
+attention.register(
+    "Data exports overdue (statutory deadline passed)",
+    count=lambda: dsar.exports_overdue().count(),
+    url_name="admin:compliance_dataexport_changelist",
+    query="deadline=overdue",
+)
+attention.register(
+    "Data exports failed",
+    count=lambda: DataExport.objects.filter(status=DataExport.Status.FAILED).count(),
+    url_name="admin:compliance_dataexport_changelist",
+    query="status__exact=failed",
+)
+attention.register(
+    "Erasure requests awaiting review",
+    count=lambda: erasure.erasures_pending().count(),
+    url_name="admin:compliance_erasurerequest_changelist",
+    query="status__exact=pending",
+)
+
+
+def _dashboard_rows() -> list:
+    today = timezone.localdate()
+    open_exports = DataExport.objects.filter(completed_at__isnull=True)
+    overdue = dsar.exports_overdue().count()
+    week = open_exports.filter(deadline_on__range=(today, today + timedelta(days=7))).count()
+    erasures_overdue = erasure.erasures_open().filter(deadline_on__lt=today).count()
+    return [
+        dashboard.Row("Data exports not yet answered", open_exports.count()),
+        dashboard.Row("Data exports overdue", overdue, attention=overdue > 0),
+        dashboard.Row("Data exports due within 7 days", week, attention=week > 0),
+        dashboard.Row("Data exports failed", DataExport.objects.filter(status=DataExport.Status.FAILED).count()),
+        dashboard.Row("Erasure requests awaiting review", erasure.erasures_pending().count()),
+        dashboard.Row("Erasure requests overdue", erasures_overdue, attention=erasures_overdue > 0),
+    ]
+
+
+dashboard.register_section("DSAR backlog and deadlines", _dashboard_rows)

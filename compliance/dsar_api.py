@@ -1,0 +1,137 @@
+"""DSAR endpoints of the REST API: request a data export, list your own.
+
+Authentication: the project's default (API key) plus the browser session.
+A signed-in person acts for themself. A live API key acts for its account's
+owner (the account's first active user); sandbox keys never touch real
+people's data: they list nothing and cannot request an export.
+"""
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from . import dsar
+from .dsar_models import DataExport
+
+AUTH_CLASSES = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
+
+
+class ExportTooSoonError(exceptions.APIException):
+    status_code = 429
+    default_code = "dsar_too_soon"
+
+    def __init__(self, exc: dsar.ExportTooSoon):
+        super().__init__(exc.messages[0], "dsar_too_soon")
+        self.wait = max(1, int((exc.next_allowed_at - timezone.now()).total_seconds()))
+
+
+class DataExportSerializer(serializers.ModelSerializer):
+    due_on = serializers.DateField(source="deadline_on", help_text="The statutory deadline (with any extension).")
+    download_url = serializers.SerializerMethodField(help_text="The signed download link while it is valid.")
+
+    class Meta:
+        model = DataExport
+        fields = (
+            "id",
+            "status",
+            "requested_at",
+            "requested_via",
+            "due_on",
+            "completed_at",
+            "link_expires_at",
+            "download_url",
+        )
+        read_only_fields = fields
+
+    def get_download_url(self, export) -> str | None:
+        return dsar.link_url(export) if export.link_is_live else None
+
+
+class DsarSubjectMixin:
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [IsAuthenticated]
+
+    def subject(self, *, writing: bool):
+        """The person the request is about, or None for a sandbox key's read."""
+        principal = self.request.user
+        User = get_user_model()
+        if isinstance(principal, User):
+            return principal
+        if getattr(principal, "sandbox", False):
+            if writing:
+                raise exceptions.PermissionDenied("Sandbox keys cannot make data requests; use a live key or sign in.")
+            return None
+        account = getattr(principal, "account", None)
+        owner = (
+            User.objects.filter(account=account, is_active=True).order_by("date_joined", "pk").first()
+            if account is not None
+            else None
+        )
+        if owner is None:
+            raise exceptions.PermissionDenied("This key's account has no active person to export.")
+        return owner
+
+    def actor(self) -> dict:
+        principal = self.request.user
+        if isinstance(principal, get_user_model()):
+            return {"actor": principal}
+        return {"actor": None, "actor_label": getattr(principal, "audit_label", "api-key")}
+
+
+class DsarExportCreateApi(DsarSubjectMixin, generics.GenericAPIView):
+    """Request an export of your personal data (at most one every 30 days); a signed download link is emailed."""
+
+    serializer_class = DataExportSerializer
+
+    @extend_schema(
+        operation_id="dsar_export_create",
+        tags=["dsar"],
+        summary="Request a data export",
+        request=None,
+        responses={
+            202: DataExportSerializer,
+            401: OpenApiResponse(description="Not signed in and no valid API key."),
+            403: OpenApiResponse(description="A sandbox key, or an account with no active person."),
+            429: OpenApiResponse(
+                description="An export was requested in the last 30 days (`dsar_too_soon`; the "
+                "message gives the next allowed date, `Retry-After` the seconds), or a rate limit."
+            ),
+        },
+    )
+    def post(self, request):
+        user = self.subject(writing=True)
+        try:
+            export = dsar.export_request(user=user, via=DataExport.Via.API, **self.actor())
+        except dsar.ExportTooSoon as exc:
+            raise ExportTooSoonError(exc) from None
+        return Response(DataExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DsarExportListApi(DsarSubjectMixin, generics.ListAPIView):
+    """Your own data exports, newest first, with the download link while it is valid."""
+
+    serializer_class = DataExportSerializer
+
+    def get_queryset(self):
+        user = self.subject(writing=False)
+        if user is None:
+            return DataExport.objects.none()
+        return dsar.export_list(user=user)
+
+    @extend_schema(
+        operation_id="dsar_exports_list",
+        tags=["dsar"],
+        summary="List your data exports",
+        responses={
+            200: DataExportSerializer(many=True),
+            401: OpenApiResponse(description="Not signed in and no valid API key."),
+            429: OpenApiResponse(description="Rate limit."),
+        },
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)

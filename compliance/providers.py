@@ -1,0 +1,91 @@
+"""The privacy provider registry: how compliance reaches every app's
+personal data without importing the apps.
+
+Each app describes, in a small `privacy.py`, what it holds about a person:
+
+    provider = privacy.Provider(
+        name="workflows",
+        files={"runs.json": privacy.ExportFile("Every run ...", rows=runs_rows)},
+        erase=erase_user,                       # (user=, actor=) -> dict summary
+        retention={"run_logs": prune_run_logs},  # kind -> (cutoff=, dry_run=) -> int
+    )
+
+and is listed in `settings.LEVQOR_PRIVACY_PROVIDERS` (dotted paths, loaded
+lazily on first use, so compliance imports nothing of ours at start-up).
+An app may instead call `register(provider)` from its `AppConfig.ready()`.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+Rows = Callable[..., Iterable[dict]]  # rows(user=) -> iterable of JSON-able dicts, streamed
+Eraser = Callable[..., dict]  # erase(user=, actor=) -> {"what": count, ...}
+Pruner = Callable[..., int]  # prune(cutoff=, dry_run=) -> rows that go (or went)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    description: str  # one line for README.txt: what the file holds
+    rows: Rows
+
+
+@dataclass(frozen=True)
+class Provider:
+    name: str
+    files: dict[str, ExportFile] = field(default_factory=dict)
+    erase: Eraser | None = None
+    retention: dict[str, Pruner] = field(default_factory=dict)
+
+
+_registered: dict[str, Provider] = {}
+_loaded = False
+
+
+def register(provider: Provider) -> None:
+    """Register (or replace, by name) a provider."""
+    _registered[provider.name] = provider
+
+
+def unregister(name: str) -> None:
+    _registered.pop(name, None)
+
+
+def _load_configured() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for path in getattr(settings, "LEVQOR_PRIVACY_PROVIDERS", []):
+        provider = import_string(path)
+        _registered.setdefault(provider.name, provider)
+    _loaded = True
+
+
+def all_providers() -> list[Provider]:
+    """Every provider: compliance's own first, then the configured ones."""
+    from .dsar_privacy import provider as own
+
+    _load_configured()
+    _registered.setdefault(own.name, own)
+    return [_registered[own.name], *(p for name, p in _registered.items() if name != own.name)]
+
+
+def export_files() -> dict[str, ExportFile]:
+    files: dict[str, ExportFile] = {}
+    for provider in all_providers():
+        files.update(provider.files)
+    return files
+
+
+def retention_handlers() -> dict[str, list[tuple[str, Pruner]]]:
+    handlers: dict[str, list[tuple[str, Pruner]]] = {}
+    for provider in all_providers():
+        for kind, pruner in provider.retention.items():
+            handlers.setdefault(kind, []).append((provider.name, pruner))
+    return handlers
+
+
+def erasers() -> list[tuple[str, Eraser]]:
+    return [(p.name, p.erase) for p in all_providers() if p.erase is not None]

@@ -1,0 +1,86 @@
+"""Helpers for the data-request tests (compliance/tests/conftest.py belongs
+to the consent tests): product data for a person, and reading an export."""
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+
+import pytest
+from django.core.files.storage import default_storage
+
+from compliance import dsar
+from compliance.dsar_models import DataExport
+from levqor.workflows.models import Run, RunLog, Workflow
+
+
+def make_product_data(user, *, tag: str, logs: int = 3) -> Run:
+    """A workflow, one run with a payload and `logs` log lines, all mentioning `tag`."""
+    workflow = Workflow.objects.create(
+        account=user.account,
+        name=f"{tag} workflow",
+        description=f"{tag} description",
+        steps=[{"type": "transform", "name": "echo", "set": {"out": tag}}],
+    )
+    run = Run.objects.create(
+        workflow=workflow,
+        account=user.account,
+        status=Run.Status.SUCCEEDED,
+        payload={"customer": f"{tag} payload"},
+        output={"steps": {"echo": tag}},
+        started_by=user.email,
+    )
+    RunLog.objects.bulk_create(
+        [
+            RunLog(run=run, seq=i + 1, message=f"{tag} log line {i + 1}", data={"secret": f"{tag}-internal-data"})
+            for i in range(logs)
+        ],
+        batch_size=5000,
+    )
+    return run
+
+
+def request_and_build(user, *, capture, actor=None) -> DataExport:
+    """Request an export as `user` and run the (sync) build after commit."""
+    with capture(execute=True):
+        export = dsar.export_request(user=user, via="web", actor=actor or user)
+    export.refresh_from_db()
+    return export
+
+
+def open_zip(export: DataExport) -> zipfile.ZipFile:
+    with default_storage.open(export.file_name, "rb") as handle:
+        return zipfile.ZipFile(io.BytesIO(handle.read()))
+
+
+def rows(archive: zipfile.ZipFile, name: str) -> list:
+    return json.loads(archive.read(name))
+
+
+def verify_manifest(archive: zipfile.ZipFile) -> dict:
+    """Every listed file's SHA-256, size and row count match; returns the manifest."""
+    manifest = json.loads(archive.read("manifest.json"))
+    for name, meta in manifest["files"].items():
+        digest, size = hashlib.sha256(), 0
+        with archive.open(name) as member:
+            for block in iter(lambda member=member: member.read(65536), b""):
+                digest.update(block)
+                size += len(block)
+        assert digest.hexdigest() == meta["sha256"], name
+        assert size == meta["bytes"], name
+        if meta["rows"] is not None:
+            assert meta["rows"] == len(json.loads(archive.read(name))), name
+    return manifest
+
+
+def link_path(message) -> str:
+    match = re.search(r"http://testserver(/data-requests/download/[^\s\"<]+)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Each test's export files in its own folder (import this fixture)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")

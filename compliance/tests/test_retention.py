@@ -1,0 +1,94 @@
+"""Retention: the policy per data kind, the daily job and the dry run."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+
+from compliance import audit, dsar_tasks, retention
+from compliance.dsar_models import DataExport
+from compliance.models import AuditEvent
+from levqor.workflows.models import RunLog
+
+from .dsar_helpers import isolated_media, make_product_data, request_and_build  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def aged(customer, django_capture_on_commit_callbacks):
+    """Old and new run logs, an export whose link expired long ago, old audit details."""
+    run = make_product_data(customer, tag="Aged", logs=6)
+    old = timezone.now() - timedelta(days=400)
+    RunLog.objects.filter(run=run, seq__lte=4).update(at=old)
+    export = request_and_build(customer, capture=django_capture_on_commit_callbacks)
+    DataExport.objects.filter(pk=export.pk).update(link_expires_at=timezone.now() - timedelta(days=31))
+    # occurred_at is hashed into the chain, so tests move the policy's "now"
+    # forward instead of back-dating audit events.
+    audit.record(actor=None, action="test.old", details={"email": "old@example.test"})
+    return {"run": run, "export": export}
+
+
+def test_it_prints_what_would_go_and_changes_nothing(aged, capsys, settings):
+    settings.LEVQOR_RETENTION_DAYS = {**settings.LEVQOR_RETENTION_DAYS, "audit_details": 365}
+    events_before = AuditEvent.objects.filter(details_erased_at__isnull=True).count()
+    call_command("apply_retention", "--dry-run")
+    out = capsys.readouterr().out
+    assert "run_logs" in out and "4 would go" in out
+    assert "expired_exports" in out
+    assert "Dry run:" in out
+    assert RunLog.objects.count() == 6
+    aged["export"].refresh_from_db()
+    assert aged["export"].file_deleted_at is None
+    assert AuditEvent.objects.filter(details_erased_at__isnull=True).count() == events_before
+
+
+def test_it_applies_the_policy_once(aged):
+    outcomes = {o.kind: o for o in retention.retention_apply()}
+    assert outcomes["run_logs"].counts["workflows"] == 4
+    assert outcomes["expired_exports"].counts["compliance"] == 1
+    assert RunLog.objects.count() == 2
+    export = aged["export"]
+    export.refresh_from_db()
+    assert export.file_deleted_at is not None
+    assert not default_storage.exists(export.file_name)
+    assert AuditEvent.objects.filter(action="retention.applied", target_id="run_logs").exists()
+    # Running it again finds nothing.
+    assert all(o.total == 0 for o in retention.retention_apply())
+    assert dsar_tasks.apply_retention() == dict.fromkeys(retention.policy(), 0)
+
+
+def test_it_blanks_old_audit_details_and_the_chain_still_verifies(aged):
+    later = timezone.now() + timedelta(days=6 * 365 + 1)
+    outcomes = {o.kind: o for o in retention.retention_apply(now=later)}
+    assert outcomes["audit_details"].total > 0
+    event = AuditEvent.objects.get(action="test.old")
+    assert event.details == {} and event.details_erased_at is not None
+    assert audit.verify().ok
+
+
+def test_it_blanks_processed_webhook_payloads(db, settings):
+    from billing.models import StripeEvent
+
+    old = timezone.now() - timedelta(days=120)
+    common = {"type": "invoice.paid", "stripe_created": old, "received_at": old, "payload": {"email": "x@y.test"}}
+    done = StripeEvent.objects.create(stripe_id="evt_old", status="processed", **common)
+    failed = StripeEvent.objects.create(stripe_id="evt_failed", status="failed", **common)
+    fresh = StripeEvent.objects.create(
+        stripe_id="evt_new", status="processed", **{**common, "received_at": timezone.now()}
+    )
+    outcomes = {o.kind: o for o in retention.retention_apply()}
+    assert outcomes["webhook_payloads"].counts["billing"] == 1
+    for event, payload in ((done, {}), (failed, common["payload"]), (fresh, common["payload"])):
+        event.refresh_from_db()
+        assert event.payload == payload, event.stripe_id
+
+
+def test_it_schedules_the_daily_job():
+    from levqor.schedules import JOBS
+
+    jobs = {job.name: job for job in JOBS}
+    assert jobs["levqor:compliance.apply_retention"].func == "compliance.dsar_tasks.apply_retention"
+    assert jobs["levqor:compliance.dsar_sweep"].func == "compliance.dsar_tasks.dsar_sweep"
