@@ -1,1 +1,388 @@
-"""Status admin: the triage console for this app, filled in with its models."""
+"""Status admin: components, incidents (with their updates), maintenance,
+templates, subscribers, and read-only history. Writes go through services."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
+
+from . import services
+from .models import (
+    UNRESOLVED,
+    Component,
+    DailyRollup,
+    Incident,
+    IncidentComponent,
+    IncidentStatus,
+    IncidentTemplate,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceStatus,
+    MaintenanceUpdate,
+    Notification,
+    Snapshot,
+    Subscriber,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "group", "position", "hidden", "critical", "state", "latency_ms", "checked_at")
+    list_editable = ("position", "hidden")
+    list_filter = ("state", "hidden", "critical", "is_group")
+    search_fields = ("name", "slug", "description")
+    list_select_related = ("group",)
+    readonly_fields = ("public_id", "state", "latency_ms", "note", "checked_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "description", "position", "is_group", "group", "hidden", "only_show_if_degraded")}),
+        ("Probe", {"fields": ("slug", "probe", "critical", "degraded_after_ms")}),
+        ("Latest result", {"fields": ("state", "latency_ms", "note", "checked_at", "public_id")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        services.component_save(component=obj, changed=form.changed_data, actor=request.user)
+
+
+class IncidentStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("unresolved", "Unresolved"), ("resolved", "Resolved"), ("all", "All"))
+
+    def choices(self, changelist):
+        value = self.value() or "unresolved"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "unresolved"
+        if value == "unresolved":
+            return queryset.filter(status__in=UNRESOLVED)
+        if value == "resolved":
+            return queryset.exclude(status__in=UNRESOLVED)
+        return queryset
+
+
+class IncidentComponentInline(admin.TabularInline):
+    model = IncidentComponent
+    extra = 1
+    verbose_name = "affected component"
+    verbose_name_plural = "affected components (and their state during the incident)"
+
+    def get_extra(self, request, obj=None, **kwargs):
+        template = _template_from(request)
+        return max(1, template.components.count()) if template and obj is None else self.extra
+
+
+class IncidentUpdateInline(admin.TabularInline):
+    model = IncidentUpdate
+    extra = 0
+    can_delete = False
+    fields = ("display_at", "status", "body", "deliver_notifications")
+    readonly_fields = fields
+    verbose_name_plural = "updates (newest first; post a new one above)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+def _template_from(request) -> IncidentTemplate | None:
+    pk = request.GET.get("template")
+    return IncidentTemplate.objects.filter(pk=pk).first() if pk and pk.isdigit() else None
+
+
+class IncidentForm(forms.ModelForm):
+    started_at = forms.DateTimeField(required=False, help_text="Leave empty for now.")
+    update_status = forms.ChoiceField(label="Status", choices=IncidentStatus.choices, required=False)
+    update_body = forms.CharField(
+        label="Update", widget=forms.Textarea(attrs={"rows": 4}), required=False, help_text="Shown on /status."
+    )
+    update_notify = forms.BooleanField(
+        label="Email subscribers",
+        required=False,
+        help_text="Creation and resolution always email subscribers; other updates only when ticked.",
+    )
+
+    class Meta:
+        model = Incident
+        fields = ("name", "impact", "started_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["update_status"].initial = self.instance.status
+        else:
+            self.fields["update_status"].initial = IncidentStatus.INVESTIGATING
+            self.fields["update_body"].required = True
+            self.fields["update_body"].help_text = "The first update, shown on /status and emailed to subscribers."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("update_body") and not data.get("update_status"):
+            self.add_error("update_status", "Choose the status this update sets.")
+        return data
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentForm
+    list_display = ("name", "impact", "status", "started_at", "resolved_at", "update_count")
+    list_filter = (IncidentStateFilter, "impact")
+    search_fields = ("name", "updates__body")
+    date_hierarchy = "started_at"
+    inlines = (IncidentComponentInline, IncidentUpdateInline)
+    readonly_fields = ("status", "public_id", "monitoring_at", "resolved_at")
+    fieldsets = (
+        (None, {"fields": ("name", "impact", "started_at", "status", "public_id", "monitoring_at", "resolved_at")}),
+        ("Post an update", {"fields": ("update_status", "update_body", "update_notify")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_updates=Count("updates"))
+
+    @admin.display(description="updates", ordering="_updates")
+    def update_count(self, obj):
+        return obj._updates
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        template = _template_from(request)
+        if template:
+            initial.update({"name": template.title, "impact": template.impact, "update_body": template.body})
+        return initial
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        template = _template_from(request)
+        if isinstance(inline, IncidentComponentInline) and template and request.method == "GET":
+            kwargs["initial"] = [{"component": c.pk} for c in template.components.all()]
+        return kwargs
+
+    def save_model(self, request, obj, form, change):
+        """Saved by a service in save_related, with its components and update."""
+
+    def save_related(self, request, form, formsets, change):
+        components = []
+        for formset in formsets:
+            if formset.model is IncidentComponent:
+                components = [
+                    (f.cleaned_data["component"], f.cleaned_data["status"])
+                    for f in formset.forms
+                    if f.cleaned_data.get("component") and not f.cleaned_data.get("DELETE")
+                ]
+        data = form.cleaned_data
+        if not change:
+            incident = services.incident_create(
+                name=data["name"],
+                impact=data["impact"],
+                status=data["update_status"] or IncidentStatus.INVESTIGATING,
+                body=data["update_body"],
+                components=components,
+                started_at=data.get("started_at") or None,
+                actor=request.user,
+            )
+            form.instance.pk = incident.pk
+            form.instance._state.adding = False
+            form.instance.refresh_from_db()
+        else:
+            incident = form.instance
+            if (
+                form.has_changed()
+                and {"name", "impact", "started_at"} & set(form.changed_data)
+                or any(fs.has_changed() for fs in formsets if fs.model is IncidentComponent)
+            ):
+                services.incident_edit(
+                    incident=incident,
+                    name=data["name"],
+                    impact=data["impact"],
+                    started_at=data.get("started_at")
+                    or Incident.objects.values_list("started_at", flat=True).get(pk=incident.pk),
+                    components=components,
+                    actor=request.user,
+                )
+            if data.get("update_body"):
+                services.incident_update(
+                    incident=incident,
+                    status=data["update_status"],
+                    body=data["update_body"],
+                    notify=data.get("update_notify", False),
+                    actor=request.user,
+                )
+        for formset in formsets:
+            # The service wrote the rows; the admin's change message reads these.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+
+@admin.register(IncidentTemplate)
+class IncidentTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "title", "impact", "start_incident")
+    search_fields = ("name", "title", "body")
+    filter_horizontal = ("components",)
+
+    @admin.display(description="")
+    def start_incident(self, obj):
+        url = reverse("admin:status_incident_add") + f"?template={obj.pk}"
+        return format_html('<a class="button" href="{}">Start an incident from this</a>', url)
+
+
+class MaintenanceUpdateInline(admin.TabularInline):
+    model = MaintenanceUpdate
+    extra = 0
+    can_delete = False
+    fields = ("display_at", "status", "body")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MaintenanceForm(forms.ModelForm):
+    class Meta:
+        model = Maintenance
+        fields = ("name", "body", "scheduled_for", "scheduled_until", "auto_start", "auto_complete", "components")
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("scheduled_for"), data.get("scheduled_until")
+        if start and end and end <= start:
+            self.add_error("scheduled_until", "The window must end after it starts.")
+        return data
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(admin.ModelAdmin):
+    form = MaintenanceForm
+    list_display = ("name", "status", "scheduled_for", "scheduled_until", "auto_start", "auto_complete")
+    list_filter = ("status",)
+    search_fields = ("name", "body")
+    date_hierarchy = "scheduled_for"
+    filter_horizontal = ("components",)
+    readonly_fields = ("status", "public_id", "started_at", "completed_at")
+    inlines = (MaintenanceUpdateInline,)
+    actions = ("start_now", "mark_verifying", "complete_now")
+
+    def save_model(self, request, obj, form, change):
+        """Saved by a service in save_related, with its components."""
+
+    def save_related(self, request, form, formsets, change):
+        data = form.cleaned_data
+        fields = {
+            k: data[k] for k in ("name", "body", "scheduled_for", "scheduled_until", "auto_start", "auto_complete")
+        }
+        if not change:
+            maintenance = services.maintenance_create(**fields, components=data["components"], actor=request.user)
+            form.instance.pk = maintenance.pk
+            form.instance._state.adding = False
+            form.instance.refresh_from_db()
+        else:
+            services.maintenance_edit(
+                maintenance=form.instance, fields=fields, components=data["components"], actor=request.user
+            )
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def _move(self, request, queryset, status):
+        moved = sum(services.maintenance_set_status(maintenance=m, status=status, actor=request.user) for m in queryset)
+        self.message_user(request, f"{moved} maintenance window(s) now {MaintenanceStatus(status).label.lower()}.")
+
+    @admin.action(description="Start now")
+    def start_now(self, request, queryset):
+        self._move(request, queryset, MaintenanceStatus.IN_PROGRESS)
+
+    @admin.action(description="Mark verifying")
+    def mark_verifying(self, request, queryset):
+        self._move(request, queryset, MaintenanceStatus.VERIFYING)
+
+    @admin.action(description="Complete now")
+    def complete_now(self, request, queryset):
+        self._move(request, queryset, MaintenanceStatus.COMPLETED)
+
+
+class SubscriberStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", "Active"), ("pending", "Awaiting confirmation"), ("unsubscribed", "Unsubscribed"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+        if self.value() == "pending":
+            return queryset.filter(confirmed_at__isnull=True, unsubscribed_at__isnull=True)
+        if self.value() == "unsubscribed":
+            return queryset.filter(unsubscribed_at__isnull=False)
+        return queryset
+
+
+class NotificationInline(ReadOnlyMixin, admin.TabularInline):
+    model = Notification
+    fields = ("update", "claimed_at", "sent_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ("email", "created_at", "confirmed_at", "unsubscribed_at", "sent")
+    list_filter = (SubscriberStateFilter,)
+    search_fields = ("email",)
+    date_hierarchy = "created_at"
+    readonly_fields = ("email", "created_at", "confirm_sent_at", "confirmed_at", "unsubscribed_at")
+    inlines = (NotificationInline,)
+    actions = ("unsubscribe",)
+
+    def has_add_permission(self, request):
+        return False  # only by double opt-in
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_sent=Count("notifications"))
+
+    @admin.display(description="emails sent", ordering="_sent")
+    def sent(self, obj):
+        return obj._sent
+
+    @admin.action(description="Unsubscribe")
+    def unsubscribe(self, request, queryset):
+        count = sum(services.subscriber_remove(subscriber=s, actor=request.user) for s in queryset)
+        self.message_user(request, f"{count} subscriber(s) unsubscribed.", messages.SUCCESS)
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("taken_at", "component", "state", "latency_ms", "note", "in_maintenance")
+    list_filter = ("state", "in_maintenance", "component")
+    list_select_related = ("component",)
+    date_hierarchy = "taken_at"
+    show_full_result_count = False
+
+
+@admin.register(DailyRollup)
+class DailyRollupAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("day", "component", "uptime", "downtime_seconds", "maintenance_seconds", "latency_avg_ms")
+    list_filter = ("component",)
+    list_select_related = ("component",)
+    date_hierarchy = "day"
+    show_full_result_count = False
+
+    @admin.display(description="uptime")
+    def uptime(self, obj):
+        value = obj.uptime_percent
+        return "—" if value is None else f"{value:.3f}%"

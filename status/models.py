@@ -1,1 +1,397 @@
-"""Status models: filled in by the status issue."""
+"""Status: components, their probe results, history and incidents.
+
+Vocabulary: a *probe* measures a component (`up` | `degraded` | `down`, a
+latency, a note); a *snapshot* is one probe result per component per
+5-minute bucket; *rollups* sum snapshots per hour and per day so that the
+page and the API never scan raw rows. Incidents and maintenances are what
+staff say about the service; their field names follow Atlassian
+Statuspage's public v2 API so the JSON maps one to one.
+"""
+
+import secrets
+import string
+
+from django.db import models
+from django.db.models import Q
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def public_id() -> str:
+    """A short lowercase id, shaped like Statuspage's (`qk867vbbh84x`)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+class State(models.TextChoices):
+    UP = "up", "Up"
+    DEGRADED = "degraded", "Degraded"
+    DOWN = "down", "Down"
+
+
+class Probe(models.TextChoices):
+    WEB = "web", "Web/API"
+    DATABASE = "database", "Database"
+    CACHE = "cache", "Cache"
+    QUEUE = "queue", "Task queue (worker heartbeat)"
+    STRIPE = "stripe", "Stripe (last API contact)"
+    EMAIL = "email", "Email (last send)"
+    WORKFLOWS = "workflows", "Workflows"
+    NONE = "", "None (a group)"
+
+
+class ComponentStatus(models.TextChoices):
+    """Statuspage's component statuses, which staff set on an incident."""
+
+    OPERATIONAL = "operational", "Operational"
+    DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+    PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+    MAJOR_OUTAGE = "major_outage", "Major outage"
+    UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
+
+class Component(models.Model):
+    """A part of the service shown on /status. Staff rename, order, group,
+    describe and hide them; `slug` and `probe` are stable identifiers."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
+    slug = models.SlugField(max_length=40, unique=True, help_text="Stable key in /api/status/health.")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    is_group = models.BooleanField("group", default=False, help_text="A heading that holds other components.")
+    group = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        limit_choices_to={"is_group": True},
+    )
+    hidden = models.BooleanField(default=False, help_text="Hidden from /status and the v2 API (still probed).")
+    only_show_if_degraded = models.BooleanField(default=False)
+    probe = models.CharField(max_length=20, choices=Probe.choices, blank=True)
+    critical = models.BooleanField(default=False, help_text="When down, /api/status/health answers 503.")
+    degraded_after_ms = models.PositiveIntegerField(
+        default=1000, help_text="A probe slower than this many milliseconds reports the component degraded."
+    )
+    # The latest probe result, denormalised so health reads one small table.
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UP)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.CheckConstraint(condition=~(Q(is_group=True) & ~Q(probe="")), name="status_group_has_no_probe"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SnapshotRun(models.Model):
+    """Claims one 5-minute bucket: a second run (or a second worker) for the
+    same bucket stops at the unique key and changes nothing."""
+
+    bucket = models.DateTimeField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"bucket {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class Snapshot(models.Model):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField(help_text="Start of the 5-minute bucket.")
+    state = models.CharField(max_length=10, choices=State.choices)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    in_maintenance = models.BooleanField(default=False, help_text="Excluded from uptime.")
+
+    class Meta:
+        ordering = ["-taken_at"]
+        constraints = [models.UniqueConstraint(fields=["component", "taken_at"], name="status_snapshot_once")]
+        indexes = [models.Index(fields=["taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.state} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class Rollup(models.Model):
+    """Sums over snapshots. Each snapshot stands for `SNAPSHOT_SECONDS`.
+    observed = available + downtime; maintenance time is outside observed."""
+
+    samples = models.PositiveIntegerField(default=0)
+    observed_seconds = models.PositiveIntegerField(default=0)
+    available_seconds = models.PositiveIntegerField(default=0)
+    downtime_seconds = models.PositiveIntegerField(default=0)
+    degraded_seconds = models.PositiveIntegerField(default=0)
+    maintenance_seconds = models.PositiveIntegerField(default=0)
+    latency_samples = models.PositiveIntegerField(default=0)
+    latency_min_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_avg_ms = models.FloatField(null=True, blank=True)
+    latency_max_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    SUM_FIELDS = (
+        "samples",
+        "observed_seconds",
+        "available_seconds",
+        "downtime_seconds",
+        "degraded_seconds",
+        "maintenance_seconds",
+        "latency_samples",
+        "latency_min_ms",
+        "latency_avg_ms",
+        "latency_max_ms",
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def uptime_percent(self) -> float | None:
+        if not self.observed_seconds:
+            return None
+        return 100.0 * self.available_seconds / self.observed_seconds
+
+
+class HourlyRollup(Rollup):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="hourly_rollups")
+    hour = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-hour"]
+        constraints = [models.UniqueConstraint(fields=["component", "hour"], name="status_hourly_once")]
+        indexes = [models.Index(fields=["hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.hour:%Y-%m-%d %H}:00"
+
+
+class DailyRollup(Rollup):
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="daily_rollups")
+    day = models.DateField(help_text="UTC day.")
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["component", "day"], name="status_daily_once")]
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.component} {self.day}"
+
+
+class Heartbeat(models.Model):
+    """The worker heartbeat: a scheduled task touches this row every minute."""
+
+    name = models.CharField(max_length=40, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ExternalContact(models.Model):
+    """The result of the last real call to an outside service (Stripe, the
+    email provider), written by the code that made the call. Probes read it;
+    nothing here ever calls the outside service from a request."""
+
+    name = models.CharField(max_length=40, unique=True)
+    ok = models.BooleanField()
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+    contacted_at = models.DateTimeField()
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'ok' if self.ok else 'failed'}"
+
+
+class Impact(models.TextChoices):
+    NONE = "none", "None"
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
+
+
+class IncidentStatus(models.TextChoices):
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+    POSTMORTEM = "postmortem", "Postmortem"
+
+
+UNRESOLVED = (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING)
+INCIDENT_COMPONENT_STATUSES = [c for c in ComponentStatus.choices if c[0] != ComponentStatus.UNDER_MAINTENANCE]
+
+
+class Incident(models.Model):
+    public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
+    name = models.CharField(max_length=200)
+    impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.MINOR)
+    status = models.CharField(
+        max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING, editable=False
+    )
+    started_at = models.DateTimeField()
+    monitoring_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    components = models.ManyToManyField(Component, through="IncidentComponent", related_name="incidents")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_unresolved(self) -> bool:
+        return self.status in UNRESOLVED
+
+
+class IncidentComponent(models.Model):
+    """A component an incident affects, and its state while it lasts."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, limit_choices_to={"is_group": False})
+    status = models.CharField(
+        max_length=25, choices=INCIDENT_COMPONENT_STATUSES, default=ComponentStatus.PARTIAL_OUTAGE
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "component"], name="status_incident_component_once")]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.get_status_display()}"
+
+
+class IncidentUpdate(models.Model):
+    public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=15, choices=IncidentStatus.choices)
+    body = models.TextField()
+    display_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    deliver_notifications = models.BooleanField(default=False)
+    affected_components = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-display_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.incident}: {self.get_status_display()}"
+
+
+class IncidentTemplate(models.Model):
+    """A canned incident: staff start a new incident from it in Admin."""
+
+    name = models.CharField(max_length=100, unique=True)
+    title = models.CharField(max_length=200, help_text="The new incident's name.")
+    impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.MINOR)
+    body = models.TextField(help_text="The first update's text.")
+    components = models.ManyToManyField(Component, blank=True, limit_choices_to={"is_group": False})
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MaintenanceStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    IN_PROGRESS = "in_progress", "In progress"
+    VERIFYING = "verifying", "Verifying"
+    COMPLETED = "completed", "Completed"
+
+
+class Maintenance(models.Model):
+    public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
+    name = models.CharField(max_length=200)
+    body = models.TextField(help_text="What will happen and what customers will notice.")
+    impact = models.CharField(max_length=15, default="maintenance", editable=False)
+    status = models.CharField(
+        max_length=15, choices=MaintenanceStatus.choices, default=MaintenanceStatus.SCHEDULED, editable=False
+    )
+    scheduled_for = models.DateTimeField()
+    scheduled_until = models.DateTimeField()
+    auto_start = models.BooleanField(default=True, help_text="Start at the window's beginning.")
+    auto_complete = models.BooleanField(default=True, help_text="Complete at the window's end.")
+    started_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    components = models.ManyToManyField(Component, blank=True, limit_choices_to={"is_group": False})
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-scheduled_for"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(scheduled_until__gt=models.F("scheduled_for")), name="status_maintenance_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MaintenanceUpdate(models.Model):
+    public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
+    maintenance = models.ForeignKey(Maintenance, on_delete=models.CASCADE, related_name="updates")
+    status = models.CharField(max_length=15, choices=MaintenanceStatus.choices)
+    body = models.TextField()
+    display_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-display_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.maintenance}: {self.get_status_display()}"
+
+
+class Subscriber(models.Model):
+    """An email address that asked for incident notifications (double opt-in)."""
+
+    email = models.EmailField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+class Notification(models.Model):
+    """One email about one incident update to one subscriber. The unique row
+    is claimed before sending, so a retried or doubled task sends nothing twice."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notifications")
+    update = models.ForeignKey(IncidentUpdate, on_delete=models.CASCADE, related_name="notifications")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subscriber", "update"], name="status_notification_once")]
+
+    def __str__(self) -> str:
+        return f"{self.update} to {self.subscriber}"
+
+
+SNAPSHOT_SECONDS = 300
+HEARTBEAT_SECONDS = 60

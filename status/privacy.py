@@ -1,0 +1,42 @@
+"""What the status app holds about a person (an incident-email
+subscription) and how its data ages (raw snapshots, through compliance's
+retention job). Listed in settings.LEVQOR_PRIVACY_PROVIDERS."""
+
+from django.db import transaction
+
+from compliance import audit, providers
+
+from .models import Notification, Subscriber
+
+
+def subscription_rows(*, user):
+    """The person's subscription, for an export (not yet listed as a file:
+    the DSAR archive's file list is fixed by compliance)."""
+    for subscriber in Subscriber.objects.filter(email__iexact=user.email):
+        yield {
+            "email": subscriber.email,
+            "created_at": subscriber.created_at.isoformat(),
+            "confirmed_at": subscriber.confirmed_at and subscriber.confirmed_at.isoformat(),
+            "unsubscribed_at": subscriber.unsubscribed_at and subscriber.unsubscribed_at.isoformat(),
+            "emails_sent": Notification.objects.filter(subscriber=subscriber, sent_at__isnull=False).count(),
+        }
+
+
+@transaction.atomic
+def erase_user(*, user, actor) -> dict:
+    """Delete the person's subscription and its sent-email records. Safe to run twice."""
+    subscribers = list(Subscriber.objects.filter(email__iexact=user.email))
+    for subscriber in subscribers:
+        audit.record(actor=actor, action="status.subscriber.erased", target=subscriber)
+    notifications = Notification.objects.filter(subscriber__in=subscribers).delete()[0]
+    deleted = Subscriber.objects.filter(pk__in=[s.pk for s in subscribers]).delete()[0] - notifications
+    return {"status_subscribers": deleted, "status_notifications": notifications}
+
+
+def prune_raw_snapshots(*, cutoff, dry_run: bool = False) -> int:
+    from .services import snapshots_prune
+
+    return snapshots_prune(cutoff=cutoff, dry_run=dry_run)
+
+
+provider = providers.Provider(name="status", erase=erase_user, retention={"status_raw_snapshots": prune_raw_snapshots})

@@ -1,0 +1,67 @@
+"""Status services: every write in the status app goes through one of these.
+
+`stripe_contact_record(ok=, latency_ms=)` is the doorway for billing code:
+call it after each real Stripe API call (cheap, never raises).
+"""
+
+from .history import (
+    DEFAULT_COMPONENTS,
+    bucket_of,
+    component_save,
+    components_ensure,
+    email_contact_record,
+    external_contact_record,
+    heartbeat_beat,
+    history_prune,
+    rollup_hours,
+    rollup_recent,
+    snapshot_take,
+    snapshots_prune,
+    stripe_contact_record,
+)
+from .incidents import (
+    incident_create,
+    incident_edit,
+    incident_update,
+    maintenance_advance,
+    maintenance_create,
+    maintenance_edit,
+    maintenance_set_status,
+)
+from .subscribers import (
+    confirmation_send,
+    notifications_send,
+    subscriber_confirm,
+    subscriber_remove,
+    subscriber_subscribe,
+    subscriber_unsubscribe,
+)
+
+__all__ = [
+    "DEFAULT_COMPONENTS",
+    "bucket_of",
+    "component_save",
+    "components_ensure",
+    "confirmation_send",
+    "email_contact_record",
+    "external_contact_record",
+    "heartbeat_beat",
+    "history_prune",
+    "incident_create",
+    "incident_edit",
+    "incident_update",
+    "maintenance_advance",
+    "maintenance_create",
+    "maintenance_edit",
+    "maintenance_set_status",
+    "notifications_send",
+    "rollup_hours",
+    "rollup_recent",
+    "snapshot_take",
+    "snapshots_prune",
+    "stripe_contact_record",
+    "subscriber_confirm",
+    "subscriber_remove",
+    "subscriber_subscribe",
+    "subscriber_unsubscribe",
+]

@@ -1,0 +1,186 @@
+"""Subscribers: double opt-in by email, one-click unsubscribe, and incident
+notifications sent once each."""
+
+import logging
+from datetime import timedelta
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from compliance import audit
+from levqor import emails
+
+from ..models import IncidentUpdate, Notification, Subscriber
+
+logger = logging.getLogger(__name__)
+
+CONFIRM_SALT = "status.subscriber.confirm"
+UNSUBSCRIBE_SALT = "status.subscriber.unsubscribe"  # noqa: S105 - a signing salt, not a secret
+CONFIRM_MAX_AGE = timedelta(days=7)
+RESEND_AFTER = timedelta(minutes=10)
+
+
+def confirm_token(subscriber: Subscriber) -> str:
+    return signing.dumps({"s": subscriber.pk, "e": subscriber.email}, salt=CONFIRM_SALT)
+
+
+def unsubscribe_token(subscriber: Subscriber) -> str:
+    return signing.dumps({"s": subscriber.pk, "e": subscriber.email}, salt=UNSUBSCRIBE_SALT)
+
+
+def _from_token(token: str, *, salt: str, max_age: timedelta | None) -> Subscriber | None:
+    try:
+        data = signing.loads(token, salt=salt, max_age=max_age)
+    except signing.BadSignature:
+        return None
+    return Subscriber.objects.filter(pk=data.get("s"), email=data.get("e")).first()
+
+
+def unsubscribe_url(subscriber: Subscriber) -> str:
+    from django.conf import settings
+
+    return settings.LEVQOR_BASE_URL + reverse("status:unsubscribe", args=[unsubscribe_token(subscriber)])
+
+
+@transaction.atomic
+def subscriber_subscribe(*, email: str, now=None) -> Subscriber:
+    """Ask for incident emails: emails a confirmation link (after commit, by
+    the queue). Says nothing new to an address that is already subscribed,
+    and sends at most one confirmation per address every 10 minutes."""
+    now = now or timezone.now()
+    email = email.strip().lower()
+    subscriber, _ = Subscriber.objects.get_or_create(email=email)
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    if subscriber.is_active:
+        return subscriber
+    if subscriber.confirm_sent_at and now - subscriber.confirm_sent_at < RESEND_AFTER:
+        return subscriber
+    if subscriber.unsubscribed_at:
+        # Coming back after unsubscribing needs a fresh opt-in.
+        subscriber.confirmed_at = subscriber.unsubscribed_at = None
+    subscriber.confirm_sent_at = now
+    subscriber.save(update_fields=["confirm_sent_at", "confirmed_at", "unsubscribed_at"])
+    subscriber_id = subscriber.pk
+    transaction.on_commit(lambda: async_task("status.tasks.send_confirmation", subscriber_id))
+    return subscriber
+
+
+def confirmation_send(*, subscriber_id: int) -> bool:
+    """Email the confirmation link (task body). A retry may send it again,
+    which is harmless: confirming twice confirms once."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id, confirmed_at__isnull=True).first()
+    if subscriber is None:
+        return False
+    from django.conf import settings
+
+    emails.send(
+        "status-subscribe-confirm",
+        to=subscriber.email,
+        context={
+            "confirm_url": settings.LEVQOR_BASE_URL + reverse("status:confirm", args=[confirm_token(subscriber)]),
+            "status_url": settings.LEVQOR_BASE_URL + reverse("status:page"),
+        },
+        purpose="transactional",  # the address asked for it, on our own double opt-in
+        tags=["status"],
+    )
+    return True
+
+
+@transaction.atomic
+def subscriber_confirm(*, token: str, now=None) -> Subscriber | None:
+    """Confirm a subscription from the emailed link (valid 7 days). Safe to
+    run twice. Audited (it is a consent record)."""
+    subscriber = _from_token(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    if subscriber is None:
+        return None
+    now = now or timezone.now()
+    if Subscriber.objects.filter(pk=subscriber.pk, confirmed_at__isnull=True).update(
+        confirmed_at=now, unsubscribed_at=None
+    ):
+        audit.record(actor=None, action="status.subscriber.confirmed", target=subscriber)
+        subscriber.refresh_from_db()
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_unsubscribe(*, token: str, now=None) -> Subscriber | None:
+    """One-click unsubscribe (link or RFC 8058 POST). Safe to run twice. Audited."""
+    subscriber = _from_token(token, salt=UNSUBSCRIBE_SALT, max_age=None)
+    if subscriber is None:
+        return None
+    now = now or timezone.now()
+    if Subscriber.objects.filter(pk=subscriber.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now):
+        audit.record(actor=None, action="status.subscriber.unsubscribed", target=subscriber)
+        subscriber.refresh_from_db()
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_remove(*, subscriber: Subscriber, actor) -> bool:
+    """Staff unsubscribe an address. Safe to run twice. Audited."""
+    if not Subscriber.objects.filter(pk=subscriber.pk, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=timezone.now()
+    ):
+        return False
+    audit.record(actor=actor, action="status.subscriber.unsubscribed", target=subscriber)
+    return True
+
+
+def _claim(subscriber: Subscriber, update: IncidentUpdate) -> Notification | None:
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(subscriber=subscriber, update=update)
+    except IntegrityError:
+        return None
+
+
+def notifications_send(*, update_id: int) -> int:
+    """Email one incident update to every subscriber who was confirmed when
+    it was posted. Each (subscriber, update) is claimed with a unique row
+    before sending, so a second run, a retry or a second worker sends nothing
+    twice. A failed send releases its claim and fails the task, so the
+    queue's retry sends only what is missing. Returns emails sent."""
+    from django.conf import settings
+
+    update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
+    if update is None or not update.deliver_notifications:
+        return 0
+    recipients = Subscriber.objects.filter(
+        confirmed_at__isnull=False, confirmed_at__lte=update.created_at, unsubscribed_at__isnull=True
+    ).order_by("pk")
+    sent = failed = 0
+    incident_url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[update.incident.public_id])
+    for subscriber in recipients.iterator(chunk_size=500):
+        claim = _claim(subscriber, update)
+        if claim is None:
+            continue
+        link = unsubscribe_url(subscriber)
+        try:
+            emails.send(
+                "status-incident-update",
+                to=subscriber.email,
+                context={
+                    "incident": update.incident,
+                    "update": update,
+                    "incident_url": incident_url,
+                    "unsubscribe_url": link,
+                },
+                # Service notices the person asked for (double opt-in), each
+                # with its own one-click unsubscribe: not marketing.
+                purpose="transactional",
+                tags=["status"],
+                headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+            )
+        except Exception:
+            logger.warning("status: notification to subscriber %s failed", subscriber.pk, exc_info=True)
+            claim.delete()
+            failed += 1
+            continue
+        Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
+        sent += 1
+    if failed:
+        raise RuntimeError(f"{failed} notification(s) failed; the retry sends only those")
+    return sent

@@ -1,0 +1,134 @@
+"""The public /status page, incident pages and subscription pages. Thin:
+selectors for reads, services for writes."""
+
+import hashlib
+from datetime import UTC, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from . import charts, selectors, services
+from .forms import SubscribeForm
+from .models import Incident, Maintenance
+
+RECENT_DAYS = 14
+
+
+def _leaf_rows(state: selectors.PageState, days: dict) -> list[dict]:
+    rows = []
+    for view in state.components:
+        children = view.children if view.component.is_group else [view]
+        entries = []
+        for child in children:
+            if child.component.only_show_if_degraded and child.status == "operational":
+                continue
+            history = days[child.component.pk]
+            uptime = selectors.uptime_percent(history)
+            entries.append(
+                {
+                    "view": child,
+                    "uptime": charts.format_percent(uptime),
+                    "bars": charts.uptime_bars(history, name=child.component.name, uptime=uptime),
+                }
+            )
+        rows.append({"group": view if view.component.is_group else None, "entries": entries})
+    return rows
+
+
+def status_page_context(*, now=None) -> dict:
+    now = now or timezone.now()
+    state = selectors.page_state(now=now)
+    leaves = [v for v in state.all_components if not v.component.is_group]
+    ids = [v.component.pk for v in leaves]
+    days = selectors.uptime_by_day(component_ids=ids, last_day=now.astimezone(UTC).date(), days=90)
+    series_24h = selectors.hourly_series(component_ids=ids, end=now, hours=24)
+    series_7d = selectors.hourly_series(component_ids=ids, end=now, hours=24 * 7)
+    return {
+        "state": state,
+        "rows": _leaf_rows(state, days),
+        "chart_24h": charts.latency_chart(
+            [(v.component.name, series_24h[v.component.pk]) for v in leaves],
+            window="24h",
+            title="Latency and availability, last 24 hours (hourly)",
+            tick_every=4,
+        ),
+        "chart_7d": charts.latency_chart(
+            [(v.component.name, series_7d[v.component.pk]) for v in leaves],
+            window="7d",
+            title="Latency and availability, last 7 days (hourly)",
+            tick_every=24,
+        ),
+        "recent": selectors.incidents_resolved_since(since=now - timedelta(days=RECENT_DAYS)),
+        "recent_days": RECENT_DAYS,
+        "form": SubscribeForm(),
+        "time_zone": settings.TIME_ZONE,
+    }
+
+
+@require_safe
+def status_page(request):
+    return render(request, "status/page.html", status_page_context())
+
+
+@require_safe
+def incident_detail(request, public_id: str):
+    incident = Incident.objects.prefetch_related("updates", "affected__component").filter(public_id=public_id).first()
+    if incident is not None:
+        return render(request, "status/incident.html", {"incident": incident})
+    maintenance = Maintenance.objects.prefetch_related("updates", "components").filter(public_id=public_id).first()
+    if maintenance is None:
+        raise Http404("No such incident")
+    return render(request, "status/maintenance.html", {"maintenance": maintenance})
+
+
+SUBSCRIBE_LIMIT = 10  # sign-ups per client address per hour
+
+
+def _too_many_signups(request) -> bool:
+    """A cheap per-address limit, so the form cannot be used to mail-bomb
+    strangers with confirmation requests."""
+    key = "status:subscribe:" + hashlib.sha256(request.META.get("REMOTE_ADDR", "").encode()).hexdigest()[:24]
+    cache.add(key, 0, 3600)
+    try:
+        return cache.incr(key) > SUBSCRIBE_LIMIT
+    except ValueError:  # expired between add and incr
+        return False
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request):
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST" and _too_many_signups(request):
+        return render(request, "status/subscribe.html", {"form": form, "too_many": True}, status=429)
+    if request.method == "POST" and form.is_valid():
+        services.subscriber_subscribe(email=form.cleaned_data["email"])
+        # The same answer whether or not the address was known.
+        return render(request, "status/subscribe_sent.html", {"email": form.cleaned_data["email"]})
+    return render(request, "status/subscribe.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe_confirm(request, token: str):
+    # GET only shows a button: link scanners in mail systems follow GETs.
+    if request.method != "POST":
+        return render(request, "status/subscribe_confirm.html", {"token": token})
+    subscriber = services.subscriber_confirm(token=token)
+    if subscriber is None:
+        return render(request, "status/link_invalid.html", status=400)
+    return render(request, "status/subscribe_done.html", {"subscriber": subscriber})
+
+
+@csrf_exempt  # the signed token authorises it; mail clients POST here (RFC 8058 one-click)
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request, token: str):
+    if request.method != "POST":
+        return render(request, "status/unsubscribe.html", {"token": token})
+    subscriber = services.subscriber_unsubscribe(token=token)
+    if subscriber is None:
+        return render(request, "status/link_invalid.html", status=400)
+    return render(request, "status/unsubscribe_done.html", {"subscriber": subscriber})
