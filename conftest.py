@@ -1,5 +1,11 @@
-"""Shared fixtures: the three personas (staff, customer, other customer) and
-email through anymail's test backend."""
+"""Shared fixtures: the three personas (staff, customer, other customer),
+email through anymail's test backend, and headless Chromium for tests marked
+`browser` (Debian's /usr/bin/chromium driven by Playwright; where it is
+missing those tests are skipped with a message saying so — `.ci/run`
+installs it, so CI always runs them)."""
+
+import os
+import shutil
 
 import pytest
 from django.core import mail
@@ -64,3 +70,58 @@ def customer_client(client, customer):
 def staff_client(client, staff):
     client.force_login(staff)
     return client
+
+
+# --- Headless Chromium -----------------------------------------------------
+
+CHROMIUM = os.environ.get("LEVQOR_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
+        return
+    skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}: install Debian's chromium to run browser tests")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    # Playwright's sync API runs an event loop in this thread; Django's
+    # async-safety guard would then refuse the test's own ORM calls.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context with JavaScript off: public pages must work without it."""
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def js_page(browser):
+    """A fresh browser context with JavaScript on (Swagger UI, Redoc)."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,4 +1,4 @@
-"""Status test fixtures (and the browser tests' skip-without-Chromium hook)."""
+"""Status test fixtures."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -6,7 +6,6 @@ import pytest
 
 from status import services
 from status.models import Component
-from tests.browser.conftest import pytest_collection_modifyitems  # noqa: F401 - skips browser tests without Chromium
 
 NOW = datetime(2026, 11, 20, 12, 2, 30, tzinfo=UTC)
 

@@ -1,46 +1,18 @@
-import threading
-
 import pytest
 from django.core.management import call_command
-
-from tests.browser import conftest as shared_browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def in_chromium(drive):
-    """Run `drive(page)` in Debian's headless Chromium (JavaScript off, the
-    shared browser settings) on a thread of its own: Playwright's sync API
-    allows one instance per thread, and tests/browser's session-wide one may
-    already be running on this one. Returns what `drive` returns."""
-    outcome = {}
-
-    def run():
-        from playwright.sync_api import sync_playwright
-
-        try:
-            with sync_playwright() as playwright:
-                chromium = playwright.chromium.launch(executable_path=shared_browser.CHROMIUM, args=shared_browser.ARGS)
-                context = chromium.new_context(java_script_enabled=False, viewport={"width": 1100, "height": 900})
-                outcome["value"] = drive(context.new_page())
-                chromium.close()
-        except BaseException as exc:  # re-raised on the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(120)
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def test_the_status_page_draws_bars_and_charts_in_a_real_browser_without_javascript(live_server, tmp_path, settings):
+def test_the_status_page_draws_bars_and_charts_in_a_real_browser_without_javascript(
+    live_server, page, tmp_path, settings
+):
     settings.DEBUG = True
     call_command("seed_demo")  # components, 90 days of history, incidents, maintenance
     screenshot = tmp_path / "status.png"
 
     def drive(page):
+        page.set_viewport_size({"width": 1100, "height": 900})
         response = page.goto(f"{live_server.url}/status")
         page.screenshot(path=str(screenshot), full_page=True)
         bars = page.locator("svg.uptime-bars")
@@ -56,7 +28,7 @@ def test_the_status_page_draws_bars_and_charts_in_a_real_browser_without_javascr
             "hover": page.locator("svg.uptime-bars rect.bar title").last.text_content(),
         }
 
-    seen = in_chromium(drive)
+    seen = drive(page)
 
     assert seen["status"] == 200
     assert screenshot.stat().st_size > 10_000

@@ -1,36 +1,11 @@
 """Swagger UI and Redoc really render, from this server alone, under the
 site's Content Security Policy (headless Chromium via Playwright)."""
 
-import os
-import shutil
 from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = os.environ.get("LEVQOR_CHROMIUM", "/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-        reason=f"Chromium not found at {CHROMIUM}: install Debian's chromium to run browser tests",
-    ),
-]
-
-
-@pytest.fixture
-def js_page():
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs in this thread
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-        )
-        page = browser.new_page()
-        yield page
-        browser.close()
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _watch(page, server_url):
