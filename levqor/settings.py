@@ -165,6 +165,9 @@ if DATABASE_URL:
     if _db["ENGINE"].endswith("postgresql"):
         _db.setdefault("CONN_MAX_AGE", env_int("LEVQOR_DB_CONN_MAX_AGE", 60, minimum=0))
         _db["CONN_HEALTH_CHECKS"] = True
+        # A database that does not accept connections must fail fast, not
+        # hang a request (or the health endpoint) until the OS gives up.
+        _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("LEVQOR_DB_CONNECT_TIMEOUT", 5, minimum=1)
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "levqor.sqlite3")}
