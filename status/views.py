@@ -1,16 +1,16 @@
 """The public /status page, incident pages and subscription pages. Thin:
 selectors for reads, services for writes."""
 
-import hashlib
 from datetime import UTC, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
+
+from levqor.ratelimit import ratelimit
 
 from . import charts, selectors, services
 from .forms import SubscribeForm
@@ -86,25 +86,15 @@ def incident_detail(request, public_id: str):
     return render(request, "status/maintenance.html", {"maintenance": maintenance})
 
 
-SUBSCRIBE_LIMIT = 10  # sign-ups per client address per hour
-
-
-def _too_many_signups(request) -> bool:
-    """A cheap per-address limit, so the form cannot be used to mail-bomb
-    strangers with confirmation requests."""
-    key = "status:subscribe:" + hashlib.sha256(request.META.get("REMOTE_ADDR", "").encode()).hexdigest()[:24]
-    cache.add(key, 0, 3600)
-    try:
-        return cache.incr(key) > SUBSCRIBE_LIMIT
-    except ValueError:  # expired between add and incr
-        return False
+# Sign-ups per client address per hour, so the form cannot be used to
+# mail-bomb strangers with confirmation requests.
+SUBSCRIBE_LIMIT = 10
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+@ratelimit("status-subscribe", rate=f"{SUBSCRIBE_LIMIT}/1h")
 def subscribe(request):
     form = SubscribeForm(request.POST or None)
-    if request.method == "POST" and _too_many_signups(request):
-        return render(request, "status/subscribe.html", {"form": form, "too_many": True}, status=429)
     if request.method == "POST" and form.is_valid():
         services.subscriber_subscribe(email=form.cleaned_data["email"])
         # The same answer whether or not the address was known.

@@ -178,6 +178,7 @@ def test_it_limits_sign_ups_per_client_address(client, django_capture_on_commit_
         for n in range(SUBSCRIBE_LIMIT):
             assert client.post("/status/subscribe", {"email": f"p{n}@example.test"}).status_code == 200
         response = client.post("/status/subscribe", {"email": "one-more@example.test"})
-    assert response.status_code == 429 and "Too many sign-ups" in response.content.decode()
+    assert response.status_code == 429 and "Too many requests" in response.content.decode()
+    assert int(response["Retry-After"]) > 0
     assert not Subscriber.objects.filter(email="one-more@example.test").exists()
     assert len(mail.outbox) == SUBSCRIBE_LIMIT
