@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import intake, views
 
 app_name = "billing"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("stripe/webhook/<uuid:uuid>/", intake.webhook, name="stripe_webhook"),
+    path("billing", views.overview, name="overview"),
+]

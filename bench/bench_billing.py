@@ -1,0 +1,150 @@
+"""Billing figures.
+
+1. Webhook acknowledgement: signed Stripe events (each a fresh id, signed
+   per request, as Stripe sends them) posted by 20 concurrent senders to
+   `/stripe/webhook/<uuid>/` under gunicorn: p50/p99 latency and throughput
+   as a ratio of the trivial-view baseline, then the latency of one sender
+   alone (the service time without queueing). The request verifies, stores
+   and enqueues; processing happens in the task queue (not running here).
+   Each acknowledgement waits for one durable database commit.
+2. `run_dunning` over 100,000 due pending cases (PostgreSQL only: set
+   DATABASE_URL): wall time and query count of the sweep (stage claims,
+   audit entries, queued deliveries), plus the cost per email delivered by
+   a worker, measured on a sample. Goal: the sweep in 60 s or less.
+
+Uses the database the console uses (DATABASE_URL, else var/levqor.sqlite3),
+migrated if needed. Rows it makes are deleted afterwards, except audit
+entries (the trail is append-only).
+"""
+
+import hashlib
+import hmac
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+from bench import lib
+
+SECRET = "whsec_bench_only_" + "0" * 16
+SENDERS = 20
+
+DUNNING = """
+import time
+from datetime import timedelta
+from django.db import connection
+from django.utils import timezone
+from levqor.accounts.models import Account
+from levqor.accounts.services import account_create
+from billing import services
+from billing.models import DunningCase, DunningNotice
+
+N = {n}
+account = Account.objects.filter(name="Dunning Bench Ltd").first() or account_create(
+    name="Dunning Bench Ltd", plan="growth", owner_email="dunning-bench@levqor.local",
+    billing_state="active", actor=None,
+)
+DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
+opened = timezone.now() - timedelta(days=1)
+DunningCase.objects.bulk_create(
+    (DunningCase(account=account, stripe_customer_id="cus_bench", stripe_subscription_id=f"sub_bench_{{i}}",
+                 stripe_invoice_id=f"in_bench_{{i}}", amount_due=2900, currency="gbp", opened_at=opened,
+                 last_event_at=opened, next_action_at=opened) for i in range(N)),
+    batch_size=5000,
+)
+queries = 0
+def count(execute, sql, params, many, context):
+    global queries
+    queries += 1
+    return execute(sql, params, many, context)
+with connection.execute_wrapper(count):
+    started = time.perf_counter()
+    result = services.dunning_run()
+    sweep = time.perf_counter() - started
+sample = list(DunningNotice.objects.filter(case__stripe_subscription_id__startswith="sub_bench_")
+              .values_list("pk", flat=True)[:1000])
+started = time.perf_counter()
+sent = sum(1 for pk in sample if services.notice_deliver(notice_id=pk))
+per_email = (time.perf_counter() - started) / max(sent, 1)
+print(f"RESULT {{sweep:.1f}} {{queries}} {{sum(result.advanced.values())}} {{per_email * 1000:.2f}} {{sent}}")
+DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
+"""
+
+
+def _manage(*args: str, env: dict) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=lib.ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"bench_billing: manage.py {args[0]} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def _signed_events():
+    counter = itertools.count()
+    run_id = uuid.uuid4().hex[:8]
+
+    def body_factory():
+        payload = {
+            "id": f"evt_bench_{run_id}_{next(counter)}",
+            "object": "event",
+            "type": "invoice.created",
+            "created": int(time.time()),
+            "livemode": False,
+            "api_version": "2025-09-30.clover",
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": {"id": "in_bench", "object": "invoice", "customer": "cus_bench"}},
+        }
+        body = json.dumps(payload).encode()
+        at = int(time.time())
+        digest = hmac.new(SECRET.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
+        return body, {"Content-Type": "application/json", "Stripe-Signature": f"t={at},v1={digest}"}
+
+    return body_factory
+
+
+def run(ctx) -> bool:
+    env = {**os.environ, **lib.BENCH_ENV, "LEVQOR_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend"}
+    _manage("migrate", "--noinput", env=env)
+    path = _manage("stripe_setup", "--secret", SECRET, env=env).strip().splitlines()[-1]
+    with lib.gunicorn(workers=ctx.workers) as port:
+        factory = _signed_events()
+        lib.hammer(port, path, seconds=1.0, clients=SENDERS, method="POST", body_factory=factory)  # warm-up
+        load = lib.hammer(port, path, seconds=ctx.seconds, clients=SENDERS, method="POST", body_factory=factory)
+        # One sender at a time: the service time itself, without queueing
+        # behind the other 19 senders on the two workers.
+        alone = lib.hammer(port, path, seconds=2.0, clients=1, method="POST", body_factory=factory)
+    _manage(
+        "shell",
+        "-c",
+        "from billing.models import StripeEvent; from djstripe.models import WebhookEventTrigger; "
+        "StripeEvent.objects.filter(stripe_id__startswith='evt_bench_').delete(); "
+        "WebhookEventTrigger.objects.filter(body__contains='evt_bench_').delete()",
+        env=env,
+    )
+    print(
+        f"billing   signed Stripe webhook ack, {SENDERS} concurrent senders: {load.rps:,.0f} req/s = "
+        f"{ctx.ratio(load.rps)}, p50 {load.percentile(0.5):.1f} ms, p99 {load.percentile(0.99):.1f} ms, "
+        f"{load.failed} failed; one sender alone: p50 {alone.percentile(0.5):.1f} ms, "
+        f"p99 {alone.percentile(0.99):.1f} ms"
+    )
+    failed = bool(load.failed or alone.failed)
+
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql")):
+        print("billing   run_dunning over 100,000 cases: skipped (set DATABASE_URL to a PostgreSQL database)")
+        return failed
+    cases = int(os.environ.get("LEVQOR_BENCH_DUNNING_CASES", "100000"))
+    out = _manage("shell", "-c", DUNNING.format(n=cases), env=env)
+    line = next(row for row in out.splitlines() if row.startswith("RESULT "))
+    sweep, queries, advanced, per_email, sent = line.split()[1:]
+    print(
+        f"billing   run_dunning over {cases:,} due pending cases (PostgreSQL): {float(sweep):.1f} s "
+        f"(goal ≤ 60 s), {int(queries):,} queries ({int(queries) * 1000 / max(int(advanced), 1):.0f} per 1,000 cases), "
+        f"{int(advanced):,} stage emails claimed and queued; delivery by a worker {float(per_email):.2f} ms "
+        f"per email (sample of {sent})"
+    )
+    return failed or int(advanced) != cases

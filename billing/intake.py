@@ -1,0 +1,296 @@
+"""Stripe webhook intake, off the request path. The only module that knows
+how dj-stripe stores and processes events, so a dj-stripe upgrade touches
+this file alone.
+
+Request: verify the signature against the endpoint row, store dj-stripe's
+raw `WebhookEventTrigger` and one `StripeEvent` per event id, enqueue
+processing with `on_commit`, answer 200. No Stripe API call, so the answer
+takes milliseconds whatever Stripe is doing.
+
+Task: claim the event by conditional update, run dj-stripe's `Event.process`
+(which re-fetches the object from the Stripe API, syncs it, then calls the
+`djstripe_receiver` handlers in `billing/webhooks.py`) inside one
+transaction, and record the outcome. A failure rolls the sync back, keeps
+the event as `failed` with its error and is retried: by django-q2 (the task
+is not acknowledged on failure, so the ORM broker presents it again after
+`Q_CLUSTER["retry"]` seconds, up to `max_attempts`; the Redis broker does
+not redeliver) and by the `billing.retry_stripe_events` schedule (which also
+picks up events whose enqueue was lost), both bounded by our own attempt
+count in `StripeEvent.attempts`.
+
+We do not use dj-stripe's view or `DJSTRIPE_WEBHOOK_EVENT_CALLBACK`: the
+callback runs before the trigger's final save, so work enqueued from it can
+finish first and then be overwritten (see ../shared/STRIPE-NOTES.md).
+"""
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from traceback import format_exc
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
+from djstripe.models.webhooks import get_remote_ip
+from djstripe.settings import djstripe_settings
+
+from .models import StripeEvent
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "billing.tasks.process_stripe_event"
+# Key of the transaction-scoped PostgreSQL advisory lock that serialises
+# event syncs: related events (invoice.*, payment_intent.*, charge.*) synced
+# at once touch the same rows in different orders and deadlock otherwise.
+SYNC_LOCK_KEY = 0x1E5_0B11
+
+
+def max_attempts() -> int:
+    return settings.Q_CLUSTER.get("max_attempts") or 5
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.Q_CLUSTER.get("retry", 360))
+
+
+# --- The request ----------------------------------------------------------------------
+
+
+def _bad(status: int, reason: str) -> JsonResponse:
+    return JsonResponse({"error": reason}, status=status)
+
+
+@csrf_exempt
+@require_POST
+@transaction.non_atomic_requests
+def webhook(request: HttpRequest, uuid) -> HttpResponse:
+    """Stripe's webhook endpoint: 400 bad signature or JSON, 404 unknown
+    endpoint, 413 too big; 200 for every valid event, handled or not."""
+    # Stripe's events are a few KB; Django's own cap on reading a body
+    # (DATA_UPLOAD_MAX_MEMORY_SIZE, 2.5 MB) is far above that.
+    max_bytes = settings.LEVQOR_STRIPE_WEBHOOK_MAX_BYTES
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    if not length.isdigit() or int(length) > max_bytes:
+        return _bad(413, "body too large")
+    signature = request.headers.get("Stripe-Signature", "")
+    if not signature:
+        return _bad(400, "missing Stripe-Signature")
+    endpoint = WebhookEndpoint.objects.filter(djstripe_uuid=uuid).first()
+    if endpoint is None:
+        return _bad(404, "unknown webhook endpoint")
+    raw = request.body
+    if len(raw) > max_bytes:
+        return _bad(413, "body too large")
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad(400, "malformed JSON")
+    trigger = WebhookEventTrigger(
+        headers=dict(request.headers),
+        body=body,
+        remote_ip=get_remote_ip(request),
+        webhook_endpoint=endpoint,
+        stripe_trigger_account_id=endpoint.djstripe_owner_account_id,
+    )
+    # The signature first: nothing unauthenticated gets parsed or stored.
+    try:
+        valid = trigger.verify_signature(secret=endpoint.secret, tolerance=endpoint.djstripe_tolerance)
+    except ValueError:
+        valid = False  # the endpoint row has no secret
+    if not valid:
+        logger.warning("Stripe webhook with a bad signature on endpoint %s", endpoint.djstripe_uuid)
+        return _bad(400, "bad signature")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return _bad(400, "malformed JSON")
+    if not _looks_like_an_event(data):
+        return _bad(400, "not a Stripe event")
+    trigger.valid = True
+    record, created = event_receive(trigger=trigger, data=data)
+    return JsonResponse({"received": record.stripe_id, "duplicate": not created, "status": record.status})
+
+
+def _looks_like_an_event(data) -> bool:
+    """The envelope fields we read, with the types Stripe sends."""
+    if not isinstance(data, dict) or data.get("object") != "event":
+        return False
+    event_id, kind, created = data.get("id"), data.get("type"), data.get("created")
+    envelope = data.get("data")
+    return (
+        isinstance(event_id, str)
+        and 0 < len(event_id) <= 255
+        and isinstance(kind, str)
+        and isinstance(created, int)
+        and not isinstance(created, bool)
+        and 0 <= created < 2**37  # a real Unix time, not one datetime cannot hold
+        and isinstance(envelope, dict)
+        and isinstance(envelope.get("object"), dict)
+    )
+
+
+def _object_ids(data: dict) -> tuple[str, str, str]:
+    obj = (data.get("data") or {}).get("object") or {}
+    kind = obj.get("object")
+
+    def _id(value):
+        return value.get("id", "") if isinstance(value, dict) else (value or "")
+
+    customer = obj.get("id") if kind == "customer" else _id(obj.get("customer"))
+    subscription = ""
+    if kind == "subscription":
+        subscription = obj.get("id", "")
+    elif kind == "invoice":
+        from .services import invoice_subscription_id
+
+        subscription = invoice_subscription_id(obj)
+    return str(customer or "")[:255], str(subscription or "")[:255], str(obj.get("id") or "")[:255]
+
+
+@transaction.atomic
+def event_receive(*, trigger: WebhookEventTrigger, data: dict) -> tuple[StripeEvent, bool]:
+    """Store a verified delivery and enqueue its processing after commit. A
+    redelivery of a known event only counts the delivery (and re-enqueues it
+    if it failed). Returns (event, created)."""
+    trigger.save()
+    customer, subscription, object_id = _object_ids(data)
+    try:
+        with transaction.atomic():
+            record = StripeEvent.objects.create(
+                stripe_id=data["id"],
+                type=data["type"][:250],
+                livemode=bool(data.get("livemode")),
+                stripe_created=datetime.fromtimestamp(data["created"], tz=UTC),
+                customer_id=customer,
+                subscription_id=subscription,
+                object_id=object_id,
+                payload=data,
+                trigger=trigger,
+            )
+    except IntegrityError:
+        StripeEvent.objects.filter(stripe_id=data["id"]).update(deliveries=F("deliveries") + 1)
+        record = StripeEvent.objects.get(stripe_id=data["id"])
+        if record.status == StripeEvent.Status.FAILED:
+            _enqueue_on_commit(record.pk)
+        return record, False
+    _enqueue_on_commit(record.pk)
+    return record, True
+
+
+def _enqueue_on_commit(event_pk: int) -> None:
+    transaction.on_commit(lambda: enqueue(event_pk))
+
+
+def enqueue(event_pk: int) -> None:
+    """Hand the event to django-q2. Never raises: if the broker is down the
+    event stays `received` and the retry schedule picks it up."""
+    from django_q.tasks import async_task
+
+    try:
+        # ack_failure=False: a failed run is not acknowledged, so the broker
+        # presents it again after Q_CLUSTER["retry"] s, up to max_attempts.
+        async_task(PROCESS_TASK, event_pk, ack_failure=False, task_name=f"stripe-event-{event_pk}")
+    except Exception:
+        logger.exception("could not run or enqueue Stripe event %s; the retry schedule will", event_pk)
+
+
+# --- The task ----------------------------------------------------------------------------
+
+
+def _claim(event_pk: int, *, force: bool) -> bool:
+    now = timezone.now()
+    claimable = StripeEvent.objects.filter(pk=event_pk)
+    if force:
+        claimable = claimable.exclude(status=StripeEvent.Status.PROCESSED).exclude(
+            status=StripeEvent.Status.PROCESSING, last_attempt_at__gt=now - stale_after()
+        )
+    else:
+        from django.db.models import Q
+
+        claimable = claimable.filter(
+            Q(status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED], attempts__lt=max_attempts())
+            | Q(
+                status=StripeEvent.Status.PROCESSING,
+                last_attempt_at__lte=now - stale_after(),
+                attempts__lt=max_attempts(),
+            )
+        )
+    return bool(claimable.update(status=StripeEvent.Status.PROCESSING, attempts=F("attempts") + 1, last_attempt_at=now))
+
+
+def _serialise_syncs() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK_KEY])
+
+
+def _mark_processed(record: StripeEvent, event, note: str = "") -> None:
+    StripeEvent.objects.filter(pk=record.pk).update(
+        status=StripeEvent.Status.PROCESSED, processed_at=timezone.now(), last_error="", note=note
+    )
+    if record.trigger_id:
+        # .update(), not save(): never overwrite fields another writer set.
+        WebhookEventTrigger.objects.filter(pk=record.trigger_id).update(
+            processed=True, event=event, exception="", traceback=""
+        )
+
+
+def event_process(*, event_pk: int, force: bool = False) -> str:
+    """Process one stored event: dj-stripe sync (Stripe API), our handlers
+    and the `processed` mark, in one transaction, so the effect and the
+    status commit together. Returns the resulting status, or "skipped" when
+    it is processed already or another worker holds it. Raises on failure
+    after recording it, so the queue retries. Safe to run twice."""
+    if not _claim(event_pk, force=force):
+        return "skipped"
+    record = StripeEvent.objects.get(pk=event_pk)
+    api_key = djstripe_settings.get_default_api_key(record.livemode)
+    try:
+        with transaction.atomic():
+            _serialise_syncs()
+            event = Event.process(record.payload, api_key=api_key)
+            _mark_processed(record, event)
+    except Exception as exc:
+        from djstripe._stripe_errors import object_is_absent
+        from stripe import InvalidRequestError
+
+        if isinstance(exc, InvalidRequestError) and object_is_absent(exc):
+            # Stripe does not know the object (a deleted or foreign one):
+            # nothing to sync or act on. Stored, acknowledged, not retried.
+            with transaction.atomic():
+                _mark_processed(record, None, note=f"object unknown to Stripe: {str(exc)[:200]}")
+            return StripeEvent.Status.PROCESSED
+        error = f"{type(exc).__name__}: {exc}"
+        with transaction.atomic():
+            StripeEvent.objects.filter(pk=event_pk).update(status=StripeEvent.Status.FAILED, last_error=error[:5000])
+            if record.trigger_id:
+                WebhookEventTrigger.objects.filter(pk=record.trigger_id).update(
+                    exception=error[:128], traceback=format_exc(), processed=False
+                )
+        raise
+    return StripeEvent.Status.PROCESSED
+
+
+def events_fail_stuck() -> int:
+    """Events left `processing` past the task timeout with no attempts left
+    (the worker died or timed out every time) become `failed`, so they show
+    up for reprocessing. Returns how many."""
+    return StripeEvent.objects.filter(
+        status=StripeEvent.Status.PROCESSING,
+        last_attempt_at__lte=timezone.now() - stale_after(),
+        attempts__gte=max_attempts(),
+    ).update(status=StripeEvent.Status.FAILED, last_error="The worker died or timed out on every attempt.")
+
+
+def event_reprocess(*, event_pk: int) -> str:
+    """Staff/command: run a failed (or stuck) event again now, whatever its
+    attempt count. Returns the status; never raises."""
+    try:
+        return event_process(event_pk=event_pk, force=True)
+    except Exception:
+        return StripeEvent.Status.FAILED

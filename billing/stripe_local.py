@@ -1,0 +1,3 @@
+"""Ids of the rows `stripe_setup` makes without calling Stripe."""
+
+LOCAL_ENDPOINT_ID = "we_levqor_local"

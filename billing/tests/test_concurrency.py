@@ -1,0 +1,76 @@
+"""Two `run_dunning` processes at once over 1,000 due cases (PostgreSQL):
+every email exactly once, counted through the persistent email log."""
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+
+from billing.models import DunningCase, DunningNotice, EmailLog
+from compliance import audit
+from compliance.models import AuditEvent
+
+CASES = 1000
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_sends_every_email_once_with_two_workers_racing(customer_account):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    opened = timezone.now() - timedelta(days=1)
+    DunningCase.objects.bulk_create(
+        DunningCase(
+            account=customer_account,
+            stripe_customer_id="cus_race",
+            stripe_subscription_id=f"sub_race_{n}",
+            stripe_invoice_id=f"in_race_{n}",
+            amount_due=2900,
+            currency="gbp",
+            opened_at=opened,
+            last_event_at=opened,
+            next_action_at=opened,
+            hosted_invoice_url=f"https://invoice.stripe.com/i/race/{n}",
+        )
+        for n in range(CASES)
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "levqor.settings_test", "DATABASE_URL": _database_url()}
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(manage), "run_dunning", "--batch-size", "50"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outputs = [worker.communicate(timeout=170) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), outputs
+
+    assert EmailLog.objects.count() == CASES
+    assert not EmailLog.objects.values("case", "kind").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert DunningNotice.objects.filter(sent_at__isnull=False).count() == CASES
+    assert DunningCase.objects.filter(stage="day0").count() == CASES
+    assert AuditEvent.objects.filter(action="dunning.email_sent").count() == CASES
+    audited = [
+        case for row in AuditEvent.objects.filter(action="dunning.stages_advanced") for case in row.details["cases"]
+    ]
+    assert len(audited) == len(set(audited)) == CASES
+    # Small batches, so the two workers interleave; together, exactly once.
+    advanced = [int(out.decode().split("day0: ")[1].split(";")[0]) if b"day0: " in out else 0 for out, _ in outputs]
+    assert sum(advanced) == CASES, outputs
+    assert audit.verify().ok

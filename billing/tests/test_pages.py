@@ -1,0 +1,130 @@
+"""Customer pages and the banner, staff admin: through the real request cycle."""
+
+import time
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from billing import services
+from billing.models import DunningCase, StripeEvent
+from levqor.accounts.services import account_set_billing_state
+
+from .conftest import current_invoice
+
+pytestmark = pytest.mark.django_db
+
+PAUSED = "Your account is paused due to failed payments. Please update billing."
+
+
+@pytest.fixture
+def case(customer_account):
+    customer_account.stripe_customer_id = "cus_pages"
+    customer_account.save(update_fields=["stripe_customer_id"])
+    invoice = current_invoice(invoice_id="in_pages", customer="cus_pages", subscription="sub_pages")
+    return services.case_record_failure(invoice=invoice, event_id=f"evt_{time.time()}", event_at=timezone.now())
+
+
+def test_it_shows_the_paused_banner_on_every_signed_in_page(customer_client, customer_account, case):
+    account_set_billing_state(account=customer_account, state="paused_billing", reason="test", actor=None)
+    for url in (reverse("accounts:home"), reverse("billing:overview"), reverse("pages:pricing")):
+        response = customer_client.get(url)
+        assert response.status_code == 200
+        assert PAUSED in response.content.decode()
+        assert reverse("billing:overview") in response.content.decode()
+
+
+def test_it_shows_no_banner_when_not_paused(customer_client, case):
+    assert PAUSED not in customer_client.get(reverse("accounts:home")).content.decode()
+
+
+def test_the_billing_page_shows_the_open_case_and_pay_link(customer_client, case):
+    body = customer_client.get(reverse("billing:overview")).content.decode()
+    assert "£29.00" in body
+    assert case.hosted_invoice_url in body
+    assert "Just opened" in body
+
+
+def test_another_customer_does_not_see_the_case(client, other_customer, case):
+    client.force_login(other_customer)
+    body = client.get(reverse("billing:overview")).content.decode()
+    assert case.hosted_invoice_url not in body
+    assert "up to date" in body
+
+
+def test_the_billing_page_needs_a_login(client):
+    assert client.get(reverse("billing:overview")).status_code == 302
+
+
+def test_admin_case_pages_render(staff_client, case):
+    changelist = reverse("admin:billing_dunningcase_changelist")
+    for query in (
+        "",
+        "?status=all",
+        "?status=recovered",
+        "?stage=day0",
+        "?age=lt7",
+        "?age=7to14",
+        "?age=gte14",
+        "?plan=growth",
+        "?due=today",
+        "?q=Acme",
+    ):
+        response = staff_client.get(changelist + query)
+        assert response.status_code == 200, query
+    assert "Acme Ltd" in staff_client.get(changelist).content.decode()
+    assert "Acme Ltd" not in staff_client.get(changelist + "?status=recovered").content.decode()
+    page = staff_client.get(reverse("admin:billing_dunningcase_change", args=[case.pk]))
+    assert page.status_code == 200
+    assert "dunning.case_opened" in page.content.decode()
+
+
+def test_admin_actions_call_the_services(staff_client, case, customer_account, django_capture_on_commit_callbacks):
+    url = reverse("admin:billing_dunningcase_changelist")
+    response = staff_client.post(url, {"action": "action_pause", "_selected_action": [case.pk]}, follow=True)
+    assert "1 case(s) paused" in response.content.decode()
+    customer_account.refresh_from_db()
+    assert customer_account.is_paused
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(url, {"action": "action_mark_recovered", "_selected_action": [case.pk]})
+    case.refresh_from_db()
+    customer_account.refresh_from_db()
+    assert case.status == DunningCase.Status.RECOVERED and not customer_account.is_paused
+
+
+def test_admin_event_pages_render_and_reprocess(staff_client, case):
+    event = StripeEvent.objects.create(
+        stripe_id="evt_admin", type="invoice.created", stripe_created=timezone.now(), payload={}, status="processed"
+    )
+    url = reverse("admin:billing_stripeevent_changelist")
+    assert staff_client.get(url).status_code == 200
+    assert staff_client.get(url + "?status=failed").status_code == 200
+    assert staff_client.get(reverse("admin:billing_stripeevent_change", args=[event.pk])).status_code == 200
+    response = staff_client.post(url, {"action": "action_reprocess", "_selected_action": [event.pk]}, follow=True)
+    assert "1 skipped" in response.content.decode()
+    many = [
+        StripeEvent.objects.create(
+            stripe_id=f"evt_many_{n}", type="x", stripe_created=timezone.now(), payload={}, status="processed"
+        ).pk
+        for n in range(11)
+    ]
+    response = staff_client.post(url, {"action": "action_reprocess", "_selected_action": many}, follow=True)
+    assert "11 event(s) queued" in response.content.decode()
+
+
+def test_the_admin_index_counts_cases_due_today(staff_client, case):
+    body = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Dunning cases due today" in body
+
+
+def test_seed_demo_creates_cases_at_every_stage_and_is_idempotent(db, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("LEVQOR_ADMIN_PASSWORD", "a-strong-password-42")
+    call_command("seed_demo", verbosity=0)
+    first = sorted(DunningCase.objects.values_list("status", "stage"))
+    call_command("seed_demo", verbosity=0)
+    assert sorted(DunningCase.objects.values_list("status", "stage")) == first
+    stages = {stage for status, stage in first if status == "pending"}
+    assert {"", "day0", "day7", "day14"} <= stages
+    assert {"recovered", "canceled"} <= {status for status, _ in first}
