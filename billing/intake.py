@@ -25,6 +25,7 @@ finish first and then be overwritten (see ../shared/STRIPE-NOTES.md).
 
 import json
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 from traceback import format_exc
 
@@ -38,6 +39,8 @@ from django.views.decorators.http import require_POST
 from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 from djstripe.models.webhooks import get_remote_ip
 from djstripe.settings import djstripe_settings
+
+from levqor.signals import external_contact_report
 
 from .models import StripeEvent
 
@@ -240,6 +243,22 @@ def _mark_processed(record: StripeEvent, event, note: str = "") -> None:
         )
 
 
+def _report_stripe_contact(started: float, exc: Exception | None) -> None:
+    """Tell the status page how the Stripe API answered (processing syncs the
+    object from it). Only connection and server trouble counts as down; a
+    refusal about one object still means Stripe was reached."""
+    import stripe
+
+    unreachable = isinstance(exc, stripe.APIConnectionError | stripe.APIError)
+    external_contact_report(
+        sender=__name__,
+        name="stripe",
+        ok=not unreachable,
+        latency_ms=round((time.perf_counter() - started) * 1000),
+        error=type(exc).__name__ if unreachable else "",
+    )
+
+
 def event_process(*, event_pk: int, force: bool = False) -> str:
     """Process one stored event: dj-stripe sync (Stripe API), our handlers
     and the `processed` mark, in one transaction, so the effect and the
@@ -250,12 +269,15 @@ def event_process(*, event_pk: int, force: bool = False) -> str:
         return "skipped"
     record = StripeEvent.objects.get(pk=event_pk)
     api_key = djstripe_settings.get_default_api_key(record.livemode)
+    started = time.perf_counter()
     try:
         with transaction.atomic():
             _serialise_syncs()
             event = Event.process(record.payload, api_key=api_key)
             _mark_processed(record, event)
+        _report_stripe_contact(started, None)
     except Exception as exc:
+        _report_stripe_contact(started, exc)
         from djstripe._stripe_errors import object_is_absent
         from stripe import InvalidRequestError
 

@@ -362,12 +362,22 @@ def case_record_payment(
 
 @transaction.atomic
 def case_record_cancellation(
-    *, subscription_id: str, event_id: str, event_at: datetime, actor: User | None = None
+    *, subscription_id: str, event_id: str, event_at: datetime, customer_id: str = "", actor: User | None = None
 ) -> DunningCase | None:
-    """`customer.subscription.deleted`: close the open case as canceled. Safe to run twice."""
+    """`customer.subscription.deleted`: close the open case as canceled and
+    mark the customer's account canceled (a Levqor account has one
+    subscription). Safe to run twice."""
     if not subscription_id:
         return None
     _standing_set(subscription_id, SubscriptionStanding.Standing.CANCELED, event_at, event_id)
+    account = account_for_customer(customer_id) if customer_id else None
+    if account is not None:
+        account_set_billing_state(
+            account=account,
+            state=Account.BillingState.CANCELED,
+            reason=f"Stripe subscription {subscription_id} deleted ({event_id})",
+            actor=actor,
+        )
     case = (
         DunningCase.objects.select_for_update()
         .filter(stripe_subscription_id=subscription_id, status=DunningCase.Status.PENDING)

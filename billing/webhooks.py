@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from djstripe.event_handlers import djstripe_receiver
 
-from . import services
+from . import abuse, services
 
 
 def _when(event) -> datetime:
@@ -26,7 +26,9 @@ def _object(event) -> dict:
 # https://docs.stripe.com/api/events/types#event_types-invoice.payment_failed
 @djstripe_receiver("invoice.payment_failed")
 def on_invoice_payment_failed(sender, event, **kwargs):
-    services.case_record_failure(invoice=_object(event), event_id=event.id, event_at=_when(event))
+    invoice = _object(event)
+    services.case_record_failure(invoice=invoice, event_id=event.id, event_at=_when(event))
+    abuse.decline_observed(customer_id=services._id(invoice.get("customer")), event_id=event.id, at=_when(event))
 
 
 # https://docs.stripe.com/api/events/types#event_types-payment_intent.payment_failed
@@ -66,6 +68,25 @@ def on_subscription_updated(sender, event, **kwargs):
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.deleted
 @djstripe_receiver("customer.subscription.deleted")
 def on_subscription_deleted(sender, event, **kwargs):
+    subscription = _object(event)
     services.case_record_cancellation(
-        subscription_id=_object(event).get("id", ""), event_id=event.id, event_at=_when(event)
+        subscription_id=subscription.get("id", ""),
+        customer_id=services._id(subscription.get("customer")),
+        event_id=event.id,
+        event_at=_when(event),
+    )
+
+
+# https://docs.stripe.com/api/events/types#event_types-charge.failed
+@djstripe_receiver(["charge.succeeded", "charge.failed"])
+def on_charge(sender, event, **kwargs):
+    abuse.charge_observed(charge=_object(event), event_id=event.id, at=_when(event))
+
+
+# https://docs.stripe.com/api/events/types#event_types-checkout.session.async_payment_failed
+@djstripe_receiver("checkout.session.async_payment_failed")
+def on_checkout_payment_failed(sender, event, **kwargs):
+    session = _object(event)
+    abuse.checkout_failure_observed(
+        customer_id=services._id(session.get("customer")), event_id=event.id, at=_when(event)
     )

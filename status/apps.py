@@ -8,7 +8,7 @@ class StatusConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import post_send, pre_send
 
-        from levqor import attention, banners
+        from levqor import attention, banners, signals
 
         from . import receivers, selectors
 
@@ -21,3 +21,4 @@ class StatusConfig(AppConfig):
         )
         pre_send.connect(receivers.email_send_started, dispatch_uid="status.email_send_started")
         post_send.connect(receivers.email_send_finished, dispatch_uid="status.email_send_finished")
+        signals.external_contact.connect(receivers.external_contact, dispatch_uid="status.external_contact")

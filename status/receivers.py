@@ -39,3 +39,10 @@ def email_send_finished(sender, message, status, esp_name, **kwargs):
     latency = round((time.perf_counter() - started) * 1000) if started else None
     failed = bool(status.status) and status.status <= {"rejected", "failed", "invalid"}
     services.email_contact_record(ok=not failed, latency_ms=latency, error="rejected" if failed else "")
+
+
+def external_contact(sender, name: str, ok: bool, latency_ms: int | None, error: str = "", **kwargs):
+    """Another app reached an outside service (billing: Stripe). The Stripe
+    component's state is the result of the last real contact."""
+    if name == "stripe":
+        services.stripe_contact_record(ok=ok, latency_ms=latency_ms, error=error)

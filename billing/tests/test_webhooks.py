@@ -17,6 +17,7 @@ from billing import intake, tasks
 from billing.models import DunningCase, DunningNotice, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
+from status.models import ExternalContact
 
 from .conftest import current_invoice, current_subscription, event, sign, webhook_url_path
 
@@ -265,6 +266,8 @@ def test_it_cancels_on_subscription_deleted(deliver, world, shape, order):
     deleted = event("customer.subscription.deleted", subscription_for(shape, world, "canceled"), created=now - 50)
     _deliver_all(deliver, [failed, deleted], order)
     assert not DunningCase.objects.filter(status="pending").exists()
+    world["account"].refresh_from_db()
+    assert world["account"].billing_state == "canceled"
     if order == "forward":
         assert DunningCase.objects.get().status == "canceled"
     else:
@@ -299,6 +302,9 @@ def test_it_keeps_and_retries_an_event_while_stripe_is_unreachable(deliver, worl
         assert stored.status == "failed" and stored.attempts == 1
         assert "APIConnectionError" in stored.last_error
         assert stored.trigger.exception and not stored.trigger.processed
+        # The status page learns that Stripe could not be reached.
+        contact = ExternalContact.objects.get(name="stripe")
+        assert contact.ok is False and contact.error == "APIConnectionError"
         assert not DunningCase.objects.exists()  # the sync and the handlers rolled back together
         assert tasks.retry_stripe_events() == 0  # backing off
         StripeEvent.objects.filter(pk=stored.pk).update(
@@ -313,6 +319,7 @@ def test_it_keeps_and_retries_an_event_while_stripe_is_unreachable(deliver, worl
     stored.refresh_from_db()
     assert stored.status == "processed" and stored.attempts == 3 and stored.last_error == ""
     assert stored.trigger.processed and not stored.trigger.exception
+    assert ExternalContact.objects.get(name="stripe").ok is True
     assert DunningCase.objects.filter(status="pending").count() == 1
 
 
