@@ -102,4 +102,16 @@ JOBS: tuple[Job, ...] = (
         cron="* * * * *",
         description="Start and complete maintenance windows set to do so automatically.",
     ),
+    Job(
+        name="levqor:support.evidence_due_reminders",
+        func="support.tasks.evidence_due_reminders",
+        cron="7 8 * * *",
+        description="Daily: email support about chargebacks whose evidence is due within 3 days (once a day each).",
+    ),
+    Job(
+        name="levqor:support.emails_sweep",
+        func="support.tasks.emails_sweep",
+        cron="*/10 * * * *",
+        description="Every 10 minutes: re-enqueue support emails the queue lost (each is still sent once).",
+    ),
 )

@@ -416,6 +416,30 @@ LEVQOR_STATUS_PROBE_URL = env_url("LEVQOR_STATUS_PROBE_URL", schemes={"http", "h
 # Statuspage v2 `page.id`: a short lowercase string.
 LEVQOR_STATUS_PAGE_ID = env.str("LEVQOR_STATUS_PAGE_ID", default="levqorstatus")
 
+# --- Support (app `support`) -------------------------------------------------------
+
+
+def _sla_tiers(raw: str) -> list[tuple[str, int]]:
+    """Parse e.g. 99.9:10,99:25,95:50 (uptime below 99.9 % → 10 % of the month's fee, ...)."""
+    tiers = []
+    for item in raw.split(","):
+        below, _, percent = item.strip().partition(":")
+        try:
+            if not 0 < float(below) <= 100 or not 0 < int(percent) <= 100:
+                raise ValueError
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"LEVQOR_SLA_CREDIT_TIERS item {item!r} must be <uptime %>:<credit %>, e.g. 99.9:10."
+            ) from None
+        tiers.append((below.strip(), int(percent)))
+    return tiers
+
+
+# Suggested SLA credit: uptime below each threshold → that share of the month's fee (capped at one fee).
+LEVQOR_SLA_CREDIT_TIERS = _sla_tiers(env.str("LEVQOR_SLA_CREDIT_TIERS", default="99.9:10,99:25,95:50"))
+# Largest attachment on an SLA credit request (PDF, PNG, JPEG, TXT, CSV, LOG).
+LEVQOR_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("LEVQOR_SUPPORT_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+
 # --- Data requests, erasure and retention (app `compliance`) ------------------------
 
 # Each app's privacy provider (what it holds about a person, how to export,
@@ -426,6 +450,7 @@ LEVQOR_PRIVACY_PROVIDERS = [
     "levqor.workflows.privacy.provider",
     "billing.privacy.provider",
     "status.privacy.provider",
+    "support.privacy.provider",
     "levqor.accounts.privacy.provider",
 ]
 # One data export per this many days per person; the emailed link lasts this long.
@@ -485,11 +510,19 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "levqor.workflows.models.Run.Status",
         "RunLogLevelEnum": "levqor.workflows.models.RunLog.Level",
+        "SlaCreditStatusEnum": "support.models.SlaCreditRequest.Status",
+        "SlaImpactEnum": "support.models.Impact",
+        "SlaPeriodKindEnum": "support.models.SlaCreditRequest.PeriodKind",
+        "DisputeStatusEnum": "support.models.Dispute.Status",
+        "DisputeCategoryEnum": "support.models.Dispute.Category",
+        "DisputeSourceEnum": "support.models.Dispute.Source",
     },
     "TAGS": [
         {"name": "workflows", "description": "Create, read, change and delete workflows."},
         {"name": "runs", "description": "Start runs and read their status, cost, timings and logs."},
         {"name": "sandbox", "description": "Sandbox usage (sandbox keys: lvq_test_…)."},
         {"name": "dsar", "description": "Your personal data: request an export (one every 30 days) and list yours."},
+        {"name": "support", "description": "SLA credit requests and disputes: file them and follow your own."},
+        {"name": "support-staff", "description": "Staff only: the SLA credit queue and decisions."},
     ],
 }

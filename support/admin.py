@@ -1,1 +1,408 @@
-"""Support admin: the triage console for this app, filled in with its models."""
+"""Support admin: the SLA credit and dispute queues. Both default to "needs
+attention", show the record's full timeline, and write only through
+services (decisions, replies, status changes are audited and emailed)."""
+
+from decimal import Decimal, InvalidOperation
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from . import selectors, services
+from .models import Dispute, SlaCreditRequest, SupportEmail
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """A status filter whose default is the useful subset."""
+
+    title = "status"
+    parameter_name = "status"
+    attention: tuple[str, ...] = ()
+    statuses: list[tuple[str, str]] = []
+
+    def lookups(self, request, model_admin):
+        return [("attention", "Needs attention"), *self.statuses, ("all", "All")]
+
+    def choices(self, changelist):
+        value = self.value() or "attention"
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": value == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "attention"
+        if value == "all":
+            return queryset
+        if value == "attention":
+            return queryset.filter(status__in=self.attention)
+        return queryset.filter(status=value)
+
+
+class SlaStatusFilter(NeedsAttentionFilter):
+    attention = (SlaCreditRequest.Status.PENDING,)
+    statuses = SlaCreditRequest.Status.choices
+
+
+class DisputeStatusFilter(NeedsAttentionFilter):
+    attention = Dispute.OPEN
+    statuses = Dispute.Status.choices
+
+
+class EvidenceDueFilter(admin.SimpleListFilter):
+    title = "chargeback evidence"
+    parameter_name = "evidence"
+
+    def lookups(self, request, model_admin):
+        return [("due3", "Due within 3 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "due3":
+            return queryset.filter(pk__in=selectors.chargebacks_evidence_due().values("pk"))
+        return queryset
+
+
+def _timeline(entries) -> str:
+    return mark_safe(render_to_string("support/admin_timeline.html", {"entries": entries}))  # noqa: S308 - escaped template
+
+
+class SlaDecisionForm(forms.ModelForm):
+    """The decision: status, credit (in pounds), currency, notes. Validated by
+    the service's own check, saved by the service."""
+
+    status = forms.ChoiceField(choices=[("", "— decide —"), *((s.value, s.label) for s in services.DECISION_STATUSES)])
+    credit_amount = forms.DecimalField(
+        label="Credit amount", min_value=Decimal("0"), decimal_places=2, required=False, help_text="e.g. 7.25"
+    )
+    credit_currency = forms.ChoiceField(choices=[(c, c) for c in services.CREDIT_CURRENCIES])
+
+    class Meta:
+        model = SlaCreditRequest
+        fields = ("status", "credit_currency", "notes_to_customer", "internal_notes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if instance.pk:
+            amount = instance.credit_amount_minor or (
+                instance.suggested_credit_minor if instance.status != "approved" else 0
+            )
+            self.initial["credit_amount"] = Decimal(amount) / 100
+            if instance.status == SlaCreditRequest.Status.PENDING:
+                self.initial["status"] = ""  # staff choose; the amount is prefilled with the suggestion
+
+    def clean(self):
+        data = super().clean()
+        try:
+            minor = int((data.get("credit_amount") or Decimal("0")) * 100)
+        except (InvalidOperation, TypeError):
+            minor = 0
+        data["credit_amount_minor"] = minor if data.get("status") == "approved" else 0
+        if self.errors:
+            return data
+        original = SlaCreditRequest.objects.get(pk=self.instance.pk)
+        try:
+            services.sla_decision_check(
+                request=original,
+                status=data["status"],
+                credit_amount_minor=data["credit_amount_minor"],
+                credit_currency=data["credit_currency"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                self.add_error("credit_amount" if field == "credit_amount_minor" else field, errors)
+        return data
+
+
+@admin.register(SlaCreditRequest)
+class SlaCreditRequestAdmin(admin.ModelAdmin):
+    form = SlaDecisionForm
+    list_display = (
+        "id",
+        "account",
+        "period_display",
+        "impact",
+        "status",
+        "measured_display",
+        "suggested_display",
+        "credit_display",
+        "stripe_credit_id",
+        "created_at",
+    )
+    list_filter = (SlaStatusFilter, "impact", "period_kind", "account__plan")
+    list_select_related = ("account", "user")
+    search_fields = ("account__name", "user__email", "description", "stripe_credit_id", "=id")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ("remeasure", "retry_credit")
+    fieldsets = (
+        (
+            "Claimed by the customer",
+            {
+                "fields": (
+                    "account",
+                    "user",
+                    "plan",
+                    "period_display",
+                    "impact",
+                    "description",
+                    "attachment_link",
+                    "created_at",
+                )
+            },
+        ),
+        (
+            "Measured by us (status rollups and incidents, maintenance excluded)",
+            {
+                "fields": (
+                    "measured_display",
+                    "downtime_display",
+                    "measurement_display",
+                    "fee_display",
+                    "suggested_display",
+                )
+            },
+        ),
+        ("Decision", {"fields": ("status", "credit_amount", "credit_currency", "notes_to_customer", "internal_notes")}),
+        (
+            "Stripe credit",
+            {"fields": ("stripe_credit_id", "credit_applied_at", "credit_error", "decided_by", "decided_at")},
+        ),
+        ("Timeline", {"fields": ("timeline",)}),
+    )
+    readonly_fields = (
+        "account",
+        "user",
+        "plan",
+        "period_display",
+        "impact",
+        "description",
+        "attachment_link",
+        "created_at",
+        "measured_display",
+        "downtime_display",
+        "measurement_display",
+        "fee_display",
+        "suggested_display",
+        "stripe_credit_id",
+        "credit_applied_at",
+        "credit_error",
+        "decided_by",
+        "decided_at",
+        "timeline",
+    )
+
+    def has_add_permission(self, request):
+        return False  # customers file requests; staff decide them
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="period")
+    def period_display(self, obj):
+        return f"{obj.period_label} ({obj.period_start} – {obj.period_end})"
+
+    @admin.display(description="measured uptime", ordering="measured_uptime_percent")
+    def measured_display(self, obj):
+        return "—" if obj.measured_uptime_percent is None else f"{obj.measured_uptime_percent:.3f}%"
+
+    @admin.display(description="measured downtime")
+    def downtime_display(self, obj):
+        minutes = (obj.measured_downtime_seconds or 0) // 60
+        maintenance = (obj.measured_maintenance_seconds or 0) // 60
+        observed = (obj.measured_observed_seconds or 0) // 3600
+        return f"{minutes} min down; {maintenance} min maintenance excluded; {observed} h observed by probes"
+
+    @admin.display(description="measurement detail")
+    def measurement_display(self, obj):
+        data = obj.measurement or {}
+        incidents = ", ".join(i.get("name", "") for i in data.get("incidents", [])) or "none"
+        return (
+            f"components {', '.join(data.get('components', []))}; probe downtime "
+            f"{data.get('probe_downtime_seconds', 0) // 60} min; declared incident downtime "
+            f"{data.get('incident_downtime_seconds', 0) // 60} min; incidents: {incidents}; "
+            f"from {data.get('resolution', '?')} rollups"
+        )
+
+    @admin.display(description="month's fee")
+    def fee_display(self, obj):
+        return SlaCreditRequest.money(obj.monthly_fee_minor, obj.currency)
+
+    @admin.display(description="suggested credit")
+    def suggested_display(self, obj):
+        return obj.suggested_display
+
+    @admin.display(description="credit")
+    def credit_display(self, obj):
+        return obj.credit_display if obj.credit_amount_minor else ""
+
+    @admin.display(description="attachment")
+    def attachment_link(self, obj):
+        if not obj.attachment:
+            return "—"
+        url = reverse("support:sla_credit_attachment", args=[obj.pk])
+        return format_html('<a href="{}">{}</a> ({} bytes)', url, obj.attachment_name, obj.attachment_size)
+
+    @admin.display(description="timeline")
+    def timeline(self, obj):
+        return _timeline(selectors.sla_request_timeline(request=obj))
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        original = SlaCreditRequest.objects.get(pk=obj.pk)
+        changed = services.sla_request_decide(
+            request=original,
+            status=data["status"],
+            credit_amount_minor=data["credit_amount_minor"],
+            credit_currency=data["credit_currency"],
+            notes_to_customer=data.get("notes_to_customer", ""),
+            internal_notes=data.get("internal_notes", ""),
+            actor=request.user,
+        )
+        if not changed:
+            messages.info(request, "Nothing changed: no email sent, no new credit.")
+
+    @admin.action(description="Measure the downtime again")
+    def remeasure(self, request, queryset):
+        for item in queryset:
+            services.sla_request_remeasure(request=item, actor=request.user)
+        self.message_user(request, f"Measured {queryset.count()} request(s) again.")
+
+    @admin.action(description="Retry the Stripe credit of approved requests")
+    def retry_credit(self, request, queryset):
+        done = sum(1 for item in queryset if services.sla_credit_apply(request_id=item.pk))
+        self.message_user(request, f"{done} credit(s) applied.", messages.SUCCESS if done else messages.WARNING)
+
+
+class DisputeAdminForm(forms.ModelForm):
+    reply = forms.CharField(
+        label="Reply to the customer",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Emailed; shown on their page.",
+    )
+    internal_note = forms.CharField(
+        label="Internal note", required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Staff only."
+    )
+
+    class Meta:
+        model = Dispute
+        fields = ("status", "resolution_notes")
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    form = DisputeAdminForm
+    list_display = (
+        "id",
+        "source",
+        "account",
+        "category",
+        "subject",
+        "status",
+        "amount_display",
+        "stripe_status",
+        "evidence_due_by",
+        "updated_at",
+    )
+    list_filter = (DisputeStatusFilter, "source", EvidenceDueFilter, "category", "stripe_status")
+    list_select_related = ("account", "user")
+    search_fields = (
+        "subject",
+        "description",
+        "account__name",
+        "user__email",
+        "stripe_dispute_id",
+        "stripe_charge_id",
+        "=id",
+    )
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fieldsets = (
+        ("Dispute", {"fields": ("source", "account", "user", "category", "subject", "description", "created_at")}),
+        (
+            "Stripe chargeback",
+            {
+                "fields": (
+                    "stripe_dispute_id",
+                    "stripe_charge_id",
+                    "amount_display",
+                    "reason",
+                    "stripe_status",
+                    "evidence_due_by",
+                    "evidence_submission_count",
+                )
+            },
+        ),
+        ("Work it", {"fields": ("status", "resolution_notes", "reply", "internal_note")}),
+        ("Timeline", {"fields": ("timeline",)}),
+    )
+    readonly_fields = (
+        "source",
+        "account",
+        "user",
+        "category",
+        "subject",
+        "description",
+        "created_at",
+        "stripe_dispute_id",
+        "stripe_charge_id",
+        "amount_display",
+        "reason",
+        "stripe_status",
+        "evidence_due_by",
+        "evidence_submission_count",
+        "timeline",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="amount")
+    def amount_display(self, obj):
+        return obj.amount_display
+
+    @admin.display(description="timeline")
+    def timeline(self, obj):
+        return _timeline(selectors.dispute_timeline(dispute=obj))
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        changed = services.dispute_update(
+            dispute=Dispute.objects.get(pk=obj.pk),
+            status=data["status"],
+            resolution_notes=data.get("resolution_notes", ""),
+            reply=data.get("reply", ""),
+            internal_note=data.get("internal_note", ""),
+            actor=request.user,
+        )
+        if not changed:
+            messages.info(request, "Nothing changed.")
+
+
+@admin.register(SupportEmail)
+class SupportEmailAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "template", "to", "sent_at", "skipped", "sla_request", "dispute")
+    list_filter = ("template", "skipped")
+    search_fields = ("to", "key")
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in SupportEmail._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -4,3 +4,25 @@ from django.apps import AppConfig
 class SupportConfig(AppConfig):
     name = "support"
     verbose_name = "Support"
+
+    def ready(self) -> None:
+        from levqor import attention
+
+        from . import selectors, webhooks  # noqa: F401 - connects the dj-stripe receivers
+
+        attention.register(
+            "SLA credit requests awaiting a decision",
+            count=selectors.sla_request_pending_count,
+            url_name="admin:support_slacreditrequest_changelist",
+        )
+        attention.register(
+            "Disputes open or in review",
+            count=selectors.dispute_open_count,
+            url_name="admin:support_dispute_changelist",
+        )
+        attention.register(
+            "Chargebacks with evidence due within 3 days",
+            count=selectors.chargeback_evidence_due_count,
+            url_name="admin:support_dispute_changelist",
+            query="evidence=due3",
+        )

@@ -1,1 +1,292 @@
-"""Support models: filled in by the support issue."""
+"""Support state: SLA credit requests (with the measured downtime and the
+Stripe credit), disputes and chargebacks, their messages, and an outbox of
+every email this app sends (each row is claimed once, so each email goes
+out once whoever retries).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from levqor.accounts.models import Account
+from levqor.plans import PLAN_CHOICES
+
+
+def attachment_path(instance, filename: str) -> str:
+    """A random private name: nothing of the customer's file name reaches storage."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"support/attachments/{uuid.uuid4().hex}.{suffix}"
+
+
+class Impact(models.TextChoices):
+    MINOR = "minor", "Minor"
+    MAJOR = "major", "Major"
+    CRITICAL = "critical", "Critical"
+
+
+class SlaCreditRequest(models.Model):
+    """A customer's claim for a service credit for one period (a month or a
+    day). At most one open (pending / needs-more-info) request per account
+    and month: the credit is a share of that month's fee."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        NEEDS_MORE_INFO = "needs-more-info", "Needs more info"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    class PeriodKind(models.TextChoices):
+        MONTH = "month", "A whole month"
+        DAY = "day", "One day (incident date)"
+
+    OPEN = (Status.PENDING, Status.NEEDS_MORE_INFO)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="sla_credit_requests")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    filed_via = models.CharField(max_length=10, default="web")
+    plan = models.CharField(max_length=20, choices=PLAN_CHOICES)
+    period_kind = models.CharField(max_length=5, choices=PeriodKind.choices)
+    period_start = models.DateField(help_text="First UTC day claimed.")
+    period_end = models.DateField(help_text="Last UTC day claimed (inclusive).")
+    period_month = models.DateField(help_text="First day of the month the period falls in.")
+    impact = models.CharField(max_length=10, choices=Impact.choices)
+    description = models.TextField()
+    attachment = models.FileField(upload_to=attachment_path, blank=True, max_length=200)
+    attachment_name = models.CharField(max_length=200, blank=True)
+    attachment_type = models.CharField(max_length=100, blank=True)
+    attachment_size = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+
+    # What status measured for the period (status/sla.py), stored at filing.
+    measured_at = models.DateTimeField(null=True, blank=True)
+    measured_uptime_percent = models.DecimalField(max_digits=7, decimal_places=4, null=True, blank=True)
+    measured_downtime_seconds = models.PositiveIntegerField(null=True, blank=True)
+    measured_maintenance_seconds = models.PositiveIntegerField(null=True, blank=True)
+    measured_observed_seconds = models.PositiveIntegerField(null=True, blank=True)
+    measurement = models.JSONField(default=dict, blank=True)
+    monthly_fee_minor = models.PositiveIntegerField(default=0)
+    suggested_credit_minor = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="GBP")
+
+    # Staff's decision.
+    credit_amount_minor = models.PositiveIntegerField(default=0)
+    credit_currency = models.CharField(max_length=3, default="GBP")
+    notes_to_customer = models.TextField(blank=True)
+    internal_notes = models.TextField(blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    # The Stripe credit: claimed by conditional update before the call, so
+    # two workers (or a repeated approval) make one credit.
+    credit_claimed_at = models.DateTimeField(null=True, blank=True)
+    stripe_credit_id = models.CharField(max_length=255, blank=True)
+    credit_applied_at = models.DateTimeField(null=True, blank=True)
+    credit_error = models.CharField(max_length=500, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "SLA credit request"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "period_month"],
+                condition=Q(status__in=["pending", "needs-more-info"]),
+                name="support_one_open_sla_request_per_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "needs-more-info", "approved", "rejected"]),
+                name="support_sla_status_known",
+            ),
+            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="support_sla_period"),
+            models.UniqueConstraint(
+                fields=["stripe_credit_id"], condition=~Q(stripe_credit_id=""), name="support_sla_credit_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"SLA credit #{self.pk} {self.account} {self.period_label}"
+
+    @property
+    def period_label(self) -> str:
+        if self.period_kind == self.PeriodKind.MONTH:
+            return self.period_start.strftime("%B %Y")
+        return self.period_start.strftime("%-d %B %Y")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @staticmethod
+    def money(minor: int | None, currency: str = "GBP") -> str:
+        if minor is None:
+            return "—"
+        symbol = {"GBP": "£", "USD": "$", "EUR": "€"}.get(currency.upper(), currency.upper() + " ")
+        return f"{symbol}{minor // 100}.{minor % 100:02d}"
+
+    @property
+    def suggested_display(self) -> str:
+        return self.money(self.suggested_credit_minor, self.currency)
+
+    @property
+    def credit_display(self) -> str:
+        return self.money(self.credit_amount_minor, self.credit_currency)
+
+
+class SlaCreditMessage(models.Model):
+    """More information a customer added (when asked), or a staff note shown to them."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", "From the customer"
+        STAFF = "staff", "From support"
+
+    request = models.ForeignKey(SlaCreditRequest, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on #{self.request_id}"
+
+
+class Dispute(models.Model):
+    """A customer's dispute, or a Stripe chargeback, in one queue."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_REVIEW = "in-review", "In review"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Category(models.TextChoices):
+        BILLING = "billing", "Billing"
+        SERVICE_QUALITY = "service-quality", "Service quality"
+        SECURITY = "security", "Security"
+        OTHER = "other", "Other"
+
+    class Source(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        CHARGEBACK = "chargeback", "Stripe chargeback"
+
+    OPEN = (Status.OPEN, Status.IN_REVIEW)
+
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.PROTECT, related_name="support_disputes"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CUSTOMER)
+    category = models.CharField(max_length=20, choices=Category.choices)
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution_notes = models.TextField(blank=True)
+
+    # Chargebacks (charge.dispute.*): Stripe's facts, from the latest event applied.
+    stripe_dispute_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    amount_minor = models.IntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    reason = models.CharField(max_length=60, blank=True)
+    stripe_status = models.CharField(max_length=40, blank=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+    evidence_submission_count = models.PositiveIntegerField(default=0)
+    stripe_event_at = models.DateTimeField(null=True, blank=True, help_text="Stripe time of the latest event applied.")
+    stripe_event_rank = models.PositiveSmallIntegerField(default=0)
+    stripe_events = models.JSONField(default=list, blank=True, help_text="Every event seen: id, type, time, applied.")
+
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "in-review", "resolved", "closed"]), name="support_dispute_status_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(category__in=["billing", "service-quality", "security", "other"]),
+                name="support_dispute_category_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(source="customer") | Q(stripe_dispute_id__isnull=False),
+                name="support_chargeback_has_stripe_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["evidence_due_by"])]
+
+    def __str__(self) -> str:
+        return f"Dispute #{self.pk}: {self.subject}"
+
+    @property
+    def is_chargeback(self) -> bool:
+        return self.source == self.Source.CHARGEBACK
+
+    @property
+    def amount_display(self) -> str:
+        if self.amount_minor is None:
+            return ""
+        return SlaCreditRequest.money(self.amount_minor, self.currency or "GBP")
+
+
+class DisputeMessage(models.Model):
+    """A staff reply (the customer sees it), an internal note (they never
+    do) or a message from the customer."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Reply to customer"
+        INTERNAL = "internal", "Internal note"
+        CUSTOMER = "customer", "From the customer"
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on dispute #{self.dispute_id}"
+
+
+class SupportEmail(models.Model):
+    """One email this app sends, keyed so it is queued once; the task claims
+    the row before sending so it is sent once. Also the email log shown on
+    each record's timeline."""
+
+    key = models.CharField(max_length=200, unique=True)
+    template = models.CharField(max_length=80)
+    to = models.EmailField()
+    context = models.JSONField(default=dict)
+    sla_request = models.ForeignKey(
+        SlaCreditRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
+    )
+    dispute = models.ForeignKey(Dispute, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    skipped = models.BooleanField(default=False, help_text="Not sent: the recipient objected or has no consent.")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.template} to {self.to}"

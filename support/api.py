@@ -1,0 +1,239 @@
+"""Support endpoints of the REST API.
+
+Customer endpoints (`/api/sla-credits/...`, `/api/disputes...`) act for the
+calling key's account (`levqor.api.base.AccountApi`): another account's
+records are invisible. They accept writes from a paused account too (a
+customer must be able to dispute a bill). Sandbox keys touch no real
+records: they list nothing and get 403 on writes.
+
+Staff endpoints (`/api/admin/sla-credits...`) accept a signed-in staff
+session (with CSRF) or an API key created by an active staff member: a key
+is only as powerful as the person who made it, and revoking it (or
+deactivating them) ends its staff access.
+"""
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from levqor.accounts.models import User
+from levqor.api.base import AccountApi
+from levqor.api.errors import error_responses
+from levqor.api.models import ApiKey
+
+from . import selectors, services
+from .models import SlaCreditRequest
+from .rules import day_period, month_period
+from .serializers import (
+    DisputeCreateSerializer,
+    DisputeSerializer,
+    SlaCreditRequestCreateSerializer,
+    SlaCreditRequestSerializer,
+    SlaDecisionSerializer,
+    StaffSlaCreditRequestSerializer,
+)
+
+
+class HasKeyAnyBillingState(BasePermission):
+    """A valid API key; writes allowed whatever the account's billing state."""
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, ApiKey)
+
+
+class SupportApi(AccountApi):
+    permission_classes = [HasKeyAnyBillingState]
+
+    def person(self) -> User | None:
+        """Who filed it: the key's creator when they belong to the account, else its first active user."""
+        creator = self.request.auth.created_by
+        if creator is not None and creator.account_id == self.account.pk and creator.is_active:
+            return creator
+        return self.account.users.filter(is_active=True).order_by("date_joined", "pk").first()
+
+    def refuse_sandbox(self) -> None:
+        if self.sandbox:
+            raise exceptions.PermissionDenied("Sandbox keys cannot file support requests; use a live key or sign in.")
+
+
+class SlaCreditRequestCreateApi(SupportApi):
+    """File an SLA credit request for a month or a day; the measured downtime is computed and stored."""
+
+    serializer_class = SlaCreditRequestCreateSerializer
+
+    @extend_schema(
+        operation_id="sla_credit_request_create",
+        tags=["support"],
+        summary="File an SLA credit request",
+        request=SlaCreditRequestCreateSerializer,
+        responses={201: SlaCreditRequestSerializer, **error_responses(400, 403)},
+    )
+    def post(self, request):
+        self.refuse_sandbox()
+        data = SlaCreditRequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        period = (
+            month_period(values["month"]) if values["period_kind"] == "month" else day_period(values["incident_date"])
+        )
+        filed = services.sla_request_file(
+            account=self.account,
+            user=self.person(),
+            plan=values.get("plan") or self.account.plan,
+            period=period,
+            impact=values["impact"],
+            description=values["description"],
+            via="api",
+            **self.audit_actor(),
+        )
+        return Response(SlaCreditRequestSerializer(filed).data, status=status.HTTP_201_CREATED)
+
+
+class SlaCreditRequestListApi(SupportApi):
+    """The account's own SLA credit requests, newest first, with status and decision."""
+
+    serializer_class = SlaCreditRequestSerializer
+
+    def get_queryset(self):
+        if self.sandbox:
+            return SlaCreditRequest.objects.none()
+        return selectors.sla_request_list(account=self.account)
+
+    @extend_schema(
+        operation_id="sla_credit_requests_mine",
+        tags=["support"],
+        summary="List your SLA credit requests",
+        responses={200: SlaCreditRequestSerializer(many=True), **error_responses()},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(SlaCreditRequestSerializer(page, many=True).data)
+
+
+class DisputeCreateApi(SupportApi):
+    """Open a dispute (billing, service quality, security or other); support is emailed."""
+
+    serializer_class = DisputeCreateSerializer
+
+    @extend_schema(
+        operation_id="dispute_create",
+        tags=["support"],
+        summary="Open a dispute",
+        request=DisputeCreateSerializer,
+        responses={201: DisputeSerializer, **error_responses(400, 403)},
+    )
+    def post(self, request):
+        self.refuse_sandbox()
+        data = DisputeCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        dispute = services.dispute_open(
+            account=self.account, user=self.person(), **data.validated_data, **self.audit_actor()
+        )
+        return Response(DisputeSerializer(dispute).data, status=status.HTTP_201_CREATED)
+
+
+class DisputeListApi(SupportApi):
+    """The account's own disputes, newest first, with status, resolution notes and staff replies."""
+
+    serializer_class = DisputeSerializer
+
+    def get_queryset(self):
+        if self.sandbox:
+            return selectors.dispute_list(account=self.account).none()
+        return selectors.dispute_list(account=self.account).prefetch_related("messages")
+
+    @extend_schema(
+        operation_id="disputes_mine",
+        tags=["support"],
+        summary="List your disputes",
+        responses={200: DisputeSerializer(many=True), **error_responses()},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(DisputeSerializer(page, many=True).data)
+
+
+# --- Staff -------------------------------------------------------------------------------
+
+
+class IsSupportStaff(BasePermission):
+    message = "Staff only: sign in to the admin, or use an API key created by an active staff member."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if isinstance(user, User):
+            return user.is_active and user.is_staff
+        key = request.auth
+        creator = getattr(key, "created_by", None) if isinstance(key, ApiKey) else None
+        return creator is not None and creator.is_active and creator.is_staff
+
+
+def staff_actor(request) -> dict:
+    user = request.user
+    if isinstance(user, User):
+        return {"actor": user}
+    creator = request.auth.created_by
+    return {"actor": creator, "actor_label": f"{creator.get_username()} via api-key:{request.auth.prefix}"}
+
+
+class StaffApi(AccountApi):
+    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
+    permission_classes = [IsSupportStaff]
+
+
+class StaffSlaCreditListApi(StaffApi):
+    """Staff: the SLA credit queue, oldest first, with claimed vs measured and the suggested credit."""
+
+    serializer_class = StaffSlaCreditRequestSerializer
+
+    @extend_schema(
+        operation_id="staff_sla_credits_list",
+        tags=["support-staff"],
+        summary="List SLA credit requests (staff)",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                str,
+                enum=["needs-attention", *SlaCreditRequest.Status.values],
+                description="Filter by status; `needs-attention` is pending. Omit for all.",
+            )
+        ],
+        responses={200: StaffSlaCreditRequestSerializer(many=True), **error_responses(400, 403)},
+    )
+    def get(self, request):
+        wanted = request.query_params.get("status") or None
+        if wanted is not None and wanted not in ("needs-attention", *SlaCreditRequest.Status.values):
+            raise exceptions.ValidationError(
+                {"status": ["Use needs-attention or one of: " + ", ".join(SlaCreditRequest.Status.values)]}
+            )
+        page = self.paginate_queryset(selectors.sla_requests_for_staff(status=wanted))
+        return self.get_paginated_response(StaffSlaCreditRequestSerializer(page, many=True).data)
+
+
+class StaffSlaCreditDecisionApi(StaffApi):
+    """Staff: decide a request; an approval with a credit is applied in Stripe once, the customer is emailed."""
+
+    serializer_class = SlaDecisionSerializer
+
+    @extend_schema(
+        operation_id="staff_sla_credit_decide",
+        tags=["support-staff"],
+        summary="Decide an SLA credit request (staff)",
+        request=SlaDecisionSerializer,
+        responses={
+            200: OpenApiResponse(StaffSlaCreditRequestSerializer, description="The request after the decision."),
+            **error_responses(400, 403, 404),
+        },
+    )
+    def post(self, request, request_id: int):
+        found = SlaCreditRequest.objects.filter(pk=request_id).first()
+        if found is None:
+            raise exceptions.NotFound("No such SLA credit request.")
+        data = SlaDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.sla_request_decide(request=found, **data.validated_data, **staff_actor(request))
+        found.refresh_from_db()
+        return Response(StaffSlaCreditRequestSerializer(found).data)

@@ -1,0 +1,87 @@
+"""What the support app holds about a person (SLA credit requests and
+disputes they filed, messages they wrote, attachments) and how it is erased.
+Listed in settings.LEVQOR_PRIVACY_PROVIDERS.
+
+Erasure keeps the business facts (account, period, measured downtime,
+credit amount and Stripe reference, dispute category, status, chargeback
+amounts): they are financial records. It removes the person's link, the
+free text they wrote and their attachments.
+"""
+
+from django.db import transaction
+from django.db.models import Q
+
+from compliance import audit, providers
+
+from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest, SupportEmail
+
+ERASED = "[erased at the person's request]"
+
+
+def support_rows(*, user):
+    """The person's SLA credit requests and disputes with what they wrote, for
+    an export. Not yet a file of its own: the DSAR archive's file list is
+    fixed by compliance (`dsar.EXPORT_FILES`); adding `support.json` there
+    makes compliance include it."""
+    for request in SlaCreditRequest.objects.filter(user=user).order_by("pk"):
+        yield {
+            "kind": "sla_credit_request",
+            "id": request.pk,
+            "created_at": request.created_at.isoformat(),
+            "period": f"{request.period_start}..{request.period_end}",
+            "impact": request.impact,
+            "description": request.description,
+            "status": request.status,
+            "notes_to_customer": request.notes_to_customer,
+            "credit": request.credit_display if request.credit_amount_minor else None,
+            "attachment": request.attachment_name or None,
+            "messages": [m.body for m in request.messages.filter(author=user)],
+        }
+    for dispute in Dispute.objects.filter(user=user).order_by("pk"):
+        yield {
+            "kind": "dispute",
+            "id": dispute.pk,
+            "created_at": dispute.created_at.isoformat(),
+            "category": dispute.category,
+            "subject": dispute.subject,
+            "description": dispute.description,
+            "status": dispute.status,
+            "resolution_notes": dispute.resolution_notes,
+            "replies": [
+                {"kind": m.kind, "body": m.body, "at": m.created_at.isoformat()}
+                for m in dispute.messages.exclude(kind=DisputeMessage.Kind.INTERNAL)
+            ],
+        }
+
+
+@transaction.atomic
+def erase_user(*, user, actor) -> dict:
+    """Blank what the person wrote, delete their attachments, unlink them.
+    Safe to run twice."""
+    requests = list(SlaCreditRequest.objects.filter(user=user))
+    files = 0
+    for request in requests:
+        if request.attachment:
+            request.attachment.delete(save=False)
+            files += 1
+        audit.record(actor=actor, action="support.sla_credit.erased", target=request)
+    SlaCreditRequest.objects.filter(pk__in=[r.pk for r in requests]).update(
+        user=None, description=ERASED, attachment="", attachment_name=""
+    )
+    disputes = list(Dispute.objects.filter(user=user))
+    for dispute in disputes:
+        audit.record(actor=actor, action="support.dispute.erased", target=dispute)
+    Dispute.objects.filter(pk__in=[d.pk for d in disputes]).update(user=None, description=ERASED)
+    messages = SlaCreditMessage.objects.filter(author=user).update(author=None, body=ERASED)
+    messages += DisputeMessage.objects.filter(author=user).update(author=None, body=ERASED)
+    emails = SupportEmail.objects.filter(Q(to__iexact=user.email)).update(to="erased@erased.invalid", context={})
+    return {
+        "support_sla_requests": len(requests),
+        "support_disputes": len(disputes),
+        "support_messages": messages,
+        "support_attachments": files,
+        "support_emails": emails,
+    }
+
+
+provider = providers.Provider(name="support", erase=erase_user)

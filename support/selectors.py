@@ -1,0 +1,179 @@
+"""Support reads: the named questions pages, API, admin and tasks ask."""
+
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from compliance.models import AuditEvent
+from levqor.accounts.models import Account
+
+from .models import Dispute, DisputeMessage, SlaCreditRequest, SupportEmail
+
+PAYING_STATES = (Account.BillingState.ACTIVE, Account.BillingState.PAUSED_BILLING)
+
+
+def sla_request_list(*, account: Account) -> QuerySet[SlaCreditRequest]:
+    return SlaCreditRequest.objects.filter(account=account).order_by("-created_at", "-pk")
+
+
+def sla_request_get(*, account: Account, request_id) -> SlaCreditRequest | None:
+    """The account's own request, or None (another account's is invisible)."""
+    try:
+        return SlaCreditRequest.objects.filter(account=account, pk=int(request_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def sla_request_open_for_month(*, account: Account, month: date) -> SlaCreditRequest | None:
+    return SlaCreditRequest.objects.filter(
+        account=account, period_month=month, status__in=SlaCreditRequest.OPEN
+    ).first()
+
+
+def sla_credited_for_month(*, account: Account, month: date, exclude_pk=None) -> int:
+    """Credits already approved for the account's month (the cap counts them)."""
+    rows = SlaCreditRequest.objects.filter(
+        account=account, period_month=month, status=SlaCreditRequest.Status.APPROVED
+    ).exclude(pk=exclude_pk)
+    return rows.aggregate(total=Sum("credit_amount_minor"))["total"] or 0
+
+
+def sla_requests_for_staff(*, status: str | None = None) -> QuerySet[SlaCreditRequest]:
+    rows = SlaCreditRequest.objects.select_related("account", "user").order_by("created_at", "pk")
+    if status == "needs-attention":
+        return rows.filter(status=SlaCreditRequest.Status.PENDING)
+    if status:
+        return rows.filter(status=status)
+    return rows
+
+
+def sla_request_pending_count() -> int:
+    return SlaCreditRequest.objects.filter(status=SlaCreditRequest.Status.PENDING).count()
+
+
+def account_paying_during(*, account: Account, start: datetime) -> bool:
+    """Whether the account pays now, or paid at some time since `start`: its
+    state now, or a recorded move away from a paying state after `start`."""
+    if account.billing_state in PAYING_STATES:
+        return True
+    moves = AuditEvent.objects.filter(
+        action="account.billing_state_changed",
+        target_type=account._meta.label_lower,
+        target_id=str(account.pk),
+        occurred_at__gte=start,
+    ).values_list("details", flat=True)
+    return any((details or {}).get("from") in PAYING_STATES for details in moves)
+
+
+def dispute_list(*, account: Account) -> QuerySet[Dispute]:
+    return Dispute.objects.filter(account=account, source=Dispute.Source.CUSTOMER).order_by("-created_at", "-pk")
+
+
+def dispute_get(*, account: Account, dispute_id) -> Dispute | None:
+    try:
+        return Dispute.objects.filter(account=account, source=Dispute.Source.CUSTOMER, pk=int(dispute_id)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def dispute_public_messages(*, dispute: Dispute) -> QuerySet[DisputeMessage]:
+    """What the customer sees: staff replies and their own messages, never internal notes."""
+    return dispute.messages.exclude(kind=DisputeMessage.Kind.INTERNAL).select_related("author")
+
+
+def disputes_needing_attention() -> QuerySet[Dispute]:
+    return Dispute.objects.filter(status__in=Dispute.OPEN)
+
+
+def dispute_open_count() -> int:
+    return disputes_needing_attention().count()
+
+
+def chargebacks_evidence_due(*, now: datetime | None = None, days: int = 3) -> QuerySet[Dispute]:
+    """Chargebacks Stripe still awaits evidence for, due within `days` (or overdue)."""
+    now = now or timezone.now()
+    return Dispute.objects.filter(
+        source=Dispute.Source.CHARGEBACK,
+        evidence_due_by__isnull=False,
+        evidence_due_by__lte=now + timedelta(days=days),
+        evidence_due_by__gt=now - timedelta(days=1),
+        stripe_status__in=("needs_response", "warning_needs_response"),
+        evidence_submission_count=0,
+    ).exclude(status=Dispute.Status.CLOSED)
+
+
+def chargeback_evidence_due_count() -> int:
+    return chargebacks_evidence_due().count()
+
+
+def _audit_entries(obj) -> list[dict]:
+    return [
+        {"at": e.occurred_at, "kind": "audit", "what": e.action, "who": e.actor_label, "detail": e.details}
+        for e in AuditEvent.objects.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk)).order_by("seq")
+    ]
+
+
+def _email_entries(emails) -> list[dict]:
+    return [
+        {
+            "at": e.sent_at or e.created_at,
+            "kind": "email",
+            "what": e.template,
+            "who": e.to,
+            "detail": "sent" if e.sent_at else ("not sent (no consent)" if e.skipped else "queued"),
+        }
+        for e in emails
+    ]
+
+
+def sla_request_timeline(*, request: SlaCreditRequest) -> list[dict]:
+    """Everything that happened to a request, oldest first: audit entries, messages, emails."""
+    entries = _audit_entries(request)
+    entries += [
+        {
+            "at": m.created_at,
+            "kind": "message",
+            "what": m.get_kind_display(),
+            "who": str(m.author or ""),
+            "detail": m.body,
+        }
+        for m in request.messages.select_related("author")
+    ]
+    entries += _email_entries(request.emails.all())
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def dispute_timeline(*, dispute: Dispute) -> list[dict]:
+    """Audit entries, messages (internal ones marked), emails and Stripe events, oldest first."""
+    entries = _audit_entries(dispute)
+    entries += [
+        {
+            "at": m.created_at,
+            "kind": "message",
+            "what": m.get_kind_display(),
+            "who": str(m.author or ""),
+            "detail": m.body,
+        }
+        for m in dispute.messages.select_related("author")
+    ]
+    entries += _email_entries(dispute.emails.all())
+    for item in dispute.stripe_events or []:
+        entries.append(
+            {
+                "at": datetime.fromisoformat(item["at"]),
+                "kind": "stripe",
+                "what": item["type"],
+                "who": item["id"],
+                "detail": "applied" if item.get("applied") else "older than the state shown: not applied",
+            }
+        )
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def emails_unsent() -> QuerySet[SupportEmail]:
+    return SupportEmail.objects.filter(sent_at__isnull=True, skipped=False)
+
+
+def staff_search(queryset, term: str):
+    return queryset.filter(Q(account__name__icontains=term) | Q(user__email__icontains=term))

@@ -1,0 +1,99 @@
+"""Shared bits of the support services and the email outbox: one
+`SupportEmail` row per email, claimed before sending, so each goes out once."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from levqor import emails
+from levqor.accounts.models import Account, User
+
+from .. import selectors
+from ..models import SlaCreditRequest, SupportEmail
+
+logger = logging.getLogger(__name__)
+
+# How long a worker may hold a claim (email, Stripe credit) before another may take over.
+CLAIM_LEASE = timedelta(minutes=10)
+CREDIT_CURRENCIES = ("GBP", "EUR", "USD")
+DECISION_STATUSES = (
+    SlaCreditRequest.Status.NEEDS_MORE_INFO,
+    SlaCreditRequest.Status.APPROVED,
+    SlaCreditRequest.Status.REJECTED,
+)
+
+
+def _url(name: str, *args) -> str:
+    return f"{settings.LEVQOR_BASE_URL}{reverse(name, args=args)}"
+
+
+def _customer_email(account: Account | None, user: User | None) -> str:
+    if user is not None and user.is_active and user.email:
+        return user.email
+    if account is None:
+        return ""
+    owner = account.users.filter(is_active=True).order_by("date_joined", "pk").first()
+    return owner.email if owner else ""
+
+
+# --- Email outbox ---------------------------------------------------------------------
+
+
+def _email(*, key: str, template: str, to: str, context: dict, sla_request=None, dispute=None) -> bool:
+    """Queue one email (once per key) and hand it to the task queue after
+    commit. Returns whether it was newly queued."""
+    if not to:
+        return False
+    email, created = SupportEmail.objects.get_or_create(
+        key=key[:200],
+        defaults={"template": template, "to": to, "context": context, "sla_request": sla_request, "dispute": dispute},
+    )
+    if created:
+        email_id = email.pk
+        transaction.on_commit(lambda: _enqueue_email(email_id))
+    return created
+
+
+def _enqueue_email(email_id: int) -> None:
+    try:
+        async_task("support.tasks.email_deliver", email_id, task_name=f"support-email-{email_id}")
+    except Exception:
+        logger.exception("could not enqueue support email %s; the sweep will send it", email_id)
+
+
+def email_deliver(*, email_id: int) -> bool:
+    """Send one queued email if nobody has: claim the row by conditional
+    update, send, mark sent. Safe to run twice (the second run sends nothing)."""
+    now = timezone.now()
+    claimed = (
+        SupportEmail.objects.filter(pk=email_id, sent_at__isnull=True, skipped=False)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .update(claimed_at=now)
+    )
+    if not claimed:
+        return False
+    email = SupportEmail.objects.get(pk=email_id)
+    sent = emails.send(email.template, to=email.to, context=email.context, purpose="transactional")
+    SupportEmail.objects.filter(pk=email_id).update(sent_at=timezone.now() if sent else None, skipped=not sent)
+    return sent
+
+
+def emails_sweep(*, now: datetime | None = None) -> int:
+    """Re-enqueue emails never sent whose claim lapsed (the queue lost them or
+    a worker died). Safe to run twice."""
+    now = now or timezone.now()
+    ids = list(
+        selectors.emails_unsent()
+        .filter(created_at__lt=now - timedelta(minutes=2))
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .values_list("pk", flat=True)[:500]
+    )
+    for pk in ids:
+        _enqueue_email(pk)
+    return len(ids)

@@ -1,0 +1,24 @@
+"""django-q2 entry points: thin wrappers around the services."""
+
+from . import services
+
+
+def email_deliver(email_id: int) -> bool:
+    """Send one queued support email; sends nothing if it went already. Safe to run twice."""
+    return services.email_deliver(email_id=email_id)
+
+
+def sla_credit_apply(request_id: int) -> str | None:
+    """Apply an approved SLA credit in Stripe, once. Safe to run twice."""
+    return services.sla_credit_apply(request_id=request_id)
+
+
+def evidence_due_reminders() -> int:
+    """Daily: email support about chargebacks whose evidence is due within 3
+    days, once per dispute per day. Safe to run twice."""
+    return services.evidence_reminders_send()
+
+
+def emails_sweep() -> int:
+    """Re-enqueue support emails the queue lost. Safe to run twice."""
+    return services.emails_sweep()
