@@ -36,7 +36,17 @@ logger = logging.getLogger(__name__)
 
 # The files every export holds, in this order (a provider that is not
 # configured still gets its file, empty), then README.txt and manifest.json.
-EXPORT_FILES = ("user.json", "workflows.json", "runs.json", "logs.json", "billing.json", "consents.json", "audit.json")
+EXPORT_FILES = (
+    "user.json",
+    "workflows.json",
+    "runs.json",
+    "logs.json",
+    "billing.json",
+    "support.json",
+    "status.json",
+    "consents.json",
+    "audit.json",
+)
 LINK_SALT = "levqor.compliance.dsar.download-link"
 CHUNK = 64 * 1024
 

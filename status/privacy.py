@@ -10,8 +10,7 @@ from .models import Notification, Subscriber
 
 
 def subscription_rows(*, user):
-    """The person's subscription, for an export (not yet listed as a file:
-    the DSAR archive's file list is fixed by compliance)."""
+    """The person's incident-email subscription: `status.json` in a data export."""
     for subscriber in Subscriber.objects.filter(email__iexact=user.email):
         yield {
             "email": subscriber.email,
@@ -39,4 +38,14 @@ def prune_raw_snapshots(*, cutoff, dry_run: bool = False) -> int:
     return snapshots_prune(cutoff=cutoff, dry_run=dry_run)
 
 
-provider = providers.Provider(name="status", erase=erase_user, retention={"status_raw_snapshots": prune_raw_snapshots})
+provider = providers.Provider(
+    name="status",
+    files={
+        "status.json": providers.ExportFile(
+            "Your subscription to status-page incident emails, if any, and how many were sent.",
+            rows=subscription_rows,
+        )
+    },
+    erase=erase_user,
+    retention={"status_raw_snapshots": prune_raw_snapshots},
+)

@@ -19,10 +19,8 @@ ERASED = "[erased at the person's request]"
 
 
 def support_rows(*, user):
-    """The person's SLA credit requests and disputes with what they wrote, for
-    an export. Not yet a file of its own: the DSAR archive's file list is
-    fixed by compliance (`dsar.EXPORT_FILES`); adding `support.json` there
-    makes compliance include it."""
+    """The person's SLA credit requests and disputes with what they wrote
+    (internal staff notes left out): `support.json` in a data export."""
     for request in SlaCreditRequest.objects.filter(user=user).order_by("pk"):
         yield {
             "kind": "sla_credit_request",
@@ -84,4 +82,13 @@ def erase_user(*, user, actor) -> dict:
     }
 
 
-provider = providers.Provider(name="support", erase=erase_user)
+provider = providers.Provider(
+    name="support",
+    files={
+        "support.json": providers.ExportFile(
+            "SLA credit requests and disputes you filed: what you wrote, status, decisions and replies to you.",
+            rows=support_rows,
+        )
+    },
+    erase=erase_user,
+)

@@ -338,3 +338,31 @@ def test_it_requeues_a_build_the_queue_lost(customer, django_capture_on_commit_c
     export.refresh_from_db()
     assert export.status == DataExport.Status.READY
     assert dsar_tasks.dsar_sweep() == 0
+
+
+def test_it_exports_support_records_and_status_subscription_but_not_internal_notes(
+    customer, staff, django_capture_on_commit_callbacks
+):
+    from status.models import Subscriber
+    from support.models import Dispute, DisputeMessage
+
+    dispute = Dispute.objects.create(
+        account=customer.account,
+        user=customer,
+        category="billing",
+        subject="Double charge",
+        description="I was charged twice in October.",
+    )
+    DisputeMessage.objects.create(dispute=dispute, kind=DisputeMessage.Kind.INTERNAL, body="staff-only-remark")
+    DisputeMessage.objects.create(dispute=dispute, kind=DisputeMessage.Kind.REPLY, body="We are refunding one.")
+    Subscriber.objects.create(email=customer.email)
+
+    export = request_and_build(customer, capture=django_capture_on_commit_callbacks)
+    archive = open_zip(export)
+    verify_manifest(archive)
+
+    (filed,) = rows(archive, "support.json")
+    assert filed["subject"] == "Double charge" and filed["description"] == "I was charged twice in October."
+    assert [r["body"] for r in filed["replies"]] == ["We are refunding one."]
+    assert "staff-only-remark" not in archive.read("support.json").decode()
+    assert rows(archive, "status.json")[0]["email"] == customer.email
