@@ -28,11 +28,17 @@ AUTH_CLASSES = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthenticat
 
 def person_of(request):
     """The person a call acts for: the signed-in user, or the user who
-    created the API key. None if there is no such person."""
+    created the API key if they belong to the key's account. A key staff
+    made for a customer's account acts for nobody here: it must never read
+    or change a staff member's own consents. None if there is no such person."""
     user = request.user
     if getattr(user, "pk", None) is not None and getattr(user, "email", ""):
         return user
-    return getattr(request.auth, "created_by", None)
+    creator = getattr(request.auth, "created_by", None)
+    account_id = getattr(request.auth, "account_id", None)
+    if creator is None or account_id is None or creator.account_id != account_id or not creator.is_active:
+        return None
+    return creator
 
 
 class IsPerson(BasePermission):

@@ -31,7 +31,15 @@ from .models import ScreeningAppeal, ScreeningBlock, ScreeningRule, Severity
 logger = logging.getLogger(__name__)
 
 SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-MAX_SCAN_CHARS = 200_000  # a pathological payload must not tie up a worker
+# Limits that keep a pathological payload from tying up a worker. Anything
+# beyond them is refused as unscreenable, never passed unscreened: otherwise
+# padding a payload would be a way around the screen.
+MAX_SCAN_CHARS = 1_000_000
+MAX_DEPTH = 64
+
+
+class Unscreenable(Exception):
+    """The payload is too large or too deeply nested to screen completely."""
 
 
 @dataclass(frozen=True)
@@ -131,32 +139,34 @@ def _compile(rule: Rule) -> re.Pattern | None:
         return None
 
 
-def _strings(value, path: str = "$") -> Iterable[tuple[str, str]]:
+def _strings(value, path: str = "$", depth: int = 0) -> Iterable[tuple[str, str]]:
     """Every string in a JSON value (keys too), with its path."""
+    if depth > MAX_DEPTH:
+        raise Unscreenable(f"it is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
             yield f"{path}.{key}", str(key)
-            yield from _strings(item, f"{path}.{key}")
+            yield from _strings(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{path}[{index}]")
+            yield from _strings(item, f"{path}[{index}]", depth + 1)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         yield path, str(value)
 
 
 def screening_check(text_or_json, *, rules: Iterable[Rule]) -> list[Finding]:
     """Findings for a text or JSON value, most severe first, one per (rule,
-    path). Pure: no database, no side effects."""
+    path). Pure: no database, no side effects. Raises `Unscreenable` for a
+    value past the size or depth limits."""
     compiled = [(rule, _compile(rule)) for rule in rules]
     findings: dict[tuple[str, str], Finding] = {}
     budget = MAX_SCAN_CHARS
     for path, text in _strings(text_or_json):
-        if budget <= 0:
-            break
-        text = text[:budget]
         budget -= len(text)
+        if budget < 0:
+            raise Unscreenable(f"it holds more than {MAX_SCAN_CHARS:,} characters of text")
         for rule, pattern in compiled:
             if pattern is not None and (rule.name, path) not in findings and pattern.search(text):
                 findings[(rule.name, path)] = Finding(rule.name, rule.category, rule.severity, rule.description, path)
@@ -219,13 +229,25 @@ def ensure_default_rules() -> int:
 
 def screen_payload(*, account, kind: str, payload) -> ScreeningResult:
     """Screen a workflow definition or run payload for `account`. Never
-    raises: if screening itself fails, the submission is allowed and the
-    error logged (a broken rule must not take the product down). A payload
-    staff allowed on appeal for this account is not blocked again."""
+    raises. A payload too large or too deep to screen completely is refused
+    (padding must not be a way around the screen); if screening itself
+    breaks (a bad rule), the submission is allowed and the error logged, so
+    a broken rule cannot take the product down. A payload staff allowed on
+    appeal for this account is not blocked again."""
     try:
-        findings = screening_check(payload, rules=active_rules())
-        digest = fingerprint(payload)
-        reason = reason_for(findings)
+        try:
+            findings = screening_check(payload, rules=active_rules())
+            reason = reason_for(findings)
+        except Unscreenable as exc:
+            findings = []
+            reason = (
+                f"Refused: {exc}, which is more than we can screen for high-risk data. "
+                "Send it in smaller parts, or appeal if it must be this size."
+            )
+        try:
+            digest = fingerprint(payload)
+        except (RecursionError, ValueError):
+            digest = ""
         if not reason:
             return ScreeningResult(False, "", findings, digest)
         if ScreeningBlock.objects.filter(

@@ -478,7 +478,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["levqor.api.permissions.HasApiKey"],
     "DEFAULT_THROTTLE_CLASSES": ["levqor.api.throttling.ApiKeyThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["levqor.api.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "levqor.api.pagination.ApiPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "levqor.api.errors.exception_handler",

@@ -181,3 +181,19 @@ def test_screen_and_record_keeps_the_block_and_describes_the_refusal(customer):
     assert details["findings"][0]["path"] == "$.steps[0].prompt" and "reason" in details
     ok, none = screening.screen_and_record(account=customer.account, kind="run", payload={"a": 1}, actor=None)
     assert not ok.blocked and none is None
+
+
+def test_it_refuses_what_it_cannot_screen_completely_instead_of_passing_it(customer):
+    card = {"card": "4111 1111 1111 1111"}
+    padded = {"a": "x" * screening.MAX_SCAN_CHARS, **card}
+    deep: dict = card
+    for _ in range(screening.MAX_DEPTH + 5):
+        deep = {"n": deep}
+
+    for payload in (padded, deep):
+        result = screening.screen_payload(account=customer.account, kind="run_payload", payload=payload)
+        assert result.blocked
+        assert "more than we can screen" in result.reason
+
+    ordinary = screening.screen_payload(account=customer.account, kind="run_payload", payload={"a": "x" * 1000})
+    assert not ordinary.blocked

@@ -94,3 +94,20 @@ def test_it_leaves_public_views_that_opt_out_alone(client, settings):
     response = client.get("/api/test/public?fail=1")
     assert response.status_code == 400
     assert _error(response)["details"]["fields"] == {"when": ["Must be a date."]}
+
+
+@pytest.mark.django_db
+def test_it_answers_a_pathologically_nested_body_with_400_not_500(client, customer_account):
+    from levqor.api.models import ApiKey
+    from levqor.api.testing import issue_key
+    from levqor.workflows.models import Workflow
+
+    key = issue_key(customer_account, mode=ApiKey.Mode.TEST, name="Deep")
+    body = '{"name": "x", "steps": [], "d": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"
+
+    response = client.post("/api/workflows", body, content_type="application/json", HTTP_X_API_KEY=key.secret)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+    assert "nested too deeply" in response.json()["error"]["message"]
+    assert not Workflow.objects.exists()
