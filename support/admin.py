@@ -80,7 +80,12 @@ class SlaDecisionForm(forms.ModelForm):
     credit_amount = forms.DecimalField(
         label="Credit amount", min_value=Decimal("0"), decimal_places=2, required=False, help_text="e.g. 7.25"
     )
-    credit_currency = forms.ChoiceField(choices=[(c, c) for c in services.CREDIT_CURRENCIES])
+    credit_currency = forms.ChoiceField(
+        choices=[(c, c) for c in services.CREDIT_CURRENCIES],
+        initial=services.CREDIT_CURRENCIES[0],
+        error_messages={"invalid_choice": services.CREDIT_CURRENCY_ERROR},
+        help_text="GBP only: Levqor bills in GBP.",
+    )
 
     class Meta:
         model = SlaCreditRequest

@@ -6,20 +6,23 @@ records are invisible. They accept writes from a paused account too (a
 customer must be able to dispute a bill). Sandbox keys touch no real
 records: they list nothing and get 403 on writes.
 
-Staff endpoints (`/api/admin/sla-credits...`) accept a signed-in staff
-session (with CSRF) or an API key created by an active staff member: a key
-is only as powerful as the person who made it, and revoking it (or
-deactivating them) ends its staff access.
+Staff endpoints (`/api/admin/sla-credits...`) accept only a signed-in,
+active staff session, with CSRF enforced on writes. API keys are refused
+outright (403, even alongside a staff session): staff create and rotate keys
+for customers' accounts in the admin, so who made a key says nothing about
+who holds it.
 """
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from levqor.accounts.models import User
+from levqor.api.authentication import check_ip_burst, credentials_from
 from levqor.api.base import AccountApi
 from levqor.api.errors import error_responses
 from levqor.api.models import ApiKey
@@ -159,28 +162,60 @@ class DisputeListApi(SupportApi):
 # --- Staff -------------------------------------------------------------------------------
 
 
+STAFF_ONLY = "Staff only: sign in to the admin and call this from that session; API keys are not accepted here."
+
+
+class StaffSessionAuthentication(SessionAuthentication):
+    """The signed-in session only (CSRF enforced by SessionAuthentication on
+    unsafe methods), behind the same per-IP burst limit as the rest of the
+    API. Any API key on the request is refused rather than ignored."""
+
+    def authenticate(self, request):
+        check_ip_burst(request)
+        if credentials_from(request) is not None:
+            raise exceptions.PermissionDenied(STAFF_ONLY)
+        return super().authenticate(request)
+
+
+class StaffSessionScheme(SessionScheme):
+    """OpenAPI: the staff endpoints' only security is the admin session cookie."""
+
+    target_class = "support.api.StaffSessionAuthentication"
+    name = "StaffSessionAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            **super().get_security_definition(auto_schema),
+            "description": "A signed-in, active staff user's admin session; POST also needs the CSRF token "
+            "(X-CSRFToken). API keys are refused.",
+        }
+
+
 class IsSupportStaff(BasePermission):
-    message = "Staff only: sign in to the admin, or use an API key created by an active staff member."
+    """An active staff user from a session: never a key, whoever created it."""
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        if isinstance(user, User):
-            return user.is_active and user.is_staff
-        key = request.auth
-        creator = getattr(key, "created_by", None) if isinstance(key, ApiKey) else None
-        return creator is not None and creator.is_active and creator.is_staff
+        if isinstance(user, User) and user.is_active and user.is_staff and request.auth is None:
+            return True
+        # Raised here, not returned: DRF would answer an anonymous caller
+        # "not_authenticated", which this API documents as a missing key.
+        raise exceptions.PermissionDenied(STAFF_ONLY)
 
 
-def staff_actor(request) -> dict:
-    user = request.user
-    if isinstance(user, User):
-        return {"actor": user}
-    creator = request.auth.created_by
-    return {"actor": creator, "actor_label": f"{creator.get_username()} via api-key:{request.auth.prefix}"}
+def staff_error_responses(*statuses: int) -> dict:
+    """As `error_responses`, less 401 (there is no key to be wrong), with 403 described for staff."""
+    responses = {code: value for code, value in error_responses(403, *statuses).items() if code != 401}
+    responses[403] = OpenApiResponse(
+        responses[403].response,
+        description="Not a signed-in active staff session, a failed CSRF check, or an API key was sent "
+        "(keys are never accepted here)",
+    )
+    return responses
 
 
-class StaffApi(AccountApi):
-    authentication_classes = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
+class StaffApi(GenericAPIView):
+    authentication_classes = [StaffSessionAuthentication]
     permission_classes = [IsSupportStaff]
 
 
@@ -193,6 +228,8 @@ class StaffSlaCreditListApi(StaffApi):
         operation_id="staff_sla_credits_list",
         tags=["support-staff"],
         summary="List SLA credit requests (staff)",
+        description="Staff only: a signed-in admin session (cookie, with the CSRF token on POST). "
+        "API keys are refused with 403 whoever created them.",
         parameters=[
             OpenApiParameter(
                 "status",
@@ -201,7 +238,7 @@ class StaffSlaCreditListApi(StaffApi):
                 description="Filter by status; `needs-attention` is pending. Omit for all.",
             )
         ],
-        responses={200: StaffSlaCreditRequestSerializer(many=True), **error_responses(400, 403)},
+        responses={200: StaffSlaCreditRequestSerializer(many=True), **staff_error_responses(400)},
     )
     def get(self, request):
         wanted = request.query_params.get("status") or None
@@ -222,10 +259,12 @@ class StaffSlaCreditDecisionApi(StaffApi):
         operation_id="staff_sla_credit_decide",
         tags=["support-staff"],
         summary="Decide an SLA credit request (staff)",
+        description="Staff only: a signed-in admin session (cookie, with the CSRF token on POST). "
+        "API keys are refused with 403 whoever created them.",
         request=SlaDecisionSerializer,
         responses={
             200: OpenApiResponse(StaffSlaCreditRequestSerializer, description="The request after the decision."),
-            **error_responses(400, 403, 404),
+            **staff_error_responses(400, 404),
         },
     )
     def post(self, request, request_id: int):
@@ -234,6 +273,6 @@ class StaffSlaCreditDecisionApi(StaffApi):
             raise exceptions.NotFound("No such SLA credit request.")
         data = SlaDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.sla_request_decide(request=found, **data.validated_data, **staff_actor(request))
+        services.sla_request_decide(request=found, **data.validated_data, actor=request.user)
         found.refresh_from_db()
         return Response(StaffSlaCreditRequestSerializer(found).data)

@@ -52,18 +52,31 @@ def sla_request_pending_count() -> int:
     return SlaCreditRequest.objects.filter(status=SlaCreditRequest.Status.PENDING).count()
 
 
-def account_paying_during(*, account: Account, start: datetime) -> bool:
-    """Whether the account pays now, or paid at some time since `start`: its
-    state now, or a recorded move away from a paying state after `start`."""
-    if account.billing_state in PAYING_STATES:
-        return True
-    moves = AuditEvent.objects.filter(
+def account_paying_during(*, account: Account, start: datetime, end: datetime) -> bool:
+    """Whether the account was paying (active or paused for billing) at some
+    moment of [start, end): its state at `start`, or a recorded move into a
+    paying state before `end`. The history is the audited billing-state
+    changes; before the first change the state is that change's "from", and
+    with no change at all it is the state now.
+
+    So an account that was trialing through the period and paid only after
+    it is refused, whatever it does later; one canceled before the period is
+    refused unless it came back during it."""
+    changes = AuditEvent.objects.filter(
         action="account.billing_state_changed",
         target_type=account._meta.label_lower,
         target_id=str(account.pk),
-        occurred_at__gte=start,
-    ).values_list("details", flat=True)
-    return any((details or {}).get("from") in PAYING_STATES for details in moves)
+    ).order_by("occurred_at", "seq")
+    last_before = changes.filter(occurred_at__lte=start).values_list("details", flat=True).last()
+    if last_before is not None:
+        state_at_start = (last_before or {}).get("to")
+    else:
+        first_after = changes.filter(occurred_at__gt=start).values_list("details", flat=True).first()
+        state_at_start = (first_after or {}).get("from") if first_after is not None else account.billing_state
+    if state_at_start in PAYING_STATES:
+        return True
+    during = changes.filter(occurred_at__gt=start, occurred_at__lt=end).values_list("details", flat=True)
+    return any((details or {}).get("to") in PAYING_STATES for details in during)
 
 
 def dispute_list(*, account: Account) -> QuerySet[Dispute]:

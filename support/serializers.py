@@ -8,7 +8,7 @@ from rest_framework import serializers
 from levqor.plans import PLAN_CHOICES
 
 from .models import Dispute, DisputeMessage, Impact, SlaCreditRequest
-from .services import CREDIT_CURRENCIES, DECISION_STATUSES
+from .services import CREDIT_CURRENCIES, CREDIT_CURRENCY_ERROR, DECISION_STATUSES
 
 
 class SlaCreditRequestCreateSerializer(serializers.Serializer):
@@ -111,7 +111,11 @@ class SlaDecisionSerializer(serializers.Serializer):
         min_value=0, max_value=10_000_000, required=False, default=0, help_text="In pence (minor units)."
     )
     credit_currency = serializers.ChoiceField(
-        choices=[(c, c) for c in CREDIT_CURRENCIES], required=False, default="GBP"
+        choices=[(c, c) for c in CREDIT_CURRENCIES],
+        required=False,
+        default=CREDIT_CURRENCIES[0],
+        error_messages={"invalid_choice": CREDIT_CURRENCY_ERROR},
+        help_text="GBP only: Levqor bills in GBP and Stripe credits a balance only in the customer's currency.",
     )
     notes_to_customer = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     internal_notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)

@@ -2,6 +2,7 @@
 every email exactly once, counted through the persistent email log."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -70,7 +71,20 @@ def test_it_sends_every_email_once_with_two_workers_racing(customer_account):
         case for row in AuditEvent.objects.filter(action="dunning.stages_advanced") for case in row.details["cases"]
     ]
     assert len(audited) == len(set(audited)) == CASES
-    # Small batches, so the two workers interleave; together, exactly once.
-    advanced = [int(out.decode().split("day0: ")[1].split(";")[0]) if b"day0: " in out else 0 for out, _ in outputs]
+    # Each case has its one day-0 email, to the account's owner.
+    assert not EmailLog.objects.exclude(to="owner@acme.test").exists()
+    per_case = EmailLog.objects.filter(kind="day0").values("case").annotate(n=Count("id"))
+    assert per_case.count() == CASES and {row["n"] for row in per_case} == {1}
+    assert set(EmailLog.objects.values_list("case", flat=True)) == set(DunningCase.objects.values_list("pk", flat=True))
+    # Small batches, so the two workers interleave: each advanced some of the
+    # cases (neither ran alone), and together every case exactly once.
+    advanced = []
+    for out, _ in outputs:
+        report = re.fullmatch(
+            r"(\d+) cases due; advanced (?:day0: (\d+)|none); (\d+) unsent emails re-sent\.", out.decode().strip()
+        )
+        assert report is not None, outputs
+        advanced.append(int(report[2] or 0))
+    assert all(count > 0 for count in advanced), outputs
     assert sum(advanced) == CASES, outputs
     assert audit.verify().ok

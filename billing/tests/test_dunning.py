@@ -6,12 +6,14 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+import stripe
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from billing import services
-from billing.models import DunningCase, DunningNotice, EmailLog
+from billing.models import DunningCase, DunningNotice, EmailLog, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
 
@@ -240,6 +242,56 @@ def test_the_timeline_shows_emails_and_state_changes(mapped_account, django_capt
     assert ("audit", "dunning.case_opened") in kinds
     assert ("audit", "dunning.stages_advanced") in kinds
     assert ("audit", "account.billing_state_changed") in kinds
+
+
+def test_the_timeline_shows_the_case_s_webhooks(
+    ls, account_with_customer, deliver, staff_client, django_capture_on_commit_callbacks
+):
+    """A real signed `invoice.payment_failed` opens the case; it is on the
+    timeline (and the admin page) as a webhook entry, another subscription's
+    event is not."""
+    from billing import selectors
+
+    from .conftest import event
+
+    stripe.api_key = ls.key
+    try:
+        _, plan = ls.product_and_plan(amount=2900)
+        ls.card(account_with_customer.stripe_customer_id, "4242424242424242")
+        sub = ls.subscription(account_with_customer.stripe_customer_id, plan.id)
+        customer = account_with_customer.stripe_customer_id
+        failed = event(
+            "invoice.payment_failed",
+            current_invoice(invoice_id=sub.latest_invoice.id, customer=customer, subscription=sub.id),
+        )
+        assert deliver(failed).status_code == 200
+        other = event(
+            "invoice.payment_failed",
+            current_invoice(invoice_id="in_someone_else", customer=customer, subscription="sub_someone_else"),
+        )
+        assert deliver(other).status_code == 200
+    finally:
+        stripe.api_key = None
+    assert StripeEvent.objects.get(stripe_id=failed["id"]).status == "processed"
+    assert StripeEvent.objects.get(stripe_id=other["id"]).subscription_id == "sub_someone_else"
+    case = DunningCase.objects.get(stripe_subscription_id=sub.id, status="pending")
+    run(timezone.now(), capture=django_capture_on_commit_callbacks)
+
+    timeline = selectors.case_timeline(case=case)
+    kinds = {(entry["kind"], entry["what"]) for entry in timeline}
+    assert ("webhook", "invoice.payment_failed") in kinds
+    assert ("email", "dunning-day0") in kinds
+    assert ("audit", "dunning.case_opened") in kinds
+    webhooks = [entry for entry in timeline if entry["kind"] == "webhook"]
+    assert [entry["detail"] for entry in webhooks] == [f"{failed['id']} · Processed"]
+    assert [entry["at"] for entry in timeline] == sorted(entry["at"] for entry in timeline)
+
+    page = staff_client.get(reverse("admin:billing_dunningcase_change", args=[case.pk]))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "<td>webhook</td><td>invoice.payment_failed</td>" in body
+    assert failed["id"] in body
+    assert other["id"] not in body
 
 
 def test_delivering_the_same_emails_twice_sends_them_once(mapped_account):

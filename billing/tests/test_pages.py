@@ -1,6 +1,8 @@
 """Customer pages and the banner, staff admin: through the real request cycle."""
 
+import re
 import time
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -8,6 +10,8 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import DunningCase, StripeEvent
+from levqor import attention
+from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
 
 from .conftest import current_invoice
@@ -56,22 +60,86 @@ def test_the_billing_page_needs_a_login(client):
     assert client.get(reverse("billing:overview")).status_code == 302
 
 
+def make_case(account, name, *, status="pending", stage="", age_days=0.0, due_in_days=None) -> DunningCase:
+    """A case straight in the table: its status, stage, age and due time as given."""
+    now = timezone.now()
+    opened = now - timedelta(days=age_days)
+    return DunningCase.objects.create(
+        account=account,
+        stripe_customer_id=f"cus_{name}",
+        stripe_subscription_id=f"sub_{name}",
+        stripe_invoice_id=f"in_{name}",
+        status=status,
+        stage=stage,
+        amount_due=2900,
+        currency="gbp",
+        opened_at=opened,
+        last_event_at=opened,
+        next_action_at=None if due_in_days is None else now + timedelta(days=due_in_days),
+        closed_at=None if status == "pending" else now,
+    )
+
+
+@pytest.fixture
+def queue(customer_account, other_customer):
+    """Cases that differ in status, stage, age, plan and due time."""
+    starter = Account.objects.get(name="Other Co")
+    assert customer_account.plan == "growth" and starter.plan == "starter"
+    return {
+        # pending, growth, 1 day old, due an hour ago
+        "fresh": make_case(customer_account, "fresh", stage="day0", age_days=1, due_in_days=-1 / 24),
+        # pending, starter, 10 days old, next stage in 4 days
+        "middle": make_case(starter, "middle", stage="day7", age_days=10, due_in_days=4),
+        # pending, growth, 20 days old, at the last stage
+        "old": make_case(customer_account, "old", stage="day14", age_days=20),
+        # recovered, growth, 3 days old, a stale due time in the past
+        "recovered": make_case(
+            customer_account, "recovered", status="recovered", stage="day0", age_days=3, due_in_days=-1
+        ),
+        # canceled, starter, 15 days old
+        "canceled": make_case(starter, "canceled", status="canceled", stage="day14", age_days=15),
+    }
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("", {"fresh", "middle", "old"}),  # default: pending, the cases that need attention
+        ("?status=pending", {"fresh", "middle", "old"}),
+        ("?status=all", {"fresh", "middle", "old", "recovered", "canceled"}),
+        ("?status=recovered", {"recovered"}),
+        ("?status=canceled", {"canceled"}),
+        ("?stage=day0", {"fresh"}),
+        ("?stage=day7", {"middle"}),
+        ("?stage=day14", {"old"}),
+        ("?stage=day0&status=all", {"fresh", "recovered"}),
+        ("?stage=day14&status=all", {"old", "canceled"}),
+        ("?age=lt7", {"fresh"}),
+        ("?age=7to14", {"middle"}),
+        ("?age=gte14", {"old"}),
+        ("?age=lt7&status=all", {"fresh", "recovered"}),
+        ("?age=gte14&status=all", {"old", "canceled"}),
+        ("?plan=growth", {"fresh", "old"}),
+        ("?plan=starter", {"middle"}),
+        ("?plan=starter&status=all", {"middle", "canceled"}),
+        ("?due=today", {"fresh"}),
+        ("?due=today&status=all", {"fresh", "recovered"}),
+        ("?status=pending&due=today", {"fresh"}),  # the admin index's link
+        ("?plan=growth&age=gte14", {"old"}),
+        ("?q=Acme", {"fresh", "old"}),
+        ("?q=Other", {"middle"}),
+    ],
+)
+def test_the_dunning_queue_lists_what_each_filter_selects(staff_client, queue, query, expected):
+    response = staff_client.get(reverse("admin:billing_dunningcase_changelist") + query)
+    assert response.status_code == 200, query
+    names = {case.pk: name for name, case in queue.items()}
+    listed = {names[case.pk] for case in response.context["cl"].result_list}
+    assert listed == expected, query
+
+
 def test_admin_case_pages_render(staff_client, case):
     changelist = reverse("admin:billing_dunningcase_changelist")
-    for query in (
-        "",
-        "?status=all",
-        "?status=recovered",
-        "?stage=day0",
-        "?age=lt7",
-        "?age=7to14",
-        "?age=gte14",
-        "?plan=growth",
-        "?due=today",
-        "?q=Acme",
-    ):
-        response = staff_client.get(changelist + query)
-        assert response.status_code == 200, query
     assert "Acme Ltd" in staff_client.get(changelist).content.decode()
     assert "Acme Ltd" not in staff_client.get(changelist + "?status=recovered").content.decode()
     page = staff_client.get(reverse("admin:billing_dunningcase_change", args=[case.pk]))
@@ -112,9 +180,19 @@ def test_admin_event_pages_render_and_reprocess(staff_client, case):
     assert "11 event(s) queued" in response.content.decode()
 
 
-def test_the_admin_index_counts_cases_due_today(staff_client, case):
+def test_the_admin_index_counts_cases_due_today(staff_client, customer_account):
+    make_case(customer_account, "due", stage="day0", age_days=7, due_in_days=-1 / 24)
+    make_case(customer_account, "later", stage="day0", age_days=1, due_in_days=2)  # not due today
+    make_case(customer_account, "closed", status="recovered", stage="day0", age_days=3, due_in_days=-1)
+    counts = {queue.label: queue for queue in attention.queue_counts()}
+    assert counts["Dunning cases due today"].count == 1
     body = staff_client.get(reverse("admin:index")).content.decode()
-    assert "Dunning cases due today" in body
+    link = reverse("admin:billing_dunningcase_changelist") + "?status=pending&amp;due=today"
+    row = re.search(
+        r'<a href="([^"]*)">Dunning cases due today</a></th>\s*<td class="count"><strong>(\d+)</strong>', body
+    )
+    assert row is not None, body
+    assert row.groups() == (link, "1")
 
 
 def test_seed_demo_creates_cases_at_every_stage_and_is_idempotent(db, monkeypatch):

@@ -3,6 +3,7 @@
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client, RequestFactory
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
 
 from levqor import correlation, ratelimit
 from levqor.logging import JsonFormatter
@@ -18,7 +21,14 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Pages that must answer 200 with HTML to an anonymous visitor: the walk
+# below checks every page, these make sure it really reached them.
 PUBLIC_PAGES = ["/", "/pricing", "/dfy-contract", "/terms", "/privacy", "/login", "/cookies", "/high-risk-data"]
+# Not walked: the admin (Django's own pages; its CSP is checked below),
+# signing out (it would end the customer's session mid-walk) and the API
+# (JSON, never HTML; its browsable schema pages under api/schema/ are walked).
+SKIPPED_PREFIXES = ("admin/", "logout", "api/")
+WALKED_API_PAGES = ("api/schema/swagger-ui/", "api/schema/redoc/")
 
 
 def test_it_rate_limits_sign_in_per_ip_with_a_friendly_page(client, customer):
@@ -53,21 +63,70 @@ def test_a_bad_rate_is_refused_at_import():
         ratelimit.ratelimit("x", rate="ten per minute")
 
 
-@pytest.mark.parametrize("path", PUBLIC_PAGES)
-def test_every_page_has_a_csp_without_inline_scripts_and_security_headers(client, path):
-    response = client.get(path)
-    assert response.status_code == 200
+def _argument_free_routes(resolver=None, prefix: str = ""):
+    """Every route in the project's URLconf that takes no arguments, as a URL path."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        pattern = entry.pattern
+        if not isinstance(pattern, RoutePattern) or pattern.converters:
+            continue  # a regex route (the admin's) or one that needs arguments
+        if isinstance(entry, URLResolver):
+            yield from _argument_free_routes(entry, prefix + str(pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(pattern)
+
+
+def _walked_routes() -> list[str]:
+    return sorted(
+        "/" + route
+        for route in set(_argument_free_routes())
+        if not route.startswith(SKIPPED_PREFIXES) or route in WALKED_API_PAGES
+    )
+
+
+def _assert_csp_and_no_inline_script(path: str, response) -> None:
+    where = f"{path} ({response.status_code})"
     csp = response["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in csp.split(";") if part.strip())
-    assert directives["script-src"] == "'self'" or directives["script-src"].startswith("'self' 'nonce-")
-    assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in csp
-    assert directives["default-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
-    assert directives["object-src"] == "'none'"
-    assert response["X-Frame-Options"] == "DENY"
-    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin"
-    assert response["X-Content-Type-Options"] == "nosniff"
-    assert "camera=()" in response["Permissions-Policy"] and "geolocation=()" in response["Permissions-Policy"]
-    assert "<script>" not in response.content.decode()
+    script_src = directives["script-src"]
+    assert script_src == "'self'" or re.fullmatch(r"'self' 'nonce-[\w+/=-]+'", script_src), where
+    assert "unsafe-inline" not in script_src and "unsafe-eval" not in csp, where
+    assert directives["default-src"] == "'self'" and directives["frame-ancestors"] == "'none'", where
+    assert directives["object-src"] == "'none'", where
+    assert response["X-Frame-Options"] == "DENY", where
+    assert response["Referrer-Policy"] == "strict-origin-when-cross-origin", where
+    assert response["X-Content-Type-Options"] == "nosniff", where
+    assert "camera=()" in response["Permissions-Policy"] and "geolocation=()" in response["Permissions-Policy"], where
+    nonce = re.search(r"'nonce-([^']+)'", script_src)
+    for attributes in re.findall(r"<script\b([^>]*)>", response.content.decode(), re.I):
+        if re.search(r"\bsrc\s*=", attributes, re.I):
+            continue
+        assert nonce and f'nonce="{nonce[1]}"' in attributes, f"{where}: inline <script{attributes}> without the nonce"
+
+
+def test_every_page_has_a_csp_without_inline_scripts_and_security_headers(client, customer):
+    """Every argument-free page, as an anonymous visitor and as a signed-in
+    customer. Redirects (to sign in, or elsewhere) are followed only by being
+    walked themselves; POST-only routes (405) and non-HTML answers are skipped."""
+    routes = _walked_routes()
+    assert set(PUBLIC_PAGES) | {"/api-docs", "/account", "/billing", "/status"} <= set(routes)
+    signed_in = Client()
+    signed_in.force_login(customer)
+    checked = {"anonymous": set(), "customer": set()}
+    for who, browser in (("anonymous", client), ("customer", signed_in)):
+        for path in routes:
+            response = browser.get(path)
+            if response.status_code in (301, 302, 303, 307, 308, 405):
+                continue
+            if not response.get("Content-Type", "").startswith("text/html"):
+                continue
+            _assert_csp_and_no_inline_script(path, response)
+            if response.status_code == 200:
+                checked[who].add(path)
+    assert set(PUBLIC_PAGES) <= checked["anonymous"], set(PUBLIC_PAGES) - checked["anonymous"]
+    # The signed-in pages were really reached, not redirected to sign in.
+    signed_in_pages = {"/account", "/billing", "/api-docs", "/account/api-keys", "/data-requests"}
+    assert signed_in_pages <= checked["customer"], signed_in_pages - checked["customer"]
+    assert len(checked["anonymous"]) >= 15 and len(checked["customer"]) >= 20, checked
 
 
 def test_admin_and_api_pages_carry_the_csp_too(staff_client):

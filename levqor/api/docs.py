@@ -1,28 +1,98 @@
-"""What /api-docs lists: every endpoint with a curl example. A test checks
-each one against the generated OpenAPI schema, so the page cannot drift."""
+"""What /api-docs lists: every endpoint of the OpenAPI schema, grouped, each
+with who may call it, a one-line purpose and a curl example. Tests check this
+list against the generated schema in both directions (every operation is
+here, and everything here is in the schema), and check that every `api/`
+route is in the schema, so neither the page nor the schema can drift."""
 
 from dataclasses import dataclass
 
 WF = "3f1c9a9e-5a5b-4c1e-9a63-0c1d2e3f4a5b"
 RUN = "8d2f7b1a-1c4e-4f8a-b5d6-9e0f1a2b3c4d"
+SLA_REQUEST = 42
+
+
+@dataclass(frozen=True)
+class Group:
+    slug: str
+    title: str
+    intro: str
 
 
 @dataclass(frozen=True)
 class Endpoint:
+    group: Group
     method: str
     path: str  # as in the OpenAPI schema
+    auth: str
     summary: str
     curl: str
 
 
+WORKFLOWS = Group(
+    "workflows",
+    "Workflows, runs and the sandbox",
+    "A key only ever sees its own account's data, and only data of its own mode (a sandbox key sees sandbox "
+    "workflows and runs): anything else is 404.",
+)
+STATUS = Group(
+    "status",
+    "Status and health",
+    "Public: no key, no quota. Answers come from stored probe results, so monitors can poll them. The "
+    "/api/v2/ endpoints follow the Statuspage v2 format and may be read from any origin.",
+)
+SUPPORT = Group(
+    "support",
+    "SLA credits and disputes",
+    "These act for the key's account and accept calls from a paused account too (you can always dispute a "
+    "bill). Sandbox keys touch no real records: lists are empty and filing answers 403.",
+)
+STAFF = Group(
+    "support-staff",
+    "Support staff",
+    "For Levqor staff only: they accept nothing but a signed-in, active staff session (with the CSRF token on "
+    "POST). Any API key is refused with 403, even alongside a staff session.",
+)
+PRIVACY = Group(
+    "privacy",
+    "Your data, terms and consents",
+    "Data exports, terms acceptance, objections to processing and marketing email. These belong to a person: "
+    "call them from a signed-in session, or with an API key (a data export acts for the account's owner; "
+    "terms and objections act for the person who created the key, and a key nobody on the account created "
+    "gets 403).",
+)
+
+GROUPS = [WORKFLOWS, STATUS, SUPPORT, STAFF, PRIVACY]
+
+KEY = "API key (sandbox or live)"
+PUBLIC = "None (public)"
+STAFF_SESSION = "Signed-in staff session only; API keys refused"
+PERSON = "Signed-in session, or an API key created by a person on the account"
+
+
 def endpoints(base_url: str) -> list[Endpoint]:
+    """Every endpoint, in page order (grouped, the groups in `GROUPS` order)."""
     auth = '-H "X-Api-Key: $LEVQOR_API_KEY"'
     json = '-H "Content-Type: application/json"'
-    return [
-        Endpoint("GET", "/api/workflows", "List your workflows (paginated).", f"curl {auth} {base_url}/api/workflows"),
+    staff_cookie = '-b "sessionid=$LEVQOR_SESSION"'
+    staff_csrf = (
+        '-b "sessionid=$LEVQOR_SESSION; csrftoken=$LEVQOR_CSRF" -H "X-CSRFToken: $LEVQOR_CSRF" '
+        f'-H "Referer: {base_url}/admin/"'
+    )
+    found = [
+        # --- Workflows, runs and the sandbox ------------------------------------------------
         Endpoint(
+            WORKFLOWS,
+            "GET",
+            "/api/workflows",
+            KEY,
+            "List your workflows (paginated).",
+            f"curl {auth} {base_url}/api/workflows",
+        ),
+        Endpoint(
+            WORKFLOWS,
             "POST",
             "/api/workflows",
+            KEY,
             "Create a workflow: name, steps and the JSON Schema its run payloads must satisfy.",
             f"curl {auth} {json} -X POST {base_url}/api/workflows \\\n"
             '  -d \'{"name": "Welcome email", '
@@ -32,49 +102,265 @@ def endpoints(base_url: str) -> list[Endpoint]:
             '{"type": "llm_mock", "name": "draft", "prompt": "Write a welcome note for {{email}}"}]}\'',
         ),
         Endpoint(
-            "GET", "/api/workflows/{workflow_id}", "Read one workflow.", f"curl {auth} {base_url}/api/workflows/{WF}"
+            WORKFLOWS,
+            "GET",
+            "/api/workflows/{workflow_id}",
+            KEY,
+            "Read one workflow.",
+            f"curl {auth} {base_url}/api/workflows/{WF}",
         ),
         Endpoint(
+            WORKFLOWS,
             "PATCH",
             "/api/workflows/{workflow_id}",
+            KEY,
             "Change name, description, input_schema or steps.",
             f'curl {auth} {json} -X PATCH {base_url}/api/workflows/{WF} -d \'{{"name": "Welcome email v2"}}\'',
         ),
         Endpoint(
+            WORKFLOWS,
             "DELETE",
             "/api/workflows/{workflow_id}",
+            KEY,
             "Delete a workflow; its runs stay readable.",
             f"curl {auth} -X DELETE {base_url}/api/workflows/{WF}",
         ),
         Endpoint(
+            WORKFLOWS,
             "POST",
             "/api/workflows/{workflow_id}/runs",
+            KEY,
             "Start a run. The payload is validated against the workflow's input_schema.",
             f"curl {auth} {json} -X POST {base_url}/api/workflows/{WF}/runs "
             '-d \'{"payload": {"email": "ada@example.com"}}\'',
         ),
         Endpoint(
+            WORKFLOWS,
             "GET",
             "/api/workflows/{workflow_id}/runs",
+            KEY,
             "List a workflow's runs, newest first.",
             f"curl {auth} {base_url}/api/workflows/{WF}/runs",
         ),
         Endpoint(
+            WORKFLOWS,
             "GET",
             "/api/runs/{run_id}",
+            KEY,
             "Read a run: status (queued, running, succeeded, failed), output, cost and timings.",
             f"curl {auth} {base_url}/api/runs/{RUN}",
         ),
         Endpoint(
+            WORKFLOWS,
             "GET",
             "/api/runs/{run_id}/logs",
+            KEY,
             "Read a run's log lines, oldest first (paginated).",
             f"curl {auth} '{base_url}/api/runs/{RUN}/logs?page=1&page_size=100'",
         ),
         Endpoint(
+            WORKFLOWS,
             "GET",
             "/api/sandbox/metrics",
+            KEY,
             "Sandbox usage this month: calls, runs, durations and simulated cost.",
             f"curl {auth} {base_url}/api/sandbox/metrics",
         ),
+        # --- Status and health ---------------------------------------------------------------
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/status/health",
+            PUBLIC,
+            "Health of each component: 200 when no critical component is down, 503 when one is. Send "
+            "Accept: application/health+json for the IETF health check format (pass, warn or fail).",
+            f"curl {base_url}/api/status/health\n"
+            f'curl -H "Accept: application/health+json" {base_url}/api/status/health',
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/summary.json",
+            PUBLIC,
+            "Everything at once: page status, components, unresolved incidents, upcoming and active maintenance.",
+            f"curl {base_url}/api/v2/summary.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/status.json",
+            PUBLIC,
+            "The page's overall indicator and its description.",
+            f"curl {base_url}/api/v2/status.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/components.json",
+            PUBLIC,
+            "Every visible component and its current status.",
+            f"curl {base_url}/api/v2/components.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/incidents.json",
+            PUBLIC,
+            "The 50 most recent incidents, newest first, resolved or not, with their updates.",
+            f"curl {base_url}/api/v2/incidents.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/incidents/unresolved.json",
+            PUBLIC,
+            "Incidents not yet resolved (investigating, identified or monitoring).",
+            f"curl {base_url}/api/v2/incidents/unresolved.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/scheduled-maintenances.json",
+            PUBLIC,
+            "The 50 most recent scheduled maintenances: past, active and upcoming.",
+            f"curl {base_url}/api/v2/scheduled-maintenances.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            PUBLIC,
+            "Maintenance that has not started yet.",
+            f"curl {base_url}/api/v2/scheduled-maintenances/upcoming.json",
+        ),
+        Endpoint(
+            STATUS,
+            "GET",
+            "/api/v2/scheduled-maintenances/active.json",
+            PUBLIC,
+            "Maintenance in progress or being verified.",
+            f"curl {base_url}/api/v2/scheduled-maintenances/active.json",
+        ),
+        # --- SLA credits and disputes -----------------------------------------------------
+        Endpoint(
+            SUPPORT,
+            "POST",
+            "/api/sla-credits/request",
+            "Live API key",
+            "File an SLA credit request for a month (month: YYYY-MM) or a day (incident_date); we compute and "
+            "store the downtime we measured for that period.",
+            f"curl {auth} {json} -X POST {base_url}/api/sla-credits/request \\\n"
+            '  -d \'{"period_kind": "month", "month": "2026-10", "impact": "major", '
+            '"description": "Runs stayed queued for three hours on 14 October."}\'',
+        ),
+        Endpoint(
+            SUPPORT,
+            "GET",
+            "/api/sla-credits/my-requests",
+            KEY,
+            "Your account's SLA credit requests, newest first, with status and decision (paginated).",
+            f"curl {auth} {base_url}/api/sla-credits/my-requests",
+        ),
+        Endpoint(
+            SUPPORT,
+            "POST",
+            "/api/disputes",
+            "Live API key",
+            "Open a dispute (category billing, service-quality, security or other); support is told at once.",
+            f"curl {auth} {json} -X POST {base_url}/api/disputes \\\n"
+            '  -d \'{"category": "billing", "subject": "Charged twice in October", '
+            '"description": "Invoice INV-0042 was paid twice on 3 October."}\'',
+        ),
+        Endpoint(
+            SUPPORT,
+            "GET",
+            "/api/disputes/my",
+            KEY,
+            "Your account's disputes, newest first, with status, resolution notes and our replies (paginated).",
+            f"curl {auth} {base_url}/api/disputes/my",
+        ),
+        # --- Support staff ------------------------------------------------------------------------
+        Endpoint(
+            STAFF,
+            "GET",
+            "/api/admin/sla-credits",
+            STAFF_SESSION,
+            "The SLA credit queue, oldest first, with claimed and measured downtime and the suggested credit; "
+            "filter with ?status= (needs-attention, pending, needs-more-info, approved, rejected).",
+            f"curl {staff_cookie} '{base_url}/api/admin/sla-credits?status=needs-attention'",
+        ),
+        Endpoint(
+            STAFF,
+            "POST",
+            "/api/admin/sla-credits/{request_id}/decision",
+            "Signed-in staff session only, with its CSRF token; API keys refused",
+            "Decide a request (approved, rejected or needs-more-info); an approved credit is applied in Stripe "
+            "once and the customer is emailed.",
+            f"curl {staff_csrf} {json} \\\n"
+            f"  -X POST {base_url}/api/admin/sla-credits/{SLA_REQUEST}/decision \\\n"
+            '  -d \'{"status": "approved", "credit_amount_minor": 1500, "credit_currency": "GBP", '
+            '"notes_to_customer": "Credited £15.00 for the October outage."}\'',
+        ),
+        # --- Your data, terms and consents -----------------------------------------------------
+        Endpoint(
+            PRIVACY,
+            "POST",
+            "/api/dsar/export",
+            "Signed-in session or live API key (acts for the account's owner)",
+            "Request an export of your personal data, at most once every 30 days (429 dsar_too_soon otherwise); "
+            "a signed download link is emailed.",
+            f"curl {auth} -X POST {base_url}/api/dsar/export",
+        ),
+        Endpoint(
+            PRIVACY,
+            "GET",
+            "/api/dsar/exports",
+            "Signed-in session or API key (a sandbox key lists nothing)",
+            "Your data exports, newest first, with the download link while it is valid.",
+            f"curl {auth} {base_url}/api/dsar/exports",
+        ),
+        Endpoint(
+            PRIVACY,
+            "GET",
+            "/api/legal/acceptance",
+            PERSON,
+            "Which terms of service version is current, whether you accepted it, and your acceptance history.",
+            f"curl {auth} {base_url}/api/legal/acceptance",
+        ),
+        Endpoint(
+            PRIVACY,
+            "POST",
+            "/api/legal/accept-terms",
+            PERSON,
+            "Accept the current terms of service: send its version (201 accepted, 200 if you already had).",
+            f'curl {auth} {json} -X POST {base_url}/api/legal/accept-terms -d \'{{"version": "2026-11"}}\'',
+        ),
+        Endpoint(
+            PRIVACY,
+            "GET",
+            "/api/gdpr/opt-out",
+            PERSON,
+            "Your objections to processing: marketing, profiling, automation and analytics.",
+            f"curl {auth} {base_url}/api/gdpr/opt-out",
+        ),
+        Endpoint(
+            PRIVACY,
+            "POST",
+            "/api/gdpr/opt-out",
+            PERSON,
+            "Object to (true) or allow again (false) any of those kinds of processing.",
+            f'curl {auth} {json} -X POST {base_url}/api/gdpr/opt-out -d \'{{"marketing": true, "profiling": true}}\'',
+        ),
+        Endpoint(
+            PRIVACY,
+            "POST",
+            "/api/marketing/subscribe",
+            "None (public; 10 requests per 10 minutes per IP address)",
+            "Ask for marketing email (double opt-in): we only send a confirmation link, and answer the same "
+            "whether or not the address is already subscribed. Topics default to all.",
+            f"curl {json} -X POST {base_url}/api/marketing/subscribe \\\n"
+            '  -d \'{"email": "ada@example.com", "topics": ["product_updates", "technical"]}\'',
+        ),
     ]
+    order = {group: index for index, group in enumerate(GROUPS)}
+    return sorted(found, key=lambda endpoint: order[endpoint.group])  # stable: keeps order within a group

@@ -127,6 +127,19 @@ def test_summary_has_the_documented_shape(client, world):
     assert set(body["status"]) == {"indicator", "description"} and body["status"]["indicator"] in INDICATORS
 
 
+def test_components_json_has_the_documented_shape(client, world):
+    response = client.get("/api/v2/components.json")
+
+    assert response.status_code == 200 and response["Access-Control-Allow-Origin"] == "*"
+    body = response.json()
+    assert list(body) == ["page", "components"]
+    check_page(body["page"])
+    assert body["components"]
+    for component in body["components"]:
+        check_component(component)
+        assert component["page_id"] == body["page"]["id"]
+
+
 def test_groups_list_their_children_and_children_point_back(client, world):
     components = {c["name"]: c for c in client.get("/api/v2/components.json").json()["components"]}
     group = components["Infrastructure"]
@@ -139,8 +152,13 @@ def test_groups_list_their_children_and_children_point_back(client, world):
 
 
 def test_status_json_reports_the_indicator(client, world):
-    body = client.get("/api/v2/status.json").json()
-    assert set(body) == {"page", "status"}
+    response = client.get("/api/v2/status.json")
+
+    assert response.status_code == 200 and response["Access-Control-Allow-Origin"] == "*"
+    body = response.json()
+    assert list(body) == ["page", "status"]
+    check_page(body["page"])
+    assert set(body["status"]) == {"indicator", "description"} and body["status"]["indicator"] in INDICATORS
     assert body["status"] == {"indicator": "major", "description": "Partial System Outage"}
 
 

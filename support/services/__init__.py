@@ -14,7 +14,14 @@ from .disputes import (
     dispute_update,
     evidence_reminders_send,
 )
-from .outbox import CLAIM_LEASE, CREDIT_CURRENCIES, DECISION_STATUSES, email_deliver, emails_sweep
+from .outbox import (
+    CLAIM_LEASE,
+    CREDIT_CURRENCIES,
+    CREDIT_CURRENCY_ERROR,
+    DECISION_STATUSES,
+    email_deliver,
+    emails_sweep,
+)
 from .sla_credits import (
     sla_credit_apply,
     sla_decision_check,
@@ -28,6 +35,7 @@ from .sla_credits import (
 __all__ = [
     "CLAIM_LEASE",
     "CREDIT_CURRENCIES",
+    "CREDIT_CURRENCY_ERROR",
     "DECISION_STATUSES",
     "EVENT_RANK",
     "STRIPE_STATUS",

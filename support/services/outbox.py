@@ -13,6 +13,7 @@ from django_q.tasks import async_task
 
 from levqor import emails
 from levqor.accounts.models import Account, User
+from levqor.plans import CURRENCY
 
 from .. import selectors
 from ..models import SlaCreditRequest, SupportEmail
@@ -21,7 +22,14 @@ logger = logging.getLogger(__name__)
 
 # How long a worker may hold a claim (email, Stripe credit) before another may take over.
 CLAIM_LEASE = timedelta(minutes=10)
-CREDIT_CURRENCIES = ("GBP", "EUR", "USD")
+# Levqor bills in GBP only, and Stripe credits a customer's balance only in
+# that customer's currency: a credit in anything else would be refused (or
+# compared against the GBP fee as if it were pounds).
+CREDIT_CURRENCIES = (CURRENCY,)
+CREDIT_CURRENCY_ERROR = (
+    f"Credits are in {CURRENCY} only: Levqor bills in {CURRENCY}, and Stripe credits a customer's balance "
+    "only in the customer's own currency."
+)
 DECISION_STATUSES = (
     SlaCreditRequest.Status.NEEDS_MORE_INFO,
     SlaCreditRequest.Status.APPROVED,

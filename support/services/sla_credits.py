@@ -19,7 +19,15 @@ from status import sla
 
 from .. import attachments, rules, selectors
 from ..models import Impact, SlaCreditMessage, SlaCreditRequest
-from .outbox import CLAIM_LEASE, CREDIT_CURRENCIES, DECISION_STATUSES, _customer_email, _email, _url
+from .outbox import (
+    CLAIM_LEASE,
+    CREDIT_CURRENCIES,
+    CREDIT_CURRENCY_ERROR,
+    DECISION_STATUSES,
+    _customer_email,
+    _email,
+    _url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +76,13 @@ def sla_request_check(
         ]
     if errors:
         raise ValidationError(errors)
-    if not selectors.account_paying_during(account=account, start=period.start_at):
+    if not selectors.account_paying_during(account=account, start=period.start_at, end=period.end_at):
         raise ValidationError(
             {
                 "period": [
-                    "SLA credits need a paid subscription that is active now or was active during the "
-                    "claimed period (a free trial has no fee to credit)."
+                    "SLA credits need a paid subscription that was active during the claimed period "
+                    "(a free trial has no fee to credit, and time before you started paying or after "
+                    "you canceled is not covered)."
                 ]
             }
         )
@@ -234,7 +243,7 @@ def sla_decision_check(
     if status not in DECISION_STATUSES:
         errors["status"] = ["Decide needs-more-info, approved or rejected."]
     if credit_currency not in CREDIT_CURRENCIES:
-        errors["credit_currency"] = [f"Use one of {', '.join(CREDIT_CURRENCIES)}."]
+        errors["credit_currency"] = [CREDIT_CURRENCY_ERROR]
     if credit_amount_minor < 0:
         errors["credit_amount_minor"] = ["A credit cannot be negative."]
     if status == SlaCreditRequest.Status.APPROVED and credit_amount_minor > 0:

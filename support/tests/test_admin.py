@@ -93,6 +93,35 @@ def test_it_refuses_a_credit_above_the_cap_in_the_form(staff_client, customer, s
     assert request.status == "pending"
 
 
+def test_it_offers_and_accepts_only_gbp_in_the_decision_form(staff_client, customer, stripe_customer, fake_stripe):
+    request = _file(customer)
+    url = reverse("admin:support_slacreditrequest_change", args=[request.pk])
+    page = staff_client.get(url).content.decode()
+    assert '<option value="GBP"' in page and 'value="EUR"' not in page and 'value="USD"' not in page
+    for currency in ("EUR", "USD"):
+        response = staff_client.post(url, {"status": "approved", "credit_amount": "2.90", "credit_currency": currency})
+        assert response.status_code == 200 and "Credits are in GBP only" in response.content.decode(), currency
+    request.refresh_from_db()
+    assert request.status == "pending" and request.credit_amount_minor == 0 and request.decided_at is None
+    assert fake_stripe.credits_posted() == []
+
+
+def test_the_decision_service_refuses_other_currencies_and_writes_nothing(customer, staff, stripe_customer):
+    from django.core.exceptions import ValidationError
+
+    from compliance.models import AuditEvent
+
+    request = _file(customer)
+    with pytest.raises(ValidationError) as refused:
+        services.sla_request_decide(
+            request=request, status="approved", credit_amount_minor=290, credit_currency="eur", actor=staff
+        )
+    assert "GBP only" in str(refused.value.message_dict["credit_currency"])
+    request.refresh_from_db()
+    assert request.status == "pending" and request.credit_currency == "GBP" and request.credit_amount_minor == 0
+    assert not AuditEvent.objects.filter(action="support.sla_credit.decided").exists()
+
+
 def test_it_replies_and_notes_from_the_dispute_page(
     staff_client, customer, customer_account, django_capture_on_commit_callbacks
 ):

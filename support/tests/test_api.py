@@ -1,13 +1,15 @@
-"""The support API: customers (API key) and staff (staff session or a staff-made key)."""
+"""The support API: customers (API key) and staff (a signed-in staff session only, never a key)."""
 
 from datetime import UTC
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
-from levqor.accounts.models import Account
+from compliance.models import AuditEvent
+from levqor.accounts.models import Account, User
 from levqor.api.models import ApiKey
-from levqor.api.services import api_key_create
+from levqor.api.services import api_key_create, api_key_rotate
 from levqor.api.testing import ApiCaller, issue_key
 from support import rules, services
 from support.models import Dispute, SlaCreditRequest, SupportEmail
@@ -76,6 +78,12 @@ def test_it_files_disputes_and_lists_only_the_accounts_own(live, other_live, cus
     assert Dispute.objects.count() == 1
     assert [d["subject"] for d in live.get("/api/disputes/my").json()["results"]] == ["Odd login"]
     assert other_live.get("/api/disputes/my").json()["results"] == []
+
+
+def test_it_lists_sla_credit_requests_only_to_the_account_that_filed_them(live, other_live):
+    filed = live.post("/api/sla-credits/request", body())
+    assert filed.status_code == 201, filed.content
+    assert [r["id"] for r in live.get("/api/sla-credits/my-requests").json()["results"]] == [filed.json()["id"]]
     assert other_live.get("/api/sla-credits/my-requests").json()["results"] == []
 
 
@@ -148,16 +156,107 @@ def test_it_lets_staff_list_and_decide_with_their_session(
     )
 
 
-def test_it_accepts_a_key_made_by_staff_and_refuses_customers(client, staff, customer, customer_account):
+def _staff_made_key(account, staff):
+    """A key staff created for the customer's account in the admin, then rotated there:
+    the customer holds it, and its creator is an active staff member."""
+    made = api_key_create(account=account, name="Made by support", mode="live", actor=staff)
+    rotated = api_key_rotate(key=made.key, overlap_hours=0, actor=staff)
+    assert rotated.key.created_by == staff and staff.is_active and staff.is_staff
+    return rotated
+
+
+def test_it_refuses_a_staff_made_key_on_a_customer_account_and_changes_nothing(
+    client, staff, customer, customer_account
+):
     request = _file(customer)
-    staff_key = api_key_create(account=customer_account, name="Support desk", mode="live", actor=staff)
-    ApiKey.objects.filter(pk=staff_key.key.pk).update(created_by=staff)
-    staff_api = ApiCaller(client, staff_key.secret)
-    assert staff_api.get("/api/admin/sla-credits").status_code == 200
+    before = AuditEvent.objects.count()
+    holder = ApiCaller(client, _staff_made_key(customer_account, staff).secret)
+    assert holder.get("/api/sla-credits/my-requests").status_code == 200  # a working customer key
+    listed = holder.get("/api/admin/sla-credits")
+    assert listed.status_code == 403
+    assert listed.json()["error"]["code"] == "permission_denied" and "correlation_id" in listed.json()["error"]
+    assert set(listed.json()) == {"error"}  # no queue rows
+    for decision in ({"status": "approved", "credit_amount_minor": 290}, {"status": "rejected"}):
+        response = holder.post(f"/api/admin/sla-credits/{request.pk}/decision", decision)
+        assert response.status_code == 403 and response.json()["error"]["code"] == "permission_denied"
+    request.refresh_from_db()
+    assert request.status == "pending" and request.decided_by is None and request.credit_amount_minor == 0
+    assert not AuditEvent.objects.filter(action="support.sla_credit.decided").exists()
+    assert AuditEvent.objects.count() == before + 2  # the key's creation and rotation, nothing else
+
+
+def test_it_refuses_any_key_even_alongside_a_staff_session(staff_client, staff, customer, customer_account):
+    request = _file(customer)
+    staff_api = ApiCaller(staff_client, _staff_made_key(customer_account, staff).secret)
+    assert staff_api.get("/api/admin/sla-credits").status_code == 403
+    bearer = {"Authorization": f"Bearer {issue_key(customer_account, mode=ApiKey.Mode.LIVE).secret}"}
+    assert staff_client.get("/api/admin/sla-credits", headers=bearer).status_code == 403
     response = staff_api.post(f"/api/admin/sla-credits/{request.pk}/decision", {"status": "rejected"})
-    assert response.status_code == 200 and response.json()["status"] == "rejected"
+    assert response.status_code == 403
+    request.refresh_from_db()
+    assert request.status == "pending"
+    assert staff_client.get("/api/admin/sla-credits").status_code == 200  # the session alone still works
+
+
+def test_it_refuses_customers_anonymous_callers_and_inactive_staff(client, staff, customer, customer_account):
+    request = _file(customer)
     customer_api = ApiCaller(client, issue_key(customer_account, mode=ApiKey.Mode.LIVE).secret)
     assert customer_api.get("/api/admin/sla-credits").status_code == 403
     assert customer_api.post(f"/api/admin/sla-credits/{request.pk}/decision", {"status": "approved"}).status_code == 403
+    anonymous = client.get("/api/admin/sla-credits")
+    assert anonymous.status_code == 403 and anonymous.json()["error"]["code"] == "permission_denied"
     client.force_login(customer)
     assert client.get("/api/admin/sla-credits").status_code == 403
+    client.force_login(staff)
+    User.objects.filter(pk=staff.pk).update(is_active=False)
+    assert client.get("/api/admin/sla-credits").status_code == 403
+    request.refresh_from_db()
+    assert request.status == "pending"
+
+
+def test_it_enforces_csrf_on_staff_decisions(staff, customer):
+    request = _file(customer)
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(staff)
+    assert browser.get("/api/admin/sla-credits").status_code == 200  # reads need no token
+    url = f"/api/admin/sla-credits/{request.pk}/decision"
+    refused = browser.post(url, {"status": "rejected"}, content_type="application/json")
+    assert refused.status_code == 403 and "CSRF" in refused.json()["error"]["message"]
+    request.refresh_from_db()
+    assert request.status == "pending"
+    browser.get("/admin/")  # sets the csrftoken cookie, as the admin page would
+    token = browser.cookies["csrftoken"].value
+    accepted = browser.post(url, {"status": "rejected"}, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    assert accepted.status_code == 200 and accepted.json()["status"] == "rejected"
+
+
+def test_it_decides_a_request_in_gbp_only(staff_client, customer, stripe_customer, fake_stripe):
+    request = _file(customer)
+    url = f"/api/admin/sla-credits/{request.pk}/decision"
+    for currency in ("EUR", "USD", "gbp"):
+        response = staff_client.post(
+            url,
+            {"status": "approved", "credit_amount_minor": 290, "credit_currency": currency},
+            content_type="application/json",
+        )
+        assert response.status_code == 400, currency
+        error = response.json()["error"]
+        assert error["code"] == "validation_error" and "GBP only" in str(error["details"]["fields"]["credit_currency"])
+    request.refresh_from_db()
+    assert request.status == "pending" and request.credit_amount_minor == 0 and request.credit_currency == "GBP"
+    assert not AuditEvent.objects.filter(action="support.sla_credit.decided").exists()
+    assert fake_stripe.credits_posted() == []
+
+
+def test_the_schema_documents_staff_endpoints_as_session_only():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path in ("/api/admin/sla-credits", "/api/admin/sla-credits/{request_id}/decision"):
+        for operation in schema["paths"][path].values():
+            assert operation["security"] == [{"StaffSessionAuth": []}], path
+            assert "401" not in operation["responses"] and "403" in operation["responses"], path
+            assert "API key" in operation["responses"]["403"]["description"], path
+    assert schema["components"]["securitySchemes"]["StaffSessionAuth"]["in"] == "cookie"
+    decision = schema["components"]["schemas"]["SlaDecisionRequest"]["properties"]["credit_currency"]
+    assert schema["components"]["schemas"][decision["allOf"][0]["$ref"].split("/")[-1]]["enum"] == ["GBP"]

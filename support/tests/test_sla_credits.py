@@ -16,7 +16,7 @@ from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
 from status import services as status_services
 from status.models import Component, ExternalContact, Snapshot, State
-from support import rules, services
+from support import rules, selectors, services
 from support.models import SlaCreditRequest, SupportEmail
 
 pytestmark = pytest.mark.django_db
@@ -195,6 +195,37 @@ def test_it_refuses_a_trial_account_and_accepts_a_recently_canceled_one(customer
     assert file_request(account, customer).status == "pending"
 
 
+def test_it_refuses_an_account_that_paid_only_after_the_period_then_canceled(customer, staff):
+    account = customer.account
+    Account.objects.filter(pk=account.pk).update(billing_state="trialing")
+    account.refresh_from_db()
+    # Trialing through last month; started paying only now, then canceled.
+    account_set_billing_state(account=account, state="active", reason="first payment", actor=staff)
+    account_set_billing_state(account=account, state="canceled", reason="canceled", actor=staff)
+    with pytest.raises(ValidationError) as refused:
+        file_request(account, customer)
+    assert "paid subscription that was active during the claimed period" in str(refused.value)
+    assert not SlaCreditRequest.objects.exists()
+    # The same history does cover today, when it was paying for a moment.
+    assert file_request(account, customer, period=rules.day_period(today())).status == "pending"
+
+
+def test_it_refuses_a_period_that_starts_after_the_account_canceled(customer, staff):
+    account = customer.account
+    account_set_billing_state(account=account, state="canceled", reason="canceled", actor=staff)
+    next_month = rules.month_period(rules.add_months(today().replace(day=1), 1))
+    later = timezone.datetime.combine(next_month.end, timezone.datetime.min.time(), tzinfo=UTC) + timedelta(days=5)
+    values = {"plan": account.plan, "period": next_month, "impact": "major", "description": "Down."}
+    with pytest.raises(ValidationError) as refused:
+        services.sla_request_file(account=account, user=customer, actor=customer, now=later, **values)
+    assert "paid subscription" in str(refused.value)
+    assert not SlaCreditRequest.objects.exists()
+    # Resubscribed before that month started: paying through it, so covered.
+    account_set_billing_state(account=account, state="active", reason="resubscribed", actor=staff)
+    assert selectors.account_paying_during(account=account, start=next_month.start_at, end=next_month.end_at)
+    assert services.sla_request_file(account=account, user=customer, actor=customer, now=later, **values).pk
+
+
 def test_it_suggests_credits_from_the_tier_table_capped_at_the_fee():
     assert rules.credit_percent(99.95) == 0
     assert rules.credit_percent(99.5) == 10
@@ -326,15 +357,22 @@ def test_it_emails_the_customer_every_decision_once(customer, staff, django_capt
 def test_it_shows_another_customer_a_404_on_every_page(client, customer, other_customer):
     upload = SimpleUploadedFile("log.txt", b"error at 10:02")
     request = file_request(customer.account, customer, attachment=upload)
-    client.force_login(other_customer)
-    for url in (
+    urls = (
         reverse("support:sla_credit_detail", args=[request.pk]),
         reverse("support:sla_credit_attachment", args=[request.pk]),
-    ):
+    )
+    # The owner sees the request on every page, so the checks below can fail.
+    client.force_login(customer)
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    assert urls[0] in client.get(URL).content.decode()
+    client.force_login(other_customer)
+    for url in urls:
         assert client.get(url).status_code == 404, url
         assert client.post(url, {"body": "mine now"}).status_code in (404, 405), url
     page = client.get(URL).content.decode()
-    assert f"#{request.pk}" not in page and "No requests yet." in page
+    assert urls[0] not in page and "No requests yet." in page
+    assert not request.messages.exists()
 
 
 def test_it_serves_attachments_to_staff(staff_client, customer):

@@ -3,6 +3,7 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.html import escape
 
 from levqor.api import docs, quotas
 from levqor.api.errors import ERROR_CODES
@@ -41,15 +42,45 @@ def test_it_shows_every_error_code_and_endpoint(page):
         assert f"<code>{endpoint.method} {endpoint.path}</code>" in page
 
 
-def test_it_is_linked_from_the_footer_and_the_account_page(page, customer_client):
-    assert 'href="/api-docs"' in page
-    home = customer_client.get("/account", follow=True).content.decode()
-    assert 'href="/account/api-keys"' in home or "/account/api-keys" in home
+def test_each_endpoint_shows_its_auth_purpose_and_curl_example_escaped(page):
+    for endpoint in docs.endpoints(settings.LEVQOR_BASE_URL):
+        block = _endpoint_block(page, endpoint)
+        assert f"<p>{escape(endpoint.summary)}</p>" in block, endpoint.path
+        assert f"<strong>Auth:</strong> {escape(endpoint.auth)}</p>" in block, endpoint.path
+        assert f"<pre><code>{escape(endpoint.curl)}</code></pre>" in block, endpoint.path
+        assert endpoint.curl.startswith("curl ") and re.search(_example_url(endpoint), endpoint.curl), endpoint.path
+    assert "&#x27;" in page and "&quot;" in page  # quotes in the examples really are escaped
+    assert "-d '{" not in page
 
 
-def test_the_readme_repeats_the_same_quota_table():
-    readme = (settings.BASE_DIR / "README.md").read_text()
-    section = readme.split("## Developer API", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\s*\| ([^|]+?) \| ([0-9,]+|unlimited) \|$", section, re.M)
-    shown = [None if limit == "unlimited" else int(limit.replace(",", "")) for _label, limit in rows]
-    assert shown == list(quotas.MONTHLY_QUOTAS.values())
+def test_endpoints_are_grouped_with_the_auth_each_group_needs(page):
+    listed = docs.endpoints(settings.LEVQOR_BASE_URL)
+    groups = [endpoint.group for endpoint in listed]
+    assert list(dict.fromkeys(groups)) == docs.GROUPS  # each group once, contiguous, in order
+    for group in docs.GROUPS:
+        assert f'id="endpoints-{group.slug}"' in page and f'href="#endpoints-{group.slug}"' in page
+    by_path = {(e.method, e.path): e for e in listed}
+    assert by_path[("GET", "/api/status/health")].auth.startswith("None")
+    assert "application/health+json" in by_path[("GET", "/api/status/health")].curl
+    assert by_path[("POST", "/api/marketing/subscribe")].auth.startswith("None")
+    assert "X-Api-Key" not in by_path[("POST", "/api/marketing/subscribe")].curl
+    for (method, path), endpoint in by_path.items():
+        if path.startswith("/api/admin/"):  # staff: session only, never a key
+            assert endpoint.group == docs.STAFF and "staff session only" in endpoint.auth, path
+            assert "X-Api-Key" not in endpoint.curl and "sessionid=" in endpoint.curl, path
+            if method == "POST":
+                assert "X-CSRFToken" in endpoint.curl, path
+        elif not endpoint.auth.startswith("None"):
+            assert "X-Api-Key: $LEVQOR_API_KEY" in endpoint.curl, path
+
+
+def _endpoint_block(page: str, endpoint) -> str:
+    marker = f'data-endpoint="{endpoint.method} {endpoint.path}"'
+    assert page.count(marker) == 1, marker
+    return page.split(marker, 1)[1].split("</div>", 1)[0]
+
+
+def _example_url(endpoint) -> str:
+    """A pattern for the endpoint's URL as its example calls it, path parameters filled in."""
+    pattern = re.escape(settings.LEVQOR_BASE_URL + endpoint.path)
+    return re.sub(r"\\\{[a-z_]+\\\}", lambda _: r"[^/?'\s]+", pattern) + r"(?=[?'\s]|$)"

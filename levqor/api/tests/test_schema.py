@@ -9,6 +9,8 @@ import yaml
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RoutePattern
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given
@@ -59,6 +61,60 @@ def test_it_generates_a_valid_openapi_3_document(schema):
 def test_it_lists_every_endpoint_the_docs_page_shows(schema):
     for endpoint in docs.endpoints("https://example.test"):
         assert endpoint.method.lower() in schema["paths"][endpoint.path], endpoint
+
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+
+def _operations(schema) -> set[tuple[str, str]]:
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in HTTP_METHODS
+    }
+
+
+@pytest.mark.django_db
+def test_the_docs_page_shows_every_operation_in_the_schema(schema, client):
+    page = client.get("/api-docs").content.decode()
+    operations = _operations(schema)
+    assert len(operations) > 30  # workflows, status, support, staff, DSAR, legal, GDPR, marketing
+    missing = sorted(f"{method} {path}" for method, path in operations if f"<code>{method} {path}</code>" not in page)
+    assert not missing, f"/api-docs (levqor/api/docs.py) does not document: {missing}"
+    listed = [(endpoint.method, endpoint.path) for endpoint in docs.endpoints("https://example.test")]
+    assert len(listed) == len(set(listed)) and set(listed) == operations
+
+
+def _api_routes(resolver=None, prefix: str = ""):
+    """Every route under the project's URLconf, as an OpenAPI path: `<uuid:run_id>` becomes `{run_id}`."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        pattern = entry.pattern
+        route = str(pattern) if isinstance(pattern, RoutePattern) else None
+        if isinstance(entry, URLResolver):
+            if route is None:  # a regex include: only the admin's, nothing under api/
+                assert not prefix.startswith("api/"), (prefix, pattern)
+                continue
+            yield from _api_routes(entry, prefix + route)
+        elif isinstance(entry, URLPattern) and route is not None:
+            yield entry, prefix + route
+
+
+def test_every_api_route_has_a_schema_entry(schema):
+    """A new endpoint under api/ without an OpenAPI operation fails here (and
+    then the docs test above makes sure /api-docs shows it too)."""
+    routes = {
+        "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route): entry
+        for entry, route in _api_routes()
+        if route.startswith("api/") and not route.startswith("api/schema/")
+    }
+    assert {"/api/workflows/{workflow_id}", "/api/status/health", "/api/admin/sla-credits/{request_id}/decision"} <= (
+        set(routes)
+    )
+    missing = sorted(path for path in routes if path not in schema["paths"])
+    assert not missing, f"routes without an OpenAPI operation: {missing}"
+    # And the other way: nothing in the schema that no route serves.
+    assert set(schema["paths"]) == set(routes)
 
 
 @pytest.mark.django_db
