@@ -9,7 +9,8 @@ counted once however often it is delivered or processed.
 - card_decline: three or more failed invoice payments for one customer in 24 h
 - failed_checkout: three or more failed checkout payments for one customer in 24 h
 - card_testing: five or more small charges (under 2.00 in the charge's
-  currency) for one customer within an hour, succeeded or failed
+  currency) for one customer (or, without one, one card fingerprint) within
+  an hour, succeeded or failed
 """
 
 from datetime import datetime, timedelta
@@ -75,6 +76,11 @@ def charge_observed(*, charge: dict, event_id: str, at: datetime) -> bool:
         return False
     customer = charge.get("customer")
     customer_id = customer.get("id", "") if isinstance(customer, dict) else str(customer or "")
+    if not customer_id:
+        # Card testers rarely create customers: fall back to the card's
+        # fingerprint, which is the same for every charge on one card.
+        card = (charge.get("payment_method_details") or {}).get("card") or {}
+        customer_id = f"card:{card['fingerprint']}" if card.get("fingerprint") else ""
     return _observe(
         "card_testing",
         customer_id=customer_id,

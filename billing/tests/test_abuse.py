@@ -91,3 +91,18 @@ def test_repeated_declines_arriving_as_webhooks_raise_one_signal(deliver, ls, ac
     assert DunningCase.objects.get().attempt_count == 3
     signal = AbuseSignal.objects.get()
     assert (signal.kind, signal.count) == ("card_decline", 3)
+
+
+def test_it_spots_card_testing_without_a_customer_by_card_fingerprint():
+    def guest_charge(n, fingerprint):
+        charge = small_charge(n, customer=None)
+        charge["payment_method_details"] = {"type": "card", "card": {"fingerprint": fingerprint, "last4": "4242"}}
+        return charge
+
+    for n in range(4):
+        abuse.charge_observed(charge=guest_charge(n, "fpA"), event_id=f"g{n}", at=NOW)
+        abuse.charge_observed(charge=guest_charge(n + 10, "fpB"), event_id=f"h{n}", at=NOW)
+    assert not AbuseSignal.objects.exists()
+
+    assert abuse.charge_observed(charge=guest_charge(99, "fpA"), event_id="g99", at=NOW)
+    assert AbuseSignal.objects.get().identifier_hash == pii_hash("card:fpA")
