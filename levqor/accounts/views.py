@@ -32,9 +32,11 @@ def login(request):
         email = form.cleaned_data["email"]
         if lockout.is_locked_out(request, email=email):
             return lockout.lockout_response(request)
-        if not services.login_link_send(email=email, next_url=next_url):
-            # Counts toward the lockout; the answer below stays the same.
-            lockout.sign_in_failed(request, email=email, reason="link requested for an unknown address")
+        # Requesting a link is not a failed sign-in, for known and unknown
+        # addresses alike: counting only unknown ones would let anyone learn
+        # which addresses are customers by watching when the lockout starts.
+        # The per-IP rate limit above bounds requests; failed links count below.
+        services.login_link_send(email=email, next_url=next_url)
         # Same answer whether or not the address is known: no account enumeration.
         return render(request, "accounts/login_sent.html", {"email": form.cleaned_data["email"]})
     status = 400 if request.method == "POST" else 200
