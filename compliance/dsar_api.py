@@ -1,9 +1,10 @@
 """DSAR endpoints of the REST API: request a data export, list your own.
 
 Authentication: the project's default (API key) plus the browser session.
-A signed-in person acts for themself. A live API key acts for its account's
-owner (the account's first active user); sandbox keys never touch real
-people's data: they list nothing and cannot request an export.
+A signed-in person acts for themself. A live API key acts for the person
+who created it, while they belong to the key's account (`compliance.api.
+person_of`); sandbox keys never touch real people's data: they list nothing
+and cannot request an export.
 """
 
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from . import dsar
+from .api import person_of
 from .dsar_models import DataExport
 
 AUTH_CLASSES = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
@@ -66,15 +68,15 @@ class DsarSubjectMixin:
             if writing:
                 raise exceptions.PermissionDenied("Sandbox keys cannot make data requests; use a live key or sign in.")
             return None
-        account = getattr(principal, "account", None)
-        owner = (
-            User.objects.filter(account=account, is_active=True).order_by("date_joined", "pk").first()
-            if account is not None
-            else None
-        )
-        if owner is None:
-            raise exceptions.PermissionDenied("This key's account has no active person to export.")
-        return owner
+        # A data request is personal: a key acts for the person who created
+        # it, and only while they belong to the key's account (a key staff
+        # made for a customer acts for nobody).
+        person = person_of(self.request)
+        if person is None:
+            raise exceptions.PermissionDenied(
+                "This key was not created by a person of its account; sign in, or use a key you created."
+            )
+        return person
 
     def actor(self) -> dict:
         principal = self.request.user

@@ -76,15 +76,26 @@ def test_it_lists_only_the_persons_own_exports(client, customer, other_customer,
     assert client.get("/api/dsar/exports").json()["count"] == 0
 
 
-def test_it_acts_for_the_account_owner_with_a_live_key(
-    client, customer_account, customer, django_capture_on_commit_callbacks
+def test_a_live_key_acts_for_the_person_who_created_it(
+    client, customer_account, customer, staff, django_capture_on_commit_callbacks
 ):
-    api = ApiCaller(client, issue_key(customer_account, mode="live").secret)
+    from levqor.api.services import api_key_create
+
+    own = api_key_create(account=customer_account, name="Mine", mode="live", actor=customer)
+    api = ApiCaller(client, own.secret)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post("/api/dsar/export")
     assert response.status_code == 202, response.content
     assert DataExport.objects.get().user == customer
     assert api.get("/api/dsar/exports").json()["count"] == 1
+
+    # A key nobody of the account created (or one staff made for it) acts for nobody.
+    for actor in (None, staff):
+        other = api_key_create(account=customer_account, name="Not theirs", mode="live", actor=actor)
+        refused = ApiCaller(client, other.secret).post("/api/dsar/export")
+        assert refused.status_code == 403
+        assert "created by a person of its account" in refused.json()["error"]["message"]
+    assert DataExport.objects.count() == 1
 
 
 def test_it_keeps_sandbox_keys_away_from_real_data(
