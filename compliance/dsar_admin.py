@@ -83,7 +83,9 @@ def _reason_action(modeladmin, request, queryset, *, form_class, title, apply):
 
 
 class AuditedViewsMixin:
-    """Audits every list and detail view of these personal-data requests."""
+    """Audits every list and detail view of these personal-data requests,
+    keeps them read-only outside the actions, and gives them their shared
+    columns (person, deadline, days left / overdue)."""
 
     view_action = ""
 
@@ -109,6 +111,23 @@ class AuditedViewsMixin:
 
     def has_change_permission(self, request, obj=None):
         return False  # changed only through the actions, which call the services
+
+    # The columns both request queues share; `is_done` says when the
+    # statutory clock stops for this kind of request.
+    def is_done(self, obj) -> bool:
+        raise NotImplementedError
+
+    @admin.display(description="email", ordering="user__email")
+    def user_email(self, obj):
+        return obj.user.email
+
+    @admin.display(description="deadline", ordering="deadline_on")
+    def due(self, obj):
+        return obj.deadline_on
+
+    @admin.display(description="days left / overdue")
+    def deadline(self, obj):
+        return _deadline_cell(obj, done=self.is_done(obj))
 
 
 @admin.register(DataExport)
@@ -148,17 +167,8 @@ class DataExportAdmin(AuditedViewsMixin, admin.ModelAdmin):
     fields = readonly_fields
     actions = ["resend_email", "invalidate_link", "rebuild", "extend_deadline"]
 
-    @admin.display(description="email", ordering="user__email")
-    def user_email(self, obj):
-        return obj.user.email
-
-    @admin.display(description="deadline", ordering="deadline_on")
-    def due(self, obj):
-        return obj.deadline_on
-
-    @admin.display(description="days left / overdue")
-    def deadline(self, obj):
-        return _deadline_cell(obj, done=obj.completed_at is not None)
+    def is_done(self, obj) -> bool:
+        return obj.completed_at is not None
 
     @admin.display(description="link")
     def link(self, obj):
@@ -226,17 +236,8 @@ class ErasureRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
     fields = readonly_fields
     actions = ["approve", "refuse", "extend_deadline", "retry"]
 
-    @admin.display(description="email", ordering="user__email")
-    def user_email(self, obj):
-        return obj.user.email
-
-    @admin.display(description="deadline", ordering="deadline_on")
-    def due(self, obj):
-        return obj.deadline_on
-
-    @admin.display(description="days left / overdue")
-    def deadline(self, obj):
-        return _deadline_cell(obj, done=obj.status not in ("pending", "approved"))
+    def is_done(self, obj) -> bool:
+        return obj.status not in ("pending", "approved")
 
     @admin.action(description="Approve: erase the person's data and close the account")
     def approve(self, request, queryset):
