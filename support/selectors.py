@@ -116,8 +116,8 @@ def chargebacks_evidence_due(*, now: datetime | None = None, days: int = 3) -> Q
     ).exclude(status=Dispute.Status.CLOSED)
 
 
-def chargeback_evidence_due_count() -> int:
-    return chargebacks_evidence_due().count()
+def chargeback_evidence_due_count(*, now: datetime | None = None) -> int:
+    return chargebacks_evidence_due(now=now).count()
 
 
 def _audit_entries(obj) -> list[dict]:
