@@ -55,6 +55,7 @@ def test_it_marks_a_component_degraded_above_its_latency_threshold(components, s
     assert database.note == "slower than 250 ms"
 
 
+@pytest.mark.realtime
 def test_it_gives_up_on_a_hung_probe_after_two_seconds(components, stub_probes, now, monkeypatch):
     monkeypatch.setitem(probes._PROBES, "web", lambda c: time.sleep(6))
     started = time.monotonic()
