@@ -50,7 +50,9 @@ def test_it_credits_once_when_workers_race(customer, stripe_customer, fake_strip
     )
     # Approved without queueing the task (which would run inline here), so
     # the workers below are the first to try.
-    SlaCreditRequest.objects.filter(pk=request.pk).update(status="approved", credit_amount_minor=100)
+    SlaCreditRequest.objects.filter(pk=request.pk).update(
+        status="approved", credit_amount_minor=100, credit_state="pending"
+    )
     results = _race(lambda: services.sla_credit_apply(request_id=request.pk))
     request.refresh_from_db()
     assert len([r for r in results if r]) == 1, (results, request.credit_error)
