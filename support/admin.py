@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -46,8 +47,15 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
 
 class SlaStatusFilter(NeedsAttentionFilter):
+    """Needs attention: awaiting a decision, or approved with a credit that failed in Stripe."""
+
     attention = (SlaCreditRequest.Status.PENDING,)
     statuses = SlaCreditRequest.Status.choices
+
+    def queryset(self, request, queryset):
+        if (self.value() or "attention") == "attention":
+            return queryset.filter(Q(status__in=self.attention) | Q(pk__in=selectors.sla_credits_failed().values("pk")))
+        return super().queryset(request, queryset)
 
 
 class DisputeStatusFilter(NeedsAttentionFilter):

@@ -288,6 +288,8 @@ def test_it_shows_a_failed_credit_in_needs_attention_with_a_filtered_list(
     assert count == 1
     listing = staff_client.get(url).content.decode()
     assert f"/{request.pk}/change/" in listing and "Failed: retry scheduled after 1 attempt(s)" in listing
+    # The queue's default view ("needs attention") shows it too.
+    assert f"/{request.pk}/change/" in staff_client.get(reverse(CHANGELIST)).content.decode()
 
 
 def test_it_shows_a_support_email_that_failed_to_send_in_needs_attention(
