@@ -109,6 +109,12 @@ JOBS: tuple[Job, ...] = (
         description="Daily: email support about chargebacks whose evidence is due within 3 days (once a day each).",
     ),
     Job(
+        name="levqor:support.retry_sla_credits",
+        func="support.tasks.retry_sla_credits",
+        cron="*/5 * * * *",
+        description="Every 5 minutes: retry failed SLA credits in Stripe with backoff (each applied once).",
+    ),
+    Job(
         name="levqor:support.emails_sweep",
         func="support.tasks.emails_sweep",
         cron="*/10 * * * *",

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
@@ -46,8 +47,15 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
 
 class SlaStatusFilter(NeedsAttentionFilter):
+    """Needs attention: awaiting a decision, or approved with a credit that failed in Stripe."""
+
     attention = (SlaCreditRequest.Status.PENDING,)
     statuses = SlaCreditRequest.Status.choices
+
+    def queryset(self, request, queryset):
+        if (self.value() or "attention") == "attention":
+            return queryset.filter(Q(status__in=self.attention) | Q(pk__in=selectors.sla_credits_failed().values("pk")))
+        return super().queryset(request, queryset)
 
 
 class DisputeStatusFilter(NeedsAttentionFilter):
@@ -65,6 +73,45 @@ class EvidenceDueFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() == "due3":
             return queryset.filter(pk__in=selectors.chargebacks_evidence_due().values("pk"))
+        return queryset
+
+
+class CreditStateFilter(admin.SimpleListFilter):
+    title = "Stripe credit"
+    parameter_name = "credit"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failed", "Failed in Stripe (awaiting retry or exhausted)"),
+            *((state.value, state.label) for state in SlaCreditRequest.CreditState if state.value),
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "failed":
+            return queryset.filter(pk__in=selectors.sla_credits_failed().values("pk"))
+        if value in SlaCreditRequest.CreditState.values:
+            return queryset.filter(credit_state=value)
+        return queryset
+
+
+class DeliveryFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed to send"), ("unsent", "Not sent yet"), ("sent", "Sent"), ("skipped", "Skipped")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "failed":
+            return queryset.filter(pk__in=selectors.emails_failed().values("pk"))
+        if value == "unsent":
+            return queryset.filter(pk__in=selectors.emails_unsent().values("pk"))
+        if value == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        if value == "skipped":
+            return queryset.filter(skipped=True)
         return queryset
 
 
@@ -137,15 +184,16 @@ class SlaCreditRequestAdmin(admin.ModelAdmin):
         "measured_display",
         "suggested_display",
         "credit_display",
+        "credit_state_display",
         "stripe_credit_id",
         "created_at",
     )
-    list_filter = (SlaStatusFilter, "impact", "period_kind", "account__plan")
+    list_filter = (SlaStatusFilter, CreditStateFilter, "impact", "period_kind", "account__plan")
     list_select_related = ("account", "user")
     search_fields = ("account__name", "user__email", "description", "stripe_credit_id", "=id")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    actions = ("remeasure", "retry_credit")
+    actions = ("remeasure", "retry_credit", "cancel_credit")
     fieldsets = (
         (
             "Claimed by the customer",
@@ -177,7 +225,20 @@ class SlaCreditRequestAdmin(admin.ModelAdmin):
         ("Decision", {"fields": ("status", "credit_amount", "credit_currency", "notes_to_customer", "internal_notes")}),
         (
             "Stripe credit",
-            {"fields": ("stripe_credit_id", "credit_applied_at", "credit_error", "decided_by", "decided_at")},
+            {
+                "fields": (
+                    "credit_state_display",
+                    "stripe_credit_id",
+                    "credit_applied_at",
+                    "credit_error",
+                    "credit_attempts",
+                    "credit_failed_at",
+                    "credit_next_attempt_at",
+                    "credit_canceled_at",
+                    "decided_by",
+                    "decided_at",
+                )
+            },
         ),
         ("Timeline", {"fields": ("timeline",)}),
     )
@@ -195,9 +256,14 @@ class SlaCreditRequestAdmin(admin.ModelAdmin):
         "measurement_display",
         "fee_display",
         "suggested_display",
+        "credit_state_display",
         "stripe_credit_id",
         "credit_applied_at",
         "credit_error",
+        "credit_attempts",
+        "credit_failed_at",
+        "credit_next_attempt_at",
+        "credit_canceled_at",
         "decided_by",
         "decided_at",
         "timeline",
@@ -247,6 +313,15 @@ class SlaCreditRequestAdmin(admin.ModelAdmin):
     def credit_display(self, obj):
         return obj.credit_display if obj.credit_amount_minor else ""
 
+    @admin.display(description="Stripe credit", ordering="credit_state")
+    def credit_state_display(self, obj):
+        if not obj.credit_state:
+            return "—"
+        label = obj.get_credit_state_display()
+        if obj.credit_state in SlaCreditRequest.CREDIT_FAILED and obj.credit_error:
+            label = f"{label} after {obj.credit_attempts} attempt(s): {obj.credit_error}"
+        return label
+
     @admin.display(description="attachment")
     def attachment_link(self, obj):
         if not obj.attachment:
@@ -279,10 +354,33 @@ class SlaCreditRequestAdmin(admin.ModelAdmin):
             services.sla_request_remeasure(request=item, actor=request.user)
         self.message_user(request, f"Measured {queryset.count()} request(s) again.")
 
-    @admin.action(description="Retry the Stripe credit of approved requests")
+    @admin.action(description="Retry credit now")
     def retry_credit(self, request, queryset):
-        done = sum(1 for item in queryset if services.sla_credit_apply(request_id=item.pk))
-        self.message_user(request, f"{done} credit(s) applied.", messages.SUCCESS if done else messages.WARNING)
+        applied = failed = skipped = 0
+        for item in queryset:
+            if item.credit_state not in (*SlaCreditRequest.CREDIT_DUE, SlaCreditRequest.CreditState.FAILED):
+                skipped += 1
+            elif services.sla_credit_retry_now(request=item, actor=request.user):
+                applied += 1
+            else:
+                failed += 1
+        parts = [f"{applied} credit(s) applied in Stripe."]
+        if failed:
+            parts.append(f"{failed} failed again or are being applied by a worker: see each request's Stripe credit.")
+        if skipped:
+            parts.append(f"{skipped} skipped: no credit owed (none, applied or canceled).")
+        self.message_user(request, " ".join(parts), messages.WARNING if failed or skipped else messages.SUCCESS)
+
+    @admin.action(description="Cancel credit")
+    def cancel_credit(self, request, queryset):
+        canceled = 0
+        for item in queryset:
+            try:
+                services.sla_credit_cancel(request=item, actor=request.user)
+                canceled += 1
+            except ValidationError as exc:
+                self.message_user(request, f"#{item.pk}: {' '.join(exc.messages)}", messages.WARNING)
+        self.message_user(request, f"{canceled} credit(s) canceled: they will not be applied in Stripe.")
 
 
 class DisputeAdminForm(forms.ModelForm):
@@ -396,8 +494,18 @@ class DisputeAdmin(admin.ModelAdmin):
 
 @admin.register(SupportEmail)
 class SupportEmailAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "template", "to", "sent_at", "skipped", "sla_request", "dispute")
-    list_filter = ("template", "skipped")
+    list_display = (
+        "created_at",
+        "template",
+        "to",
+        "sent_at",
+        "skipped",
+        "attempts",
+        "last_error",
+        "sla_request",
+        "dispute",
+    )
+    list_filter = (DeliveryFilter, "template", "skipped")
     search_fields = ("to", "key")
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -16,6 +16,18 @@ class SupportConfig(AppConfig):
             url_name="admin:support_slacreditrequest_changelist",
         )
         attention.register(
+            "SLA credits that failed in Stripe (awaiting retry or exhausted)",
+            count=selectors.sla_credit_failed_count,
+            url_name="admin:support_slacreditrequest_changelist",
+            query="status=all&credit=failed",
+        )
+        attention.register(
+            "Support emails that failed to send",
+            count=selectors.email_failed_count,
+            url_name="admin:support_supportemail_changelist",
+            query="delivery=failed",
+        )
+        attention.register(
             "Disputes open or in review",
             count=selectors.dispute_open_count,
             url_name="admin:support_dispute_changelist",

@@ -27,6 +27,22 @@ class Impact(models.TextChoices):
     CRITICAL = "critical", "Critical"
 
 
+class CreditState(models.TextChoices):
+    NONE = "", "No credit"
+    PENDING = "pending", "Awaiting Stripe"
+    RETRYING = "retrying", "Failed: retry scheduled"
+    FAILED = "failed", "Failed: needs staff"
+    APPLIED = "applied", "Applied in Stripe"
+    CANCELED = "canceled", "Canceled by staff"
+
+
+class CreditErrorKind(models.TextChoices):
+    UNREACHABLE = "unreachable", "Could not reach Stripe"
+    REFUSED = "refused", "Stripe refused"
+    API_ERROR = "api_error", "Stripe API error"
+    INVALID = "invalid", "Not sent to Stripe"
+
+
 class SlaCreditRequest(models.Model):
     """A customer's claim for a service credit for one period (a month or a
     day). At most one open (pending / needs-more-info) request per account
@@ -43,6 +59,11 @@ class SlaCreditRequest(models.Model):
         DAY = "day", "One day (incident date)"
 
     OPEN = (Status.PENDING, Status.NEEDS_MORE_INFO)
+    CreditState = CreditState
+    # Credits still owed to the customer: the retry job works on these.
+    CREDIT_DUE = (CreditState.PENDING, CreditState.RETRYING)
+    # Credits that failed in Stripe (retrying or exhausted): needs attention.
+    CREDIT_FAILED = (CreditState.RETRYING, CreditState.FAILED)
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="sla_credit_requests")
     user = models.ForeignKey(
@@ -84,11 +105,18 @@ class SlaCreditRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
 
     # The Stripe credit: claimed by conditional update before the call, so
-    # two workers (or a repeated approval) make one credit.
+    # two workers (or a repeated approval) make one credit. A failed attempt
+    # is retried with backoff until applied, exhausted, or canceled by staff.
+    credit_state = models.CharField(max_length=10, choices=CreditState.choices, blank=True, default="")
     credit_claimed_at = models.DateTimeField(null=True, blank=True)
     stripe_credit_id = models.CharField(max_length=255, blank=True)
     credit_applied_at = models.DateTimeField(null=True, blank=True)
+    credit_attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed attempts so far.")
+    credit_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    credit_failed_at = models.DateTimeField(null=True, blank=True, help_text="When the latest attempt failed.")
+    credit_error_kind = models.CharField(max_length=12, choices=CreditErrorKind.choices, blank=True)
     credit_error = models.CharField(max_length=500, blank=True)
+    credit_canceled_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -110,8 +138,12 @@ class SlaCreditRequest(models.Model):
             models.UniqueConstraint(
                 fields=["stripe_credit_id"], condition=~Q(stripe_credit_id=""), name="support_sla_credit_once"
             ),
+            models.CheckConstraint(
+                condition=Q(credit_state__in=["", "pending", "retrying", "failed", "applied", "canceled"]),
+                name="support_sla_credit_state_known",
+            ),
         ]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["credit_state"])]
 
     def __str__(self) -> str:
         return f"SLA credit #{self.pk} {self.account} {self.period_label}"
@@ -140,6 +172,11 @@ class SlaCreditRequest(models.Model):
     @property
     def credit_display(self) -> str:
         return self.money(self.credit_amount_minor, self.credit_currency)
+
+    @property
+    def credit_confirmed(self) -> bool:
+        """Stripe has confirmed the credit (its reference is stored)."""
+        return bool(self.stripe_credit_id) and self.credit_state == CreditState.APPLIED
 
 
 class SlaCreditMessage(models.Model):
@@ -284,6 +321,9 @@ class SupportEmail(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     skipped = models.BooleanField(default=False, help_text="Not sent: the recipient objected or has no consent.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed sending attempts so far.")
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="When the latest attempt failed.")
+    last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]

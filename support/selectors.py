@@ -33,9 +33,11 @@ def sla_request_open_for_month(*, account: Account, month: date) -> SlaCreditReq
 
 def sla_credited_for_month(*, account: Account, month: date, exclude_pk=None) -> int:
     """Credits already approved for the account's month (the cap counts them)."""
-    rows = SlaCreditRequest.objects.filter(
-        account=account, period_month=month, status=SlaCreditRequest.Status.APPROVED
-    ).exclude(pk=exclude_pk)
+    rows = (
+        SlaCreditRequest.objects.filter(account=account, period_month=month, status=SlaCreditRequest.Status.APPROVED)
+        .exclude(pk=exclude_pk)
+        .exclude(credit_state=SlaCreditRequest.CreditState.CANCELED)
+    )
     return rows.aggregate(total=Sum("credit_amount_minor"))["total"] or 0
 
 
@@ -50,6 +52,32 @@ def sla_requests_for_staff(*, status: str | None = None) -> QuerySet[SlaCreditRe
 
 def sla_request_pending_count() -> int:
     return SlaCreditRequest.objects.filter(status=SlaCreditRequest.Status.PENDING).count()
+
+
+def sla_credits_due(*, now: datetime) -> QuerySet[SlaCreditRequest]:
+    """Credits still owed whose next attempt is due and that no worker holds."""
+    from .services.outbox import CLAIM_LEASE
+
+    return (
+        SlaCreditRequest.objects.filter(
+            status=SlaCreditRequest.Status.APPROVED,
+            credit_state__in=SlaCreditRequest.CREDIT_DUE,
+            stripe_credit_id="",
+            credit_amount_minor__gt=0,
+        )
+        .filter(Q(credit_next_attempt_at__isnull=True) | Q(credit_next_attempt_at__lte=now))
+        .filter(Q(credit_claimed_at__isnull=True) | Q(credit_claimed_at__lt=now - CLAIM_LEASE))
+        .order_by("credit_next_attempt_at", "pk")
+    )
+
+
+def sla_credits_failed() -> QuerySet[SlaCreditRequest]:
+    """Credits that failed in Stripe: awaiting a retry, or exhausted / refused (needs staff)."""
+    return SlaCreditRequest.objects.filter(credit_state__in=SlaCreditRequest.CREDIT_FAILED)
+
+
+def sla_credit_failed_count() -> int:
+    return sla_credits_failed().count()
 
 
 def account_paying_during(*, account: Account, start: datetime, end: datetime) -> bool:
@@ -127,6 +155,16 @@ def _audit_entries(obj) -> list[dict]:
     ]
 
 
+def _email_state(email: SupportEmail) -> str:
+    if email.sent_at:
+        return "sent"
+    if email.skipped:
+        return "not sent (no consent)"
+    if email.last_error:
+        return f"failed to send ({email.attempts} attempt(s)): {email.last_error}"
+    return "queued"
+
+
 def _email_entries(emails) -> list[dict]:
     return [
         {
@@ -134,7 +172,7 @@ def _email_entries(emails) -> list[dict]:
             "kind": "email",
             "what": e.template,
             "who": e.to,
-            "detail": "sent" if e.sent_at else ("not sent (no consent)" if e.skipped else "queued"),
+            "detail": _email_state(e),
         }
         for e in emails
     ]
@@ -186,6 +224,15 @@ def dispute_timeline(*, dispute: Dispute) -> list[dict]:
 
 def emails_unsent() -> QuerySet[SupportEmail]:
     return SupportEmail.objects.filter(sent_at__isnull=True, skipped=False)
+
+
+def emails_failed() -> QuerySet[SupportEmail]:
+    """Emails whose latest sending attempt failed and that are still unsent."""
+    return emails_unsent().exclude(last_error="")
+
+
+def email_failed_count() -> int:
+    return emails_failed().count()
 
 
 def staff_search(queryset, term: str):

@@ -13,6 +13,12 @@ def sla_credit_apply(request_id: int) -> str | None:
     return services.sla_credit_apply(request_id=request_id)
 
 
+def retry_sla_credits() -> int:
+    """Every 5 minutes: attempt the SLA credits whose retry is due (backoff
+    after a failure). Safe to run twice and on several workers."""
+    return services.sla_credits_retry()
+
+
 def evidence_due_reminders() -> int:
     """Daily: email support about chargebacks whose evidence is due within 3
     days, once per dispute per day. Safe to run twice."""

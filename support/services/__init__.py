@@ -4,6 +4,15 @@ they send. Each service is atomic, audits in its own transaction and queues
 email only after commit, through the `SupportEmail` outbox (one row per
 email, claimed before sending, so each goes out once)."""
 
+from .credits import (
+    CREDIT_MAX_ATTEMPTS,
+    credit_error_describe,
+    credit_retry_delay,
+    sla_credit_apply,
+    sla_credit_cancel,
+    sla_credit_retry_now,
+    sla_credits_retry,
+)
 from .disputes import (
     EVENT_RANK,
     STRIPE_STATUS,
@@ -19,11 +28,11 @@ from .outbox import (
     CREDIT_CURRENCIES,
     CREDIT_CURRENCY_ERROR,
     DECISION_STATUSES,
+    EMAIL_MAX_ATTEMPTS,
     email_deliver,
     emails_sweep,
 )
 from .sla_credits import (
-    sla_credit_apply,
     sla_decision_check,
     sla_request_add_info,
     sla_request_check,
@@ -34,9 +43,11 @@ from .sla_credits import (
 
 __all__ = [
     "CLAIM_LEASE",
+    "CREDIT_MAX_ATTEMPTS",
     "CREDIT_CURRENCIES",
     "CREDIT_CURRENCY_ERROR",
     "DECISION_STATUSES",
+    "EMAIL_MAX_ATTEMPTS",
     "EVENT_RANK",
     "STRIPE_STATUS",
     "chargeback_record",
@@ -47,7 +58,12 @@ __all__ = [
     "email_deliver",
     "emails_sweep",
     "evidence_reminders_send",
+    "credit_error_describe",
+    "credit_retry_delay",
     "sla_credit_apply",
+    "sla_credit_cancel",
+    "sla_credit_retry_now",
+    "sla_credits_retry",
     "sla_decision_check",
     "sla_request_add_info",
     "sla_request_check",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 # How long a worker may hold a claim (email, Stripe credit) before another may take over.
 CLAIM_LEASE = timedelta(minutes=10)
+# Failed sends the sweep retries (every 10 minutes) before leaving the email to staff.
+EMAIL_MAX_ATTEMPTS = 5
 # Levqor bills in GBP only, and Stripe credits a customer's balance only in
 # that customer's currency: a credit in anything else would be refused (or
 # compared against the GBP fee as if it were pounds).
@@ -87,18 +89,29 @@ def email_deliver(*, email_id: int) -> bool:
     if not claimed:
         return False
     email = SupportEmail.objects.get(pk=email_id)
-    sent = emails.send(email.template, to=email.to, context=email.context, purpose="transactional")
-    SupportEmail.objects.filter(pk=email_id).update(sent_at=timezone.now() if sent else None, skipped=not sent)
+    try:
+        sent = emails.send(email.template, to=email.to, context=email.context, purpose="transactional")
+    except Exception as exc:  # the provider or the network: recorded, shown to staff, retried by the sweep
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        logger.warning("support email %s (%s) failed to send: %s", email_id, email.template, error)
+        SupportEmail.objects.filter(pk=email_id).update(
+            claimed_at=None, attempts=F("attempts") + 1, failed_at=timezone.now(), last_error=error
+        )
+        return False
+    SupportEmail.objects.filter(pk=email_id).update(
+        sent_at=timezone.now() if sent else None, skipped=not sent, last_error=""
+    )
     return sent
 
 
 def emails_sweep(*, now: datetime | None = None) -> int:
-    """Re-enqueue emails never sent whose claim lapsed (the queue lost them or
-    a worker died). Safe to run twice."""
+    """Re-enqueue emails never sent whose claim lapsed (the queue lost them, a
+    worker died, or sending failed), up to EMAIL_MAX_ATTEMPTS failures; the
+    rest stay in needs attention. Safe to run twice."""
     now = now or timezone.now()
     ids = list(
         selectors.emails_unsent()
-        .filter(created_at__lt=now - timedelta(minutes=2))
+        .filter(created_at__lt=now - timedelta(minutes=2), attempts__lt=EMAIL_MAX_ATTEMPTS)
         .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
         .values_list("pk", flat=True)[:500]
     )

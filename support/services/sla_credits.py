@@ -8,9 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from compliance import audit
 from levqor.accounts.models import Account, User
@@ -19,8 +17,8 @@ from status import sla
 
 from .. import attachments, rules, selectors
 from ..models import Impact, SlaCreditMessage, SlaCreditRequest
+from .credits import credit_queue
 from .outbox import (
-    CLAIM_LEASE,
     CREDIT_CURRENCIES,
     CREDIT_CURRENCY_ERROR,
     DECISION_STATUSES,
@@ -283,9 +281,10 @@ def sla_request_decide(
     actor: User | None,
     actor_label: str = "",
 ) -> bool:
-    """Staff decision. Audited; the customer is emailed each decision; an
-    approval with a credit queues the Stripe credit (applied once, however
-    often this is called). Returns False when nothing changed. Raises
+    """Staff decision. Audited; the customer is emailed each decision, except
+    that an approval with a credit is emailed only once Stripe has confirmed
+    the credit (queued here, applied once however often this is called,
+    retried with backoff). Returns False when nothing changed. Raises
     ValidationError."""
     locked = SlaCreditRequest.objects.select_for_update(of=("self",)).select_related("account").get(pk=request.pk)
     credit_currency = (credit_currency or "GBP").upper()
@@ -302,8 +301,8 @@ def sla_request_decide(
         and locked.internal_notes == internal_notes
     )
     if unchanged:
-        # Saving an approval again retries a credit that failed, and nothing else.
-        _queue_credit(locked)
+        # Saving an approval again hands a credit that is due to the queue, and nothing else.
+        credit_queue(locked)
         request.refresh_from_db()
         return False
     previous = locked.status
@@ -319,6 +318,8 @@ def sla_request_decide(
     locked.internal_notes = internal_notes
     locked.decided_by = actor
     locked.decided_at = timezone.now()
+    if status == SlaCreditRequest.Status.APPROVED and credit_amount_minor > 0 and not locked.credit_state:
+        locked.credit_state = SlaCreditRequest.CreditState.PENDING  # owed until Stripe confirms it
     locked.save()
     audit.record(
         actor=actor,
@@ -333,7 +334,11 @@ def sla_request_decide(
             "notes_to_customer": notes_to_customer,
         },
     )
-    if customer_facing:
+    # No false words: while a credit is owed, the customer hears nothing until
+    # Stripe confirms it; that email (credits._confirmed_email) carries the
+    # decision, the credit and the latest notes.
+    credit_owed = locked.credit_state in (*SlaCreditRequest.CREDIT_DUE, SlaCreditRequest.CreditState.FAILED)
+    if customer_facing and not credit_owed:
         _email(
             key=f"sla-decision:{locked.pk}:{uuid.uuid4().hex}",
             template="support-sla-credit-decision",
@@ -343,66 +348,13 @@ def sla_request_decide(
                 "period": locked.period_label,
                 "status": locked.status,
                 "status_label": locked.get_status_display(),
-                "credit": locked.credit_display if credit_amount_minor else "",
+                "credit": locked.credit_display if locked.credit_confirmed else "",
+                "stripe_reference": locked.stripe_credit_id if locked.credit_confirmed else "",
                 "notes": notes_to_customer,
                 "url": _url("support:sla_credit_detail", locked.pk),
             },
             sla_request=locked,
         )
-    _queue_credit(locked)
+    credit_queue(locked)
     request.refresh_from_db()
     return True
-
-
-def _queue_credit(request: SlaCreditRequest) -> None:
-    if request.status == SlaCreditRequest.Status.APPROVED and request.credit_amount_minor > 0:
-        if not request.stripe_credit_id:
-            request_id = request.pk
-            transaction.on_commit(lambda: async_task("support.tasks.sla_credit_apply", request_id))
-
-
-def sla_credit_apply(*, request_id: int, now: datetime | None = None) -> str | None:
-    """Apply an approved request's credit in Stripe, once: claim the row by
-    conditional update, call billing (Stripe idempotency key = the request),
-    store the reference. Returns the Stripe id, or None when there is nothing
-    to do, another worker holds it, or Stripe refused (the error is stored).
-    Safe to run twice and on several workers."""
-    from billing import credits as billing_credits
-
-    now = now or timezone.now()
-    claimed = (
-        SlaCreditRequest.objects.filter(
-            pk=request_id, status=SlaCreditRequest.Status.APPROVED, stripe_credit_id="", credit_amount_minor__gt=0
-        )
-        .filter(Q(credit_claimed_at__isnull=True) | Q(credit_claimed_at__lt=now - CLAIM_LEASE))
-        .update(credit_claimed_at=now)
-    )
-    if not claimed:
-        return None
-    request = SlaCreditRequest.objects.select_related("account").get(pk=request_id)
-    try:
-        reference = billing_credits.customer_balance_credit(
-            account=request.account,
-            amount_minor=request.credit_amount_minor,
-            currency=request.credit_currency,
-            description=f"Levqor SLA credit #{request.pk} for {request.period_label}",
-            idempotency_key=f"levqor-sla-credit-{request.pk}",
-        )
-    except billing_credits.CreditError as exc:
-        with transaction.atomic():
-            SlaCreditRequest.objects.filter(pk=request_id).update(credit_error=str(exc)[:500], credit_claimed_at=None)
-            audit.record(
-                actor=None, action="support.sla_credit.credit_failed", target=request, details={"error": str(exc)}
-            )
-        return None
-    with transaction.atomic():
-        SlaCreditRequest.objects.filter(pk=request_id, stripe_credit_id="").update(
-            stripe_credit_id=reference, credit_applied_at=timezone.now(), credit_error=""
-        )
-        audit.record(
-            actor=None,
-            action="support.sla_credit.credited",
-            target=request,
-            details={"stripe_reference": reference, "amount_minor": request.credit_amount_minor},
-        )
-    return reference

@@ -46,6 +46,7 @@ class FakeStripe:
         self.charges: dict[str, dict] = {}
         self.customers: dict[str, dict] = {}
         self.fail_next_credit = 0
+        self.refuse_next_credit = 0
         self._counter = 0
 
     def reset(self) -> None:
@@ -112,6 +113,16 @@ class FakeStripe:
                 if self.fail_next_credit:
                     self.fail_next_credit -= 1
                     return 500, {"error": {"type": "api_error", "message": "Fake outage", "code": "fake_outage"}}
+                if self.refuse_next_credit:
+                    self.refuse_next_credit -= 1
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "parameter_invalid_integer",
+                            "param": "amount",
+                            "message": "The customer balance cannot be adjusted for a deleted customer.",
+                        }
+                    }
                 params = _unflatten(parse_qsl(body.decode()))
                 self._counter += 1
                 history = self.balance_transactions.setdefault(customer_id, [])

@@ -9,7 +9,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from support import rules, services
-from support.models import Dispute, SlaCreditRequest
+from support.models import Dispute, SlaCreditRequest, SupportEmail
 
 from .conftest import dispute_object
 
@@ -50,11 +50,45 @@ def test_it_credits_once_when_workers_race(customer, stripe_customer, fake_strip
     )
     # Approved without queueing the task (which would run inline here), so
     # the workers below are the first to try.
-    SlaCreditRequest.objects.filter(pk=request.pk).update(status="approved", credit_amount_minor=100)
+    SlaCreditRequest.objects.filter(pk=request.pk).update(
+        status="approved", credit_amount_minor=100, credit_state="pending"
+    )
     results = _race(lambda: services.sla_credit_apply(request_id=request.pk))
     request.refresh_from_db()
     assert len([r for r in results if r]) == 1, (results, request.credit_error)
     assert len(fake_stripe.credits_posted()) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_credits_once_when_workers_run_the_retry_job_together(customer, stripe_customer, fake_stripe):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    period = rules.day_period(rules.add_months(date.today().replace(day=1), -1))
+    request = services.sla_request_file(
+        account=customer.account,
+        user=customer,
+        plan="growth",
+        period=period,
+        impact="major",
+        description="x",
+        actor=customer,
+    )
+    now = timezone.now()
+    # A credit whose first attempt failed and whose retry is due.
+    SlaCreditRequest.objects.filter(pk=request.pk).update(
+        status="approved",
+        credit_amount_minor=100,
+        credit_state="retrying",
+        credit_attempts=1,
+        credit_next_attempt_at=now,
+        credit_error="Could not reach Stripe",
+    )
+    results = _race(lambda: services.sla_credits_retry(now=now))
+    request.refresh_from_db()
+    assert sum(results) == 1 and len(results) == 4, (results, request.credit_error)
+    assert request.credit_state == "applied" and len(fake_stripe.credits_posted()) == 1
+    assert SupportEmail.objects.filter(key=f"sla-credit-applied:{request.pk}").count() == 1
 
 
 @pytest.mark.postgres

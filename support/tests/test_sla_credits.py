@@ -274,7 +274,7 @@ def test_it_finds_the_first_credit_when_a_worker_died_after_calling_stripe(
     first = services.sla_credit_apply(request_id=request.pk)
     # Simulate the crash: the reference was never stored and the claim lapsed.
     SlaCreditRequest.objects.filter(pk=request.pk).update(
-        stripe_credit_id="", credit_claimed_at=timezone.now() - timedelta(hours=1)
+        stripe_credit_id="", credit_state="pending", credit_claimed_at=timezone.now() - timedelta(hours=1)
     )
     fake_stripe.idempotent.clear()  # past Stripe's 24-hour idempotency window
     assert services.sla_credit_apply(request_id=request.pk) == first
@@ -285,12 +285,16 @@ def test_it_keeps_a_failed_credit_for_staff_and_retries_it(customer, staff, stri
     request = file_request(customer.account, customer)
     services.sla_request_decide(request=request, status="approved", credit_amount_minor=500, actor=staff)
     fake_stripe.fail_next_credit = 1
-    assert services.sla_credit_apply(request_id=request.pk) is None
+    now = timezone.now()
+    assert services.sla_credit_apply(request_id=request.pk, now=now) is None
     request.refresh_from_db()
     assert "fake_outage" in request.credit_error and not request.stripe_credit_id
-    assert services.sla_credit_apply(request_id=request.pk).startswith("cbtxn_")
+    assert request.credit_state == "retrying" and request.credit_next_attempt_at == now + timedelta(minutes=5)
+    assert services.sla_credit_apply(request_id=request.pk, now=now + timedelta(minutes=1)) is None  # not due yet
+    assert services.sla_credit_apply(request_id=request.pk, now=now + timedelta(minutes=5)).startswith("cbtxn_")
     request.refresh_from_db()
     assert request.credit_error == "" and len(fake_stripe.balance_transactions[stripe_customer]) == 1
+    assert request.credit_state == "applied"
 
 
 def test_it_refuses_decisions_that_break_the_rules(customer, staff, stripe_customer):
