@@ -83,7 +83,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("LEVQOR_CSRF_TRUSTED_ORIGINS", [])
-LEVQOR_BASE_URL = env.str("LEVQOR_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Links in emails. Unset, it follows the port `make run` serves on (LEVQOR_PORT, as scripts/dev.py).
+LEVQOR_PORT = env_int("LEVQOR_PORT", 8000, minimum=1)
+LEVQOR_BASE_URL = env.str("LEVQOR_BASE_URL", default=f"http://127.0.0.1:{LEVQOR_PORT}").rstrip("/")
 if urlsplit(LEVQOR_BASE_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured("LEVQOR_BASE_URL must start with http:// or https://.")
 
