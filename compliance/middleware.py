@@ -24,6 +24,7 @@ EXEMPT_PREFIXES = (
     "/api/",
     "/admin/",
     "/-/",
+    "/favicon.ico",
 )
 
 
