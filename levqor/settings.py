@@ -390,16 +390,29 @@ if LEVQOR_LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "levqor.correlation.CorrelationIdFilter"}},
+    "filters": {
+        "correlation": {"()": "levqor.correlation.CorrelationIdFilter"},
+        "redact": {"()": "levqor.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {"()": "levqor.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["correlation"], "formatter": LEVQOR_LOG_FORMAT},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["correlation", "redact"],
+            "formatter": LEVQOR_LOG_FORMAT,
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LEVQOR_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's access lines carry full URLs (a sign-in link's token): through our redacting handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django-sesame names the user (an email address) in its debug lines.
+        "sesame": {"level": "WARNING"},
+    },
 }
 
 # --- Status (app `status`) --------------------------------------------------------
