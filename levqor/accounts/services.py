@@ -103,7 +103,8 @@ def login_link_send(*, email: str, next_url: str = "") -> bool:
             to=user.email,
             purpose="transactional",
             context={"user": user, "link": link, "minutes": minutes},
-        )
+        ),
+        robust=True,  # the page says the same either way; a failed send is an EmailFailure for staff
     )
     return True
 
