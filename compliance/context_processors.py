@@ -1,6 +1,7 @@
 from django.urls import reverse
 
 from . import consent
+from .security import without_secrets
 
 
 def privacy(request):
@@ -12,5 +13,8 @@ def privacy(request):
         # Not on the preferences page itself: it already offers every choice.
         "cookie_banner": consent.needs_choice(request) and request.path != reverse("compliance:cookies"),
         "cookie_consent": state,
+        # Where the banner's choice returns to: this page, minus any sign-in
+        # token in its address (the banner shows on the sign-in link's page).
+        "cookie_next": without_secrets(request.get_full_path()),
         "cookie_allows": {category: consent.allows(request, category) for category, _, _ in consent.CATEGORIES},
     }

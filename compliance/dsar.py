@@ -360,7 +360,8 @@ def _email_link(export: DataExport, *, reason: str) -> None:
 
         emails.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
 
-    transaction.on_commit(send)
+    # robust: the export is built; a failed send is an EmailFailure for staff (who can resend it).
+    transaction.on_commit(send, robust=True)
 
 
 # --- staff actions -----------------------------------------------------------------------
@@ -448,7 +449,7 @@ def deadline_extend(*, obj, months: int, reason: str, actor, kind: str, email: s
 
         emails.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)  # a failed send is an EmailFailure for staff
 
 
 @transaction.atomic

@@ -48,7 +48,8 @@ def _send(name: str, *, to: str, context: dict) -> None:
 
         emails.send(name, to=to, context=context, purpose="transactional")
 
-    transaction.on_commit(send)
+    # robust: the request is recorded; a failed send is an EmailFailure for staff.
+    transaction.on_commit(send, robust=True)
 
 
 @transaction.atomic

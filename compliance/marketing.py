@@ -253,8 +253,11 @@ def marketing_send(*, template: str, topic: str, context: dict | None = None) ->
     sent = 0
     recipients = MarketingSubscription.objects.filter(status=MarketingSubscription.Status.CONFIRMED, **{topic: True})
     for subscription in recipients.iterator():
-        if emails.send(template, to=subscription.email, purpose="marketing", topic=topic, context=context or {}):
-            sent += 1
+        try:
+            if emails.send(template, to=subscription.email, purpose="marketing", topic=topic, context=context or {}):
+                sent += 1
+        except Exception:  # noqa: S112 - recorded as an EmailFailure; one bad address must not stop the rest
+            continue
     return sent
 
 
@@ -270,4 +273,5 @@ def _send_on_commit(name: str, to: str, context: dict) -> None:
     from levqor import emails
 
     # Service messages about the subscription itself: the person asked for them.
-    transaction.on_commit(lambda: emails.send(name, to=to, purpose="transactional", context=context))
+    # robust: the change is committed; a failed send is an EmailFailure for staff, not a 500 for the person.
+    transaction.on_commit(lambda: emails.send(name, to=to, purpose="transactional", context=context), robust=True)

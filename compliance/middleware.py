@@ -4,6 +4,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from . import terms
+from .security import without_secrets
 
 # Paths a customer who has not yet accepted the current terms can still reach:
 # the acceptance page itself, reading the terms and privacy pages, signing
@@ -24,6 +25,7 @@ EXEMPT_PREFIXES = (
     "/api/",
     "/admin/",
     "/-/",
+    "/favicon.ico",
 )
 
 
@@ -44,6 +46,6 @@ class TermsGateMiddleware:
         ):
             target = reverse("compliance:terms_accept")
             if request.method == "GET":
-                target += "?" + urlencode({"next": request.get_full_path()})
+                target += "?" + urlencode({"next": without_secrets(request.get_full_path())})
             return redirect(target)
         return self.get_response(request)

@@ -350,7 +350,7 @@ def appeal_decide(*, appeal: ScreeningAppeal, approve: bool, note: str = "", act
     )
     appeal.refresh_from_db()
     audit.record(actor=actor, action=f"screening.appeal_{status}", target=appeal.block, details={"note": note})
-    transaction.on_commit(lambda: _send_decision(appeal.pk))
+    transaction.on_commit(lambda: _send_decision(appeal.pk), robust=True)  # a failed send is an EmailFailure
     return True
 
 

@@ -4,8 +4,13 @@ writing down their email or IP address."""
 
 import hashlib
 import hmac
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+
+# Query parameters that carry a sign-in secret (django-sesame's token). A URL
+# holding one must never be written into a form, a `next` parameter or a log.
+SECRET_PARAMETERS = frozenset({"token", "sesame"})
 
 
 def pii_hash(value: str | None) -> str:
@@ -17,6 +22,17 @@ def pii_hash(value: str | None) -> str:
         return "-"
     key = hashlib.sha256(f"levqor.pii|{settings.SECRET_KEY}".encode()).digest()
     return hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def without_secrets(url: str) -> str:
+    """The URL (or path) with every sign-in secret parameter removed, the rest
+    kept: `/login/magic?token=…&next=/x` → `/login/magic?next=/x`."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    names = SECRET_PARAMETERS | {getattr(settings, "SESAME_TOKEN_NAME", "sesame")}
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in names]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def client_ip(request) -> str:

@@ -135,12 +135,17 @@ def terms_notify(*, version_id: int) -> int:
                 TermsNotice.objects.create(version=version, user=user)
         except IntegrityError:
             continue  # another worker claimed this one
-        emails.send(
-            "terms-updated",
-            to=user.email,
-            purpose="transactional",
-            context={"user": user, "version": version, "link": link},
-        )
+        try:
+            emails.send(
+                "terms-updated",
+                to=user.email,
+                purpose="transactional",
+                context={"user": user, "version": version, "link": link},
+            )
+        except Exception:  # noqa: S112 - recorded as an EmailFailure for staff
+            # Release the claim so a later run retries this person; go on with the others.
+            TermsNotice.objects.filter(version=version, user=user).delete()
+            continue
         sent += 1
     logger.info("terms %s: %d notices sent", version.version, sent)
     return sent

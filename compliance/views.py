@@ -14,14 +14,14 @@ from levqor.ratelimit import ratelimit
 from . import consent, marketing, objections, screening, terms
 from .forms import AppealForm, CookiePreferencesForm, ObjectionForm, PreferencesForm, SubscribeForm, TermsAcceptForm
 from .models import CookieConsent, MarketingSubscription, ScreeningBlock, ScreeningRule
-from .security import client_ip
+from .security import client_ip, without_secrets
 
 
 def _safe_next(request, candidate: str, default: str) -> str:
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return candidate
+        return without_secrets(candidate)
     return default
 
 
@@ -42,7 +42,11 @@ def cookie_preferences(request):
     return render(
         request,
         "compliance/cookies.html",
-        {"form": CookiePreferencesForm(initial=initial), "state": state, "next": request.GET.get("next", "")},
+        {
+            "form": CookiePreferencesForm(initial=initial),
+            "state": state,
+            "next": _safe_next(request, request.GET.get("next", ""), ""),
+        },
     )
 
 

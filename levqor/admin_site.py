@@ -14,6 +14,6 @@ class LevqorAdminSite(admin.AdminSite):
         extra_context = {
             **(extra_context or {}),
             "attention_queues": counts,
-            "attention_total": sum(queue.count for queue in counts),
+            "attention_total": attention.total(counts),
         }
         return super().index(request, extra_context)

@@ -10,10 +10,13 @@ Each app registers its queues from `AppConfig.ready()`:
     )
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Queue:
 @dataclass(frozen=True)
 class QueueCount:
     label: str
-    count: int
+    count: int | None  # None: counting failed (the index says so instead of breaking)
     url: str
 
 
@@ -44,13 +47,26 @@ def unregister(label: str) -> None:
 
 
 def queue_counts() -> list[QueueCount]:
+    """Every registered queue with its count and changelist link. One queue
+    whose count raises (a missing table, a slow query killed) is shown as
+    uncounted and logged: it must not take the whole index down."""
     counts = []
     for queue in _queues.values():
         try:
             url = reverse(queue.url_name)
         except NoReverseMatch:
+            logger.error("needs-attention queue %r links to unknown admin URL %r", queue.label, queue.url_name)
             url = ""
         if url and queue.query:
             url = f"{url}?{queue.query}"
-        counts.append(QueueCount(label=queue.label, count=queue.count(), url=url))
+        try:
+            count = int(queue.count())
+        except Exception:
+            logger.exception("needs-attention queue %r could not be counted", queue.label)
+            count = None
+        counts.append(QueueCount(label=queue.label, count=count, url=url))
     return counts
+
+
+def total(counts: list[QueueCount]) -> int:
+    return sum(queue.count or 0 for queue in counts)

@@ -83,7 +83,9 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("LEVQOR_CSRF_TRUSTED_ORIGINS", [])
-LEVQOR_BASE_URL = env.str("LEVQOR_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Links in emails. Unset, it follows the port `make run` serves on (LEVQOR_PORT, as scripts/dev.py).
+LEVQOR_PORT = env_int("LEVQOR_PORT", 8000, minimum=1)
+LEVQOR_BASE_URL = env.str("LEVQOR_BASE_URL", default=f"http://127.0.0.1:{LEVQOR_PORT}").rstrip("/")
 if urlsplit(LEVQOR_BASE_URL).scheme not in {"http", "https"}:
     raise ImproperlyConfigured("LEVQOR_BASE_URL must start with http:// or https://.")
 
@@ -388,16 +390,29 @@ if LEVQOR_LOG_FORMAT not in {"plain", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "levqor.correlation.CorrelationIdFilter"}},
+    "filters": {
+        "correlation": {"()": "levqor.correlation.CorrelationIdFilter"},
+        "redact": {"()": "levqor.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
         "json": {"()": "levqor.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["correlation"], "formatter": LEVQOR_LOG_FORMAT},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["correlation", "redact"],
+            "formatter": LEVQOR_LOG_FORMAT,
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LEVQOR_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's access lines carry full URLs (a sign-in link's token): through our redacting handler.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django-sesame names the user (an email address) in its debug lines.
+        "sesame": {"level": "WARNING"},
+    },
 }
 
 # --- Status (app `status`) --------------------------------------------------------

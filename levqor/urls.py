@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/compliance/dashboard/", admin.site.admin_view(compliance_dashboard), name="compliance_dashboard"),
     path("admin/", admin.site.urls),
     path("-/ping", views.ping, name="ping"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("levqor.accounts.urls")),
     path("", include("levqor.pages.urls")),
     path("", include("levqor.api.urls")),

@@ -5,7 +5,8 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from sesame.utils import get_query_string, get_user
+from sesame.backends import ModelBackend as SesameBackend
+from sesame.utils import get_query_string
 
 from compliance import audit
 from levqor import emails
@@ -102,9 +103,23 @@ def login_link_send(*, email: str, next_url: str = "") -> bool:
             to=user.email,
             purpose="transactional",
             context={"user": user, "link": link, "minutes": minutes},
-        )
+        ),
+        robust=True,  # the page says the same either way; a failed send is an EmailFailure for staff
     )
     return True
+
+
+def login_token_user(*, token: str) -> User | None:
+    """The user a sign-in token is valid for now, without spending it.
+
+    Asks django-sesame's backend directly rather than through
+    `django.contrib.auth.authenticate`: that sends `user_login_failed` with
+    no request for every bad token, which django-axes logs as two ERROR
+    lines and cannot count. Failed links are counted by the sign-in view,
+    once, with the request (compliance.lockout.sign_in_failed)."""
+    if not token:
+        return None
+    return SesameBackend().authenticate(None, sesame=token)
 
 
 @transaction.atomic
@@ -112,13 +127,14 @@ def login_token_spend(*, token: str) -> User | None:
     """Check a sign-in token and spend it: returns the user once, then None.
     Two requests racing with one token cannot both succeed: the user row is
     locked and the token re-checked after the lock (it embeds last_login)."""
-    if not token:
-        return None
-    candidate = get_user(token, update_last_login=False)
+    candidate = login_token_user(token=token)
     if candidate is None:
         return None
     User.objects.select_for_update().filter(pk=candidate.pk).first()
-    user = get_user(token, update_last_login=True)
-    if user is not None:
-        audit.record(actor=user, action="auth.signed_in", target=user, details={"method": "magic_link"})
+    user = login_token_user(token=token)
+    if user is None:
+        return None
+    user.last_login = timezone.now()  # spends the token
+    user.save(update_fields=["last_login"])
+    audit.record(actor=user, action="auth.signed_in", target=user, details={"method": "magic_link"})
     return user

@@ -4,20 +4,27 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
-from sesame.utils import get_user
 
 from compliance import lockout
+from compliance.security import without_secrets
 from levqor.ratelimit import ratelimit
 
 from . import services
 from .forms import LoginForm
 
+# The sign-in token waiting for the person to press "Sign in" (see `magic`).
+PENDING_SIGN_IN = "levqor_sign_in"
+
 
 def _safe_next(request, candidate: str) -> str:
+    """A same-site address to go on to, never carrying a sign-in token, never
+    the sign-in pages themselves."""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return candidate
+        candidate = without_secrets(candidate)
+        if not candidate.startswith((reverse("accounts:login"), reverse("accounts:magic"))):
+            return candidate
     return ""
 
 
@@ -43,23 +50,46 @@ def login(request):
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
 
 
+def _link_failed(request):
+    """A spent, expired or forged link: a clear page, one WARNING line (no
+    token in it) and one failed sign-in counted towards the lockout."""
+    lockout.sign_in_failed(request, reason="sign-in link did not work")
+    return render(request, "accounts/magic_invalid.html", status=400)
+
+
 @require_http_methods(["GET", "POST"])
 def magic(request):
-    """Sign in from an emailed link. GET only shows a button: mail scanners
-    that prefetch links must not spend the one-time token."""
-    token = request.POST.get("token") or request.GET.get("token", "")
-    next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+    """Sign in from an emailed link.
+
+    Opening the link only shows a button: mail scanners that prefetch links
+    must not spend the one-time token. The token moves from the address into
+    the session at once and the browser is sent to the bare `/login/magic`,
+    so it never sits in the address bar, a form, a `next` parameter or the
+    page; pressing "Sign in" spends it."""
     if lockout.is_locked_out(request):
         return lockout.lockout_response(request)
+    pending = request.session.get(PENDING_SIGN_IN) or {}
+    if request.method == "GET" and "token" in request.GET:
+        token = request.GET.get("token", "")
+        if services.login_token_user(token=token) is None:
+            return _link_failed(request)
+        request.session[PENDING_SIGN_IN] = {"token": token, "next": _safe_next(request, request.GET.get("next", ""))}
+        return redirect("accounts:magic")
     if request.method == "GET":
-        user = get_user(token, update_last_login=False) if token else None
-        if user is None:
+        if not pending:
             return render(request, "accounts/magic_invalid.html", status=400)
-        return render(request, "accounts/magic_confirm.html", {"token": token, "next": next_url, "who": user.email})
+        user = services.login_token_user(token=pending.get("token", ""))
+        if user is None:
+            request.session.pop(PENDING_SIGN_IN, None)
+            return _link_failed(request)
+        return render(request, "accounts/magic_confirm.html", {"who": user.email})
+    # A client may also post the token itself; our pages never put it in a form.
+    token = request.POST.get("token") or pending.get("token", "")
+    next_url = _safe_next(request, request.POST.get("next") or pending.get("next", ""))
+    request.session.pop(PENDING_SIGN_IN, None)
     user = services.login_token_spend(token=token)
     if user is None:
-        lockout.sign_in_failed(request, reason="sign-in link did not work")
-        return render(request, "accounts/magic_invalid.html", status=400)
+        return _link_failed(request)
     auth.login(request, user, backend="sesame.backends.ModelBackend")
     return redirect(next_url or reverse("accounts:home"))
 

@@ -1,4 +1,7 @@
+import re
+
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from compliance import audit
@@ -26,6 +29,49 @@ def test_it_seeds_every_plan_and_billing_state_once(capsys, settings):
     assert "Admin login: admin@levqor.local / levqor-demo-admin" in out
     assert admin.check_password("levqor-demo-admin")
     assert audit.verify().ok
+
+
+def _row_counts() -> dict[str, int]:
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+def test_it_creates_nothing_of_any_kind_the_second_time(capsys, settings):
+    """Every model of every app (workflows, keys, audit entries, dunning
+    cases, incidents, credits, exports...): the second run adds no row."""
+    settings.DEBUG = True
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    after_first = _row_counts()
+
+    call_command("seed_demo")
+    again = capsys.readouterr().out
+    after_second = _row_counts()
+
+    grown = {
+        label: (after_first[label], after_second[label])
+        for label in after_first
+        if after_first[label] != after_second[label]
+    }
+    assert grown == {}
+    # The first run reports what it made, per kind; the second says nothing was made.
+    workflows = after_first["workflows.Workflow"]
+    assert workflows > 0 and f"workflows.Workflow: {workflows} created" in first
+    assert f"api.ApiKey: {after_first['api.ApiKey']} created" in first
+    assert "Demo world ready: 0 created in total." in again
+    assert re.findall(r"^  (\S+): \d+ created$", again, flags=re.MULTILINE) == []
+
+
+def test_it_gives_every_writable_demo_account_its_workflows_and_every_account_a_sandbox_key(settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    from levqor.api.models import ApiKey
+    from levqor.workflows.models import Workflow
+
+    for account in Account.objects.all():
+        assert ApiKey.objects.filter(account=account, name="Demo sandbox key").count() == 1, account.name
+        if account.billing_state not in ("paused_billing", "canceled"):
+            names = set(Workflow.objects.filter(account=account).values_list("name", flat=True))
+            assert names == {"Lead intake", "Lead intake (sandbox)", "Invoice reminder"}, account.name
 
 
 def test_it_takes_admin_credentials_from_the_environment(capsys, monkeypatch):

@@ -113,3 +113,23 @@ def test_production_settings_pass_the_deploy_checks():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+BASE_URL_PROBE = "import django; django.setup(); from django.conf import settings; print(settings.LEVQOR_BASE_URL)"
+
+
+def base_url(**env) -> str:
+    clean = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "levqor.settings", **env}
+    result = subprocess.run(
+        [sys.executable, "-c", BASE_URL_PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_it_links_emails_to_the_port_make_run_serves_on():
+    # `LEVQOR_PORT=8123 make run`: seeded and sent emails link to :8123, not :8000.
+    assert base_url(LEVQOR_PORT="8123") == "http://127.0.0.1:8123"
+    assert base_url() == "http://127.0.0.1:8000"
+    assert base_url(LEVQOR_PORT="8123", LEVQOR_BASE_URL="https://console.example/") == "https://console.example"
+    assert "LEVQOR_PORT" in run_settings(LEVQOR_PORT="eighty").stderr

@@ -1,5 +1,6 @@
 """Demo workflows, runs and logs for every demo account that can use them.
-Idempotent: an account that already has workflows is left alone."""
+Idempotent: a workflow the account already has (by name and mode) is not
+made again, nor are its runs."""
 
 from levqor.accounts.models import Account
 
@@ -35,6 +36,8 @@ INVOICE_STEPS = [
     {"type": "http_mock", "name": "send", "url": "https://mail.example.com/send"},
 ]
 
+LABEL = "seed_demo"
+
 PAYLOADS = [
     {"email": "ada@example.com", "name": "Ada", "message": "Could you automate our weekly stock report?"},
     {"email": "grace@example.com", "name": "Grace", "message": "We need invoices chased automatically."},
@@ -42,43 +45,45 @@ PAYLOADS = [
 ]
 
 
+def _workflow(account: Account, *, sandbox: bool, name: str, admin, **definition) -> Workflow | None:
+    """Create one demo workflow unless the account already has one of that
+    name in that mode (deleted ones count: the demo never resurrects them)."""
+    if Workflow.objects.filter(account=account, is_sandbox=sandbox, name=name).exists():
+        return None
+    return services.workflow_create(
+        account=account, sandbox=sandbox, name=name, actor=admin, actor_label=LABEL, **definition
+    )
+
+
 def _seed_account(account: Account, *, admin) -> int:
-    label = "seed_demo"
     created = 0
     for sandbox in (False, True):
-        lead = services.workflow_create(
-            account=account,
+        lead = _workflow(
+            account,
             sandbox=sandbox,
             name="Lead intake" + (" (sandbox)" if sandbox else ""),
             description="Summarise a website enquiry and file it in the CRM.",
             input_schema=LEAD_SCHEMA,
             steps=LEAD_STEPS,
-            actor=admin,
-            actor_label=label,
+            admin=admin,
         )
+        if lead is None:
+            continue
         created += 1
         for payload in PAYLOADS:
             run = Run.objects.create(
-                workflow=lead, account=account, is_sandbox=sandbox, payload=payload, started_by=label
+                workflow=lead, account=account, is_sandbox=sandbox, payload=payload, started_by=LABEL
             )
             services.run_execute(run_id=run.pk)  # inline: no queue needed for demo data
-    services.workflow_create(
-        account=account,
-        sandbox=False,
-        name="Invoice reminder",
-        input_schema=INVOICE_SCHEMA,
-        steps=INVOICE_STEPS,
-        actor=admin,
-        actor_label=label,
+    invoice = _workflow(
+        account, sandbox=False, name="Invoice reminder", input_schema=INVOICE_SCHEMA, steps=INVOICE_STEPS, admin=admin
     )
-    return created + 1
+    return created + (invoice is not None)
 
 
 def seed(*, admin, stdout) -> None:
-    writable = Account.objects.exclude(billing_state__in=["paused_billing", "canceled"])
-    made = 0
-    for account in writable:
-        if Workflow.objects.filter(account=account).exists():
-            continue
-        made += _seed_account(account, admin=admin)
+    # Runs after the demo modules that create accounts (seed_demo's order),
+    # so the second run finds the same accounts and creates nothing.
+    writable = Account.objects.exclude(billing_state__in=["paused_billing", "canceled"]).order_by("name")
+    made = sum(_seed_account(account, admin=admin) for account in writable)
     stdout.write(f"Workflows: {made} demo workflows created (with runs and logs).")

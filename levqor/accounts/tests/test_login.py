@@ -1,3 +1,5 @@
+import io
+import logging
 import re
 from datetime import timedelta
 
@@ -38,14 +40,18 @@ def test_it_emails_a_one_time_link_and_signs_in_with_it(client, customer, django
     assert "Sign in to Levqor" in html
     link = link_from_email(message)
 
-    # Opening the link (or a mail scanner prefetching it) does not sign in.
-    confirm = client.get(link)
+    # Opening the link (or a mail scanner prefetching it) does not sign in;
+    # the token leaves the address bar at once.
+    opened = client.get(link)
+    assert opened.status_code == 302 and opened["Location"] == "/login/magic"
+    confirm = client.get("/login/magic")
     assert confirm.status_code == 200
     assert customer.email in confirm.content.decode()
     assert client.get("/account").status_code == 302
 
     token = re.search(r"token=([^&]+)", link).group(1)
-    signed_in = client.post("/login/magic", {"token": token})
+    assert token not in confirm.content.decode()
+    signed_in = client.post("/login/magic")
     assert signed_in.status_code == 302 and signed_in["Location"] == "/account"
     page = client.get("/account")
     assert page.status_code == 200
@@ -193,3 +199,92 @@ def test_it_echoes_a_safe_request_id_and_replaces_an_unsafe_one(client):
     assert client.get("/pricing", HTTP_X_REQUEST_ID="abc-12345678")["X-Request-ID"] == "abc-12345678"
     replaced = client.get("/pricing", HTTP_X_REQUEST_ID="bad id\r\ninjected")["X-Request-ID"]
     assert replaced != "bad id\r\ninjected" and re.fullmatch(r"[0-9a-f]{32}", replaced)
+
+
+def sign_in_link(client, email, capture, **extra) -> str:
+    mail.outbox = []
+    with capture(execute=True):
+        request_link(client, email, **extra)
+    return link_from_email(mail.outbox[0])
+
+
+def test_it_never_puts_the_token_in_a_page_form_or_next(client, customer, django_capture_on_commit_callbacks):
+    link = sign_in_link(client, customer.email, django_capture_on_commit_callbacks, next="/pricing")
+    token = re.search(r"token=([^&]+)", link).group(1)
+
+    client.get(link)
+    confirm = client.get("/login/magic")
+    page = confirm.content.decode()
+    assert confirm.status_code == 200 and "Sign in to Levqor" in page
+    assert token not in page  # not in the form, not in the cookie banner's next
+    assert 'name="next" value="/login/magic"' in page  # the banner returns to the bare page
+
+    # A cookie choice made on that page comes back to a working sign-in button.
+    choice = client.post("/cookies/consent", {"choice": "reject_all", "next": "/login/magic"})
+    assert choice.status_code == 302 and choice["Location"] == "/login/magic"
+    again = client.get("/login/magic")
+    assert again.status_code == 200 and customer.email in again.content.decode()
+    signed_in = client.post("/login/magic")
+    assert signed_in["Location"] == "/pricing"  # the next chosen at /login survives
+
+
+def test_it_drops_a_sign_in_token_from_any_next(client, customer, django_capture_on_commit_callbacks):
+    # The cookie banner on a page opened with a token in its address.
+    page = client.get("/pricing?token=abc.secret&plan=pro").content.decode()
+    assert "abc.secret" not in page
+    assert 'name="next" value="/pricing?plan=pro"' in page
+    # A consent form posted with such a next goes back without the token.
+    response = client.post("/cookies/consent", {"choice": "accept_all", "next": "/pricing?token=abc.secret"})
+    assert response["Location"] == "/pricing"
+    # A next pointing at a sign-in link is not carried into the emailed link.
+    link = sign_in_link(
+        client, customer.email, django_capture_on_commit_callbacks, next="/login/magic?token=abc.secret"
+    )
+    assert "abc.secret" not in link and "next=" not in link
+
+
+def test_it_shows_a_clear_page_for_a_spent_link_warns_once_and_counts_a_failed_sign_in(
+    client, customer, django_capture_on_commit_callbacks, caplog
+):
+    from axes.models import AccessFailureLog
+
+    link = sign_in_link(client, customer.email, django_capture_on_commit_callbacks)
+    token = re.search(r"token=([^&]+)", link).group(1)
+    client.get(link)
+    assert client.post("/login/magic").status_code == 302
+    client.post("/logout")
+
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        spent = client.get(link)
+    assert spent.status_code == 400
+    page = spent.content.decode()
+    assert "This sign-in link no longer works" in page and "Email me a new sign-in link" in page
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert any(r.levelno == logging.WARNING and "sign-in link did not work" in r.getMessage() for r in caplog.records)
+    assert not any(token in r.getMessage() for r in caplog.records)
+    assert AccessFailureLog.objects.count() == 1
+
+    # Posting it (a client that sends the token itself) counts once more, still no ERROR.
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        assert client.post("/login/magic", {"token": token}).status_code == 400
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    assert AccessFailureLog.objects.count() == 2
+
+
+def test_it_redacts_sign_in_tokens_from_log_lines():
+    # The console handler every logger writes through (settings.LOGGING), into a buffer.
+    from levqor.logging import RedactSecretsFilter
+
+    (handler,) = [h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)]
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        logging.getLogger("django.server").info('"GET /login/magic?token=abc.SECRET123&next=/x HTTP/1.1" 302 0')
+        logging.getLogger("levqor.test").warning("opened %s", "/login/magic?sesame=zzzSECRET")
+    finally:
+        handler.setStream(previous)
+    written = buffer.getvalue()
+    assert "SECRET" not in written
+    assert "token=[redacted]&next=/x" in written and "sesame=[redacted]" in written

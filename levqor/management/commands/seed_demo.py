@@ -1,6 +1,7 @@
 import importlib.util
 import os
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -14,13 +15,15 @@ DEMO_ADMIN_PASSWORD = "levqor-demo-admin"  # noqa: S105 - printed on purpose, DE
 
 # Each app that has demo data provides `seed(*, admin, stdout)` in its
 # `demo` module; they run in this order (later ones may use earlier data)
-# and each must be idempotent.
+# and each must be idempotent. Modules that create accounts come before the
+# ones that give every account something (workflows, keys, data requests):
+# otherwise a second run would find new accounts and seed them then.
 DEMO_MODULES = (
-    "levqor.workflows.demo",
-    "levqor.api.demo",
     "billing.demo",
     "status.demo",
     "support.demo",
+    "levqor.workflows.demo",
+    "levqor.api.demo",
     "compliance.demo",
 )
 
@@ -38,10 +41,20 @@ DEMO_ACCOUNTS = (
 class Command(BaseCommand):
     help = (
         "Fill a demo world: a superuser and accounts on every plan and billing state. "
-        "Idempotent: running it again creates nothing new."
+        "Idempotent: running it again creates nothing new. Prints how many rows of each kind it created."
     )
 
     def handle(self, *args, **options):
+        before = _row_counts()
+        self._seed()
+        created = {label: count - before.get(label, 0) for label, count in _row_counts().items()}
+        created = {label: count for label, count in created.items() if count}
+        for label, count in sorted(created.items()):
+            self.stdout.write(f"  {label}: {count} created")
+        # CI greps "Demo world ready: 0 created" on the second run.
+        self.stdout.write(self.style.SUCCESS(f"Demo world ready: {sum(created.values())} created in total."))
+
+    def _seed(self):
         email = os.environ.get("LEVQOR_ADMIN_EMAIL", DEFAULT_ADMIN_EMAIL).strip().lower()
         password = os.environ.get("LEVQOR_ADMIN_PASSWORD", "")
         if not password:
@@ -80,12 +93,13 @@ class Command(BaseCommand):
             with transaction.atomic():
                 seed(admin=admin, stdout=self.stdout)
 
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"Demo world ready: {created} accounts created, {len(DEMO_ACCOUNTS) - created} already there."
-            )
-        )
+        self.stdout.write(f"Accounts: {created} accounts created, {len(DEMO_ACCOUNTS) - created} already there.")
         self.stdout.write(f"Admin login: {email} / {password}")
         self.stdout.write(
             "Customer logins (magic link, printed to the console): " + ", ".join(a[4] for a in DEMO_ACCOUNTS)
         )
+
+
+def _row_counts() -> dict[str, int]:
+    """Rows per model, every installed app: what a run created is the difference."""
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}

@@ -1,0 +1,61 @@
+from django.contrib import admin, messages
+
+from . import emails
+from .models import EmailFailure
+
+
+class EmailFailureStatusFilter(admin.SimpleListFilter):
+    """Open failures by default: the ones nobody has dealt with yet."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("resolved", "Resolved"), ("all", "All")]
+
+    def value(self):
+        return super().value() or "open"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(EmailFailure)
+class EmailFailureAdmin(admin.ModelAdmin):
+    """Read-only log of emails the backend refused; staff mark them handled
+    once the person has been reached another way (or the sender retried)."""
+
+    list_display = ("failed_at", "template", "to", "purpose", "short_error", "resolved_at", "resolution")
+    list_filter = (EmailFailureStatusFilter, "template", "purpose")
+    search_fields = ("to", "template", "correlation_id", "error")
+    date_hierarchy = "failed_at"
+    readonly_fields = [f.name for f in EmailFailure._meta.fields]
+    actions = ["mark_handled"]
+    show_full_result_count = False
+
+    @admin.display(description="error")
+    def short_error(self, obj) -> str:
+        return obj.error[:120]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Mark handled (the person was reached another way)")
+    def mark_handled(self, request, queryset):
+        count = emails.email_failures_mark_handled(ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        self.message_user(request, f"{count} email failure(s) marked handled.", messages.SUCCESS)
