@@ -277,12 +277,14 @@ def event_process(*, event_pk: int, force: bool = False) -> str:
     again. Returns the resulting status, or "skipped" when it is processed
     already or another worker holds it. Raises on failure after recording
     it, so the queue retries. Safe to run twice."""
+    was = StripeEvent.objects.filter(pk=event_pk).values_list("status", flat=True).first()
     if not _claim(event_pk, force=force):
         return "skipped"
     record = StripeEvent.objects.get(pk=event_pk)
-    if Event.objects.filter(id=record.stripe_id).exists():
-        # dj-stripe synced it and ran every app's receivers already (an
-        # unmatched event): run billing's handlers again, no Stripe call.
+    if was == StripeEvent.Status.UNMATCHED or Event.objects.filter(id=record.stripe_id).exists():
+        # Synced, and every app's receivers ran, when it was first processed
+        # (dj-stripe runs them once per event id): only billing's handlers
+        # run again, on the stored payload, with no Stripe call.
         return _apply_stored(record)
     api_key = djstripe_settings.get_default_api_key(record.livemode)
     started = time.perf_counter()
