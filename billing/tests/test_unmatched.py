@@ -153,7 +153,7 @@ def test_reprocess_applies_an_unmatched_event_once_the_customer_is_linked(delive
     payload = failure(stranger)
     deliver(payload)
     out = StringIO()
-    call_command("reprocess_stripe_events", "--id", payload["id"], stdout=out)
+    call_command("reprocess_stripe_events", "--unmatched", stdout=out)
     assert f"{payload['id']}: unmatched" in out.getvalue()  # still no account: kept, not dropped
     assert not DunningCase.objects.exists()
 
