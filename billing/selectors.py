@@ -162,7 +162,7 @@ def case_timeline(*, case: DunningCase) -> list[dict]:
         state = (
             "not sent"
             if notice.dropped_at
-            else f"failed {notice.deliveries}×, next try {notice.lease_until:%Y-%m-%d %H:%M}"
+            else f"failed {notice.deliveries}×, next try {timezone.localtime(notice.lease_until):%Y-%m-%d %H:%M}"
         )
         entries.append(
             {
