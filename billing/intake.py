@@ -16,11 +16,14 @@ is not acknowledged on failure, so the ORM broker presents it again after
 `Q_CLUSTER["retry"]` seconds, up to `max_attempts`; the Redis broker does
 not redeliver) and by the `billing.retry_stripe_events` schedule (which also
 picks up events whose enqueue was lost), both bounded by our own attempt
-count in `StripeEvent.attempts`.
+count in `StripeEvent.attempts`. The outcome is `processed` with a note
+(what it did, or why it was ignored) or `unmatched` (it cannot be applied
+yet: applied again, on the stored payload, when the customer is linked, the
+case opens, or on reprocess).
 
 We do not use dj-stripe's view or `DJSTRIPE_WEBHOOK_EVENT_CALLBACK`: the
 callback runs before the trigger's final save, so work enqueued from it can
-finish first and then be overwritten (see ../shared/STRIPE-NOTES.md).
+finish first and then be overwritten (dj-stripe 2.11, `from_request`).
 """
 
 import json
@@ -326,7 +329,6 @@ def _record_failure(record: StripeEvent, exc: Exception) -> None:
 def _apply_stored(record: StripeEvent) -> str:
     """Billing's handlers on the stored payload, in one transaction with the
     status. Raises on failure after recording it."""
-
     try:
         with transaction.atomic():
             _serialise_syncs()
