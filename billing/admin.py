@@ -1,17 +1,25 @@
 """Billing admin: the dunning queue, each case's timeline and staff actions
-(all through services), and the read-only Stripe event log with "reprocess"."""
+(all through services), the read-only Stripe event log with "reprocess" and
+"link the customer", and the dunning emails with "retry now"."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from levqor.accounts.models import Account
 from levqor.plans import PLAN_CHOICES
 
-from . import intake, selectors, services
-from .models import DunningCase, EmailLog, StripeEvent
+from . import intake, linking, notices, selectors, services
+from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
 
 INLINE_REPROCESS = 10  # more than this are reprocessed by the task queue
 
@@ -199,24 +207,48 @@ class EventStatusFilter(admin.SimpleListFilter):
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return StripeEvent.Status.choices
+        return [*StripeEvent.Status.choices, ("stuck", "Not processed within 15 minutes")]
 
     def queryset(self, request, queryset):
+        if self.value() == "stuck":
+            return queryset & selectors.events_stuck(now=timezone.now())
         if self.value():
             return queryset.filter(status=self.value())
         return queryset
+
+
+class LinkCustomerForm(forms.Form):
+    customer = forms.CharField(label="Stripe customer id", max_length=255)
+    account = forms.ModelChoiceField(queryset=Account.objects.order_by("name"), label="Levqor account")
+
+    def clean_customer(self):
+        value = self.cleaned_data["customer"].strip()
+        if not value.startswith("cus_"):
+            raise forms.ValidationError("A Stripe customer id starts with cus_.")
+        return value
 
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
     """Read-only: every Stripe event and how processing went."""
 
-    list_display = ("stripe_id", "type", "status", "attempts", "deliveries", "stripe_created", "received_at", "error")
+    list_display = (
+        "stripe_id",
+        "type",
+        "status",
+        "outcome",
+        "customer_id",
+        "attempts",
+        "deliveries",
+        "stripe_created",
+        "received_at",
+        "error",
+    )
     list_filter = (EventStatusFilter, "type")
     search_fields = ("stripe_id", "customer_id", "subscription_id", "object_id")
     date_hierarchy = "received_at"
     show_full_result_count = False
-    actions = ("action_reprocess",)
+    actions = ("action_reprocess", "action_link_customer")
     readonly_fields = [f.name for f in StripeEvent._meta.fields]
 
     def has_add_permission(self, request):
@@ -231,6 +263,56 @@ class StripeEventAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def error(self, event):
         return event.last_error[:80]
+
+    @admin.display(description="outcome")
+    def outcome(self, event):
+        return event.note[:120]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.link_customer_view)
+        return [path("link-customer/", view, name="billing_stripeevent_link_customer"), *super().get_urls()]
+
+    def link_customer_view(self, request):
+        """Link a Stripe customer to an account; its unmatched events are then applied."""
+        if not self.has_view_permission(request) or not request.user.has_perm("accounts.change_account"):
+            raise PermissionDenied
+        form = LinkCustomerForm(request.POST or None, initial={"customer": request.GET.get("customer", "")})
+        if request.method == "POST" and form.is_valid():
+            customer = form.cleaned_data["customer"]
+            try:
+                waiting = linking.customer_link(
+                    customer_id=customer, account=form.cleaned_data["account"], actor=request.user
+                )
+            except linking.LinkError as exc:
+                form.add_error(None, str(exc))
+            else:
+                left = StripeEvent.objects.filter(customer_id=customer, status=StripeEvent.Status.UNMATCHED).count()
+                self.message_user(
+                    request,
+                    f"Linked {customer} to {form.cleaned_data['account']}: {waiting} unmatched event(s) "
+                    f"applied or queued, {left} still unmatched.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:billing_stripeevent_changelist") + f"?q={customer}")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Link a Stripe customer to an account",
+            "form": form,
+            "opts": self.model._meta,
+            "waiting": StripeEvent.objects.filter(
+                customer_id=form["customer"].value() or "", status=StripeEvent.Status.UNMATCHED
+            ).order_by("stripe_created"),
+        }
+        return TemplateResponse(request, "billing/admin_link_customer.html", context)
+
+    @admin.action(description="Link the event's Stripe customer to an account…")
+    def action_link_customer(self, request, queryset):
+        customers = set(queryset.exclude(customer_id="").values_list("customer_id", flat=True))
+        if len(customers) != 1:
+            self.message_user(request, "Select events of exactly one Stripe customer.", messages.WARNING)
+            return None
+        url = reverse("admin:billing_stripeevent_link_customer")
+        return redirect(f"{url}?{urlencode({'customer': customers.pop()})}")
 
     @admin.action(description="Reprocess now")
     def action_reprocess(self, request, queryset):
@@ -247,6 +329,86 @@ class StripeEventAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             f"{ok} event(s) processed, {results.count(StripeEvent.Status.FAILED)} failed, "
+            f"{results.count(StripeEvent.Status.UNMATCHED)} still unmatched, "
             f"{results.count('skipped')} skipped (already processed or in progress).",
             messages.SUCCESS if ok else messages.WARNING,
         )
+
+
+class NoticeDeliveryFilter(admin.SimpleListFilter):
+    title = "delivery"
+    parameter_name = "delivery"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failed", "Failed (retrying with back-off)"),
+            ("in_flight", "Being sent"),
+            ("sent", "Sent"),
+            ("dropped", "Not sent: no longer true"),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        failed = selectors.notices_failed(now=now)
+        if self.value() == "failed":
+            return queryset & failed
+        if self.value() == "in_flight":
+            return queryset.filter(sent_at__isnull=True, dropped_at__isnull=True).exclude(pk__in=failed.values("pk"))
+        if self.value() == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        if self.value() == "dropped":
+            return queryset.filter(dropped_at__isnull=False)
+        return queryset
+
+
+@admin.register(DunningNotice)
+class DunningNoticeAdmin(admin.ModelAdmin):
+    """Read-only: every dunning email claimed, and whether it left."""
+
+    list_display = (
+        "id",
+        "case",
+        "kind",
+        "delivery",
+        "deliveries",
+        "claimed_at",
+        "lease_until",
+        "sent_at",
+        "dropped_at",
+        "error",
+    )
+    list_filter = (NoticeDeliveryFilter, "kind")
+    list_select_related = ("case", "case__account")
+    search_fields = ("case__account__name", "case__stripe_customer_id", "case__stripe_subscription_id")
+    date_hierarchy = "claimed_at"
+    show_full_result_count = False
+    actions = ("action_retry_now",)
+    readonly_fields = [f.name for f in DunningNotice._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="delivery")
+    def delivery(self, notice):
+        if notice.sent_at:
+            return "sent"
+        if notice.dropped_at:
+            return "not sent (no longer true)"
+        if notice.last_error or notice.lease_until <= timezone.now():
+            return f"failed, next try {timezone.localtime(notice.lease_until):%Y-%m-%d %H:%M}"
+        return "being sent"
+
+    @admin.display(description="error")
+    def error(self, notice):
+        return notice.last_error[:120]
+
+    @admin.action(description="Retry now")
+    def action_retry_now(self, request, queryset):
+        count = sum(1 for notice in queryset if notices.notice_retry_now(notice=notice, actor=request.user))
+        self.message_user(request, f"{count} email(s) retried.", messages.SUCCESS if count else messages.WARNING)

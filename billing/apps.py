@@ -6,14 +6,44 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from levqor import attention, banners
+        from django.db.models.signals import post_save
 
-        from . import selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
+        from levqor import attention, banners
+        from levqor.accounts.models import Account
+
+        from . import linking, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
         banners.register("billing.paused", views.paused_banner)
+        # Staff link a Stripe customer by setting it on the account (accounts
+        # admin): apply the events kept unmatched for that customer.
+        post_save.connect(linking.on_account_saved, sender=Account, dispatch_uid="billing.account_saved")
         attention.register(
             "Dunning cases due today",
             count=selectors.case_due_today_count,
             url_name="admin:billing_dunningcase_changelist",
             query="status=pending&due=today",
+        )
+        attention.register(
+            "Stripe events failed",
+            count=selectors.event_failed_count,
+            url_name="admin:billing_stripeevent_changelist",
+            query="status=failed",
+        )
+        attention.register(
+            "Stripe events not processed within 15 minutes",
+            count=selectors.event_stuck_count,
+            url_name="admin:billing_stripeevent_changelist",
+            query="status=stuck",
+        )
+        attention.register(
+            "Stripe events unmatched (customer not linked or case not open)",
+            count=selectors.event_unmatched_count,
+            url_name="admin:billing_stripeevent_changelist",
+            query="status=unmatched",
+        )
+        attention.register(
+            "Billing emails that failed to send",
+            count=selectors.notice_failed_count,
+            url_name="admin:billing_dunningnotice_changelist",
+            query="delivery=failed",
         )

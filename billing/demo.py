@@ -1,5 +1,8 @@
 """Demo dunning data for `seed_demo`: failing subscriptions at every stage,
-made through the same services the webhooks and the sweep use. Idempotent."""
+made through the same services the webhooks and the sweep use, their Stripe
+events, one failed event and one unmatched one. Idempotent: every object is
+keyed (account name, subscription id, event id), so a second run creates
+nothing (`billing/tests/test_demo.py`)."""
 
 from datetime import timedelta
 
@@ -63,43 +66,29 @@ def seed(*, admin, stdout) -> None:
                 },
             },
         }
-        # The webhook as it would have been stored (processed), for the
-        # admin's event log and the case timeline.
-        StripeEvent.objects.get_or_create(
-            stripe_id=f"evt_demo_{slug}",
-            defaults={
-                "type": "invoice.payment_failed",
-                "stripe_created": failed_at,
-                "customer_id": account.stripe_customer_id,
-                "subscription_id": subscription,
-                "object_id": invoice["id"],
-                "payload": {
-                    "id": f"evt_demo_{slug}",
-                    "object": "event",
-                    "type": "invoice.payment_failed",
-                    "created": int(failed_at.timestamp()),
-                    "data": {"object": invoice},
-                },
-                "status": StripeEvent.Status.PROCESSED,
-                "attempts": 1,
-                "received_at": failed_at,
-                "last_attempt_at": failed_at,
-                "processed_at": failed_at,
-            },
-        )
-        case = services.case_record_failure(invoice=invoice, event_id=f"evt_demo_{slug}", event_at=failed_at)
-        if then == "advance":
+        _store_event(f"evt_demo_{slug}", "invoice.payment_failed", invoice, subscription, at=failed_at)
+        outcome = services.failure_apply(invoice=invoice, event_id=f"evt_demo_{slug}", event_at=failed_at)
+        case = outcome.case
+        _stored(f"evt_demo_{slug}").update(note=outcome.note, case=case)
+        if then in ("advance", "recover", "cancel"):
             services.case_advance(case_id=case.pk, now=now, actor=admin)
-        elif then == "recover":
-            services.case_advance(case_id=case.pk, now=now, actor=admin)
-            services.case_record_payment(
-                subscription_id=subscription, event_id=f"evt_demo_paid_{slug}", event_at=now, reason="demo: paid"
+        if then == "recover":
+            paid = {**invoice, "status": "paid", "amount_remaining": 0, "payment_intent": None}
+            event_id = _store_event(f"evt_demo_paid_{slug}", "invoice.paid", paid, subscription, at=now)
+            outcome = services.payment_apply(
+                subscription_id=subscription, event_id=event_id, event_at=now, reason="invoice.paid"
             )
+            _stored(event_id).update(note=outcome.note, case=outcome.case)
         elif then == "cancel":
-            services.case_advance(case_id=case.pk, now=now, actor=admin)
-            services.case_record_cancellation(
-                subscription_id=subscription, event_id=f"evt_demo_deleted_{slug}", event_at=now
+            deleted = {"id": subscription, "object": "subscription", "customer": account.stripe_customer_id}
+            deleted["status"] = "canceled"
+            event_id = _store_event(
+                f"evt_demo_deleted_{slug}", "customer.subscription.deleted", deleted, subscription, at=now
             )
+            outcome = services.cancellation_apply(
+                subscription_id=subscription, customer_id=account.stripe_customer_id, event_id=event_id, event_at=now
+            )
+            _stored(event_id).update(note=outcome.note, case=outcome.case)
         created += 1
     # One event whose processing failed while Stripe was unreachable: what
     # the "failed" filter and the "Reprocess now" action are for.
@@ -123,4 +112,71 @@ def seed(*, admin, stdout) -> None:
             "last_attempt_at": now,
         },
     )
+    # A payment failure for a Stripe customer no account is linked to: kept
+    # unmatched until staff link it (Stripe events → "Link the event's Stripe
+    # customer to an account…"), which then opens its case.
+    unlinked = {
+        "id": "in_demo_unlinked",
+        "object": "invoice",
+        "customer": "cus_demo_unlinked",
+        "parent": {"type": "subscription_details", "subscription_details": {"subscription": "sub_demo_unlinked"}},
+        "amount_due": AMOUNTS["pro"],
+        "amount_remaining": AMOUNTS["pro"],
+        "currency": "gbp",
+        "attempt_count": 1,
+        "next_payment_attempt": int((now + timedelta(days=3)).timestamp()),
+        "hosted_invoice_url": "https://invoice.stripe.com/i/demo/in_demo_unlinked",
+    }
+    if not StripeEvent.objects.filter(stripe_id="evt_demo_unlinked_customer").exists():
+        _store_event(
+            "evt_demo_unlinked_customer",
+            "invoice.payment_failed",
+            unlinked,
+            "sub_demo_unlinked",
+            at=now - timedelta(hours=2),
+            status=StripeEvent.Status.UNMATCHED,
+            note="unmatched: Stripe customer cus_demo_unlinked is not linked to an account",
+        )
     stdout.write(f"Billing demo: {created} dunning cases created ({len(DEMO_CASES) - created} already there).")
+
+
+def _stored(stripe_id: str):
+    return StripeEvent.objects.filter(stripe_id=stripe_id)
+
+
+def _store_event(
+    stripe_id: str,
+    kind: str,
+    obj: dict,
+    subscription: str,
+    *,
+    at,
+    status: str = StripeEvent.Status.PROCESSED,
+    note: str = "",
+) -> str:
+    """The webhook as it would have been stored, for the admin's event log
+    and the case timeline. Idempotent (keyed by the event id)."""
+    StripeEvent.objects.get_or_create(
+        stripe_id=stripe_id,
+        defaults={
+            "type": kind,
+            "stripe_created": at,
+            "customer_id": obj.get("customer") or "",
+            "subscription_id": subscription,
+            "object_id": obj["id"],
+            "payload": {
+                "id": stripe_id,
+                "object": "event",
+                "type": kind,
+                "created": int(at.timestamp()),
+                "data": {"object": obj},
+            },
+            "status": status,
+            "note": note,
+            "attempts": 1,
+            "received_at": at,
+            "last_attempt_at": at,
+            "processed_at": at if status == StripeEvent.Status.PROCESSED else None,
+        },
+    )
+    return stripe_id

@@ -16,11 +16,14 @@ is not acknowledged on failure, so the ORM broker presents it again after
 `Q_CLUSTER["retry"]` seconds, up to `max_attempts`; the Redis broker does
 not redeliver) and by the `billing.retry_stripe_events` schedule (which also
 picks up events whose enqueue was lost), both bounded by our own attempt
-count in `StripeEvent.attempts`.
+count in `StripeEvent.attempts`. The outcome is `processed` with a note
+(what it did, or why it was ignored) or `unmatched` (it cannot be applied
+yet: applied again, on the stored payload, when the customer is linked, the
+case opens, or on reprocess).
 
 We do not use dj-stripe's view or `DJSTRIPE_WEBHOOK_EVENT_CALLBACK`: the
 callback runs before the trigger's final save, so work enqueued from it can
-finish first and then be overwritten (see ../shared/STRIPE-NOTES.md).
+finish first and then be overwritten (dj-stripe 2.11, `from_request`).
 """
 
 import json
@@ -42,7 +45,9 @@ from djstripe.settings import djstripe_settings
 
 from levqor.signals import external_contact_report
 
+from . import selectors, webhooks
 from .models import StripeEvent
+from .services import SAME_ATTEMPT
 
 logger = logging.getLogger(__name__)
 
@@ -232,15 +237,23 @@ def _serialise_syncs() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK_KEY])
 
 
-def _mark_processed(record: StripeEvent, event, note: str = "") -> None:
-    StripeEvent.objects.filter(pk=record.pk).update(
-        status=StripeEvent.Status.PROCESSED, processed_at=timezone.now(), last_error="", note=note
-    )
+def _mark_processed(record: StripeEvent, event, note: str = "", outcome=None) -> str:
+    """Record how processing ended: `processed` (with what it did or why it
+    was ignored) or `unmatched` (kept until the customer is linked or the
+    case opens). Returns the status."""
+    status = StripeEvent.Status.UNMATCHED if outcome is not None and outcome.unmatched else StripeEvent.Status.PROCESSED
+    fields = {"status": status, "last_error": "", "note": (outcome.note if outcome else note)[:255]}
+    fields["processed_at"] = timezone.now() if status == StripeEvent.Status.PROCESSED else None
+    if outcome is not None and outcome.case is not None:
+        fields["case"] = outcome.case
+    StripeEvent.objects.filter(pk=record.pk).update(**fields)
     if record.trigger_id:
         # .update(), not save(): never overwrite fields another writer set.
-        WebhookEventTrigger.objects.filter(pk=record.trigger_id).update(
-            processed=True, event=event, exception="", traceback=""
-        )
+        changes = {"processed": True, "exception": "", "traceback": ""}
+        if event is not None:
+            changes["event"] = event
+        WebhookEventTrigger.objects.filter(pk=record.trigger_id).update(**changes)
+    return status
 
 
 def _report_stripe_contact(started: float, exc: Exception | None) -> None:
@@ -261,20 +274,29 @@ def _report_stripe_contact(started: float, exc: Exception | None) -> None:
 
 def event_process(*, event_pk: int, force: bool = False) -> str:
     """Process one stored event: dj-stripe sync (Stripe API), our handlers
-    and the `processed` mark, in one transaction, so the effect and the
-    status commit together. Returns the resulting status, or "skipped" when
-    it is processed already or another worker holds it. Raises on failure
-    after recording it, so the queue retries. Safe to run twice."""
+    and the outcome (`processed` with a note, or `unmatched`), in one
+    transaction, so the effect and the status commit together. An event
+    dj-stripe already has (an unmatched one) only runs billing's handlers
+    again. Returns the resulting status, or "skipped" when it is processed
+    already or another worker holds it. Raises on failure after recording
+    it, so the queue retries. Safe to run twice."""
+    was = StripeEvent.objects.filter(pk=event_pk).values_list("status", flat=True).first()
     if not _claim(event_pk, force=force):
         return "skipped"
     record = StripeEvent.objects.get(pk=event_pk)
+    if was == StripeEvent.Status.UNMATCHED or Event.objects.filter(id=record.stripe_id).exists():
+        # Synced, and every app's receivers ran, when it was first processed
+        # (dj-stripe runs them once per event id): only billing's handlers
+        # run again, on the stored payload, with no Stripe call.
+        return _apply_stored(record)
     api_key = djstripe_settings.get_default_api_key(record.livemode)
     started = time.perf_counter()
     try:
         with transaction.atomic():
             _serialise_syncs()
-            event = Event.process(record.payload, api_key=api_key)
-            _mark_processed(record, event)
+            with webhooks.collect() as outcomes:
+                event = Event.process(record.payload, api_key=api_key)
+            status = _mark_processed(record, event, outcome=outcomes.get(record.stripe_id))
         _report_stripe_contact(started, None)
     except Exception as exc:
         _report_stripe_contact(started, exc)
@@ -285,7 +307,7 @@ def event_process(*, event_pk: int, force: bool = False) -> str:
             # Stripe does not know the object (a deleted or foreign one):
             # nothing to sync or act on. Stored, acknowledged, not retried.
             with transaction.atomic():
-                _mark_processed(record, None, note=f"object unknown to Stripe: {str(exc)[:200]}")
+                _mark_processed(record, None, note=f"ignored: object unknown to Stripe: {str(exc)[:200]}")
             return StripeEvent.Status.PROCESSED
         error = f"{type(exc).__name__}: {exc}"
         with transaction.atomic():
@@ -295,7 +317,48 @@ def event_process(*, event_pk: int, force: bool = False) -> str:
                     exception=error[:128], traceback=format_exc(), processed=False
                 )
         raise
-    return StripeEvent.Status.PROCESSED
+    return status
+
+
+def _record_failure(record: StripeEvent, exc: Exception) -> None:
+    error = f"{type(exc).__name__}: {exc}"
+    with transaction.atomic():
+        StripeEvent.objects.filter(pk=record.pk).update(status=StripeEvent.Status.FAILED, last_error=error[:5000])
+
+
+def _apply_stored(record: StripeEvent) -> str:
+    """Billing's handlers on the stored payload, in one transaction with the
+    status. Raises on failure after recording it."""
+    try:
+        with transaction.atomic():
+            _serialise_syncs()
+            outcome = webhooks.apply(
+                kind=record.type, event_id=record.stripe_id, at=record.stripe_created, data=record.payload.get("data")
+            )
+            return _mark_processed(record, None, outcome=outcome)
+    except Exception as exc:
+        _record_failure(record, exc)
+        raise
+
+
+def events_apply_unmatched(*, customer_id: str) -> dict[str, int]:
+    """Apply a customer's unmatched events, oldest first (a failure opens
+    its case, then the PaymentIntent failures waiting for it land on it).
+    Returns counts by outcome. Safe to run twice."""
+    counts: dict[str, int] = {}
+    for pk in selectors.event_ids_unmatched(customer_id=customer_id):
+        status = event_reprocess(event_pk=pk)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def events_retry_unmatched(*, now: datetime) -> int:
+    """Scheduled: apply unmatched events whose customer is linked by now.
+    Returns how many were tried."""
+    ids = selectors.event_ids_unmatched_to_retry(now=now, wait_for_invoice=SAME_ATTEMPT)
+    for pk in ids:
+        event_reprocess(event_pk=pk)
+    return len(ids)
 
 
 def events_fail_stuck() -> int:
@@ -310,8 +373,9 @@ def events_fail_stuck() -> int:
 
 
 def event_reprocess(*, event_pk: int) -> str:
-    """Staff/command: run a failed (or stuck) event again now, whatever its
-    attempt count. Returns the status; never raises."""
+    """Staff/command: run a failed, stuck or unmatched event again now,
+    whatever its attempt count. Returns the status ("unmatched" if it still
+    cannot be applied, "skipped" if processed already); never raises."""
     try:
         return event_process(event_pk=event_pk, force=True)
     except Exception:

@@ -20,6 +20,10 @@ class StripeEvent(models.Model):
         RECEIVED = "received", "Received"
         PROCESSING = "processing", "Processing"
         PROCESSED = "processed", "Processed"
+        # Valid, but cannot be applied yet: the Stripe customer is linked to
+        # no account, or the case it belongs to is not open yet. Applied when
+        # staff link the customer (or the case opens), or on reprocess.
+        UNMATCHED = "unmatched", "Unmatched"
         FAILED = "failed", "Failed"
 
     stripe_id = models.CharField(max_length=255, unique=True)
@@ -37,7 +41,17 @@ class StripeEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     deliveries = models.PositiveIntegerField(default=1)
     last_error = models.TextField(blank=True)
-    note = models.CharField(max_length=255, blank=True)
+    note = models.CharField(
+        max_length=255, blank=True, help_text="What applying it did, or why it was ignored or is unmatched."
+    )
+    case = models.ForeignKey(
+        "DunningCase",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stripe_events",
+        help_text="The dunning case this event touched (applied to it, or ignored for it).",
+    )
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -47,7 +61,7 @@ class StripeEvent(models.Model):
         indexes = [models.Index(fields=["status", "last_attempt_at"], name="billing_event_status_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["received", "processing", "processed", "failed"]),
+                condition=Q(status__in=["received", "processing", "processed", "unmatched", "failed"]),
                 name="billing_stripeevent_status_known",
             )
         ]
@@ -155,7 +169,8 @@ class DunningNotice(models.Model):
     """The claim on one email per (case, kind): inserted before sending, so
     two workers can never both send it. `sent_at` stays empty until the
     provider accepted it; a claim left unsent past its lease (a crash between
-    claim and send) is picked up and sent again by the next sweep."""
+    claim and send) is picked up and sent again by the next sweep; a failed
+    send is retried with back-off (`lease_until` is the next attempt)."""
 
     class Kind(models.TextChoices):
         DAY0 = "day0", "Day 0 reminder"
@@ -168,6 +183,11 @@ class DunningNotice(models.Model):
     claimed_at = models.DateTimeField(default=timezone.now)
     lease_until = models.DateTimeField(default=timezone.now, help_text="Nobody else may deliver it before this time.")
     sent_at = models.DateTimeField(null=True, blank=True)
+    dropped_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Not sent on purpose: what it would report no longer held at delivery time (see last error).",
+    )
     deliveries = models.PositiveIntegerField(default=0, help_text="Delivery attempts (1 unless a worker crashed).")
     resends = models.PositiveIntegerField(default=0, help_text="Staff-requested resends.")
     last_error = models.TextField(blank=True)

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from compliance.models import AuditEvent
@@ -40,10 +40,70 @@ def case_due_today_count() -> int:
 
 def notice_ids_unsent(*, now: datetime) -> list[int]:
     """Claims nobody has delivered and nobody holds: a worker crashed between
-    claiming and sending."""
+    claiming and sending, or a failed send whose back-off has run out."""
     return list(
-        DunningNotice.objects.filter(sent_at__isnull=True, lease_until__lte=now)
+        DunningNotice.objects.filter(sent_at__isnull=True, dropped_at__isnull=True, lease_until__lte=now)
         .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def notices_failed(*, now: datetime) -> QuerySet[DunningNotice]:
+    """Dunning emails that should have left and have not: a send failed
+    (waiting for its retry) or the worker holding it vanished."""
+    return DunningNotice.objects.filter(sent_at__isnull=True, dropped_at__isnull=True).filter(
+        ~Q(last_error="") | Q(lease_until__lte=now)
+    )
+
+
+def notice_failed_count() -> int:
+    return notices_failed(now=timezone.now()).count()
+
+
+# A Stripe event not processed this long after it arrived is stuck: the queue
+# lost it or keeps dying on it (the retry schedule runs every 5 minutes).
+STUCK_AFTER = timedelta(minutes=15)
+
+
+def events_stuck(*, now: datetime) -> QuerySet[StripeEvent]:
+    """Events still received or processing 15 minutes after they arrived."""
+    return StripeEvent.objects.filter(
+        status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.PROCESSING], received_at__lte=now - STUCK_AFTER
+    )
+
+
+def event_stuck_count() -> int:
+    return events_stuck(now=timezone.now()).count()
+
+
+def event_failed_count() -> int:
+    return StripeEvent.objects.filter(status=StripeEvent.Status.FAILED).count()
+
+
+def event_unmatched_count() -> int:
+    return StripeEvent.objects.filter(status=StripeEvent.Status.UNMATCHED).count()
+
+
+def event_ids_unmatched(*, customer_id: str) -> list[int]:
+    """A customer's unmatched events, in the order Stripe created them."""
+    return list(
+        StripeEvent.objects.filter(customer_id=customer_id, status=StripeEvent.Status.UNMATCHED)
+        .order_by("stripe_created", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def event_ids_unmatched_to_retry(*, now: datetime, wait_for_invoice: timedelta) -> list[int]:
+    """Unmatched events whose customer an account is linked to by now (the
+    enqueue at linking time was lost, or it was linked another way), except
+    PaymentIntent failures still within the time their invoice failure may
+    take to arrive."""
+    linked = Account.objects.filter(stripe_customer_id=OuterRef("customer_id"))
+    return list(
+        StripeEvent.objects.filter(status=StripeEvent.Status.UNMATCHED)
+        .filter(Exists(linked))
+        .exclude(type="payment_intent.payment_failed", stripe_created__gt=now - wait_for_invoice)
+        .order_by("stripe_created", "pk")
         .values_list("pk", flat=True)
     )
 
@@ -70,18 +130,22 @@ def case_timeline(*, case: DunningCase) -> list[dict]:
     """Everything that happened to a case, oldest first: the Stripe events for
     its subscription, the emails sent and the audited state changes."""
     entries = []
-    events = StripeEvent.objects.filter(subscription_id=case.stripe_subscription_id).order_by("stripe_created")
+    # Events applied to (or ignored for) this case, and those about its
+    # subscription or invoice that touched no case (invoice.created, ...).
+    about = Q(subscription_id=case.stripe_subscription_id)
     if case.stripe_invoice_id:
-        events = StripeEvent.objects.filter(
-            Q(subscription_id=case.stripe_subscription_id) | Q(object_id=case.stripe_invoice_id)
-        ).order_by("stripe_created")
+        about |= Q(object_id=case.stripe_invoice_id)
+    events = StripeEvent.objects.filter(Q(case=case) | Q(case__isnull=True) & about).order_by("stripe_created", "pk")
     for event in events:
+        outcome = event.note or event.get_status_display()
+        if event.status not in (StripeEvent.Status.PROCESSED, StripeEvent.Status.UNMATCHED):
+            outcome = f"{event.get_status_display()}{' · ' + event.note if event.note else ''}"
         entries.append(
             {
                 "at": event.stripe_created,
                 "kind": "webhook",
                 "what": event.type,
-                "detail": f"{event.stripe_id} · {event.get_status_display()}"
+                "detail": f"{event.stripe_id} · {outcome}"
                 + (f" · {event.last_error[:120]}" if event.last_error else ""),
             }
         )
@@ -92,6 +156,20 @@ def case_timeline(*, case: DunningCase) -> list[dict]:
                 "kind": "email",
                 "what": email.template + (" (resend)" if email.resend else ""),
                 "detail": f"to {email.to}: {email.subject}",
+            }
+        )
+    for notice in DunningNotice.objects.filter(case=case, sent_at__isnull=True).exclude(last_error=""):
+        state = (
+            "not sent"
+            if notice.dropped_at
+            else f"failed {notice.deliveries}×, next try {timezone.localtime(notice.lease_until):%Y-%m-%d %H:%M}"
+        )
+        entries.append(
+            {
+                "at": notice.dropped_at or notice.claimed_at,
+                "kind": "email",
+                "what": f"{notice.get_kind_display()} ({state})",
+                "detail": notice.last_error[:200],
             }
         )
     audit_filter = Q(target_type="billing.dunningcase", target_id=str(case.pk)) | Q(

@@ -1,170 +1,53 @@
-"""Billing writes: dunning cases opened, advanced, recovered and closed, and
-the emails they send. Each service is atomic, audits in its own transaction
-and sends email only after commit."""
+"""Billing writes: dunning cases opened, advanced, recovered and closed,
+and Stripe customers linked to accounts. Each service is atomic, audits in
+its own transaction and sends email only after commit (see `notices`).
+
+The webhook services (`*_apply`) return an `Outcome` that the intake
+records on the Stripe event: applied, ignored and why, or unmatched (kept to
+be applied when the customer is linked or the case opens)."""
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
-from django.urls import reverse
+from django.db.models import F
 from django.utils import timezone
 
 from compliance import audit
-from levqor import emails
 from levqor.accounts.models import Account, User
 from levqor.accounts.services import account_set_billing_state
 
 from . import selectors
-from .models import DunningCase, DunningNotice, EmailLog, Stage, SubscriptionStanding
+from .models import DunningCase, DunningNotice, Stage, StripeEvent, SubscriptionStanding
+
+# Re-exported: other apps and older callers import these from `services`.
+from .notices import (  # noqa: F401
+    NOTICE_LEASE,
+    STAGE_SENTENCES,
+    TEMPLATES,
+    _owner,
+    notice_claim,
+    notice_deliver,
+    notices_enqueue,
+    notices_retry_due,
+)
+from .payloads import (  # noqa: F401
+    HARD_DECLINE_CODES,
+    InvoiceFacts,
+    _id,
+    _payment_error,
+    _ts,
+    intent_error,
+    invoice_facts,
+    invoice_subscription_id,
+)
 
 logger = logging.getLogger(__name__)
 
 STAGE_ORDER = {"": 0, Stage.DAY0: 1, Stage.DAY7: 2, Stage.DAY14: 3}
 STAGE_DAYS = {Stage.DAY0: 0, Stage.DAY7: 7, Stage.DAY14: 14}
 NEXT_STAGE = {"": Stage.DAY0, Stage.DAY0: Stage.DAY7, Stage.DAY7: Stage.DAY14, Stage.DAY14: None}
-STAGE_SENTENCES = {
-    Stage.DAY0: "Payment failed, please update your card to avoid interruption.",
-    Stage.DAY7: "Second reminder, service will be paused if payment is not fixed.",
-    Stage.DAY14: "Account paused due to non-payment, contact support to restore.",
-}
-TEMPLATES = {
-    DunningNotice.Kind.DAY0: "dunning-day0",
-    DunningNotice.Kind.DAY7: "dunning-day7",
-    DunningNotice.Kind.DAY14: "dunning-day14",
-    DunningNotice.Kind.RECOVERED: "dunning-recovered",
-}
-# Decline codes for which Stripe will not retry and the customer must add a
-# new card (https://docs.stripe.com/declines/codes).
-HARD_DECLINE_CODES = frozenset(
-    {
-        "stolen_card",
-        "lost_card",
-        "pickup_card",
-        "restricted_card",
-        "fraudulent",
-        "merchant_blacklist",
-        "card_not_supported",
-        "expired_card",
-        "incorrect_number",
-        "invalid_account",
-        "new_account_information_available",
-        "revocation_of_all_authorizations",
-        "revocation_of_authorization",
-        "security_violation",
-        "stop_payment_order",
-        "transaction_not_allowed",
-    }
-)
-# How long a worker may hold an email claim before another may deliver it
-# (a crash between claiming and sending is detected after this).
-NOTICE_LEASE = timedelta(minutes=10)
-
-
-# --- Reading Stripe's invoice payloads ------------------------------------------
-
-
-def _ts(value) -> datetime | None:
-    if value in (None, "", 0):
-        return None
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _id(value) -> str:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else ""
-
-
-@dataclass
-class InvoiceFacts:
-    invoice_id: str
-    customer_id: str
-    subscription_id: str
-    amount_due: int
-    currency: str
-    attempt_count: int
-    next_payment_attempt: datetime | None
-    hosted_invoice_url: str
-    failure_code: str = ""
-    decline_code: str = ""
-    failure_reason: str = ""
-    extra: dict = field(default_factory=dict)
-
-
-def invoice_subscription_id(invoice: dict) -> str:
-    """The invoice's subscription in either API shape: `parent.subscription_details
-    .subscription` (current API; `subscription` is gone) or `subscription`
-    (older API versions, and localstripe)."""
-    parent = invoice.get("parent")
-    details = parent.get("subscription_details") if isinstance(parent, dict) else None
-    current = details.get("subscription") if isinstance(details, dict) else None
-    return _id(current) or _id(invoice.get("subscription"))
-
-
-def _payment_error(invoice: dict) -> tuple[str, str, str]:
-    """(failure code, decline code, message) for the invoice's last payment,
-    from the payload when Stripe expanded it, else from what dj-stripe synced."""
-    candidates = []
-    for key in ("payment_intent", "charge"):
-        value = invoice.get(key)
-        if isinstance(value, dict):
-            candidates.append((key, value))
-    if not candidates:
-        from djstripe.models import Charge, PaymentIntent
-
-        # dj-stripe 2.11 keeps these fields in the synced object's JSON. The
-        # current API has no `invoice.payment_intent`: the attempt is under
-        # `payments` (when included), or arrives as payment_intent.payment_failed
-        # (see `case_record_payment_error`).
-        pi_id, charge_id = _id(invoice.get("payment_intent")), _id(invoice.get("charge"))
-        payments = invoice.get("payments")
-        if not pi_id and isinstance(payments, dict) and isinstance(payments.get("data"), list):
-            for row in reversed(payments["data"]):
-                payment = row.get("payment") if isinstance(row, dict) else None
-                if isinstance(payment, dict) and _id(payment.get("payment_intent")):
-                    pi_id = _id(payment.get("payment_intent"))
-                    break
-        if pi_id:
-            intent = PaymentIntent.objects.filter(id=pi_id).values_list("stripe_data", flat=True).first()
-            if intent:
-                candidates.append(("payment_intent", intent))
-        if charge_id:
-            charge = Charge.objects.filter(id=charge_id).values_list("stripe_data", flat=True).first()
-            if charge:
-                candidates.append(("charge", charge))
-    code = decline = message = ""
-    for key, value in candidates:
-        if key == "payment_intent":
-            error = value.get("last_payment_error") or {}
-            code = code or error.get("code") or ""
-            decline = decline or error.get("decline_code") or ""
-            message = message or error.get("message") or ""
-        else:
-            outcome = value.get("outcome") or {}
-            code = code or value.get("failure_code") or ""
-            decline = decline or outcome.get("reason") or ""
-            message = message or value.get("failure_message") or outcome.get("seller_message") or ""
-    return code, decline, message
-
-
-def invoice_facts(invoice: dict) -> InvoiceFacts:
-    code, decline, message = _payment_error(invoice)
-    return InvoiceFacts(
-        invoice_id=invoice.get("id") or "",
-        customer_id=_id(invoice.get("customer")),
-        subscription_id=invoice_subscription_id(invoice),
-        amount_due=int(invoice.get("amount_remaining") or invoice.get("amount_due") or 0),
-        currency=(invoice.get("currency") or "").lower(),
-        attempt_count=int(invoice.get("attempt_count") or 0),
-        next_payment_attempt=_ts(invoice.get("next_payment_attempt")),
-        hosted_invoice_url=invoice.get("hosted_invoice_url") or "",
-        failure_code=code,
-        decline_code=decline,
-        failure_reason=message or decline or code,
-    )
 
 
 # --- Ordering: the latest fact per subscription ------------------------------------
@@ -217,45 +100,70 @@ def account_for_customer(customer_id: str) -> Account | None:
     return Account.objects.filter(stripe_customer_id=customer_id).first()
 
 
-def _owner(account: Account | None) -> User | None:
-    if account is None:
-        return None
-    return account.users.filter(is_active=True).order_by("pk").first()
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one Stripe event did, for the event log and the case
+    timeline: a note ("opened case #3", "ignored: late failure after
+    recovery"), the case it touched, and whether it is `unmatched` (kept to
+    be applied later)."""
+
+    note: str
+    case: DunningCase | None = None
+    unmatched: bool = False
+
+
+# How far apart (Stripe time) a PaymentIntent failure and the invoice failure
+# of the same attempt may be: Stripe sends them together, in any order.
+SAME_ATTEMPT = timedelta(hours=1)
+
+
+def _latest_case(subscription_id: str) -> DunningCase | None:
+    return DunningCase.objects.filter(stripe_subscription_id=subscription_id).order_by("-opened_at").first()
 
 
 # --- Webhook-driven services -----------------------------------------------------------
 
 
 @transaction.atomic
-def case_record_failure(*, invoice: dict, event_id: str, event_at: datetime, actor: User | None = None):
+def failure_apply(*, invoice: dict, event_id: str, event_at: datetime, actor: User | None = None) -> Outcome:
     """`invoice.payment_failed`: open a case for the subscription, or update the
     open one with Stripe's latest attempt. Ignores events older than the last
-    payment or cancellation applied. Safe to run twice."""
+    payment or cancellation applied; a customer linked to no account leaves
+    the event unmatched. A new case's day-0 email is queued on commit. Safe to
+    run twice."""
     facts = invoice_facts(invoice)
     key = facts.subscription_id or f"invoice:{facts.invoice_id}"
     if _is_stale_failure(key, event_at):
         logger.info("ignoring stale payment failure %s for %s", event_id, key)
-        return None
+        standing = _standing(key)
+        late = "recovery" if standing.standing == SubscriptionStanding.Standing.OK else "cancellation"
+        return Outcome(note=f"ignored: late failure after {late}", case=_latest_case(key))
     _standing_set(key, SubscriptionStanding.Standing.FAILING, event_at, event_id)
     account = account_for_customer(facts.customer_id)
     if account is None:
         logger.warning(
-            "payment failure %s for unknown Stripe customer %s: stored, no case", event_id, facts.customer_id
+            "payment failure %s for unlinked Stripe customer %s: kept unmatched", event_id, facts.customer_id
         )
-        return None
-    hard = facts.next_payment_attempt is None and facts.decline_code in HARD_DECLINE_CODES
+        return Outcome(
+            note=f"unmatched: Stripe customer {facts.customer_id or '(none)'} is not linked to an account"[:255],
+            unmatched=True,
+        )
     values = {
         "stripe_invoice_id": facts.invoice_id,
-        "failure_code": facts.failure_code[:100],
-        "decline_code": facts.decline_code[:100],
-        "failure_reason": facts.failure_reason[:500],
-        "hard_decline": hard,
         "amount_due": facts.amount_due,
         "currency": facts.currency,
         "attempt_count": facts.attempt_count,
         "next_payment_attempt": facts.next_payment_attempt,
         "hosted_invoice_url": facts.hosted_invoice_url,
     }
+    if facts.failure_code or facts.decline_code or facts.failure_reason:
+        # The current API's invoice carries no decline: then keep what the
+        # PaymentIntent event of this attempt (which may come first) set.
+        values.update(
+            failure_code=facts.failure_code[:100],
+            decline_code=facts.decline_code[:100],
+            failure_reason=facts.failure_reason[:500],
+        )
     case = (
         DunningCase.objects.select_for_update()
         .filter(stripe_subscription_id=key, status=DunningCase.Status.PENDING)
@@ -263,20 +171,22 @@ def case_record_failure(*, invoice: dict, event_id: str, event_at: datetime, act
     )
     if case is not None:
         if event_at < case.last_event_at:
-            return case  # an older attempt than the one already recorded
+            return Outcome(note="ignored: an older attempt than the one on the case", case=case)
         for name, value in values.items():
             setattr(case, name, value)
+        case.hard_decline = case.next_payment_attempt is None and case.decline_code in HARD_DECLINE_CODES
         case.last_event_at = event_at
         case.save()
         audit.record(
             actor=actor,
             action="dunning.case_updated",
             target=case,
-            details={"event": event_id, "attempt_count": facts.attempt_count, "hard_decline": hard},
+            details={"event": event_id, "attempt_count": facts.attempt_count, "hard_decline": case.hard_decline},
         )
-        return case
+        _apply_waiting_payment_errors(case=case, around=event_at, actor=actor)
+        return Outcome(note=f"updated case #{case.pk}: attempt {facts.attempt_count}", case=case)
     opened_at = min(event_at, timezone.now())
-    case = DunningCase.objects.create(
+    case = DunningCase(
         account=account,
         stripe_customer_id=facts.customer_id,
         stripe_subscription_id=key,
@@ -285,6 +195,8 @@ def case_record_failure(*, invoice: dict, event_id: str, event_at: datetime, act
         next_action_at=opened_at,
         **values,
     )
+    case.hard_decline = case.next_payment_attempt is None and case.decline_code in HARD_DECLINE_CODES
+    case.save()
     audit.record(
         actor=actor,
         action="dunning.case_opened",
@@ -295,38 +207,28 @@ def case_record_failure(*, invoice: dict, event_id: str, event_at: datetime, act
             "invoice": facts.invoice_id,
             "amount_due": facts.amount_due,
             "currency": facts.currency,
-            "hard_decline": hard,
+            "hard_decline": case.hard_decline,
         },
     )
-    return case
+    _apply_waiting_payment_errors(case=case, around=event_at, actor=actor)
+    # The day-0 email leaves now, not at the next hourly sweep: the same
+    # claim as the sweep's, so whichever runs first sends it, once.
+    case_id = case.pk
+    transaction.on_commit(lambda: cases_enqueue_advance([case_id]))
+    return Outcome(note=f"opened case #{case.pk}", case=case)
 
 
-@transaction.atomic
-def case_record_payment_error(
-    *, intent: dict, event_id: str, event_at: datetime, actor: User | None = None
-) -> DunningCase | None:
-    """`payment_intent.payment_failed`: in the current API the decline code
-    lives on the PaymentIntent, not the invoice. Add it to the customer's
-    open case (hard decline if Stripe also stopped retrying). Safe to run twice."""
-    error = intent.get("last_payment_error")
-    customer_id = _id(intent.get("customer"))
-    if not isinstance(error, dict) or not customer_id:
-        return None
-    case = (
-        DunningCase.objects.select_for_update()
-        .filter(stripe_customer_id=customer_id, status=DunningCase.Status.PENDING)
-        .order_by("-opened_at")
-        .first()
-    )
-    # Only the attempt that opened or last updated the case, not an old one.
-    if case is None or event_at < case.opened_at - timedelta(hours=1):
-        return None
-    code = str(error.get("code") or "")[:100]
-    decline = str(error.get("decline_code") or "")[:100]
-    reason = str(error.get("message") or decline or code)[:500]
+def case_record_failure(*, invoice: dict, event_id: str, event_at: datetime, actor: User | None = None):
+    """`failure_apply`, returning the case (None when nothing was opened or updated)."""
+    outcome = failure_apply(invoice=invoice, event_id=event_id, event_at=event_at, actor=actor)
+    return None if outcome.unmatched or outcome.note.startswith("ignored: late") else outcome.case
+
+
+def _set_payment_error(*, case: DunningCase, error: tuple[str, str, str], event_id: str, actor) -> bool:
+    code, decline, reason = error
     hard = case.next_payment_attempt is None and decline in HARD_DECLINE_CODES
     if (case.failure_code, case.decline_code, case.failure_reason, case.hard_decline) == (code, decline, reason, hard):
-        return case
+        return False
     case.failure_code, case.decline_code, case.failure_reason, case.hard_decline = code, decline, reason, hard
     case.save(update_fields=["failure_code", "decline_code", "failure_reason", "hard_decline", "updated_at"])
     audit.record(
@@ -335,18 +237,92 @@ def case_record_payment_error(
         target=case,
         details={"event": event_id, "decline_code": decline, "hard_decline": hard},
     )
-    return case
+    return True
+
+
+def _apply_waiting_payment_errors(*, case: DunningCase, around: datetime, actor) -> None:
+    """`payment_intent.payment_failed` events of this attempt that arrived
+    before its invoice failure (kept unmatched, or given up on): apply them
+    to the case now, in Stripe order."""
+    waiting = StripeEvent.objects.filter(
+        type="payment_intent.payment_failed",
+        customer_id=case.stripe_customer_id,
+        case__isnull=True,
+        stripe_created__gte=around - SAME_ATTEMPT,
+        stripe_created__lte=around + SAME_ATTEMPT,
+    ).exclude(status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.PROCESSING, StripeEvent.Status.FAILED])
+    for event in waiting.order_by("stripe_created", "pk"):
+        intent = ((event.payload or {}).get("data") or {}).get("object") or {}
+        error = intent_error(intent)
+        if error is None:
+            continue
+        changed = _set_payment_error(case=case, error=error, event_id=event.stripe_id, actor=actor)
+        note = f"applied to case #{case.pk}: decline {error[1] or error[0] or 'unknown'}"
+        StripeEvent.objects.filter(pk=event.pk).update(
+            status=StripeEvent.Status.PROCESSED,
+            processed_at=timezone.now(),
+            note=note if changed else f"case #{case.pk} already had this decline",
+            case=case,
+        )
 
 
 @transaction.atomic
-def case_record_payment(
-    *, subscription_id: str, event_id: str, event_at: datetime, reason: str, actor: User | None = None
+def payment_error_apply(
+    *, intent: dict, event_id: str, event_at: datetime, actor: User | None = None, now: datetime | None = None
+) -> Outcome:
+    """`payment_intent.payment_failed`: in the current API the decline code
+    lives on the PaymentIntent, not the invoice. Add it to the customer's
+    open case (hard decline if Stripe also stopped retrying). With no open
+    case yet (it may come before its invoice failure) the event stays
+    unmatched and is applied when the case opens. Safe to run twice."""
+    error = intent_error(intent)
+    customer_id = _id(intent.get("customer"))
+    if error is None:
+        return Outcome(note="ignored: no payment error on the PaymentIntent")
+    if not customer_id:
+        return Outcome(note="ignored: no Stripe customer on the PaymentIntent")
+    case = (
+        DunningCase.objects.select_for_update()
+        .filter(stripe_customer_id=customer_id, status=DunningCase.Status.PENDING)
+        .order_by("-opened_at")
+        .first()
+    )
+    if case is None:
+        now = now or timezone.now()
+        if account_for_customer(customer_id) is not None and event_at < now - SAME_ATTEMPT:
+            # Its invoice failure would have come by now: not a subscription
+            # payment. Should one still open a case, it picks this up.
+            return Outcome(note="ignored: no invoice failure followed (not a subscription payment)")
+        return Outcome(note=f"unmatched: no open dunning case for {customer_id} yet", unmatched=True)
+    # Only the attempt that opened or last updated the case, not an old one.
+    if event_at < case.opened_at - SAME_ATTEMPT:
+        return Outcome(note=f"ignored: older than case #{case.pk}")
+    if not _set_payment_error(case=case, error=error, event_id=event_id, actor=actor):
+        return Outcome(note=f"case #{case.pk} already had this decline", case=case)
+    return Outcome(note=f"applied to case #{case.pk}: decline {error[1] or error[0] or 'unknown'}", case=case)
+
+
+def case_record_payment_error(
+    *, intent: dict, event_id: str, event_at: datetime, actor: User | None = None
 ) -> DunningCase | None:
+    """`payment_error_apply`, returning the case it applied to, if any."""
+    return payment_error_apply(intent=intent, event_id=event_id, event_at=event_at, actor=actor).case
+
+
+@transaction.atomic
+def payment_apply(
+    *, subscription_id: str, event_id: str, event_at: datetime, reason: str, actor: User | None = None
+) -> Outcome:
     """`invoice.paid` / `invoice.payment_succeeded` / subscription back to
     `active`: recover the open case. Ignores a payment older than a failure
     already applied. Safe to run twice."""
-    if not subscription_id or _is_stale_success(subscription_id, event_at):
-        return None
+    if not subscription_id:
+        return Outcome(note="ignored: no subscription")
+    if _is_stale_success(subscription_id, event_at):
+        return Outcome(
+            note="ignored: payment older than the failure or cancellation on record",
+            case=_latest_case(subscription_id),
+        )
     _standing_set(subscription_id, SubscriptionStanding.Standing.OK, event_at, event_id)
     case = (
         DunningCase.objects.select_for_update()
@@ -354,21 +330,31 @@ def case_record_payment(
         .first()
     )
     if case is None:
-        return None
+        return Outcome(note="no open dunning case")
     case.last_event_at = max(case.last_event_at, event_at)
     _recover(case=case, reason=reason, details={"event": event_id}, actor=actor)
-    return case
+    return Outcome(note=f"recovered case #{case.pk}", case=case)
+
+
+def case_record_payment(
+    *, subscription_id: str, event_id: str, event_at: datetime, reason: str, actor: User | None = None
+) -> DunningCase | None:
+    """`payment_apply`, returning the case it recovered, if any."""
+    outcome = payment_apply(
+        subscription_id=subscription_id, event_id=event_id, event_at=event_at, reason=reason, actor=actor
+    )
+    return outcome.case if outcome.note.startswith("recovered") else None
 
 
 @transaction.atomic
-def case_record_cancellation(
+def cancellation_apply(
     *, subscription_id: str, event_id: str, event_at: datetime, customer_id: str = "", actor: User | None = None
-) -> DunningCase | None:
+) -> Outcome:
     """`customer.subscription.deleted`: close the open case as canceled and
     mark the customer's account canceled (a Levqor account has one
     subscription). Safe to run twice."""
     if not subscription_id:
-        return None
+        return Outcome(note="ignored: no subscription")
     _standing_set(subscription_id, SubscriptionStanding.Standing.CANCELED, event_at, event_id)
     account = account_for_customer(customer_id) if customer_id else None
     if account is not None:
@@ -384,7 +370,7 @@ def case_record_cancellation(
         .first()
     )
     if case is None:
-        return None
+        return Outcome(note="account canceled; no open dunning case" if account else "no open dunning case")
     now = timezone.now()
     case.status = DunningCase.Status.CANCELED
     case.closed_at = now
@@ -392,7 +378,17 @@ def case_record_cancellation(
     case.last_event_at = max(case.last_event_at, event_at)
     case.save()
     audit.record(actor=actor, action="dunning.case_canceled", target=case, details={"event": event_id})
-    return case
+    return Outcome(note=f"canceled case #{case.pk}", case=case)
+
+
+def case_record_cancellation(
+    *, subscription_id: str, event_id: str, event_at: datetime, customer_id: str = "", actor: User | None = None
+) -> DunningCase | None:
+    """`cancellation_apply`, returning the case it closed, if any."""
+    outcome = cancellation_apply(
+        subscription_id=subscription_id, event_id=event_id, event_at=event_at, customer_id=customer_id, actor=actor
+    )
+    return outcome.case if outcome.note.startswith("canceled") else None
 
 
 def _recover(*, case: DunningCase, reason: str, details: dict, actor: User | None) -> None:
@@ -412,30 +408,9 @@ def _recover(*, case: DunningCase, reason: str, details: dict, actor: User | Non
             account=account, state=Account.BillingState.ACTIVE, reason=f"dunning case #{case.pk} recovered", actor=actor
         )
         audit.record(actor=actor, action="dunning.account_unpaused", target=case, details={"account": account.pk})
-    _claim_notice(case=case, kind=DunningNotice.Kind.RECOVERED)
-
-
-def _claim_notice(*, case: DunningCase, kind: str) -> DunningNotice | None:
-    """Insert the (case, kind) claim; None if it exists already. Delivery is
-    queued after commit; an undelivered claim is re-sent by the sweep."""
-    try:
-        with transaction.atomic():
-            notice = DunningNotice.objects.create(case=case, kind=kind, lease_until=timezone.now() + NOTICE_LEASE)
-    except IntegrityError:
-        return None
-    transaction.on_commit(lambda: notices_enqueue([notice.pk]))
-    return notice
-
-
-def notices_enqueue(notice_ids: list[int]) -> None:
-    """Hand claimed emails to django-q2 workers. Never raises: if the broker
-    is down the claims stay unsent and the sweep delivers them after the lease."""
-    from django_q.tasks import async_task
-
-    try:
-        async_task("billing.tasks.deliver_notices", notice_ids, task_name=f"dunning-emails-{notice_ids[0]}")
-    except Exception:
-        logger.exception("could not run or enqueue %d dunning emails; the sweep will", len(notice_ids))
+    # Claimed in the recovery's transaction, sent after it commits: the
+    # "payment received" email never goes out for a recovery rolled back.
+    notice_claim(case=case, kind=DunningNotice.Kind.RECOVERED)
 
 
 # --- The sweep -----------------------------------------------------------------------------
@@ -451,6 +426,18 @@ def stage_due(case: DunningCase, now: datetime) -> str | None:
     if due is None or STAGE_ORDER[due] <= STAGE_ORDER[case.stage]:
         return None
     return due
+
+
+def cases_enqueue_advance(case_ids: list[int]) -> None:
+    """Advance just-opened cases in a worker now (their day-0 email), with
+    the sweep's own claim so it is sent once whoever runs first. Never
+    raises: if the broker is down the hourly sweep sends it."""
+    from django_q.tasks import async_task
+
+    try:
+        async_task("billing.tasks.advance_cases", case_ids, task_name=f"dunning-advance-{case_ids[0]}")
+    except Exception:
+        logger.exception("could not enqueue the advance of %d new cases; the sweep will", len(case_ids))
 
 
 def case_advance(*, case_id: int, now: datetime, actor: User | None = None) -> str | None:
@@ -569,95 +556,11 @@ def dunning_run(
             stages = list(cases_advance(case_ids=ids, now=now, actor=actor).values())
         for stage in filter(None, stages):
             result.advanced[stage] = result.advanced.get(stage, 0) + 1
-    for notice_id in selectors.notice_ids_unsent(now=timezone.now()):
-        if dry_run:
-            result.redelivered += 1
-        elif notice_deliver(notice_id=notice_id):
-            result.redelivered += 1
-    return result
-
-
-# --- Email delivery ------------------------------------------------------------------------------
-
-
-def _email_context(case: DunningCase, user: User) -> dict:
-    billing_url = settings.LEVQOR_BASE_URL + reverse("billing:overview")
-    return {
-        "case": case,
-        "user": user,
-        "account": case.account,
-        "amount": case.amount_display,
-        "pay_url": case.hosted_invoice_url or billing_url,
-        "billing_url": billing_url,
-        "next_retry": case.next_payment_attempt if not case.hard_decline else None,
-        "hard_decline": case.hard_decline,
-        "sentence": STAGE_SENTENCES.get(case.stage, ""),
-    }
-
-
-def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
-    """Send a claimed email unless it was sent or someone else holds it: a
-    conditional update takes a lease first, so one worker sends. A crash
-    after the lease leaves `sent_at` empty and the next sweep sends it after
-    the lease ends. Returns whether this call sent it."""
-    now = timezone.now()
-    claimable = DunningNotice.objects.filter(pk=notice_id)
-    if resend:
-        claimable = claimable.filter(lease_until__lte=now)
+    if dry_run:
+        result.redelivered = len(selectors.notice_ids_unsent(now=timezone.now()))
     else:
-        # The first delivery may go at once; after that only once the
-        # previous attempt's lease has run out (it crashed or failed).
-        claimable = claimable.filter(Q(deliveries=0) | Q(lease_until__lte=now), sent_at__isnull=True)
-    if not claimable.update(lease_until=now + NOTICE_LEASE, deliveries=F("deliveries") + (0 if resend else 1)):
-        return False
-    notice = DunningNotice.objects.select_related("case", "case__account").get(pk=notice_id)
-    case = notice.case
-    user = _owner(case.account)
-    if user is None:
-        DunningNotice.objects.filter(pk=notice_id).update(last_error="The account has no active user to email.")
-        return False
-    template = TEMPLATES[notice.kind]
-    context = _email_context(case, user)
-    if notice.kind in STAGE_SENTENCES:
-        context["sentence"] = STAGE_SENTENCES[notice.kind]
-    try:
-        subject, _, _ = emails.render(template, context)
-        # Resend (through anymail) de-duplicates on this header for 24 hours,
-        # which covers a crash between the provider accepting and our commit.
-        key = f"levqor-dunning-{notice.pk}" + (f"-resend-{notice.resends}" if resend else "")
-        sent = emails.send(
-            template,
-            to=user.email,
-            context=context,
-            purpose="transactional",
-            tags=["dunning"],
-            headers={"Idempotency-Key": key},
-        )
-    except Exception as exc:
-        logger.exception("dunning email %s for case %s failed", notice.kind, case.pk)
-        DunningNotice.objects.filter(pk=notice_id).update(
-            last_error=str(exc)[:2000], lease_until=timezone.now() + timedelta(minutes=1)
-        )
-        return False
-    if sent is False:
-        # The email policy refused it (not expected for billing notices,
-        # which are transactional): nothing to retry.
-        DunningNotice.objects.filter(pk=notice_id).update(
-            sent_at=notice.sent_at or timezone.now(), last_error="Not sent: refused by the email policy."
-        )
-        return False
-    with transaction.atomic():
-        DunningNotice.objects.filter(pk=notice_id).update(sent_at=notice.sent_at or timezone.now(), last_error="")
-        EmailLog.objects.create(
-            case=case, notice=notice, kind=notice.kind, template=template, to=user.email, subject=subject, resend=resend
-        )
-        audit.record(
-            actor=None,
-            action="dunning.email_sent",
-            target=case,
-            details={"kind": notice.kind, "to": user.email, "resend": resend},
-        )
-    return True
+        result.redelivered = notices_retry_due(now=timezone.now())
+    return result
 
 
 # --- Staff actions ----------------------------------------------------------------------------------

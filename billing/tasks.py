@@ -23,14 +23,33 @@ def reprocess_stripe_events(event_pks: list[int]) -> dict:
 
 def retry_stripe_events() -> int:
     """Scheduled: re-enqueue events the queue lost or that failed with
-    attempts left (with back-off). Returns how many. Safe to run twice."""
+    attempts left (with back-off), and apply unmatched events whose customer
+    is linked by now. Returns how many were re-enqueued. Safe to run twice."""
     intake.events_fail_stuck()
-    ids = selectors.event_ids_to_retry(
-        now=timezone.now(), max_attempts=intake.max_attempts(), stale_after=intake.stale_after()
-    )
+    now = timezone.now()
+    ids = selectors.event_ids_to_retry(now=now, max_attempts=intake.max_attempts(), stale_after=intake.stale_after())
     for pk in ids:
         intake.enqueue(pk)
+    intake.events_retry_unmatched(now=now)
     return len(ids)
+
+
+def apply_unmatched_events(customer_id: str) -> dict:
+    """Apply the events kept unmatched for a Stripe customer just linked to an
+    account. Returns counts by outcome. Safe to run twice."""
+    return intake.events_apply_unmatched(customer_id=customer_id)
+
+
+def advance_cases(case_ids: list[int]) -> dict:
+    """Advance just-opened cases now (their day-0 email) with the sweep's
+    claim. Returns {case id: stage}. Safe to run twice."""
+    return services.cases_advance(case_ids=case_ids, now=timezone.now())
+
+
+def retry_emails() -> int:
+    """Scheduled: send dunning emails whose retry back-off has run out or
+    whose worker vanished. Returns how many were sent. Safe to run twice."""
+    return services.notices_retry_due(now=timezone.now())
 
 
 def deliver_notices(notice_ids: list[int]) -> int:

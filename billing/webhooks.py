@@ -1,15 +1,38 @@
-"""Stripe event type → dunning service. dj-stripe calls these inside
+"""Stripe event type → dunning service. dj-stripe calls the receivers inside
 `Event.process`, after it has synced the object from the Stripe API; they
 read the event's own payload (either API shape) and call one service.
+
+Each handler returns the service's `Outcome`; the receivers hand it to the
+intake (through `collect()`), which records it on the stored event: the
+note, the case it touched, and `unmatched` when it cannot be applied yet.
+`apply()` runs the same handlers on a stored payload without dj-stripe, to
+apply an unmatched event later (dj-stripe runs receivers only once per
+event id).
 
 https://docs.stripe.com/api/events/types
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from djstripe.event_handlers import djstripe_receiver
 
 from . import abuse, services
+from .services import Outcome
+
+_collected: ContextVar[dict | None] = ContextVar("billing_webhook_outcomes", default=None)
+
+
+@contextmanager
+def collect() -> Iterator[dict]:
+    """Gather the outcomes of the handlers run inside, by event id."""
+    token = _collected.set({})
+    try:
+        yield _collected.get()
+    finally:
+        _collected.reset(token)
 
 
 def _when(event) -> datetime:
@@ -19,74 +42,98 @@ def _when(event) -> datetime:
     return datetime.fromtimestamp(int(created), tz=UTC)
 
 
-def _object(event) -> dict:
-    return (event.data or {}).get("object") or {}
+def _object(data) -> dict:
+    return (data or {}).get("object") or {}
+
+
+# --- Handlers: (event id, Stripe time, event data) → Outcome ------------------------------
 
 
 # https://docs.stripe.com/api/events/types#event_types-invoice.payment_failed
-@djstripe_receiver("invoice.payment_failed")
-def on_invoice_payment_failed(sender, event, **kwargs):
-    invoice = _object(event)
-    services.case_record_failure(invoice=invoice, event_id=event.id, event_at=_when(event))
-    abuse.decline_observed(customer_id=services._id(invoice.get("customer")), event_id=event.id, at=_when(event))
+def invoice_payment_failed(event_id: str, at: datetime, data: dict) -> Outcome:
+    invoice = _object(data)
+    outcome = services.failure_apply(invoice=invoice, event_id=event_id, event_at=at)
+    abuse.decline_observed(customer_id=services._id(invoice.get("customer")), event_id=event_id, at=at)
+    return outcome
 
 
 # https://docs.stripe.com/api/events/types#event_types-payment_intent.payment_failed
-@djstripe_receiver("payment_intent.payment_failed")
-def on_payment_intent_failed(sender, event, **kwargs):
-    services.case_record_payment_error(intent=_object(event), event_id=event.id, event_at=_when(event))
+def payment_intent_failed(event_id: str, at: datetime, data: dict) -> Outcome:
+    return services.payment_error_apply(intent=_object(data), event_id=event_id, event_at=at)
 
 
 # https://docs.stripe.com/api/events/types#event_types-invoice.paid
-@djstripe_receiver(["invoice.paid", "invoice.payment_succeeded"])
-def on_invoice_paid(sender, event, **kwargs):
-    invoice = _object(event)
+def invoice_paid(event_id: str, at: datetime, data: dict, *, kind: str) -> Outcome:
+    invoice = _object(data)
     subscription = services.invoice_subscription_id(invoice) or f"invoice:{invoice.get('id', '')}"
-    services.case_record_payment(
-        subscription_id=subscription, event_id=event.id, event_at=_when(event), reason=event.type
-    )
+    return services.payment_apply(subscription_id=subscription, event_id=event_id, event_at=at, reason=kind)
 
 
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.updated
-@djstripe_receiver("customer.subscription.updated")
-def on_subscription_updated(sender, event, **kwargs):
-    subscription = _object(event)
-    previous = (event.data or {}).get("previous_attributes")
+def subscription_updated(event_id: str, at: datetime, data: dict) -> Outcome:
+    subscription = _object(data)
+    previous = (data or {}).get("previous_attributes")
     # Only a move *to* active recovers: an update of an already-active
     # subscription (metadata, plan) says nothing about the failed invoice.
     # Events without previous_attributes (localstripe) count as a move.
     moved = previous is None or "status" in previous
     if subscription.get("status") == "active" and moved:
-        services.case_record_payment(
+        return services.payment_apply(
             subscription_id=subscription.get("id", ""),
-            event_id=event.id,
-            event_at=_when(event),
+            event_id=event_id,
+            event_at=at,
             reason="customer.subscription.updated: active",
         )
+    return Outcome(note=f"nothing to do: subscription {subscription.get('status') or 'unchanged'}")
 
 
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.deleted
-@djstripe_receiver("customer.subscription.deleted")
-def on_subscription_deleted(sender, event, **kwargs):
-    subscription = _object(event)
-    services.case_record_cancellation(
+def subscription_deleted(event_id: str, at: datetime, data: dict) -> Outcome:
+    subscription = _object(data)
+    return services.cancellation_apply(
         subscription_id=subscription.get("id", ""),
         customer_id=services._id(subscription.get("customer")),
-        event_id=event.id,
-        event_at=_when(event),
+        event_id=event_id,
+        event_at=at,
     )
+
+
+HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
+    "invoice.payment_failed": invoice_payment_failed,
+    "payment_intent.payment_failed": payment_intent_failed,
+    "invoice.paid": lambda event_id, at, data: invoice_paid(event_id, at, data, kind="invoice.paid"),
+    "invoice.payment_succeeded": lambda event_id, at, data: invoice_paid(
+        event_id, at, data, kind="invoice.payment_succeeded"
+    ),
+    "customer.subscription.updated": subscription_updated,
+    "customer.subscription.deleted": subscription_deleted,
+}
+
+
+def apply(*, kind: str, event_id: str, at: datetime, data: dict) -> Outcome | None:
+    """Run billing's handler for a stored event; None if billing has none."""
+    handler = HANDLERS.get(kind)
+    return handler(event_id, at, data or {}) if handler else None
+
+
+@djstripe_receiver(list(HANDLERS))
+def on_event(sender, event, **kwargs):
+    outcome = apply(kind=event.type, event_id=event.id, at=_when(event), data=event.data)
+    collected = _collected.get()
+    if collected is not None and outcome is not None:
+        collected[event.id] = outcome
 
 
 # https://docs.stripe.com/api/events/types#event_types-charge.failed
 @djstripe_receiver(["charge.succeeded", "charge.failed"])
 def on_charge(sender, event, **kwargs):
-    abuse.charge_observed(charge=_object(event), event_id=event.id, at=_when(event))
+    abuse.charge_observed(charge=_object(event.data), event_id=event.id, at=_when(event))
 
 
 # https://docs.stripe.com/api/events/types#event_types-checkout.session.async_payment_failed
 @djstripe_receiver("checkout.session.async_payment_failed")
 def on_checkout_payment_failed(sender, event, **kwargs):
-    session = _object(event)
+    session = _object(event.data)
     abuse.checkout_failure_observed(
         customer_id=services._id(session.get("customer")), event_id=event.id, at=_when(event)
     )

@@ -19,7 +19,7 @@ from django.urls import reverse
 
 SECRET_KEY = "sk_test_levqorlocalstripe0123456789abcd"
 WEBHOOK_SECRET = "whsec_levqor_test_secret_0123456789"
-# Copied from Stripe's public OpenAPI fixtures (../shared/stripe-fixtures).
+# Copied from Stripe's public OpenAPI fixtures (fixtures3.json in Stripe's openapi repository).
 FIXTURES = Path(__file__).resolve().parent / "stripe_fixtures"
 
 

@@ -4,7 +4,7 @@
 
 Test support code, started by the `localstripe` session fixture. localstripe
 speaks the 2017 API shape and lacks fields dj-stripe's sync needs; each patch
-below supplies one of them (see ../shared/STRIPE-NOTES.md). Its state file
+below supplies one of them. Its state file
 lives at a fixed /tmp path by default: it is moved to --state, so parallel
 sessions never share state.
 """

@@ -88,3 +88,61 @@ def test_it_sends_every_email_once_with_two_workers_racing(customer_account):
     assert all(count > 0 for count in advanced), outputs
     assert sum(advanced) == CASES, outputs
     assert audit.verify().ok
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_applying_the_same_unmatched_events_open_each_case_once(customer_account):
+    """Staff link a customer while the retry schedule also picks its events
+    up: two `reprocess_stripe_events --unmatched` at once, each event once."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    from billing.models import StripeEvent
+
+    from .conftest import current_invoice
+
+    at = timezone.now() - timedelta(minutes=5)
+    StripeEvent.objects.bulk_create(
+        StripeEvent(
+            stripe_id=f"evt_unmatched_{n}",
+            type="invoice.payment_failed",
+            stripe_created=at,
+            customer_id="cus_late_link",
+            subscription_id=f"sub_late_{n}",
+            object_id=f"in_late_{n}",
+            payload={
+                "id": f"evt_unmatched_{n}",
+                "object": "event",
+                "type": "invoice.payment_failed",
+                "created": int(at.timestamp()),
+                "data": {
+                    "object": current_invoice(
+                        invoice_id=f"in_late_{n}", customer="cus_late_link", subscription=f"sub_late_{n}"
+                    )
+                },
+            },
+            status="unmatched",
+        )
+        for n in range(40)
+    )
+    type(customer_account).objects.filter(pk=customer_account.pk).update(stripe_customer_id="cus_late_link")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "levqor.settings_test", "DATABASE_URL": _database_url()}
+    manage = Path(settings.BASE_DIR) / "manage.py"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(manage), "reprocess_stripe_events", "--unmatched"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outputs = [worker.communicate(timeout=170) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers), outputs
+
+    assert set(StripeEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert DunningCase.objects.count() == 40
+    assert AuditEvent.objects.filter(action="dunning.case_opened").count() == 40
+    per_case = EmailLog.objects.filter(kind="day0").values("case").annotate(n=Count("id"))
+    assert per_case.count() == 40 and {row["n"] for row in per_case} == {1}
+    assert audit.verify().ok

@@ -283,7 +283,7 @@ def test_the_timeline_shows_the_case_s_webhooks(
     assert ("email", "dunning-day0") in kinds
     assert ("audit", "dunning.case_opened") in kinds
     webhooks = [entry for entry in timeline if entry["kind"] == "webhook"]
-    assert [entry["detail"] for entry in webhooks] == [f"{failed['id']} · Processed"]
+    assert [entry["detail"] for entry in webhooks] == [f"{failed['id']} · opened case #{case.pk}"]
     assert [entry["at"] for entry in timeline] == sorted(entry["at"] for entry in timeline)
 
     page = staff_client.get(reverse("admin:billing_dunningcase_change", args=[case.pk]))

@@ -61,9 +61,10 @@ def test_it_runs_the_dunning_flow_end_to_end(live_server, webhook_path, ls, acco
     failed = StripeEvent.objects.get(type="invoice.payment_failed")
     assert failed.status == "processed" and failed.trigger.processed
 
+    # The day-0 email leaves as the failure is processed, not at the sweep.
+    assert wait_for(lambda: EmailLog.objects.filter(case=case, kind="day0").exists())
     start = case.opened_at
-    mail.outbox = []
-    run_dunning(start + timedelta(minutes=1))
+    run_dunning(start + timedelta(minutes=1))  # already sent: nothing more
     run_dunning(start + timedelta(days=7, minutes=1))
     run_dunning(start + timedelta(days=14, minutes=1))
     run_dunning(start + timedelta(days=14, minutes=2))  # nothing left: no fourth email

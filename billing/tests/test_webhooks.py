@@ -186,7 +186,7 @@ def test_it_stores_and_acks_events_for_objects_nobody_knows(deliver, ls):
     assert response.status_code == 200
     stored = StripeEvent.objects.get(stripe_id=payload["id"])
     assert stored.status == "processed"
-    assert "unknown to Stripe" in stored.note
+    assert stored.note.startswith("ignored: object unknown to Stripe")
     assert not DunningCase.objects.exists()
 
 
@@ -197,7 +197,8 @@ def test_it_stores_events_for_stripe_customers_with_no_account(deliver, ls, worl
         current_invoice(invoice_id=world["invoice"], customer=other.id, subscription=world["subscription"]),
     )
     assert deliver(payload).status_code == 200
-    assert StripeEvent.objects.get(stripe_id=payload["id"]).status == "processed"
+    # Kept to be applied once staff link the customer (see test_unmatched).
+    assert StripeEvent.objects.get(stripe_id=payload["id"]).status == "unmatched"
     assert not DunningCase.objects.exists()
 
 
