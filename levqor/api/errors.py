@@ -28,6 +28,11 @@ API_PREFIX = "/api/"
 # code → (HTTP status, when it happens). Rendered on /api-docs.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "validation_error": (400, "The body or query failed validation; details.fields maps each field to its messages."),
+    "unknown_field": (
+        400,
+        "The body names a field this endpoint does not take (nothing was changed); details.unknown lists them, "
+        "details.accepted the fields it takes.",
+    ),
     "parse_error": (400, "The body is not valid JSON."),
     "bad_request": (400, "The request could not be understood."),
     "not_authenticated": (401, "No API key was sent (X-Api-Key or Authorization: Bearer)."),
@@ -84,6 +89,24 @@ class HighRiskData(exceptions.APIException):
         self.details = details
 
 
+class UnknownField(exceptions.APIException):
+    """400: the body names fields the endpoint does not take (see levqor.api.serializers)."""
+
+    status_code = 400
+    default_code = "unknown_field"
+
+    def __init__(self, *, unknown: list[str], accepted: list[str], hints: dict[str, str] | None = None):
+        hints = hints or {}
+        plural = "s" if len(unknown) > 1 else ""
+        takes = ", ".join(accepted) if accepted else "no body"
+        super().__init__(f"Received unknown field{plural}: {', '.join(unknown)}. This endpoint takes: {takes}.")
+        self.details = {
+            "unknown": unknown,
+            "accepted": accepted,
+            "fields": {name: [" ".join(filter(None, ["Unknown field.", hints.get(name)]))] for name in unknown},
+        }
+
+
 class TooManyRequests(exceptions.APIException):
     """429 with the reset time in the body and Retry-After (DRF's handler
     sets the header from `wait`)."""
@@ -136,7 +159,7 @@ def _describe(exc: exceptions.APIException, data) -> tuple[str, str, dict]:
         fields = flatten_errors(data)
         names = ", ".join(sorted(fields)[:5])
         return "validation_error", f"The request is invalid ({names}): see details.fields.", {"fields": fields}
-    if isinstance(exc, TooManyRequests | HighRiskData):
+    if isinstance(exc, TooManyRequests | HighRiskData | UnknownField):
         return exc.get_codes(), str(exc.detail), exc.details
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
