@@ -45,6 +45,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "No such resource for this key (other accounts' data and the other mode's data are invisible)."),
     "method_not_allowed": (405, "The path exists but not with this HTTP method."),
     "not_acceptable": (406, "The API only answers application/json."),
+    "no_terms_published": (409, "There are no terms of service to accept yet."),
     "high_risk_data": (
         422,
         "The workflow or payload holds high-risk (medical, legal, financial) data; details give the reason, "
