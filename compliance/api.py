@@ -210,6 +210,8 @@ class MarketingSubscribeApi(APIView):
         responses={
             202: inline_serializer("SubscribeAccepted", {"detail": serializers.CharField()}),
             400: OpenApiResponse(ErrorSerializer, description="Invalid email or topic, or an unknown field."),
+            401: OpenApiResponse(ErrorSerializer, description="An API key was sent and is not valid (none is needed)."),
+            403: OpenApiResponse(ErrorSerializer, description="Sent with a signed-in session but no CSRF token."),
             429: OpenApiResponse(ErrorSerializer, description="Too many requests from this address."),
             500: OpenApiResponse(ErrorSerializer, description="Server error"),
         },

@@ -44,7 +44,6 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "permission_denied": (403, "The key may not do this."),
     "not_found": (404, "No such resource for this key (other accounts' data and the other mode's data are invisible)."),
     "method_not_allowed": (405, "The path exists but not with this HTTP method."),
-    "not_acceptable": (406, "The API only answers application/json."),
     "no_terms_published": (409, "There are no terms of service to accept yet."),
     "high_risk_data": (
         422,
@@ -251,7 +250,6 @@ _STATUS_TEXT = {
     403: "Not allowed (e.g. a canceled account)",
     404: "Not found for this key",
     405: "Method not allowed",
-    406: "Not acceptable",
     413: "Body too large",
     422: "High-risk data refused (see error.details.appeal_url)",
     415: "Unsupported media type",

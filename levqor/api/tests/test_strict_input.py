@@ -210,3 +210,8 @@ def test_it_answers_an_unknown_health_format_with_a_documented_400(client):
 
 def test_it_ignores_format_on_json_only_endpoints(world):
     assert world["key"].get("/api/workflows", {"format": "AAA"}).status_code == 200
+
+
+def test_it_answers_json_whatever_the_accept_header(world):
+    response = world["key"].get("/api/workflows", headers={"Accept": "text/html"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
