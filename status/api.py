@@ -89,6 +89,7 @@ class StatusHealthApi(PublicStatusApi):
             (400, "application/json"): OpenApiResponse(
                 ErrorSerializer, description="An unknown `format` (`validation_error`)."
             ),
+            (500, "application/json"): OpenApiResponse(ErrorSerializer, description="Server error"),
         },
     )
     def get(self, request):
@@ -139,7 +140,7 @@ def _schema(operation_id: str, serializer, description: str):
         tags=["status"],
         auth=[],
         description=description,
-        responses={200: OpenApiResponse(serializer)},
+        responses={200: OpenApiResponse(serializer), 500: OpenApiResponse(ErrorSerializer, description="Server error")},
     )
 
 

@@ -7,7 +7,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from levqor.api.serializers import StrictInputSerializer
+from levqor.api.serializers import StrictInputSerializer, request_schema_tighten
 from levqor.plans import PLAN_CHOICES
 
 from .models import Dispute, DisputeMessage, Impact, SlaCreditRequest
@@ -48,6 +48,9 @@ class SlaCreditRequestCreateSerializer(StrictInputSerializer):
         return attrs
 
 
+PERIOD_FIELDS = {"month": "month", "day": "incident_date"}
+
+
 class SlaCreditRequestCreateScheme(OpenApiSerializerExtension):
     """OpenAPI: one shape per period kind, so the document says what
     `validate` enforces (month xor incident_date, by period_kind)."""
@@ -57,23 +60,29 @@ class SlaCreditRequestCreateScheme(OpenApiSerializerExtension):
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        properties = schema["properties"]
-        common = {name: value for name, value in properties.items() if name not in ("period_kind", *PERIOD_FIELDS)}
+        if direction != "request":
+            return schema
+        properties = request_schema_tighten(self.target, schema)["properties"]
+        common = {
+            name: value for name, value in properties.items() if name not in ("period_kind", *PERIOD_FIELDS.values())
+        }
 
         def variant(kind: str) -> dict:
             field = PERIOD_FIELDS[kind]
             return {
                 "type": "object",
                 "title": f"period_kind={kind}",
-                "properties": {"period_kind": {"type": "string", "enum": [kind]}, field: properties[field], **common},
+                # allOf: keeps drf-spectacular's enum hook from merging the two one-value enums into one component.
+                "properties": {
+                    "period_kind": {"allOf": [{"type": "string", "enum": [kind]}]},
+                    field: properties[field],
+                    **common,
+                },
                 "required": ["period_kind", field, *(name for name in schema.get("required", []) if name in common)],
                 "additionalProperties": False,
             }
 
         return {"oneOf": [variant("month"), variant("day")]}
-
-
-PERIOD_FIELDS = {"month": "month", "day": "incident_date"}
 
 
 class SlaCreditMessageSerializer(serializers.Serializer):

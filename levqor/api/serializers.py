@@ -49,6 +49,22 @@ class EmptyBodySerializer(StrictInputSerializer):
     """For write endpoints that take no body: any field is unknown."""
 
 
+# What DRF's CharField refuses, said in the schema: NUL characters always, and
+# text that is only whitespace (it trims it) where blank is not allowed.
+_NO_NUL = r"^[^\x00]*$"
+_NOT_BLANK = r"^[^\x00]*\S[^\x00]*$"
+
+
+def request_schema_tighten(serializer, schema: dict) -> dict:
+    """A strict serializer's request schema: no other property, and the text rules DRF applies."""
+    for name, field in serializer.fields.items():
+        described = schema.get("properties", {}).get(name)
+        if isinstance(field, serializers.CharField) and described is not None and "pattern" not in described:
+            described["pattern"] = _NO_NUL if field.allow_blank else _NOT_BLANK
+    schema["additionalProperties"] = False
+    return schema
+
+
 class StrictInputScheme(OpenApiSerializerExtension):
     """OpenAPI: a strict serializer's request body allows no other property
     (`additionalProperties: false`), plus any `schema_extra` it declares."""
@@ -61,6 +77,6 @@ class StrictInputScheme(OpenApiSerializerExtension):
         if "__doc__" not in vars(type(self.target)) or not type(self.target).__doc__:
             schema.pop("description", None)  # not this base's docstring
         if direction == "request":
-            schema["additionalProperties"] = False
+            request_schema_tighten(self.target, schema)
             schema.update(getattr(self.target, "schema_extra", {}))
         return schema

@@ -215,3 +215,22 @@ def test_it_ignores_format_on_json_only_endpoints(world):
 def test_it_answers_json_whatever_the_accept_header(world):
     response = world["key"].get("/api/workflows", headers={"Accept": "text/html"})
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
+
+
+def test_it_documents_every_request_body_as_closed_and_the_sla_periods_as_one_shape_each():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    components = schema["components"]["schemas"]
+    bodies = [
+        operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+        if isinstance(operation, dict) and "requestBody" in operation
+    ]
+    assert len(bodies) == len(WRITES) - 1  # the data export takes no body
+    for name in bodies:
+        for shape in components[name].get("oneOf", [components[name]]):
+            assert shape["additionalProperties"] is False, name
+    month, day = components["SlaCreditRequestCreateRequest"]["oneOf"]
+    assert "incident_date" not in month["properties"] and "month" in month["required"]
+    assert "month" not in day["properties"] and "incident_date" in day["required"]
+    assert components["OptOutRequest"]["minProperties"] == 1
