@@ -95,15 +95,14 @@ class UnknownField(exceptions.APIException):
     status_code = 400
     default_code = "unknown_field"
 
-    def __init__(self, *, unknown: list[str], accepted: list[str], hints: dict[str, str] | None = None):
-        hints = hints or {}
+    def __init__(self, *, unknown: list[str], accepted: list[str]):
         plural = "s" if len(unknown) > 1 else ""
         takes = ", ".join(accepted) if accepted else "no body"
         super().__init__(f"Received unknown field{plural}: {', '.join(unknown)}. This endpoint takes: {takes}.")
         self.details = {
             "unknown": unknown,
             "accepted": accepted,
-            "fields": {name: [" ".join(filter(None, ["Unknown field.", hints.get(name)]))] for name in unknown},
+            "fields": {name: ["Unknown field."] for name in unknown},
         }
 
 

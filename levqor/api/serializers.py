@@ -14,12 +14,8 @@ from .errors import UnknownField
 
 
 class StrictInputSerializer(serializers.Serializer):
-    """A request body serializer that refuses fields it does not declare.
+    """A request body serializer that refuses fields it does not declare."""
 
-    `renamed` maps an old field name to a hint (e.g. the new name) shown in
-    the 400 for that field."""
-
-    renamed: dict[str, str] = {}
     # More JSON Schema for the request body, for rules `validate` enforces.
     schema_extra: dict = {}
 
@@ -36,7 +32,7 @@ class StrictInputSerializer(serializers.Serializer):
     def is_valid(self, *, raise_exception=False):
         unknown = self.unknown_fields()
         if unknown:
-            error = UnknownField(unknown=unknown, accepted=self.accepted_fields(), hints=self.renamed)
+            error = UnknownField(unknown=unknown, accepted=self.accepted_fields())
             if raise_exception:
                 raise error
             self._validated_data = {}
