@@ -56,7 +56,7 @@ PRIVACY = Group(
     "privacy",
     "Your data, terms and consents",
     "Data exports, terms acceptance, objections to processing and marketing email. These belong to a person: "
-    "call them from a signed-in session, or with a live API key, which acts for the person who created it while "
+    "call them from a signed-in session, or with an API key, which acts for the person who created it while "
     "they belong to the key's account (a key nobody on the account created gets 403; a sandbox key lists no "
     "exports and cannot request one).",
 )
@@ -336,7 +336,8 @@ def endpoints(base_url: str) -> list[Endpoint]:
             "POST",
             "/api/legal/accept-terms",
             PERSON,
-            "Accept the current terms of service: send its version (201 accepted, 200 if you already had).",
+            "Accept the current terms of service: send its version (201 accepted, 200 if you already had; 409 "
+            "no_terms_published while there are none).",
             f'curl {auth} {json} -X POST {base_url}/api/legal/accept-terms -d \'{{"version": "2026-11"}}\'',
         ),
         Endpoint(
