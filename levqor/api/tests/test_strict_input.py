@@ -258,3 +258,11 @@ def test_it_documents_every_request_body_as_closed_and_the_sla_periods_as_one_sh
     assert "incident_date" not in month["properties"] and "month" in month["required"]
     assert "month" not in day["properties"] and "incident_date" in day["required"]
     assert components["OptOutRequest"]["minProperties"] == 1
+
+
+def test_it_answers_accept_terms_with_none_published_in_the_error_format(client, customer, customer_account):
+    secret = api_key_create(account=customer_account, name="Live", mode=ApiKey.Mode.LIVE, actor=customer).secret
+    response = ApiCaller(client, secret).post("/api/legal/accept-terms", {"version": "2026-11"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "no_terms_published"
+    assert response.json()["error"]["correlation_id"] == response["X-Request-ID"]
