@@ -72,6 +72,10 @@ class SlaCreditRequestCreateApi(SupportApi):
         operation_id="sla_credit_request_create",
         tags=["support"],
         summary="File an SLA credit request",
+        description="A month (`period_kind` month with `month`) or a day (`period_kind` day with "
+        "`incident_date`); the other period field is refused. Besides the body's shape, a 400 names `period` "
+        "when the period has not started, its claim window has closed (the end of the second month after it), "
+        "or the account had no paid subscription during it. Needs a live key: sandbox keys get 403.",
         request=SlaCreditRequestCreateSerializer,
         responses={201: SlaCreditRequestSerializer, **error_responses(400, 403)},
     )
