@@ -18,6 +18,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from levqor import ratelimit
+from levqor.api.errors import ErrorSerializer, envelope, error_responses
+from levqor.api.serializers import StrictInputSerializer
 
 from . import marketing, objections, terms
 from .models import MARKETING_TOPICS
@@ -55,6 +57,16 @@ def _ip_or_none(request) -> str | None:
         return None
 
 
+def person_error_responses(*statuses: int) -> dict:
+    """Error responses of the endpoints that act for a person (403: a key nobody on its account created)."""
+    responses = error_responses(403, *statuses)
+    responses[401] = OpenApiResponse(ErrorSerializer, description="Not signed in and no valid API key")
+    responses[403] = OpenApiResponse(
+        ErrorSerializer, description="A key that no person on its account created, or a failed CSRF check"
+    )
+    return responses
+
+
 class AcceptanceSerializer(serializers.Serializer):
     current_version = serializers.CharField(allow_null=True)
     accepted = serializers.BooleanField()
@@ -79,15 +91,17 @@ class TermsAcceptanceApi(APIView):
 
     @extend_schema(
         summary="Which terms of service version is current, and whether you accepted it",
-        responses={200: AcceptanceSerializer},
+        responses={200: AcceptanceSerializer, **person_error_responses()},
         tags=["legal"],
     )
     def get(self, request):
         return Response(AcceptanceSerializer(_acceptance_payload(person_of(request))).data)
 
 
-class TermsAcceptInputSerializer(serializers.Serializer):
-    version = serializers.CharField(help_text="The version you accept; must be the current one.")
+class TermsAcceptInputSerializer(StrictInputSerializer):
+    version = serializers.CharField(
+        max_length=100, help_text="The version you accept; must be the current one (GET /api/legal/acceptance)."
+    )
 
 
 class TermsAcceptApi(APIView):
@@ -100,8 +114,8 @@ class TermsAcceptApi(APIView):
         responses={
             200: OpenApiResponse(AcceptanceSerializer, description="Already accepted; nothing changed."),
             201: OpenApiResponse(AcceptanceSerializer, description="Accepted."),
-            400: OpenApiResponse(description="Missing version, or not the current version."),
-            409: OpenApiResponse(description="No terms are published yet."),
+            **person_error_responses(400),
+            409: OpenApiResponse(ErrorSerializer, description="No terms are published yet (`no_terms_published`)."),
         },
         tags=["legal"],
     )
@@ -110,7 +124,10 @@ class TermsAcceptApi(APIView):
         data.is_valid(raise_exception=True)
         version = terms.terms_current()
         if version is None:
-            return Response({"detail": "No terms of service are published yet."}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                envelope("no_terms_published", "No terms of service are published yet."),
+                status=status.HTTP_409_CONFLICT,
+            )
         if data.validated_data["version"] != version.version:
             raise serializers.ValidationError(
                 {"version": [f"Version {version.version} is current; read it and accept that one."]}
@@ -126,16 +143,15 @@ class TermsAcceptApi(APIView):
         return Response(payload, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
-class OptOutSerializer(serializers.Serializer):
+class OptOutSerializer(StrictInputSerializer):
     marketing = serializers.BooleanField(required=False)
     profiling = serializers.BooleanField(required=False)
     automation = serializers.BooleanField(required=False)
     analytics = serializers.BooleanField(required=False)
 
+    schema_extra = {"minProperties": 1}
+
     def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({k: ["Unknown kind of objection."] for k in sorted(unknown)})
         if not attrs:
             raise serializers.ValidationError("Name at least one of: marketing, profiling, automation, analytics.")
         return attrs
@@ -147,14 +163,24 @@ class OptOutApi(APIView):
     authentication_classes = AUTH_CLASSES
     permission_classes = [IsPerson]
 
-    @extend_schema(summary="Your objections to processing", responses={200: OptOutSerializer}, tags=["gdpr"])
+    @extend_schema(
+        summary="Your objections to processing",
+        responses={200: OptOutSerializer, **person_error_responses()},
+        tags=["gdpr"],
+    )
     def get(self, request):
         return Response(objections.objections_for(user=person_of(request)))
 
     @extend_schema(
         summary="Object to (true) or allow (false) kinds of processing",
         request=OptOutSerializer,
-        responses={200: OptOutSerializer, 400: OpenApiResponse(description="Unknown kind or no kind named.")},
+        responses={
+            200: OptOutSerializer,
+            **person_error_responses(400),
+            400: OpenApiResponse(
+                ErrorSerializer, description="No kind named (`validation_error`), or an unknown one (`unknown_field`)."
+            ),
+        },
         tags=["gdpr"],
     )
     def post(self, request):
@@ -166,7 +192,7 @@ class OptOutApi(APIView):
         return Response(objections.objections_for(user=person_of(request)))
 
 
-class SubscribeSerializer(serializers.Serializer):
+class SubscribeSerializer(StrictInputSerializer):
     email = serializers.EmailField(max_length=254)
     topics = serializers.MultipleChoiceField(choices=MARKETING_TOPICS, required=False, help_text="Default: all topics.")
 
@@ -183,8 +209,11 @@ class MarketingSubscribeApi(APIView):
         request=SubscribeSerializer,
         responses={
             202: inline_serializer("SubscribeAccepted", {"detail": serializers.CharField()}),
-            400: OpenApiResponse(description="Invalid email or topic."),
-            429: OpenApiResponse(description="Too many requests from this address."),
+            400: OpenApiResponse(ErrorSerializer, description="Invalid email or topic, or an unknown field."),
+            401: OpenApiResponse(ErrorSerializer, description="An API key was sent and is not valid (none is needed)."),
+            403: OpenApiResponse(ErrorSerializer, description="Sent with a signed-in session but no CSRF token."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many requests from this address."),
+            500: OpenApiResponse(ErrorSerializer, description="Server error"),
         },
         tags=["marketing"],
     )

@@ -16,6 +16,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from levqor.api.errors import ErrorSerializer
+from levqor.api.serializers import EmptyBodySerializer
+
 from . import dsar
 from .api import person_of
 from .dsar_models import DataExport
@@ -94,18 +97,28 @@ class DsarExportCreateApi(DsarSubjectMixin, generics.GenericAPIView):
         operation_id="dsar_export_create",
         tags=["dsar"],
         summary="Request a data export",
+        description="Acts for the signed-in person, or for the person who created the API key (while they "
+        "belong to the key's account). Takes no body: any field is refused with 400 `unknown_field`.",
         request=None,
         responses={
             202: DataExportSerializer,
-            401: OpenApiResponse(description="Not signed in and no valid API key."),
-            403: OpenApiResponse(description="A sandbox key, or an account with no active person."),
-            429: OpenApiResponse(
-                description="An export was requested in the last 30 days (`dsar_too_soon`; the "
-                "message gives the next allowed date, `Retry-After` the seconds), or a rate limit."
+            400: OpenApiResponse(ErrorSerializer, description="A body with fields (`unknown_field`)."),
+            401: OpenApiResponse(ErrorSerializer, description="Not signed in and no valid API key."),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="A sandbox key, a key that no person on its account created, or a failed CSRF check.",
             ),
+            415: OpenApiResponse(ErrorSerializer, description="A body that is not JSON."),
+            429: OpenApiResponse(
+                ErrorSerializer,
+                description="An export was requested in the last 30 days (`dsar_too_soon`; the "
+                "message gives the next allowed date, `Retry-After` the seconds), or a rate limit.",
+            ),
+            500: OpenApiResponse(ErrorSerializer, description="Server error"),
         },
     )
     def post(self, request):
+        EmptyBodySerializer(data=request.data).is_valid(raise_exception=True)
         user = self.subject(writing=True)
         try:
             export = dsar.export_request(user=user, via=DataExport.Via.API, **self.actor())
@@ -131,8 +144,12 @@ class DsarExportListApi(DsarSubjectMixin, generics.ListAPIView):
         summary="List your data exports",
         responses={
             200: DataExportSerializer(many=True),
-            401: OpenApiResponse(description="Not signed in and no valid API key."),
-            429: OpenApiResponse(description="Rate limit."),
+            401: OpenApiResponse(ErrorSerializer, description="Not signed in and no valid API key."),
+            403: OpenApiResponse(
+                ErrorSerializer, description="A key that no person on its account created, or a failed CSRF check."
+            ),
+            429: OpenApiResponse(ErrorSerializer, description="Rate limit."),
+            500: OpenApiResponse(ErrorSerializer, description="Server error"),
         },
     )
     def get(self, request, *args, **kwargs):

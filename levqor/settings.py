@@ -120,6 +120,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "levqor.middleware.CorrelationIdMiddleware",
     "levqor.api.middleware.ApiLimitHeadersMiddleware",
+    "levqor.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "levqor.middleware.PermissionsPolicyMiddleware",
@@ -495,6 +496,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["levqor.api.parsers.SafeJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "levqor.api.pagination.ApiPagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "levqor.api.negotiation.ApiContentNegotiation",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "levqor.api.errors.exception_handler",
     # Client IPs for the per-IP burst limit, same rule as everywhere else.
@@ -520,6 +522,7 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": "/api/",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "levqor.api.schema.add_input_errors",
         "levqor.api.schema.add_limit_headers",
     ],
     "ENUM_NAME_OVERRIDES": {
@@ -531,6 +534,7 @@ SPECTACULAR_SETTINGS = {
         "DisputeStatusEnum": "support.models.Dispute.Status",
         "DisputeCategoryEnum": "support.models.Dispute.Category",
         "DisputeSourceEnum": "support.models.Dispute.Source",
+        "CreditCurrencyEnum": "support.serializers.CURRENCY_CHOICES",
     },
     "TAGS": [
         {"name": "workflows", "description": "Create, read, change and delete workflows."},

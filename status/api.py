@@ -10,13 +10,15 @@ import time
 
 from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from levqor.api.errors import ErrorSerializer
+from levqor.api.negotiation import ApiContentNegotiation
 
 from . import formats, selectors, serializers
 from .models import MaintenanceStatus
@@ -27,7 +29,7 @@ class HealthJSONRenderer(JSONRenderer):
     format = "health+json"
 
 
-class LenientNegotiation(DefaultContentNegotiation):
+class LenientNegotiation(ApiContentNegotiation):
     """Monitors send all sorts of Accept headers: answer JSON rather than 406."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
@@ -70,11 +72,24 @@ class StatusHealthApi(PublicStatusApi):
         tags=["status"],
         auth=[],
         description=HEALTH_DESCRIPTION,
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "health+json"],
+                description="Instead of the Accept header: `json` or `health+json` (URL-encoded `health%2Bjson`). "
+                "Anything else is a 400.",
+            )
+        ],
         responses={
             (200, "application/json"): serializers.HealthSerializer,
             (503, "application/json"): serializers.HealthSerializer,
             (200, "application/health+json"): serializers.HealthIetfSerializer,
             (503, "application/health+json"): serializers.HealthIetfSerializer,
+            (400, "application/json"): OpenApiResponse(
+                ErrorSerializer, description="An unknown `format` (`validation_error`)."
+            ),
+            (500, "application/json"): OpenApiResponse(ErrorSerializer, description="Server error"),
         },
     )
     def get(self, request):
@@ -125,7 +140,7 @@ def _schema(operation_id: str, serializer, description: str):
         tags=["status"],
         auth=[],
         description=description,
-        responses={200: OpenApiResponse(serializer)},
+        responses={200: OpenApiResponse(serializer), 500: OpenApiResponse(ErrorSerializer, description="Server error")},
     )
 
 

@@ -13,6 +13,7 @@ for customers' accounts in the admin, so who made a key says nothing about
 who holds it.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -71,6 +72,10 @@ class SlaCreditRequestCreateApi(SupportApi):
         operation_id="sla_credit_request_create",
         tags=["support"],
         summary="File an SLA credit request",
+        description="A month (`period_kind` month with `month`) or a day (`period_kind` day with "
+        "`incident_date`); the other period field is refused. Besides the body's shape, a 400 names `period` "
+        "when the period has not started, its claim window has closed (the end of the second month after it), "
+        "or the account had no paid subscription during it. Needs a live key: sandbox keys get 403.",
         request=SlaCreditRequestCreateSerializer,
         responses={201: SlaCreditRequestSerializer, **error_responses(400, 403)},
     )
@@ -260,7 +265,12 @@ class StaffSlaCreditDecisionApi(StaffApi):
         tags=["support-staff"],
         summary="Decide an SLA credit request (staff)",
         description="Staff only: a signed-in admin session (cookie, with the CSRF token on POST). "
-        "API keys are refused with 403 whoever created them.",
+        "API keys are refused with 403 whoever created them.\n\n"
+        "Body: `status` (approved, rejected or needs-more-info), `credit_amount` in pounds (e.g. 14.90; "
+        "only with approved), `currency` (optional, GBP only), `notes` to the customer and `internal_notes`. "
+        "`credit_amount_minor` (pence), `credit_currency` and `notes_to_customer` are accepted as aliases "
+        "(one name per value). Omitted notes are saved empty; any other field is refused with 400 "
+        "`unknown_field`. An approved request's credit is fixed: only its notes can change.",
         request=SlaDecisionSerializer,
         responses={
             200: OpenApiResponse(StaffSlaCreditRequestSerializer, description="The request after the decision."),
@@ -273,6 +283,11 @@ class StaffSlaCreditDecisionApi(StaffApi):
             raise exceptions.NotFound("No such SLA credit request.")
         data = SlaDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        services.sla_request_decide(request=found, **data.validated_data, actor=request.user)
+        try:
+            services.sla_request_decide(request=found, **data.service_kwargs(), actor=request.user)
+        except DjangoValidationError as exc:
+            # The service names its keywords; answer with the names the caller sent.
+            fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+            raise exceptions.ValidationError({data.sent_as(name): text for name, text in fields.items()}) from None
         found.refresh_from_db()
         return Response(StaffSlaCreditRequestSerializer(found).data)

@@ -56,9 +56,9 @@ PRIVACY = Group(
     "privacy",
     "Your data, terms and consents",
     "Data exports, terms acceptance, objections to processing and marketing email. These belong to a person: "
-    "call them from a signed-in session, or with an API key (a data export acts for the account's owner; "
-    "terms and objections act for the person who created the key, and a key nobody on the account created "
-    "gets 403).",
+    "call them from a signed-in session, or with an API key, which acts for the person who created it while "
+    "they belong to the key's account (a key nobody on the account created gets 403; a sandbox key lists no "
+    "exports and cannot request one).",
 )
 
 GROUPS = [WORKFLOWS, STATUS, SUPPORT, STAFF, PRIVACY]
@@ -172,8 +172,9 @@ def endpoints(base_url: str) -> list[Endpoint]:
             "GET",
             "/api/status/health",
             PUBLIC,
-            "Health of each component: 200 when no critical component is down, 503 when one is. Send "
-            "Accept: application/health+json for the IETF health check format (pass, warn or fail).",
+            "Health of each component, from stored probe results: 200 when the service is ok, 503 when it is not "
+            "(a component in outage). Send Accept: application/health+json (or ?format=health%2Bjson) for the "
+            "IETF health check format (pass, warn or fail); any other format is a 400.",
             f"curl {base_url}/api/status/health\n"
             f'curl -H "Accept: application/health+json" {base_url}/api/status/health',
         ),
@@ -294,19 +295,22 @@ def endpoints(base_url: str) -> list[Endpoint]:
             "POST",
             "/api/admin/sla-credits/{request_id}/decision",
             "Signed-in staff session only, with its CSRF token; API keys refused",
-            "Decide a request (approved, rejected or needs-more-info); an approved credit is applied in Stripe "
-            "once and the customer is emailed.",
+            "Decide a request: status (approved, rejected or needs-more-info), credit_amount in pounds (only "
+            "with approved; capped at one month's fee), currency (optional, GBP only), notes to the customer and "
+            "internal_notes. credit_amount_minor (pence), credit_currency and notes_to_customer are accepted as "
+            "aliases. An approved credit is applied to the customer's Stripe balance once, and the customer is "
+            "emailed the decision.",
             f"curl {staff_csrf} {json} \\\n"
             f"  -X POST {base_url}/api/admin/sla-credits/{SLA_REQUEST}/decision \\\n"
-            '  -d \'{"status": "approved", "credit_amount_minor": 1500, "credit_currency": "GBP", '
-            '"notes_to_customer": "Credited £15.00 for the October outage."}\'',
+            '  -d \'{"status": "approved", "credit_amount": 14.90, "currency": "GBP", '
+            '"notes": "Credited £14.90 for the October outage."}\'',
         ),
         # --- Your data, terms and consents -----------------------------------------------------
         Endpoint(
             PRIVACY,
             "POST",
             "/api/dsar/export",
-            "Signed-in session or live API key (acts for the account's owner)",
+            "Signed-in session, or a live API key (acts for the person who created the key)",
             "Request an export of your personal data, at most once every 30 days (429 dsar_too_soon otherwise); "
             "a signed download link is emailed.",
             f"curl {auth} -X POST {base_url}/api/dsar/export",
@@ -315,7 +319,7 @@ def endpoints(base_url: str) -> list[Endpoint]:
             PRIVACY,
             "GET",
             "/api/dsar/exports",
-            "Signed-in session or API key (a sandbox key lists nothing)",
+            "Signed-in session, or an API key (acts for the person who created it; a sandbox key lists nothing)",
             "Your data exports, newest first, with the download link while it is valid.",
             f"curl {auth} {base_url}/api/dsar/exports",
         ),
@@ -332,7 +336,8 @@ def endpoints(base_url: str) -> list[Endpoint]:
             "POST",
             "/api/legal/accept-terms",
             PERSON,
-            "Accept the current terms of service: send its version (201 accepted, 200 if you already had).",
+            "Accept the current terms of service: send its version (201 accepted, 200 if you already had; 409 "
+            "no_terms_published while there are none).",
             f'curl {auth} {json} -X POST {base_url}/api/legal/accept-terms -d \'{{"version": "2026-11"}}\'',
         ),
         Endpoint(

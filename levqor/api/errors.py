@@ -28,6 +28,11 @@ API_PREFIX = "/api/"
 # code → (HTTP status, when it happens). Rendered on /api-docs.
 ERROR_CODES: dict[str, tuple[int, str]] = {
     "validation_error": (400, "The body or query failed validation; details.fields maps each field to its messages."),
+    "unknown_field": (
+        400,
+        "The body names a field this endpoint does not take (nothing was changed); details.unknown lists them, "
+        "details.accepted the fields it takes.",
+    ),
     "parse_error": (400, "The body is not valid JSON."),
     "bad_request": (400, "The request could not be understood."),
     "not_authenticated": (401, "No API key was sent (X-Api-Key or Authorization: Bearer)."),
@@ -39,7 +44,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "permission_denied": (403, "The key may not do this."),
     "not_found": (404, "No such resource for this key (other accounts' data and the other mode's data are invisible)."),
     "method_not_allowed": (405, "The path exists but not with this HTTP method."),
-    "not_acceptable": (406, "The API only answers application/json."),
+    "no_terms_published": (409, "There are no terms of service to accept yet."),
     "high_risk_data": (
         422,
         "The workflow or payload holds high-risk (medical, legal, financial) data; details give the reason, "
@@ -82,6 +87,23 @@ class HighRiskData(exceptions.APIException):
     def __init__(self, *, message: str, details: dict):
         super().__init__(message, self.default_code)
         self.details = details
+
+
+class UnknownField(exceptions.APIException):
+    """400: the body names fields the endpoint does not take (see levqor.api.serializers)."""
+
+    status_code = 400
+    default_code = "unknown_field"
+
+    def __init__(self, *, unknown: list[str], accepted: list[str]):
+        plural = "s" if len(unknown) > 1 else ""
+        takes = ", ".join(accepted) if accepted else "no body"
+        super().__init__(f"Received unknown field{plural}: {', '.join(unknown)}. This endpoint takes: {takes}.")
+        self.details = {
+            "unknown": unknown,
+            "accepted": accepted,
+            "fields": {name: ["Unknown field."] for name in unknown},
+        }
 
 
 class TooManyRequests(exceptions.APIException):
@@ -136,7 +158,7 @@ def _describe(exc: exceptions.APIException, data) -> tuple[str, str, dict]:
         fields = flatten_errors(data)
         names = ", ".join(sorted(fields)[:5])
         return "validation_error", f"The request is invalid ({names}): see details.fields.", {"fields": fields}
-    if isinstance(exc, TooManyRequests | HighRiskData):
+    if isinstance(exc, TooManyRequests | HighRiskData | UnknownField):
         return exc.get_codes(), str(exc.detail), exc.details
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
@@ -227,7 +249,6 @@ _STATUS_TEXT = {
     403: "Not allowed (e.g. a canceled account)",
     404: "Not found for this key",
     405: "Method not allowed",
-    406: "Not acceptable",
     413: "Body too large",
     422: "High-risk data refused (see error.details.appeal_url)",
     415: "Unsupported media type",

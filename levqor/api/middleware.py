@@ -1,3 +1,6 @@
+from django.http import JsonResponse
+
+from .errors import envelope, is_api_request
 from .throttling import LIMITS_ATTR
 
 
@@ -24,3 +27,32 @@ class ApiLimitHeadersMiddleware:
             response["X-Quota-Remaining"] = "unlimited" if quota.remaining is None else str(quota.remaining)
             response["X-Quota-Reset"] = quota.reset_at.strftime("%Y-%m-%dT%H:%M:%SZ")
         return response
+
+
+class ApiJsonErrorsMiddleware:
+    """Every 404 and 405 under /api/ in the API's JSON error format, whether
+    DEBUG is on or off: under DEBUG Django answers an unknown URL with its
+    HTML debug page (listing every URL pattern), and plain Django views answer
+    405 with an empty body. DRF views already answer JSON and pass through."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code not in (404, 405) or not is_api_request(request):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        if response.status_code == 405:
+            allowed = response.get("Allow", "")
+            replacement = JsonResponse(
+                envelope("method_not_allowed", f"Method {request.method} not allowed here.", {"allowed": allowed}),
+                status=405,
+            )
+            if allowed:
+                replacement["Allow"] = allowed
+            return replacement
+        return JsonResponse(
+            envelope("not_found", "No API endpoint or resource at this path.", {"path": request.path}), status=404
+        )

@@ -41,3 +41,30 @@ def add_limit_headers(result, generator, request, public):
                 for name, description in _LIMIT_HEADERS.items():
                     headers.setdefault(name, {"schema": {"type": "string"}, "description": description})
     return result
+
+
+_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+
+
+def add_input_errors(result, generator, request, public):
+    """drf-spectacular postprocessing hook: the errors every operation of a
+    kind can answer, documented once. A paginated list answers 400 for a bad
+    `page`/`page_size`; an operation with a body answers 400 (validation or
+    `unknown_field`), 413 (too large) and 415 (not JSON)."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            names = {parameter.get("name") for parameter in operation.get("parameters", [])}
+            if "page" in names:
+                responses.setdefault(
+                    "400", {"description": "Invalid request: see error.details.fields", "content": _ERROR_REF}
+                )
+                responses["400"]["description"] += " (including a `page` past the end, or a bad `page_size`)"
+            if "requestBody" in operation:
+                described = "Invalid body, or a field it does not take (`unknown_field`)"
+                responses.setdefault("400", {"description": described, "content": _ERROR_REF})
+                responses.setdefault("413", {"description": "The body is too large", "content": _ERROR_REF})
+                responses.setdefault("415", {"description": "The body is not JSON", "content": _ERROR_REF})
+    return result

@@ -84,3 +84,13 @@ def _example_url(endpoint) -> str:
     """A pattern for the endpoint's URL as its example calls it, path parameters filled in."""
     pattern = re.escape(settings.LEVQOR_BASE_URL + endpoint.path)
     return re.sub(r"\\\{[a-z_]+\\\}", lambda _: r"[^/?'\s]+", pattern) + r"(?=[?'\s]|$)"
+
+
+def test_it_says_who_a_data_export_acts_for_and_the_decision_names_the_spec_uses(page):
+    assert "account&#x27;s owner" not in page and "account's owner" not in page
+    export = page.split("<code>POST /api/dsar/export</code>")[1].split("</div>")[0]
+    assert "acts for the person who created the key" in export
+    decision = page.split("<code>POST /api/admin/sla-credits/{request_id}/decision</code>")[1].split("</div>")[0]
+    assert "credit_amount in pounds" in decision and "&quot;credit_amount&quot;: 14.90" in decision
+    assert "400 unknown_field" in page.replace("<code>", "").replace("</code>", "")
+    assert "past the last page" in page

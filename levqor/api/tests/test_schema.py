@@ -2,26 +2,38 @@
 CDN, and honoured by the running app (schemathesis)."""
 
 import re
+from datetime import UTC
 
 import pytest
 import schemathesis
 import yaml
+from django.conf import settings
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.middleware.csrf import _get_new_csrf_string
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
+from compliance import terms
+from compliance.models import TermsVersion
 from levqor.api import docs, quotas
+from levqor.api.services import api_key_create
 from levqor.api.testing import issue_key
 from levqor.workflows import services as workflow_services
 from levqor.workflows.models import Run
+from support import rules
+from support import services as support_services
+from support.models import Dispute
 
 OUR_PATHS = {
     "/api/workflows",
@@ -134,63 +146,128 @@ def test_it_serves_the_schema_and_both_uis_without_a_cdn(client):
     assert script.status_code == 200 and b"SwaggerUIBundle" in script.content
 
 
-@pytest.mark.django_db
-def test_it_passes_a_schemathesis_run_with_a_sandbox_key(customer_account, settings, monkeypatch):
-    """Every operation in the project's schema: no 5xx, and every response
-    matches its documented schema. Bounded so it stays quick."""
+@pytest.fixture
+def wsgi_in_test_transaction():
+    """As Django's test client does: a finished request must not close the
+    connection that holds the test's transaction."""
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
+
+
+@pytest.fixture
+def unlimited(settings, monkeypatch):
     settings.LEVQOR_API_BURST_PER_KEY = settings.LEVQOR_API_BURST_PER_IP = 1_000_000
-    monkeypatch.setitem(quotas.MONTHLY_QUOTAS, quotas.SANDBOX, None)
-    secret = issue_key(customer_account, mode="test").secret
+    for plan in list(quotas.MONTHLY_QUOTAS):
+        monkeypatch.setitem(quotas.MONTHLY_QUOTAS, plan, None)
+
+
+def _workflow(account, *, sandbox: bool):
     workflow = workflow_services.workflow_create(
-        account=customer_account,
-        sandbox=True,
+        account=account,
+        sandbox=sandbox,
         name="Schemathesis",
         steps=[{"type": "transform", "name": "echo", "set": {"out": "{{text}}"}}],
         input_schema={"type": "object", "properties": {"text": {"type": "string"}}},
         actor=None,
     )
     run = workflow_services.run_start(workflow=workflow, payload={"text": "hi"}, actor=None)
-    known = {"workflow_id": str(workflow.pk), "run_id": str(run.pk)}
+    return workflow, {"workflow_id": str(workflow.pk), "run_id": str(run.pk)}
 
-    # As Django's test client does: a finished request must not close the
-    # connection that holds the test's transaction.
-    for signal in (request_started, request_finished):
-        signal.disconnect(close_old_connections)
-    try:
-        failures, operations = _run_schemathesis(secret, known)
-    finally:
-        for signal in (request_started, request_finished):
-            signal.connect(close_old_connections)
+
+@pytest.mark.django_db
+def test_it_passes_a_schemathesis_run_with_a_sandbox_key(customer_account, unlimited, wsgi_in_test_transaction):
+    """Every key-authenticated and public operation: no 5xx, every status
+    documented, every response matching its documented schema."""
+    secret = issue_key(customer_account, mode="test").secret
+    workflow, known = _workflow(customer_account, sandbox=True)
+    failures, operations = _run_schemathesis({"headers": {"X-Api-Key": secret}}, known, staff=False)
     assert operations >= len(OUR_PATHS)
     assert not failures, "\n\n".join(failures)
     # Positive cases got through validation too, not only 4xx answers.
     assert Run.objects.filter(workflow=workflow).count() > 1
 
 
-def _run_schemathesis(secret: str, known: dict) -> tuple[list[str], int]:
+@pytest.mark.django_db
+def test_it_passes_a_schemathesis_run_with_a_live_key_of_a_person(
+    customer, customer_account, staff, unlimited, wsgi_in_test_transaction
+):
+    """A live key its account's person created: the support, data-request,
+    terms and consent operations act for real records here."""
+    secret = api_key_create(account=customer_account, name="Live", mode="live", actor=customer).secret
+    version = TermsVersion.objects.create(version="2026-11", text="The terms.", changelog="First.")
+    terms.terms_version_publish(version=version, actor=staff)
+    workflow, known = _workflow(customer_account, sandbox=False)
+    failures, operations = _run_schemathesis({"headers": {"X-Api-Key": secret}}, known, staff=False, examples=10)
+    assert operations >= len(OUR_PATHS)
+    assert not failures, "\n\n".join(failures)
+    # Generated writes got through, not only 4xx answers.
+    assert Dispute.objects.filter(account=customer_account).exists()
+    assert Run.objects.filter(workflow=workflow).count() > 1
+
+
+@pytest.mark.django_db
+def test_it_passes_a_schemathesis_run_with_a_staff_session(customer, staff, unlimited, wsgi_in_test_transaction):
+    """The staff operations, called as the admin's session would (cookie and CSRF token)."""
+    browser = Client()
+    browser.force_login(staff)
+    token = _get_new_csrf_string()
+    auth = {
+        "cookies": {
+            settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value,
+            settings.CSRF_COOKIE_NAME: token,
+        },
+        "headers": {"X-CSRFToken": token},
+    }
+    filed = support_services.sla_request_file(
+        account=customer.account,
+        user=customer,
+        plan="growth",
+        period=rules.month_period(rules.add_months(timezone.now().astimezone(UTC).date().replace(day=1), -1)),
+        impact="major",
+        description="Down.",
+        actor=customer,
+    )
+    failures, operations = _run_schemathesis(auth, {"request_id": str(filed.pk)}, staff=True)
+    assert operations == 2
+    assert not failures, "\n\n".join(failures)
+    filed.refresh_from_db()
+    assert filed.status != "pending"  # some generated decision got through
+
+
+def _run_schemathesis(auth: dict, known: dict, *, staff: bool, examples: int = 25) -> tuple[list[str], int]:
     schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
     failures = []
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        raw = schema.raw_schema["paths"][operation.path][operation.method.lower()]
+        if ("support-staff" in raw.get("tags", [])) != staff:
+            continue
         operations += 1
         names = {parameter.name for parameter in operation.path_parameters}
-        documented = set(schema.raw_schema["paths"][operation.path][operation.method.lower()]["responses"])
+        documented = set(raw["responses"])
         variants = [None]
         if names & set(known) and operation.method.upper() != "DELETE":  # keep the known rows for the others
             variants.append({name: known[name] for name in names if name in known})
         for path_parameters in variants:
-            strategy = operation.as_strategy(headers={"X-Api-Key": secret}, path_parameters=path_parameters)
-            try:
-                _checker(strategy, documented)()
-            except Exception as exc:  # collect every operation's failure, then report them all
-                failures.append(f"{operation.label} {path_parameters or ''}: {exc}")
+            modes = [(GenerationMode.POSITIVE, examples)]
+            if raw.get("parameters") or "requestBody" in raw:  # something to get wrong: a 4xx must be documented
+                modes.append((GenerationMode.NEGATIVE, max(3, examples // 5)))
+            for mode, count in modes:
+                strategy = operation.as_strategy(mode, path_parameters=path_parameters, **auth)
+                try:
+                    _checker(strategy, documented, count)()
+                except Exception as exc:  # collect every operation's failure, then report them all
+                    failures.append(f"{operation.label} {mode.value} {path_parameters or ''}: {exc}")
     return failures, operations
 
 
-def _checker(strategy, documented: set[str]):
+def _checker(strategy, documented: set[str], examples: int):
     @hypothesis_settings(
-        max_examples=25,
+        max_examples=examples,
         deadline=None,
         database=None,
         derandomize=True,
@@ -202,10 +279,10 @@ def _checker(strategy, documented: set[str]):
         response = case.call()
         status = response.status_code
         # A documented 5xx other than 500 is a designed answer (a health
-        # check's 503 "degraded"), still checked against its schema.
+        # check's 503), still checked against its schema.
         if status >= 500 and (status == 500 or str(status) not in documented):
             case.validate_response(response, checks=[not_a_server_error])
-        case.validate_response(response, checks=[response_schema_conformance])
+        case.validate_response(response, checks=[status_code_conformance, response_schema_conformance])
 
     return check
 

@@ -164,7 +164,8 @@ class TestRuns:
         assert page["count"] == 6 and [line["seq"] for line in page["results"]] == [3, 4]
         assert page["next"] and page["previous"]
         response = api.get(f"/api/runs/{run['id']}/logs", {"page": 99})
-        assert response.status_code == 404 and _error(response)["code"] == "not_found"
+        assert response.status_code == 400 and _error(response)["code"] == "validation_error"
+        assert _error(response)["details"]["fields"]["page"] == ["Page 99 is past the end: there are 1 page(s)."]
 
     def test_it_runs_a_deleted_workflows_history_but_not_new_runs(self, api, sandbox_workflow):
         run = api.post(f"/api/workflows/{sandbox_workflow.pk}/runs", {"payload": {"email": "a@b.co"}}).json()
