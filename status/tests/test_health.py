@@ -80,8 +80,23 @@ def test_it_answers_503_when_a_critical_component_is_down(client, healthy, stub_
     assert "database" in ietf.json()["output"]
 
 
-def test_a_non_critical_outage_warns_but_answers_200(client, healthy):
+def test_it_answers_503_when_any_component_is_down_critical_or_not(client, healthy):
     services.stripe_contact_record(ok=False, latency_ms=900, error="api_connection_error")
+    services.snapshot_take(now=timezone.now() + timedelta(minutes=5))
+
+    simple = client.get(URL)
+    ietf = client.get(URL, HTTP_ACCEPT=HEALTH_JSON)
+    status = client.get("/api/v2/status.json").json()["status"]
+
+    assert simple.status_code == ietf.status_code == 503
+    assert simple.json()["ok"] is False
+    assert simple.json()["components"]["stripe"] == {"ok": False, "status": "down", "latencyMs": 900}
+    assert ietf.json()["status"] == "fail" and "stripe major_outage" in ietf.json()["output"]
+    assert status["indicator"] == "major"
+
+
+def test_a_degraded_component_warns_but_answers_200(client, healthy):
+    services.stripe_contact_record(ok=True, latency_ms=2500)
     services.snapshot_take(now=timezone.now() + timedelta(minutes=5))
 
     simple = client.get(URL)
@@ -89,8 +104,9 @@ def test_a_non_critical_outage_warns_but_answers_200(client, healthy):
 
     assert simple.status_code == ietf.status_code == 200
     assert simple.json()["ok"] is True
-    assert simple.json()["components"]["stripe"]["status"] == "down"
+    assert simple.json()["components"]["stripe"] == {"ok": True, "status": "degraded", "latencyMs": 2500}
     assert ietf.json()["status"] == "warn"
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "minor"
 
 
 def test_the_queue_goes_down_when_heartbeats_stop_even_without_new_snapshots(client, healthy, settings):
@@ -168,7 +184,7 @@ def test_it_keeps_answering_when_stripe_is_unreachable(client, healthy, monkeypa
     response = client.get(URL)
 
     assert time.monotonic() - started < 0.5
-    assert response.status_code == 200
+    assert response.status_code == 503  # Stripe down is an outage, answered at once
     assert response.json()["components"]["stripe"]["status"] == "down"
 
 

@@ -8,6 +8,7 @@ from django_q.tasks import async_task, result
 
 from status import services
 from status.models import Impact, IncidentStatus, Notification, Subscriber
+from status.tests.conftest import attention_row
 
 pytestmark = pytest.mark.django_db
 
@@ -121,23 +122,31 @@ def test_every_notification_has_one_click_unsubscribe(
     assert mail.outbox == []
 
 
-def test_a_failed_send_releases_its_claim_for_the_retry(subscribed, staff, components, monkeypatch):
+def test_it_keeps_a_failed_send_visible_and_the_retry_sends_it_once(subscribed, staff, components, settings, client):
     incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
     update = services.incident_update(
         incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
     )
-    from levqor import emails
-
-    real = emails.send
-    monkeypatch.setattr(emails, "send", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("smtp down")))
+    backend = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
     with pytest.raises(RuntimeError, match="1 notification"):
         services.notifications_send(update_id=update.pk)
-    assert not Notification.objects.exists()
+    failed = Notification.objects.get()
+    assert failed.sent_at is None and failed.failed_at is not None
+    assert failed.error == "send failed (ConnectionRefusedError)"
 
-    monkeypatch.setattr(emails, "send", real)
+    client.force_login(staff)
+    count, url = attention_row(
+        client.get("/admin/").content.decode(), "Status emails to subscribers that failed to send"
+    )
+    assert count == 1
+    assert "reader@example.test" in client.get(url).content.decode()
+
+    settings.EMAIL_BACKEND = backend
     assert services.notifications_send(update_id=update.pk) == 1
     assert services.notifications_send(update_id=update.pk) == 0
     assert len(mail.outbox) == 1
+    assert services.notification_failed_count() == 0
 
 
 def test_someone_who_subscribes_after_an_update_is_not_sent_it(subscribed, staff, components):
