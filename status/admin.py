@@ -98,9 +98,9 @@ class IncidentStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value() or "unresolved"
         if value == "unresolved":
-            return queryset.filter(status__in=UNRESOLVED, published_at__isnull=False)
+            return queryset.filter(status__in=UNRESOLVED, draft=False)
         if value == "draft":
-            return queryset.filter(status__in=UNRESOLVED, published_at__isnull=True)
+            return queryset.filter(status__in=UNRESOLVED, draft=True)
         if value == "resolved":
             return queryset.exclude(status__in=UNRESOLVED)
         return queryset
@@ -196,13 +196,13 @@ class IncidentAdmin(admin.ModelAdmin):
     )
     actions = ("publish_drafts",)
 
-    @admin.display(description="published", boolean=True, ordering="published_at")
+    @admin.display(description="published", boolean=True, ordering="draft")
     def published(self, obj):
-        return obj.published_at is not None
+        return not obj.draft
 
     @admin.display(description="")
     def publish(self, obj):
-        if obj is None or obj.pk is None or obj.published_at is not None:
+        if obj is None or obj.pk is None or not obj.draft:
             return "—"
         # Both the changelist and the change page are forms that carry the
         # CSRF token: the button posts that form to the publish URL.

@@ -241,8 +241,9 @@ class Incident(models.Model):
     started_at = models.DateTimeField()
     monitoring_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # Empty while a draft (made by an on-call alert): drafts are shown to
-    # staff only, never on /status, the v2 API, feeds, banners or the SLA.
+    # A draft (made by an on-call alert) is shown to staff only: never on
+    # /status, the v2 API, feeds, banners, health or in the SLA measurement.
+    draft = models.BooleanField(default=False, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -261,7 +262,7 @@ class Incident(models.Model):
 
     @property
     def is_draft(self) -> bool:
-        return self.published_at is None
+        return self.draft
 
 
 class IncidentComponent(models.Model):

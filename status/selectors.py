@@ -213,7 +213,7 @@ class PageState:
 
 
 def _incident_queryset():
-    return Incident.objects.filter(published_at__isnull=False).prefetch_related(
+    return Incident.objects.filter(draft=False).prefetch_related(
         Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
         Prefetch("affected", queryset=IncidentComponent.objects.select_related("component")),
     )
@@ -280,11 +280,11 @@ def incidents_resolved_since(*, since: datetime, limit: int = 10) -> list[Incide
 
 
 def incident_unresolved_count() -> int:
-    return Incident.objects.filter(status__in=UNRESOLVED, published_at__isnull=False).count()
+    return Incident.objects.filter(status__in=UNRESOLVED, draft=False).count()
 
 
 def incident_draft_count() -> int:
-    return Incident.objects.filter(status__in=UNRESOLVED, published_at__isnull=True).count()
+    return Incident.objects.filter(status__in=UNRESOLVED, draft=True).count()
 
 
 def maintenances_recent(*, limit: int = 50, statuses: tuple[str, ...] | None = None) -> list[Maintenance]:

@@ -90,7 +90,7 @@ def status_inputs() -> dict:
     of small queries."""
     rows = list(Component.objects.order_by("position", "name").values(*COMPONENT_FIELDS))
     heartbeat = Heartbeat.objects.filter(name="worker").values_list("beat_at", flat=True).first()
-    published = Incident.objects.filter(status__in=UNRESOLVED, published_at__isnull=False)
+    published = Incident.objects.filter(status__in=UNRESOLVED, draft=False)
     stated: dict[int, str] = {}
     for component_id, status in IncidentComponent.objects.filter(incident__in=published).values_list(
         "component_id", "status"

@@ -82,7 +82,7 @@ def status_page(request):
 def incident_detail(request, public_id: str):
     incident = (
         Incident.objects.prefetch_related("updates", "affected__component")
-        .filter(public_id=public_id, published_at__isnull=False)
+        .filter(public_id=public_id, draft=False)
         .first()
     )
     if incident is not None:

@@ -110,6 +110,7 @@ def incident_create(
         started_at=started_at or at,
         created_at=at,
         updated_at=at,
+        draft=draft,
         published_at=None if draft else at,
     )
     _set_components(incident, components)
@@ -129,7 +130,7 @@ def incident_publish(*, incident: Incident, at: datetime | None = None, actor) -
     conditional UPDATE, so publishing twice publishes (and emails) once.
     Returns whether this call published it. Audited."""
     at = at or timezone.now()
-    if not Incident.objects.filter(pk=incident.pk, published_at__isnull=True).update(published_at=at, updated_at=at):
+    if not Incident.objects.filter(pk=incident.pk, draft=True).update(draft=False, published_at=at, updated_at=at):
         return False
     incident.refresh_from_db()
     update = incident.updates.order_by("-display_at", "-id").first()

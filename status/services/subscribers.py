@@ -200,7 +200,7 @@ def notifications_send(*, update_id: int) -> int:
     from django.conf import settings
 
     update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
-    if update is None or not update.deliver_notifications or update.incident.published_at is None:
+    if update is None or not update.deliver_notifications or update.incident.draft:
         return 0
     incident_url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[update.incident.public_id])
     return _send_all(
@@ -243,7 +243,7 @@ def notifications_sweep(*, now=None, within: timedelta = timedelta(hours=6)) -> 
     jobs = [
         (notifications_send, pk)
         for pk in IncidentUpdate.objects.filter(
-            deliver_notifications=True, created_at__gte=now - within, incident__published_at__isnull=False
+            deliver_notifications=True, created_at__gte=now - within, incident__draft=False
         ).values_list("pk", flat=True)
     ] + [
         (maintenance_notifications_send, pk)

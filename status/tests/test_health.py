@@ -283,3 +283,82 @@ def test_before_any_probe_has_run_it_says_so_with_503(client, db):
     assert response.status_code == 503
     assert response.json()["status"] == "fail"
     assert response.json()["output"] == "no component results stored yet"
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/json, application/health+json", HEALTH_JSON),
+        ("application/health+json, application/json", HEALTH_JSON),
+        ("application/health+json;q=0.5, application/json", "application/json"),
+        ("application/json;q=0.4, application/health+json;q=0.9", HEALTH_JSON),
+        ("application/health+json;q=0.5, */*", "application/json"),
+        ("application/health+json, */*;q=0.1", HEALTH_JSON),
+        ("application/health+json;q=0", "application/json"),
+        ("*/*", "application/json"),
+    ],
+)
+def test_it_negotiates_the_health_format_the_same_way_every_time(client, healthy, accept, media_type):
+    for _ in range(5):
+        assert client.get(URL, HTTP_ACCEPT=accept)["Content-Type"] == media_type
+
+
+def test_a_declared_major_outage_answers_503_everywhere_at_once(client, healthy, staff):
+    from status.models import ComponentStatus, Impact
+
+    services.incident_create(
+        name="Console unreachable",
+        impact=Impact.CRITICAL,
+        body="Down.",
+        components=[(healthy["web"], ComponentStatus.MAJOR_OUTAGE)],
+        notify=False,
+        actor=staff,
+    )
+
+    simple = client.get(URL)
+    ietf = client.get(URL, HTTP_ACCEPT=HEALTH_JSON)
+    status = client.get("/api/v2/status.json").json()["status"]
+    components = {c["name"]: c["status"] for c in client.get("/api/v2/components.json").json()["components"]}
+    page = client.get("/status").content.decode()
+
+    assert simple.status_code == ietf.status_code == 503
+    assert simple.json()["ok"] is False and simple.json()["components"]["web"]["status"] == "down"
+    assert ietf.json()["status"] == "fail"
+    assert status["indicator"] == "critical"
+    assert components["Web/API"] == "major_outage"
+    assert 'data-indicator="critical"' in page and "Ongoing incident: Console unreachable" in page
+
+
+def test_a_declared_minor_degradation_warns_with_200(client, healthy, staff):
+    from status.models import ComponentStatus, Impact
+
+    services.incident_create(
+        name="Slow emails",
+        impact=Impact.MINOR,
+        body="Slow.",
+        components=[(healthy["email"], ComponentStatus.DEGRADED_PERFORMANCE)],
+        notify=False,
+        actor=staff,
+    )
+
+    assert client.get(URL).status_code == 200
+    ietf = client.get(URL, HTTP_ACCEPT=HEALTH_JSON)
+    assert ietf.status_code == 200 and ietf.json()["status"] == "warn"
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "minor"
+
+
+def test_a_declared_partial_outage_answers_503(client, healthy, staff):
+    from status.models import ComponentStatus, Impact
+
+    services.incident_create(
+        name="Some workflows stuck",
+        impact=Impact.MINOR,
+        body="Stuck.",
+        components=[(healthy["workflows"], ComponentStatus.PARTIAL_OUTAGE)],
+        notify=False,
+        actor=staff,
+    )
+
+    response = client.get(URL)
+    assert response.status_code == 503 and response.json()["components"]["workflows"]["ok"] is False
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "major"

@@ -191,3 +191,34 @@ def test_it_limits_sign_ups_per_client_address(client, django_capture_on_commit_
     assert int(response["Retry-After"]) > 0
     assert not Subscriber.objects.filter(email="one-more@example.test").exists()
     assert len(mail.outbox) == SUBSCRIBE_LIMIT
+
+
+def test_it_emails_scheduled_maintenance_when_announced_and_when_it_starts_once_each(
+    subscribed, staff, components, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    start, end = now + timedelta(days=3), now + timedelta(days=3, hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        maintenance = services.maintenance_create(
+            name="Database upgrade",
+            body="The database restarts once.",
+            scheduled_for=start,
+            scheduled_until=end,
+            components=[components["database"]],
+            at=now,
+            actor=staff,
+        )
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Scheduled maintenance: Database upgrade"]
+    assert "Affects: Database" in mail.outbox[0].body and "restarts once" in mail.outbox[0].body
+    assert mail.outbox[0].to == ["reader@example.test"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.maintenance_advance(now=start) == (1, 0)
+        assert services.maintenance_advance(now=start) == (0, 0)
+    assert services.notifications_sweep(now=start) == 0  # nothing sent twice
+    assert [m.subject for m in mail.outbox][1:] == ["[Levqor status] Maintenance started: Database upgrade"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.maintenance_advance(now=end)
+    assert len(mail.outbox) == 2
+    assert Notification.objects.filter(maintenance_update__maintenance=maintenance, sent_at__isnull=False).count() == 2
