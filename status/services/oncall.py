@@ -140,8 +140,9 @@ def _deliveries(alert: Alert) -> list[int]:
     if settings.LEVQOR_ONCALL_WEBHOOK_URL:
         targets.append((AlertDelivery.Channel.WEBHOOK, settings.LEVQOR_ONCALL_WEBHOOK_URL))
     if not targets:
-        logger.error("on-call alert %r has nowhere to go: set LEVQOR_ONCALL_EMAILS or LEVQOR_ONCALL_WEBHOOK_URL",
-                     alert.subject)  # fmt: skip
+        logger.warning(
+            "on-call alert %r has nowhere to go: set LEVQOR_ONCALL_EMAILS or LEVQOR_ONCALL_WEBHOOK_URL", alert.subject
+        )
     rows = AlertDelivery.objects.bulk_create(
         [AlertDelivery(alert=alert, channel=channel, target=target) for channel, target in targets]
     )
@@ -200,7 +201,8 @@ def _dispatch(ids: list[int], *, now: datetime, mode: str) -> None:
             finally:
                 connections.close_all()
 
-        threading.Thread(target=run, name="status-oncall", daemon=True).start()
+        # After commit, so the thread's own connection sees the rows.
+        transaction.on_commit(lambda: threading.Thread(target=run, name="status-oncall", daemon=True).start())
         return
     for pk in ids:
         delivery_send(delivery_id=pk, now=now)
