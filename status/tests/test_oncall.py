@@ -276,3 +276,35 @@ def test_banners_tell_the_same_truth_as_the_status_page(client, components, stub
 
     cache.clear()
     assert "Status monitoring delayed since" in client.get("/pricing").content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_it_alerts_once_when_four_processes_check_at_the_same_moment(components, stub_probes, hook):
+    from django.db import close_old_connections, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    stopped = timezone.now() - timedelta(minutes=30)
+    services.heartbeat_beat(now=stopped)
+    services.snapshot_take(now=stopped)
+    now = timezone.now()
+    results, barrier = [], threading.Barrier(4)
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(len(services.oncall_check(now=now, raised_by="race")))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(results) == [0, 0, 0, 1]
+    assert Alert.objects.count() == 1 and Incident.objects.count() == 1
+    assert oncall_mail() == ["[Levqor on-call] Status monitoring is stale"] and len(hook.received) == 1
