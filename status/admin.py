@@ -537,9 +537,6 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     inlines = (AlertDeliveryInline,)
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_staff
-
 
 class AlertDeliveryStateFilter(admin.SimpleListFilter):
     title = "state"

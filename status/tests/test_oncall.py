@@ -89,6 +89,7 @@ def test_it_alerts_once_when_the_worker_stops_and_once_when_it_recovers(client, 
     assert health.json()["components"]["queue"] == {"ok": False, "status": "down", "latencyMs": None}
     ietf = client.get("/api/status/health", HTTP_ACCEPT="application/health+json")
     assert ietf.status_code == 503 and "monitoring delayed since" in ietf.json()["output"]
+    assert "result not current" in ietf.json()["checks"]["web:responseTime"][0]["output"]
     listed = {c["name"]: c["status"] for c in client.get("/api/v2/components.json").json()["components"]}
     assert listed["Task queue"] == "major_outage"
     assert client.get("/api/v2/status.json").json()["status"]["indicator"] != "none"
