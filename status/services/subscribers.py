@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -156,6 +156,12 @@ def _send_all(*, recipients, about: dict, template: str, context: dict) -> int:
     queue's retry sends only what is missing. Returns emails sent."""
     sent = failed = 0
     now = timezone.now()
+    # Skip, in the query, whoever was sent this (or is being sent it, or
+    # gave up): a sweep re-running this costs one query, not one insert each.
+    done = Notification.objects.filter(**about).filter(
+        Q(sent_at__isnull=False) | Q(failed_at__isnull=True) | Q(attempts__gte=MAX_ATTEMPTS)
+    )
+    recipients = recipients.exclude(pk__in=done.values("subscriber_id"))
     for subscriber in recipients.iterator(chunk_size=500):
         claim = _claim(subscriber, about, now)
         if claim is None:

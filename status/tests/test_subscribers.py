@@ -222,3 +222,29 @@ def test_it_emails_scheduled_maintenance_when_announced_and_when_it_starts_once_
         services.maintenance_advance(now=end)
     assert len(mail.outbox) == 2
     assert Notification.objects.filter(maintenance_update__maintenance=maintenance, sent_at__isnull=False).count() == 2
+
+
+def test_staff_retry_a_failed_status_email_from_admin(subscribed, staff, components, settings, client):
+    incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
+    update = services.incident_update(
+        incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
+    )
+    backend = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
+    for _ in range(5):  # the sweep gives up after 5 attempts
+        with pytest.raises(RuntimeError):
+            services.notifications_send(update_id=update.pk)
+    assert Notification.objects.get().attempts == 5
+    settings.EMAIL_BACKEND = backend
+    assert services.notifications_sweep() == 0  # given up: only staff can send it again
+
+    client.force_login(staff)
+    failed = Notification.objects.get()
+    response = client.post(
+        "/admin/status/notification/", {"action": "retry", "_selected_action": [failed.pk]}, follow=True
+    )
+
+    assert "1 failed email(s) queued to be sent again." in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.sent_at is not None and failed.failed_at is None
+    assert len(mail.outbox) == 1
