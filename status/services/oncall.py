@@ -162,28 +162,27 @@ def oncall_check(*, now: datetime | None = None, raised_by: str, deliver: str = 
     raised, delivery_ids = [], []
     for key, (down, component) in _watched(evaluation).items():
         since = AlertState.objects.filter(key=key).values_list("changed_at", flat=True).first()
-        with transaction.atomic():
-            episode = _transition(key, down=down, now=now)
-            if episode is None:
-                continue
-            kind = Alert.Kind.DOWN if down else Alert.Kind.RECOVERED
-            incident = _draft_incident(key, component, now) if down else None
-            if down:
-                subject, text = _down_text(key, component, evaluation, incident)
-            else:
-                subject, text = _recovery_text(key, component, evaluation, since)
-            try:
-                with transaction.atomic():
-                    alert = Alert.objects.create(
-                        key=key, episode=episode, kind=kind, subject=subject, text=text,
-                        raised_by=raised_by, created_at=now, incident=incident,
-                    )  # fmt: skip
-            except IntegrityError:
-                continue
-            ids = _deliveries(alert)
-            audit.record(
-                actor=None, action=f"status.oncall.{kind}", target=alert, details={"key": key, "by": raised_by}
-            )
+        try:
+            with transaction.atomic():
+                episode = _transition(key, down=down, now=now)
+                if episode is None:
+                    continue
+                kind = Alert.Kind.DOWN if down else Alert.Kind.RECOVERED
+                incident = _draft_incident(key, component, now) if down else None
+                if down:
+                    subject, text = _down_text(key, component, evaluation, incident)
+                else:
+                    subject, text = _recovery_text(key, component, evaluation, since)
+                alert = Alert.objects.create(
+                    key=key, episode=episode, kind=kind, subject=subject, text=text,
+                    raised_by=raised_by, created_at=now, incident=incident,
+                )  # fmt: skip
+                ids = _deliveries(alert)
+                audit.record(
+                    actor=None, action=f"status.oncall.{kind}", target=alert, details={"key": key, "by": raised_by}
+                )
+        except IntegrityError:
+            continue  # the unique alert row says another process told this change: all of it rolled back
         raised.append(alert)
         delivery_ids += ids
     if delivery_ids and deliver != "none":
