@@ -372,6 +372,13 @@ class MaintenanceAdmin(admin.ModelAdmin):
         }
         if not change:
             maintenance = services.maintenance_create(**fields, components=data["components"], actor=request.user)
+            if not maintenance.announced_ahead:
+                self.message_user(
+                    request,
+                    "This maintenance starts less than 48 hours from now: under /sla, downtime during it "
+                    "still counts as downtime.",
+                    messages.WARNING,
+                )
             form.instance.pk = maintenance.pk
             form.instance._state.adding = False
             form.instance.refresh_from_db()
