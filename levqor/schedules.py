@@ -109,6 +109,13 @@ JOBS: tuple[Job, ...] = (
         description="Start and complete maintenance windows set to do so automatically.",
     ),
     Job(
+        name="levqor:status.watchdog",
+        func="status.tasks.watchdog",
+        cron="* * * * *",
+        description="Alert on-call of outages and stale monitoring (once per change), retry failed alerts and "
+        "status emails. Cron also runs `manage.py status_watchdog`, for when this queue is dead.",
+    ),
+    Job(
         name="levqor:support.evidence_due_reminders",
         func="support.tasks.evidence_due_reminders",
         cron="7 8 * * *",

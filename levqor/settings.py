@@ -431,6 +431,11 @@ LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS = env_int("LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS
 LEVQOR_STATUS_PROBE_URL = env_url("LEVQOR_STATUS_PROBE_URL", schemes={"http", "https"}) or f"{LEVQOR_BASE_URL}/-/ping"
 # Statuspage v2 `page.id`: a short lowercase string.
 LEVQOR_STATUS_PAGE_ID = env.str("LEVQOR_STATUS_PAGE_ID", default="levqorstatus")
+# On-call: who hears when a component goes down or monitoring goes stale
+# (comma-separated addresses) and a Slack-compatible webhook ({"text": ...}).
+LEVQOR_ONCALL_EMAILS = env_list("LEVQOR_ONCALL_EMAILS", [])
+LEVQOR_ONCALL_WEBHOOK_URL = env_url("LEVQOR_ONCALL_WEBHOOK_URL", schemes={"http", "https"})
+LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS = env_int("LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS", 3, minimum=1)
 
 # --- Support (app `support`) -------------------------------------------------------
 

@@ -3,13 +3,18 @@ templates, subscribers, and read-only history. Writes go through services."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from . import services
+from . import services, state
 from .models import (
     UNRESOLVED,
+    Alert,
+    AlertDelivery,
     Component,
     DailyRollup,
     Incident,
@@ -37,11 +42,25 @@ class ReadOnlyMixin:
         return False
 
 
+class ComponentFreshnessFilter(admin.SimpleListFilter):
+    title = "monitoring"
+    parameter_name = "monitoring"
+
+    def lookups(self, request, model_admin):
+        return (("stale", f"Not checked for over {int(state.STALE_AFTER.total_seconds() // 60)} minutes"),)
+
+    def queryset(self, request, queryset):
+        if self.value() == "stale":
+            old = Q(checked_at__isnull=True) | Q(checked_at__lt=timezone.now() - state.STALE_AFTER)
+            return queryset.filter(old, is_group=False).exclude(probe__in=("", "queue"))
+        return queryset
+
+
 @admin.register(Component)
 class ComponentAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "group", "position", "hidden", "critical", "state", "latency_ms", "checked_at")
     list_editable = ("position", "hidden")
-    list_filter = ("state", "hidden", "critical", "is_group")
+    list_filter = (ComponentFreshnessFilter, "state", "hidden", "critical", "is_group")
     search_fields = ("name", "slug", "description")
     list_select_related = ("group",)
     readonly_fields = ("public_id", "state", "latency_ms", "note", "checked_at", "created_at", "updated_at")
@@ -60,7 +79,12 @@ class IncidentStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return (("unresolved", "Unresolved"), ("resolved", "Resolved"), ("all", "All"))
+        return (
+            ("unresolved", "Unresolved (published)"),
+            ("draft", "Drafts (not published)"),
+            ("resolved", "Resolved"),
+            ("all", "All"),
+        )
 
     def choices(self, changelist):
         value = self.value() or "unresolved"
@@ -74,7 +98,9 @@ class IncidentStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         value = self.value() or "unresolved"
         if value == "unresolved":
-            return queryset.filter(status__in=UNRESOLVED)
+            return queryset.filter(status__in=UNRESOLVED, draft=False)
+        if value == "draft":
+            return queryset.filter(status__in=UNRESOLVED, draft=True)
         if value == "resolved":
             return queryset.exclude(status__in=UNRESOLVED)
         return queryset
@@ -143,16 +169,74 @@ class IncidentForm(forms.ModelForm):
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
     form = IncidentForm
-    list_display = ("name", "impact", "status", "started_at", "resolved_at", "update_count")
+    list_display = ("name", "impact", "status", "published", "started_at", "resolved_at", "update_count", "publish")
     list_filter = (IncidentStateFilter, "impact")
     search_fields = ("name", "updates__body")
     date_hierarchy = "started_at"
     inlines = (IncidentComponentInline, IncidentUpdateInline)
-    readonly_fields = ("status", "public_id", "monitoring_at", "resolved_at")
+    readonly_fields = ("status", "public_id", "published_at", "monitoring_at", "resolved_at", "publish")
     fieldsets = (
-        (None, {"fields": ("name", "impact", "started_at", "status", "public_id", "monitoring_at", "resolved_at")}),
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "impact",
+                    "started_at",
+                    "status",
+                    "public_id",
+                    "published_at",
+                    "publish",
+                    "monitoring_at",
+                    "resolved_at",
+                )
+            },
+        ),
         ("Post an update", {"fields": ("update_status", "update_body", "update_notify")}),
     )
+    actions = ("publish_drafts",)
+
+    @admin.display(description="published", boolean=True, ordering="draft")
+    def published(self, obj):
+        return not obj.draft
+
+    @admin.display(description="")
+    def publish(self, obj):
+        if obj is None or obj.pk is None or not obj.draft:
+            return "—"
+        # Both the changelist and the change page are forms that carry the
+        # CSRF token: the button posts that form to the publish URL.
+        url = reverse("admin:status_incident_publish", args=[obj.pk])
+        return format_html(
+            '<button type="submit" class="button" formaction="{}" formmethod="post">Publish this draft</button>', url
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name="status_incident_publish",
+            ),
+            *super().get_urls(),
+        ]
+
+    def publish_view(self, request, pk: int):
+        incident = Incident.objects.filter(pk=pk).first()
+        if request.method != "POST" or incident is None:
+            return HttpResponseNotAllowed(["POST"]) if incident else HttpResponseRedirect("../../")
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        if services.incident_publish(incident=incident, actor=request.user):
+            self.message_user(request, f"Published “{incident.name}”: it is on /status and subscribers are emailed.")
+        else:
+            self.message_user(request, f"“{incident.name}” was already published.", messages.WARNING)
+        return HttpResponseRedirect(reverse("admin:status_incident_change", args=[incident.pk]))
+
+    @admin.action(description="Publish the selected drafts")
+    def publish_drafts(self, request, queryset):
+        count = sum(services.incident_publish(incident=i, actor=request.user) for i in queryset)
+        self.message_user(request, f"{count} draft incident(s) published.")
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_updates=Count("updates"))
@@ -288,6 +372,13 @@ class MaintenanceAdmin(admin.ModelAdmin):
         }
         if not change:
             maintenance = services.maintenance_create(**fields, components=data["components"], actor=request.user)
+            if not maintenance.announced_ahead:
+                self.message_user(
+                    request,
+                    "This maintenance starts less than 48 hours from now: under /sla, downtime during it "
+                    "still counts as downtime.",
+                    messages.WARNING,
+                )
             form.instance.pk = maintenance.pk
             form.instance._state.adding = False
             form.instance.refresh_from_db()
@@ -334,7 +425,7 @@ class SubscriberStateFilter(admin.SimpleListFilter):
 
 class NotificationInline(ReadOnlyMixin, admin.TabularInline):
     model = Notification
-    fields = ("update", "claimed_at", "sent_at")
+    fields = ("update", "maintenance_update", "claimed_at", "sent_at", "failed_at", "error")
     readonly_fields = fields
     extra = 0
 
@@ -386,3 +477,94 @@ class DailyRollupAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def uptime(self, obj):
         value = obj.uptime_percent
         return "—" if value is None else f"{value:.3f}%"
+
+
+class NotificationStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("failed", "Failed"), ("sent", "Sent"), ("sending", "Being sent"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "failed":
+            return queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
+        if self.value() == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        if self.value() == "sending":
+            return queryset.filter(sent_at__isnull=True, failed_at__isnull=True)
+        return queryset
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Status emails to subscribers (incident updates, maintenance notices)."""
+
+    list_display = ("subscriber", "about", "claimed_at", "sent_at", "attempts", "failed_at", "error")
+    list_filter = (NotificationStateFilter,)
+    search_fields = ("subscriber__email",)
+    list_select_related = ("subscriber", "update__incident", "maintenance_update__maintenance")
+    date_hierarchy = "claimed_at"
+    show_full_result_count = False
+    actions = ("retry",)
+
+    @admin.display(description="about")
+    def about(self, obj):
+        return obj.update or obj.maintenance_update
+
+    @admin.action(description="Retry the selected failed emails")
+    def retry(self, request, queryset):
+        from django_q.tasks import async_task
+
+        failed = queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
+        # Their attempts start again; the task claims each row before sending.
+        count = failed.update(attempts=0)
+        for update_id in set(failed.exclude(update=None).values_list("update_id", flat=True)):
+            async_task("status.tasks.notify_subscribers", update_id)
+        for update_id in set(failed.exclude(maintenance_update=None).values_list("maintenance_update_id", flat=True)):
+            async_task("status.tasks.notify_maintenance", update_id)
+        self.message_user(request, f"{count} failed email(s) queued to be sent again.")
+
+
+class AlertDeliveryInline(ReadOnlyMixin, admin.TabularInline):
+    model = AlertDelivery
+    fields = ("channel", "target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """On-call alerts: read-only; the draft incident each outage made is linked."""
+
+    list_display = ("created_at", "subject", "kind", "raised_by", "incident")
+    list_filter = ("kind", "raised_by")
+    search_fields = ("subject", "key")
+    list_select_related = ("incident",)
+    date_hierarchy = "created_at"
+    inlines = (AlertDeliveryInline,)
+
+
+class AlertDeliveryStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "status__exact"
+
+    def lookups(self, request, model_admin):
+        return AlertDelivery.Status.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+@admin.register(AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("alert", "channel", "target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
+    list_filter = (AlertDeliveryStateFilter, "channel")
+    list_select_related = ("alert",)
+    search_fields = ("alert__subject", "target")
+    actions = ("retry_now",)
+
+    @admin.action(description="Retry now")
+    def retry_now(self, request, queryset):
+        count = sum(services.delivery_retry_now(delivery=d, actor=request.user) for d in queryset)
+        self.message_user(request, f"{count} failed delivery(ies) retried.")

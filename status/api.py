@@ -15,6 +15,7 @@ from rest_framework.exceptions import NotAcceptable
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from levqor.api.errors import ErrorSerializer
@@ -22,6 +23,7 @@ from levqor.api.negotiation import ApiContentNegotiation
 
 from . import formats, selectors, serializers
 from .models import MaintenanceStatus
+from .services import oncall
 
 
 class HealthJSONRenderer(JSONRenderer):
@@ -48,9 +50,14 @@ class PublicStatusApi(APIView):
 
 
 HEALTH_DESCRIPTION = (
-    "The health of each component from the latest stored probe results: HTTP 200 when no critical component "
-    "is down, 503 when one is. `Accept: application/health+json` returns the IETF health check draft format "
-    "(`status` pass/warn/fail, `checks` keyed `component:measurement`). Never runs a probe."
+    "The health of each public component, judged exactly as /status and the v2 API judge it (latest stored probe "
+    "results, published incidents, maintenance in progress): HTTP 503 with `ok: false` whenever a component is in "
+    "partial or major outage (probed or declared) or an incident of major or critical impact is open; 200 "
+    "otherwise (degraded performance or maintenance: health+json `warn`). When the newest probe results are "
+    "older than two probe intervals, monitoring is stale and the task queue reads as down (503). "
+    "`Accept: application/health+json` (at least as preferred as `application/json`) returns the IETF health "
+    "check draft format (`status` pass/warn/fail, `checks` keyed `component:measurement`). Never runs a probe. "
+    "For load-balancer liveness use `/-/ping`."
 )
 
 
@@ -59,13 +66,15 @@ class StatusHealthApi(PublicStatusApi):
     parser_classes = []
 
     def perform_content_negotiation(self, request, force=False):
-        # Without "health+json" in Accept (and no ?format=), full negotiation
-        # can only pick JSON (the first renderer, also the fallback): skip its
-        # cost on this hot path. Otherwise DRF decides.
-        if "health+json" not in request.META.get("HTTP_ACCEPT", "") and not request.META.get("QUERY_STRING"):
-            renderer = self.renderer_classes[0]()
-            return renderer, renderer.media_type
-        return super().perform_content_negotiation(request, force)
+        # ?format= is DRF's business. Otherwise decide from Accept here:
+        # DRF orders media types of equal precedence as a set, so
+        # "application/json, application/health+json" picked either one at
+        # random. The health format wins when the client names it with a
+        # quality at least that of plain JSON; JSON is the default.
+        if request.query_params.get(api_settings.URL_FORMAT_OVERRIDE):
+            return super().perform_content_negotiation(request, force)
+        renderer = HealthJSONRenderer if prefers_health_json(request.META.get("HTTP_ACCEPT", "")) else JSONRenderer
+        return renderer(), renderer.media_type
 
     @extend_schema(
         operation_id="status_health",
@@ -100,6 +109,37 @@ class StatusHealthApi(PublicStatusApi):
         return response
 
 
+def _quality(params: list[str]) -> float:
+    for param in params:
+        key, _, value = param.strip().partition("=")
+        if key.strip().lower() == "q":
+            try:
+                return max(0.0, min(1.0, float(value)))
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def prefers_health_json(accept: str) -> bool:
+    """Whether an Accept header asks for application/health+json at least
+    as much as for application/json (RFC 9110: the most specific range
+    that matches a type gives its quality)."""
+    if "health+json" not in accept.lower():
+        return False
+    health, json_q, wildcard = None, None, 0.0
+    for item in accept.split(","):
+        media, *params = item.split(";")
+        media, q = media.strip().lower(), _quality(params)
+        if media == HealthJSONRenderer.media_type:
+            health = max(health or 0.0, q)
+        elif media == "application/json":
+            json_q = max(json_q or 0.0, q)
+        elif media in ("*/*", "application/*"):
+            wildcard = max(wildcard, q)
+    json_q = wildcard if json_q is None else json_q
+    return bool(health) and health >= json_q
+
+
 # Monitors poll this endpoint hard: each process keeps the rendered document
 # for up to a second (never longer than the shared cache would), so most
 # requests cost a dictionary lookup. Forgotten whenever new results are stored.
@@ -112,6 +152,8 @@ def health_document(media_type: str) -> tuple[int, bytes]:
     if hit is not None and hit[0] > now:
         return hit[1], hit[2]
     report = selectors.health_report()
+    if report.stale:
+        oncall.raise_on_stale_read(now=report.now)
     data = formats.health_ietf(report) if media_type == HealthJSONRenderer.media_type else formats.health_simple(report)
     status, body = (200 if report.ok else 503), json.dumps(data, separators=(",", ":")).encode()
     keep = min(1.0, settings.LEVQOR_STATUS_HEALTH_CACHE_SECONDS)
@@ -122,6 +164,13 @@ def health_document(media_type: str) -> tuple[int, bytes]:
 
 def forget_rendered() -> None:
     _rendered.clear()
+
+
+def _page_state() -> selectors.PageState:
+    state = selectors.page_state()
+    if state.stale:
+        oncall.raise_on_stale_read(now=state.evaluation.now)
+    return state
 
 
 class StatuspageApi(PublicStatusApi):
@@ -151,7 +200,7 @@ class StatuspageSummaryApi(StatuspageApi):
         "Page status, every component, unresolved incidents and upcoming or active maintenance (Statuspage v2).",
     )
     def get(self, request):
-        state = selectors.page_state()
+        state = _page_state()
         lookup = formats.Lookup.of(state)
         maintenances = state.active_maintenances + state.upcoming_maintenances
         return Response(
@@ -168,14 +217,14 @@ class StatuspageSummaryApi(StatuspageApi):
 class StatuspageStatusApi(StatuspageApi):
     @_schema("statuspage_status", serializers.StatusResponseSerializer, "The page's indicator and description.")
     def get(self, request):
-        state = selectors.page_state()
+        state = _page_state()
         return Response({"page": formats.page_dict(state), "status": formats.status_dict(state)})
 
 
 class StatuspageComponentsApi(StatuspageApi):
     @_schema("statuspage_components", serializers.ComponentsResponseSerializer, "Every visible component.")
     def get(self, request):
-        state = selectors.page_state()
+        state = _page_state()
         return Response(
             {"page": formats.page_dict(state), "components": formats.components_list(state, formats.Lookup.of(state))}
         )
@@ -188,7 +237,7 @@ class StatuspageIncidentsApi(StatuspageApi):
         "statuspage_incidents", serializers.IncidentsResponseSerializer, "The 50 most recent incidents, newest first."
     )
     def get(self, request):
-        state = selectors.page_state()
+        state = _page_state()
         lookup = formats.Lookup.of(state)
         incidents = state.unresolved if self.unresolved_only else selectors.incidents_recent(limit=50)
         return Response(
@@ -217,7 +266,7 @@ class StatuspageMaintenancesApi(StatuspageApi):
         "The 50 most recent scheduled maintenances.",
     )
     def get(self, request):
-        state = selectors.page_state()
+        state = _page_state()
         lookup = formats.Lookup.of(state)
         maintenances = selectors.maintenances_recent(limit=50, statuses=self.statuses)
         return Response(

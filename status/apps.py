@@ -10,7 +10,7 @@ class StatusConfig(AppConfig):
 
         from levqor import attention, banners, signals
 
-        from . import receivers, selectors
+        from . import receivers, selectors, services
 
         banners.register("status", receivers.status_banners)
         attention.register(
@@ -18,6 +18,30 @@ class StatusConfig(AppConfig):
             count=selectors.incident_unresolved_count,
             url_name="admin:status_incident_changelist",
             query="state=unresolved",
+        )
+        attention.register(
+            "Draft incidents from on-call alerts (publish or discard)",
+            count=selectors.incident_draft_count,
+            url_name="admin:status_incident_changelist",
+            query="state=draft",
+        )
+        attention.register(
+            "Monitoring gone stale (components not checked for 10+ minutes)",
+            count=selectors.components_stale_count,
+            url_name="admin:status_component_changelist",
+            query="monitoring=stale",
+        )
+        attention.register(
+            "On-call alerts that failed to deliver",
+            count=services.delivery_failed_count,
+            url_name="admin:status_alertdelivery_changelist",
+            query="status__exact=failed",
+        )
+        attention.register(
+            "Status emails to subscribers that failed to send",
+            count=services.notification_failed_count,
+            url_name="admin:status_notification_changelist",
+            query="state=failed",
         )
         pre_send.connect(receivers.email_send_started, dispatch_uid="status.email_send_started")
         post_send.connect(receivers.email_send_finished, dispatch_uid="status.email_send_finished")

@@ -6,11 +6,9 @@ few seconds; losing it (or a Redis outage) costs a database read, nothing else.
 
 from django.core.cache import cache
 
-HEALTH_ROWS = "status:health:rows"  # fresh copy, LEVQOR_STATUS_HEALTH_CACHE_SECONDS
+HEALTH_ROWS = "status:health:rows"  # the evaluation's inputs (health, banners), LEVQOR_STATUS_HEALTH_CACHE_SECONDS
 HEALTH_LAST = "status:health:last"  # last good copy, served when the database is slow
-BANNERS = "status:banners"
 LAST_GOOD_SECONDS = 24 * 3600
-BANNER_SECONDS = 30
 
 
 def forget_results() -> None:
@@ -30,6 +28,6 @@ def forget_incidents() -> None:
 
     forget_rendered()
     try:
-        cache.delete_many([BANNERS, HEALTH_ROWS])
+        cache.delete(HEALTH_ROWS)
     except Exception:  # noqa: S110 - as above
         pass

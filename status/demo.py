@@ -10,6 +10,9 @@ from django.utils import timezone
 from . import services
 from .models import (
     SNAPSHOT_SECONDS,
+    Alert,
+    AlertDelivery,
+    AlertState,
     Component,
     ComponentStatus,
     DailyRollup,
@@ -19,7 +22,9 @@ from .models import (
     Incident,
     IncidentStatus,
     IncidentTemplate,
+    IncidentUpdate,
     MaintenanceStatus,
+    Notification,
     Snapshot,
     State,
     Subscriber,
@@ -60,10 +65,45 @@ def seed(*, admin, stdout) -> None:
             "body": "We are investigating slower than usual responses. Workflows keep running.",
         },
     )[0].components.add(components["web"])
-    Subscriber.objects.get_or_create(
+    subscriber, _ = Subscriber.objects.get_or_create(
         email="status-subscriber@demo.levqor.local",
         defaults={"confirmed_at": now, "confirm_sent_at": now},
     )
+    _notices(subscriber, components, now)
+
+
+def _notices(subscriber: Subscriber, components: dict[str, Component], now) -> None:
+    """A sent incident email and a past on-call alert episode (down, then
+    recovered, each delivered), so staff see what these records look like.
+    Each made once (looked up by its unique key)."""
+    update = IncidentUpdate.objects.filter(incident__draft=False).order_by("created_at").first()
+    if update is not None:
+        Notification.objects.get_or_create(
+            subscriber=subscriber, update=update, defaults={"sent_at": update.created_at, "attempts": 1}
+        )
+    key = "component:email"
+    down_at = now - timedelta(days=9, hours=3)
+    AlertState.objects.get_or_create(key=key, defaults={"down": False, "episode": 1, "changed_at": down_at})
+    for kind, at, subject, text in (
+        (Alert.Kind.DOWN, down_at, "[Levqor on-call] Email is down", "Email was found down: last call failed."),
+        (Alert.Kind.RECOVERED, down_at + timedelta(minutes=25), "[Levqor on-call] Recovered: Email",
+         "Email is working again."),
+    ):  # fmt: skip
+        alert, created = Alert.objects.get_or_create(
+            key=key,
+            episode=1,
+            kind=kind,
+            defaults={"subject": subject, "text": text, "raised_by": "snapshot task", "created_at": at},
+        )
+        if created:
+            AlertDelivery.objects.create(
+                alert=alert,
+                channel=AlertDelivery.Channel.EMAIL,
+                target="oncall@demo.levqor.local",
+                status=AlertDelivery.Status.SENT,
+                attempts=1,
+                sent_at=at,
+            )
 
 
 def _latency(rng: random.Random, slug: str) -> int | None:
@@ -217,7 +257,7 @@ def _incidents(components: dict[str, Component], now, admin) -> None:
         scheduled_for=at(10, hours=-12),
         scheduled_until=at(10, hours=-11),
         components=[components["database"]],
-        at=at(12),
+        at=at(13),  # announced more than 48 hours ahead, so /sla excludes it
         actor=admin,
     )
     services.maintenance_set_status(

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.urls import reverse
 
-from .models import Component, Incident, IncidentUpdate, Maintenance, Probe, State
-from .selectors import ComponentView, HealthReport, PageState, component_status
+from .models import Component, ComponentStatus, Incident, IncidentUpdate, Maintenance, Probe, State
+from .selectors import ComponentView, PageState
+from .state import Evaluation, component_status
 
 # --- Statuspage v2 ---------------------------------------------------------------
 
@@ -176,12 +177,15 @@ def _utc(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def health_simple(report: HealthReport) -> dict:
-    """`{ok, timestamp, components: {slug: {ok, status, latencyMs}}}`."""
+def health_simple(report: Evaluation) -> dict:
+    """`{ok, timestamp, components: {slug: {ok, status, latencyMs}}}`: the
+    public components, each judged by the one evaluation."""
     return {
         "ok": report.ok,
         "timestamp": _utc(report.timestamp),
-        "components": {c.slug: {"ok": c.ok, "status": c.state, "latencyMs": c.latency_ms} for c in report.components},
+        "components": {
+            c.slug: {"ok": c.ok, "status": c.health_state, "latencyMs": c.latency_ms} for c in report.visible
+        },
     }
 
 
@@ -190,7 +194,8 @@ def health_simple(report: HealthReport) -> dict:
 _PUBLIC_NOTES = re.compile(
     r"^(slower than \d+ ms|no answer within [\d.]+ m?s|check failed \(\w+\)|unreachable \(\w+\)"
     r"|last heartbeat \d+ s ago|no worker heartbeat recorded|HTTP \d{3}|no contact recorded yet|not probed"
-    r"|value written was not read back|last call failed|no workflow runs table yet)"
+    r"|value written was not read back|last call failed|no workflow runs table yet"
+    r"|monitoring delayed since (never|[\d: -]+ UTC))"
     r"( \(last contact [\d: -]+ UTC\))?$"
 )
 
@@ -199,20 +204,54 @@ def public_note(note: str) -> str:
     return note if _PUBLIC_NOTES.match(note or "") else "see the status page"
 
 
-CHECK_STATUS = {State.UP: "pass", State.DEGRADED: "warn", State.DOWN: "fail"}
+CHECK_STATUS = {
+    ComponentStatus.OPERATIONAL: "pass",
+    ComponentStatus.DEGRADED_PERFORMANCE: "warn",
+    ComponentStatus.UNDER_MAINTENANCE: "warn",
+    ComponentStatus.PARTIAL_OUTAGE: "fail",
+    ComponentStatus.MAJOR_OUTAGE: "fail",
+}
 COMPONENT_TYPE = {Probe.DATABASE: "datastore", Probe.CACHE: "datastore"}
 
 
-def health_ietf(report: HealthReport) -> dict:
+def _check_output(c) -> str:
+    if c.status == ComponentStatus.OPERATIONAL and not c.stale:
+        return ""
+    parts = []
+    if c.status != ComponentStatus.OPERATIONAL:
+        parts.append(ComponentStatus(c.status).label.lower())
+    if c.state != State.UP and c.note:
+        parts.append(public_note(c.note))
+    if c.stale:
+        parts.append("result not current: monitoring delayed")
+    return "; ".join(parts)
+
+
+def _overall_output(report: Evaluation) -> str:
+    if not report.visible:
+        return "no component results stored yet"
+    parts = []
+    if report.stale:
+        parts.append(f"monitoring delayed since {_utc(report.results_at) or 'never'}")
+    outages = [f"{c.slug} {c.status}" for c in report.outages]
+    if outages:
+        parts.append("outage: " + ", ".join(outages))
+    impacts = [i["impact"] for i in report.incidents if i["impact"] in ("major", "critical")]
+    if impacts:
+        parts.append(f"incident declared ({', '.join(sorted(set(impacts)))} impact)")
+    return "; ".join(parts)
+
+
+def health_ietf(report: Evaluation) -> dict:
     """The IETF health check draft's `application/health+json` document."""
     checks = {}
-    for c in report.components:
+    for c in report.visible:
         check = {
             "componentId": c.public_id or c.slug,
             "componentType": COMPONENT_TYPE.get(c.probe, "component"),
-            "status": CHECK_STATUS.get(c.state, "fail"),
+            "status": CHECK_STATUS.get(c.status, "fail"),
             "time": _utc(c.checked_at or report.timestamp),
-            "output": "" if c.state == State.UP else public_note(c.note),
+            "output": _check_output(c),
         }
         if c.probe == Probe.QUEUE:
             age = None if c.checked_at is None else round((report.timestamp - c.checked_at).total_seconds(), 1)
@@ -221,16 +260,14 @@ def health_ietf(report: HealthReport) -> dict:
             checks[f"{c.slug}:responseTime"] = [{**check, "observedValue": c.latency_ms, "observedUnit": "ms"}]
     if not report.ok:
         status = "fail"
-        down = [c.slug for c in report.components if c.critical and c.state == State.DOWN]
-        output = f"critical component down: {', '.join(down)}" if down else "no component results stored yet"
     else:
-        status, output = ("warn" if report.warn else "pass"), ""
+        status = "warn" if report.warn or report.indicator != "none" else "pass"
     return {
         "status": status,
         "version": "1",
         "serviceId": "levqor-console",
         "description": "Health of the Levqor console, from the latest stored probe results",
-        "output": output,
+        "output": _overall_output(report) if status != "pass" else "",
         "checks": checks,
         "links": {"about": page_url()},
     }

@@ -10,11 +10,13 @@ Statuspage's public v2 API so the JSON maps one to one.
 
 import secrets
 import string
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+ANNOUNCE_AHEAD = timedelta(hours=48)  # /sla section 2
 
 
 def public_id() -> str:
@@ -239,6 +241,10 @@ class Incident(models.Model):
     started_at = models.DateTimeField()
     monitoring_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A draft (made by an on-call alert) is shown to staff only: never on
+    # /status, the v2 API, feeds, banners, health or in the SLA measurement.
+    draft = models.BooleanField(default=False, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     components = models.ManyToManyField(Component, through="IncidentComponent", related_name="incidents")
@@ -253,6 +259,10 @@ class Incident(models.Model):
     @property
     def is_unresolved(self) -> bool:
         return self.status in UNRESOLVED
+
+    @property
+    def is_draft(self) -> bool:
+        return self.draft
 
 
 class IncidentComponent(models.Model):
@@ -341,6 +351,13 @@ class Maintenance(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def announced_ahead(self) -> bool:
+        """/sla: planned maintenance is excluded from downtime only when it
+        was announced (created, which publishes it on /status and emails
+        subscribers) at least 48 hours before it started."""
+        return (self.started_at or self.scheduled_for) - self.created_at >= ANNOUNCE_AHEAD
+
 
 class MaintenanceUpdate(models.Model):
     public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
@@ -349,6 +366,7 @@ class MaintenanceUpdate(models.Model):
     body = models.TextField()
     display_at = models.DateTimeField()
     created_at = models.DateTimeField()
+    deliver_notifications = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-display_at", "-id"]
@@ -378,19 +396,117 @@ class Subscriber(models.Model):
 
 
 class Notification(models.Model):
-    """One email about one incident update to one subscriber. The unique row
-    is claimed before sending, so a retried or doubled task sends nothing twice."""
+    """One email about one incident update (or one maintenance notice) to
+    one subscriber. The unique row is claimed before sending, so a retried
+    or doubled task sends nothing twice; a failed send stays here, marked
+    failed (counted in "needs attention"), until a retry sends it."""
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notifications")
-    update = models.ForeignKey(IncidentUpdate, on_delete=models.CASCADE, related_name="notifications")
+    update = models.ForeignKey(
+        IncidentUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    maintenance_update = models.ForeignKey(
+        MaintenanceUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
     claimed_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscriber", "update"], condition=Q(update__isnull=False), name="status_notification_once"
+            ),
+            models.UniqueConstraint(
+                fields=["subscriber", "maintenance_update"],
+                condition=Q(maintenance_update__isnull=False),
+                name="status_maintenance_notification_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(update__isnull=False, maintenance_update__isnull=True)
+                | Q(update__isnull=True, maintenance_update__isnull=False),
+                name="status_notification_about_one_thing",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.update or self.maintenance_update} to {self.subscriber}"
+
+
+class AlertState(models.Model):
+    """What on-call was last told about one watched thing (`component:<slug>`
+    or `monitoring`). A change of state is claimed by a conditional UPDATE
+    of this row, so two workers (or the web and the watchdog) alert once."""
+
+    key = models.CharField(max_length=60, unique=True)
+    down = models.BooleanField(default=False)
+    episode = models.PositiveIntegerField(default=0)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {'down' if self.down else 'up'}"
+
+
+class Alert(models.Model):
+    """One on-call notice: something went down (or monitoring went stale),
+    or it recovered. Unique per watched thing, episode and kind."""
+
+    class Kind(models.TextChoices):
+        DOWN = "down", "Down"
+        RECOVERED = "recovered", "Recovered"
+
+    key = models.CharField(max_length=60)
+    episode = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    subject = models.CharField(max_length=200)
+    text = models.TextField()
+    raised_by = models.CharField(max_length=20, help_text="snapshot task, watchdog command or web process")
+    created_at = models.DateTimeField()
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts", help_text="The draft."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["key", "episode", "kind"], name="status_alert_once")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class AlertDelivery(models.Model):
+    """One alert to one on-call address or to the on-call webhook."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    target = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Empty once given up.")
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["subscriber", "update"], name="status_notification_once")]
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel", "target"], name="status_alert_delivery_once")
+        ]
 
     def __str__(self) -> str:
-        return f"{self.update} to {self.subscriber}"
+        return f"{self.alert} → {self.get_channel_display()} {self.target}"
 
 
 SNAPSHOT_SECONDS = 300

@@ -2,6 +2,7 @@
 provider and the anymail signals that record the email component's state."""
 
 import time
+from datetime import UTC
 
 from django.urls import reverse
 
@@ -13,8 +14,9 @@ _STARTED = "_levqor_status_send_started"
 
 
 def status_banners(request) -> list[Banner]:
-    """One banner per unresolved incident and per maintenance in progress.
-    Reads a cached list (forgotten on every change), so it is cheap."""
+    """The same truth as /status, from the one evaluation (cached inputs,
+    so cheap): each published unresolved incident, an outage no incident
+    explains yet, delayed monitoring, each maintenance in progress."""
     items = selectors.banner_items()
     if not items:
         return []
@@ -24,6 +26,12 @@ def status_banners(request) -> list[Banner]:
         if item["kind"] == "incident":
             level = "danger" if item["impact"] in ("major", "critical") else "warning"
             result.append(Banner(level, f"Ongoing incident: {item['name']}", link, "See the status page"))
+        elif item["kind"] == "outage":
+            names = ", ".join(item["names"])
+            result.append(Banner("danger", f"Service problem detected: {names}", link, "See the status page"))
+        elif item["kind"] == "stale":
+            since = f"{item['since'].astimezone(UTC):%H:%M} UTC"
+            result.append(Banner("warning", f"Status monitoring delayed since {since}", link, "See the status page"))
         else:
             result.append(Banner("info", f"Maintenance in progress: {item['name']}", link, "See the status page"))
     return result

@@ -3,19 +3,9 @@
 Pages and JSON read stored results only (component rows, rollups, incidents):
 nothing here runs a probe or calls an outside service.
 
-Our states map to Statuspage's vocabulary here (and only here):
-
-- component status: a component under an in-progress maintenance is
-  `under_maintenance` (planned work is not an outage); otherwise the worse of
-  its probe state (`up` → `operational`, `degraded` → `degraded_performance`,
-  `down` → `major_outage`) and the status staff gave it on an unresolved
-  incident (`degraded_performance`, `partial_outage` or `major_outage`).
-  A group takes the worst status of its visible children.
-- page indicator: the worse of (a) the components: a critical component in
-  `major_outage` → `critical`, any `major_outage` or `partial_outage` →
-  `major`, any `degraded_performance` → `minor`; and (b) the highest impact
-  of the unresolved incidents. When that is `none` and a maintenance is in
-  progress, the indicator is `maintenance`.
+Component statuses, the page indicator, staleness and `ok` are computed in
+one place, `status.state.evaluate()`; this module feeds it and adds the
+objects the page shows.
 """
 
 import logging
@@ -27,16 +17,15 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
-from . import cache_keys, probes
+from . import cache_keys, state
 from .models import (
     UNRESOLVED,
     Component,
     ComponentStatus,
     DailyRollup,
-    Heartbeat,
     HourlyRollup,
     Incident,
     IncidentComponent,
@@ -50,21 +39,9 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_MAINTENANCE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
+ACTIVE_MAINTENANCE = state.ACTIVE_MAINTENANCE
 
-STATUS_RANK = {
-    ComponentStatus.OPERATIONAL: 0,
-    ComponentStatus.UNDER_MAINTENANCE: 1,
-    ComponentStatus.DEGRADED_PERFORMANCE: 2,
-    ComponentStatus.PARTIAL_OUTAGE: 3,
-    ComponentStatus.MAJOR_OUTAGE: 4,
-}
-PROBE_STATUS = {
-    State.UP: ComponentStatus.OPERATIONAL,
-    State.DEGRADED: ComponentStatus.DEGRADED_PERFORMANCE,
-    State.DOWN: ComponentStatus.MAJOR_OUTAGE,
-}
-INDICATOR_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
+STATUS_RANK = state.STATUS_RANK
 INDICATOR_DESCRIPTION = {
     "none": "All Systems Operational",
     "minor": "Minor Service Outage",
@@ -109,16 +86,6 @@ def db_time_box(milliseconds: int):
         yield
 
 
-HEALTH_FIELDS = ("public_id", "slug", "name", "probe", "critical", "state", "latency_ms", "note", "checked_at")
-
-
-def _health_rows_from_db() -> dict:
-    with db_time_box(settings.LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS):
-        rows = list(Component.objects.filter(is_group=False).order_by("position", "name").values(*HEALTH_FIELDS))
-        beat = Heartbeat.objects.filter(name="worker").values_list("beat_at", flat=True).first()
-    return {"rows": rows, "heartbeat": beat}
-
-
 def _cache_get(key):
     try:
         return cache.get(key)
@@ -134,33 +101,9 @@ def _cache_set(key, value, seconds):
         logger.warning("status: cache write failed", exc_info=True)
 
 
-@dataclass(frozen=True)
-class ComponentHealth:
-    slug: str
-    name: str
-    public_id: str
-    probe: str
-    critical: bool
-    state: str
-    latency_ms: int | None
-    note: str
-    checked_at: datetime | None
-
-    @property
-    def ok(self) -> bool:
-        return self.state != State.DOWN
-
-
-@dataclass(frozen=True)
-class HealthReport:
-    ok: bool
-    timestamp: datetime
-    components: list[ComponentHealth]
-    from_last_good: bool = False
-
-    @property
-    def warn(self) -> bool:
-        return any(c.state != State.UP for c in self.components)
+# The health endpoint's report is the one evaluation (see `status.state`).
+HealthReport = state.Evaluation
+ComponentHealth = state.ComponentState
 
 
 def _database_trouble(exc: DatabaseError) -> tuple[str, str]:
@@ -173,93 +116,56 @@ def _database_trouble(exc: DatabaseError) -> tuple[str, str]:
     return State.DOWN, f"unreachable ({type(exc).__name__})"
 
 
-def health_report(*, now: datetime | None = None) -> HealthReport:
-    """The health of every component from stored results. A cached copy for
-    a few seconds; on a cache miss one time-boxed read of a small table;
-    when that read fails, the last good copy with the database marked."""
-    now = now or timezone.now()
+EMPTY_INPUTS = {"rows": [], "heartbeat": None, "stated": {}, "incidents": [], "maintenances": [], "maintained": set()}
+
+
+def cached_inputs() -> tuple[dict, tuple[str, str] | None]:
+    """The evaluation's inputs: a cached copy for a few seconds; on a miss
+    one time-boxed read; when that read fails, the last good copy and the
+    database's trouble (so the database is marked slow or down)."""
     data = _cache_get(cache_keys.HEALTH_ROWS)
-    trouble = None
-    if data is None:
-        try:
-            data = _health_rows_from_db()
-        except DatabaseError as exc:
-            trouble = _database_trouble(exc)
-            logger.warning("status health: database read failed (%s)", type(exc).__name__)
-            data = _cache_get(cache_keys.HEALTH_LAST) or {"rows": [], "heartbeat": None}
-        else:
-            _cache_set(cache_keys.HEALTH_ROWS, data, settings.LEVQOR_STATUS_HEALTH_CACHE_SECONDS)
-            _cache_set(cache_keys.HEALTH_LAST, data, cache_keys.LAST_GOOD_SECONDS)
-    components = []
-    for row in data["rows"]:
-        state, latency, note, checked = row["state"], row["latency_ms"], row["note"], row["checked_at"]
-        if row["probe"] == Probe.QUEUE:
-            # Judged at read time from the heartbeat's age, so a dead worker
-            # shows as soon as it stops beating, snapshots or not.
-            result = probes.queue_result(data["heartbeat"], now)
-            state, latency, note, checked = result.state, None, result.note, data["heartbeat"]
-        elif row["probe"] == Probe.DATABASE and trouble:
-            state, latency, note, checked = trouble[0], None, trouble[1], now
-        components.append(
-            ComponentHealth(
-                slug=row["slug"],
-                name=row["name"],
-                public_id=row["public_id"],
-                probe=row["probe"],
-                critical=row["critical"],
-                state=state,
-                latency_ms=latency,
-                note=note,
-                checked_at=checked,
-            )
-        )
-    if trouble and not any(c.probe == Probe.DATABASE for c in components):
-        components.append(
-            ComponentHealth("database", "Database", "", Probe.DATABASE, True, trouble[0], None, trouble[1], now)
-        )
-    ok = bool(components) and not any(c.critical and c.state == State.DOWN for c in components)
-    return HealthReport(ok=ok, timestamp=now, components=components, from_last_good=trouble is not None)
+    if data is not None:
+        return data, None
+    try:
+        with db_time_box(settings.LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS):
+            data = state.status_inputs()
+    except DatabaseError as exc:
+        logger.warning("status health: database read failed (%s)", type(exc).__name__)
+        return _cache_get(cache_keys.HEALTH_LAST) or EMPTY_INPUTS, _database_trouble(exc)
+    _cache_set(cache_keys.HEALTH_ROWS, data, settings.LEVQOR_STATUS_HEALTH_CACHE_SECONDS)
+    _cache_set(cache_keys.HEALTH_LAST, data, cache_keys.LAST_GOOD_SECONDS)
+    return data, None
+
+
+def status_evaluate(*, now: datetime | None = None, cached: bool = True) -> state.Evaluation:
+    """The one evaluation of every component and of the page (see `status.state`)."""
+    now = now or timezone.now()
+    if not cached:
+        return state.evaluate(state.status_inputs(), now=now)
+    data, trouble = cached_inputs()
+    return state.evaluate(data, now=now, database_trouble=trouble)
+
+
+def health_report(*, now: datetime | None = None) -> state.Evaluation:
+    """The health of every component, from stored results (never probes)."""
+    return status_evaluate(now=now)
 
 
 # --- The page's state (shared by /status and the v2 API) ----------------------------
 
 
-def components_in_maintenance(*, now: datetime | None = None) -> set[int]:
-    """Ids of components under a maintenance in progress (or being verified)."""
-    return set(
-        Maintenance.components.through.objects.filter(maintenance__status__in=ACTIVE_MAINTENANCE).values_list(
-            "component_id", flat=True
-        )
+def components_in_maintenance(*, now: datetime | None = None, announced_only: bool = False) -> set[int]:
+    """Ids of components under a maintenance in progress (or being verified).
+    With `announced_only`, only maintenance announced 48 hours ahead (the
+    only kind /sla excludes from downtime)."""
+    rows = Maintenance.components.through.objects.filter(maintenance__status__in=ACTIVE_MAINTENANCE).select_related(
+        "maintenance"
     )
+    return {row.component_id for row in rows if not announced_only or row.maintenance.announced_ahead}
 
 
-def component_status(state: str, *, incident_status: str | None = None, in_maintenance: bool = False) -> str:
-    if in_maintenance:
-        return ComponentStatus.UNDER_MAINTENANCE
-    status = PROBE_STATUS.get(state, ComponentStatus.MAJOR_OUTAGE)
-    if incident_status and STATUS_RANK[incident_status] > STATUS_RANK[status]:
-        status = incident_status
-    return str(status)
-
-
-def page_indicator(component_statuses: list[tuple[str, bool]], impacts: list[str], maintenance: bool) -> str:
-    indicator = "none"
-
-    def worse(a: str, b: str) -> str:
-        return b if INDICATOR_RANK[b] > INDICATOR_RANK[a] else a
-
-    for status, critical in component_statuses:
-        if status == ComponentStatus.MAJOR_OUTAGE:
-            indicator = worse(indicator, "critical" if critical else "major")
-        elif status == ComponentStatus.PARTIAL_OUTAGE:
-            indicator = worse(indicator, "major")
-        elif status == ComponentStatus.DEGRADED_PERFORMANCE:
-            indicator = worse(indicator, "minor")
-    for impact in impacts:
-        indicator = worse(indicator, impact if impact in INDICATOR_RANK else "none")
-    if indicator == "none" and maintenance:
-        return "maintenance"
-    return indicator
+component_status = state.component_status
+page_indicator = state.page_indicator
 
 
 @dataclass
@@ -267,6 +173,7 @@ class ComponentView:
     component: Component
     status: str
     children: list["ComponentView"] = field(default_factory=list)
+    stale: bool = False
 
     @property
     def status_label(self) -> str:
@@ -282,6 +189,7 @@ class PageState:
     active_maintenances: list[Maintenance]
     upcoming_maintenances: list[Maintenance]
     updated_at: datetime
+    evaluation: state.Evaluation | None = None
 
     @property
     def description(self) -> str:
@@ -291,9 +199,21 @@ class PageState:
     def banner(self) -> str:
         return INDICATOR_BANNER[self.indicator]
 
+    @property
+    def ok(self) -> bool:
+        return self.evaluation.ok if self.evaluation else False
+
+    @property
+    def stale_since(self) -> datetime | None:
+        return self.evaluation.stale_since if self.evaluation else None
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.evaluation and self.evaluation.stale)
+
 
 def _incident_queryset():
-    return Incident.objects.prefetch_related(
+    return Incident.objects.filter(draft=False).prefetch_related(
         Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
         Prefetch("affected", queryset=IncidentComponent.objects.select_related("component")),
     )
@@ -305,60 +225,48 @@ def _maintenance_queryset():
     )
 
 
-def page_state(*, now: datetime | None = None) -> PageState:
+def page_state(*, now: datetime | None = None, evaluation: state.Evaluation | None = None) -> PageState:
+    """/status and the v2 API: component statuses and the indicator come
+    from the one evaluation; this adds the objects the page shows."""
     now = now or timezone.now()
-    components = list(Component.objects.filter(hidden=False).order_by("position", "name"))
+    evaluation = evaluation or status_evaluate(now=now, cached=False)
+    by_id = evaluation.by_id
+    components = {c.pk: c for c in Component.objects.filter(hidden=False).order_by("position", "name")}
     unresolved = list(_incident_queryset().filter(status__in=UNRESOLVED).order_by("-started_at"))
     maintenances = list(
         _maintenance_queryset()
         .filter(status__in=(*ACTIVE_MAINTENANCE, MaintenanceStatus.SCHEDULED))
         .order_by("scheduled_for")
     )
-    active = [m for m in maintenances if m.status in ACTIVE_MAINTENANCE]
-    maintained = {c.pk for m in active for c in m.components.all()}
-    stated: dict[int, str] = {}
-    for incident in unresolved:
-        for affected in incident.affected.all():
-            current = stated.get(affected.component_id)
-            if current is None or STATUS_RANK[affected.status] > STATUS_RANK[current]:
-                stated[affected.component_id] = affected.status
-    views = {
-        c.pk: ComponentView(
-            c, component_status(c.state, incident_status=stated.get(c.pk), in_maintenance=c.pk in maintained)
-        )
-        for c in components
-        if not c.is_group
-    }
+    views: dict[int, ComponentView] = {}
+    for pk, component in components.items():
+        evaluated = by_id.get(pk)
+        if evaluated is None:  # created since the (cached) inputs were read
+            continue
+        views[pk] = ComponentView(component, evaluated.status, stale=evaluated.stale)
     top = []
-    for c in components:
-        if c.is_group:
-            group = ComponentView(c, ComponentStatus.OPERATIONAL)
-            group.children = [v for v in views.values() if v.component.group_id == c.pk]
-            if group.children:
-                group.status = max((v.status for v in group.children), key=STATUS_RANK.__getitem__)
-            views[c.pk] = group
-            top.append(group)
-        elif c.group_id is None or c.group_id not in {g.pk for g in components if g.is_group}:
-            top.append(views[c.pk])
-    # Keep the flat list in the staff's order.
-    flat = [views[c.pk] for c in components]
-    critical = [(v.status, v.component.critical) for v in flat if not v.component.is_group]
-    indicator = page_indicator(critical, [i.impact for i in unresolved], bool(active))
-    stamps = [c.checked_at for c in components if c.checked_at]
+    for pk, view in views.items():
+        if view.component.is_group:
+            view.children = [v for v in views.values() if v.component.group_id == pk and not v.component.is_group]
+            top.append(view)
+        elif view.component.group_id not in views:
+            top.append(view)
+    stamps = [evaluation.results_at] if evaluation.results_at else []
     stamps += [i.updated_at for i in unresolved] + [m.updated_at for m in maintenances]
     return PageState(
         components=top,
-        all_components=flat,
-        indicator=indicator,
+        all_components=list(views.values()),
+        indicator=evaluation.indicator,
         unresolved=unresolved,
-        active_maintenances=active,
+        active_maintenances=[m for m in maintenances if m.status in ACTIVE_MAINTENANCE],
         upcoming_maintenances=[m for m in maintenances if m.status == MaintenanceStatus.SCHEDULED],
         updated_at=max(stamps) if stamps else now,
+        evaluation=evaluation,
     )
 
 
 def incidents_recent(*, limit: int = 50) -> list[Incident]:
-    """The most recent incidents (Statuspage: 50), newest first."""
+    """The most recent published incidents (Statuspage: 50), newest first."""
     return list(_incident_queryset().order_by("-started_at", "-id")[:limit])
 
 
@@ -372,7 +280,11 @@ def incidents_resolved_since(*, since: datetime, limit: int = 10) -> list[Incide
 
 
 def incident_unresolved_count() -> int:
-    return Incident.objects.filter(status__in=UNRESOLVED).count()
+    return Incident.objects.filter(status__in=UNRESOLVED, draft=False).count()
+
+
+def incident_draft_count() -> int:
+    return Incident.objects.filter(status__in=UNRESOLVED, draft=True).count()
 
 
 def maintenances_recent(*, limit: int = 50, statuses: tuple[str, ...] | None = None) -> list[Maintenance]:
@@ -383,20 +295,30 @@ def maintenances_recent(*, limit: int = 50, statuses: tuple[str, ...] | None = N
     return list(queryset.order_by("-scheduled_for", "-id")[:limit])
 
 
-def banner_items() -> list[dict]:
-    """Unresolved incidents and maintenances in progress, for the site-wide
-    banner. Cached for a few seconds and forgotten on every change."""
-    items = _cache_get(cache_keys.BANNERS)
-    if items is None:
-        items = [
-            {"kind": "incident", "name": i.name, "impact": i.impact, "id": i.public_id}
-            for i in Incident.objects.filter(status__in=UNRESOLVED).order_by("-started_at")
-        ] + [
-            {"kind": "maintenance", "name": m.name, "impact": "maintenance", "id": m.public_id}
-            for m in Maintenance.objects.filter(status__in=ACTIVE_MAINTENANCE).order_by("scheduled_for")
-        ]
-        _cache_set(cache_keys.BANNERS, items, cache_keys.BANNER_SECONDS)
+def banner_items(*, now: datetime | None = None) -> list[dict]:
+    """The site-wide banners, from the one evaluation (cached inputs):
+    published unresolved incidents, outages no incident explains yet,
+    delayed monitoring, maintenance in progress."""
+    evaluation = status_evaluate(now=now)
+    items = [{"kind": "incident", "name": i["name"], "impact": i["impact"]} for i in evaluation.incidents]
+    if evaluation.stale and evaluation.results_at is not None:
+        items.append({"kind": "stale", "since": evaluation.results_at})
+    elif evaluation.outages and not evaluation.incidents:
+        items.append({"kind": "outage", "names": [c.name for c in evaluation.outages]})
+    items += [{"kind": "maintenance", "name": m["name"]} for m in evaluation.maintenances]
     return items
+
+
+def components_stale_count(*, now: datetime | None = None) -> int:
+    """Probed components whose newest result is older than two probe
+    intervals (all of them when the worker taking snapshots is dead)."""
+    now = now or timezone.now()
+    return (
+        Component.objects.filter(is_group=False)
+        .exclude(probe__in=("", Probe.QUEUE))
+        .filter(Q(checked_at__isnull=True) | Q(checked_at__lt=now - state.STALE_AFTER))
+        .count()
+    )
 
 
 # --- History: uptime by day, chart series --------------------------------------

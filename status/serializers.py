@@ -21,7 +21,7 @@ IncidentStatusField = _enum(
 )
 ImpactField = _enum("ImpactField", ["none", "minor", "major", "critical"])
 MaintenanceStatusField = _enum("MaintenanceStatusField", ["scheduled", "in_progress", "verifying", "completed"])
-HealthStateField = _enum("HealthStateField", ["up", "degraded", "down"])
+HealthStateField = _enum("HealthStateField", ["up", "degraded", "maintenance", "down"])
 # Two components share this one (check and document), which would make the
 # enum's generated name collide with other `status` enums: a pattern instead.
 CheckStatusField = extend_schema_field({"type": "string", "pattern": "^(pass|warn|fail)$"})(

@@ -3,26 +3,27 @@
 Read only: built from the raw 5-minute snapshots while they are kept
 (LEVQOR_STATUS_RAW_RETENTION_DAYS), else the hourly rollups (daily ones once
 the period is older than the hourly retention), the incidents staff declared
-and the maintenance windows. Nothing here probes or calls an outside service.
+(published ones) and the maintenance windows. Nothing here probes or calls
+an outside service. It measures what /sla (templates/pages/sla.html) says:
 
-How the figure is made, for a period [start, end):
-
-- *SLA components*: the visible, non-group components marked critical (by
-  default Web/API, Database and Cache); when none is critical, all of them.
-- *Probe downtime* per bucket (an hour, or a UTC day for old periods). From
-  raw snapshots: every 5-minute slot in which any SLA component was down
-  (exact union). From rollups, which hold per-component sums only: the
-  largest `downtime_seconds` of any SLA component in the bucket. Outages of
-  critical components mostly overlap (the web is down when the database is),
-  so that is a fair, never double-counting, lower bound of the union.
-- *Incident downtime*: the time any component was declared `major_outage` on
-  an incident, from its start to its resolution (or now), clipped to the
-  period. Partial outages and degraded performance are reported, not counted.
-- *Maintenance* is excluded: maintenance snapshots are already outside the
-  rollups' downtime, and declared incident time inside a maintenance window
-  (from its start to its completion) is removed.
-- Per bucket the downtime is the larger of the probe and incident figures
-  (so one outage seen both ways counts once); the total is their sum.
+- *SLA components*: what /sla counts as "the service": the web application
+  and the API (Web/API, and the Database and Cache they stand on) and
+  workflow processing (Workflows), plus any component staff mark critical.
+- *Downtime*: time in which any SLA component was down, by its probes (a
+  5-minute snapshot `down`) or declared `major_outage` on a published
+  incident, from its start to its resolution (or now). Partial outages and
+  degraded performance are reported, not counted.
+- *Planned maintenance* excuses a component's downtime only when the
+  maintenance names that component, and only when it was announced (created,
+  which shows it on /status and emails subscribers) at least 48 hours before
+  it started. Maintenance on another component, or announced late, excuses
+  nothing. Time inside such a maintenance in which nothing counts as down is
+  the excluded time.
+- From raw snapshots every instant is classified once: down, else excluded
+  maintenance, else available. From rollups (per-component sums per hour or
+  day, whose downtime already leaves out snapshots taken under announced
+  maintenance of that component): per bucket, the largest downtime of any SLA
+  component (a fair lower bound of the union) or the declared time, if larger.
 - `uptime_percent = 100 × (period − maintenance − downtime) / (period −
   maintenance)`. Time no probe observed is not downtime (no evidence), but
   `observed_seconds` says how much of the period was measured.
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .models import (
@@ -45,6 +46,7 @@ from .models import (
     IncidentComponent,
     Maintenance,
     MaintenanceStatus,
+    Probe,
     Snapshot,
     State,
 )
@@ -128,28 +130,49 @@ def _overlap(intervals: list[Interval], a: datetime, b: datetime) -> int:
     return int(sum(max(0.0, (min(b, y) - max(a, x)).total_seconds()) for x, y in intervals))
 
 
+# What /sla section 1 calls the service: the web application and the API
+# (and what they stand on) and workflow processing.
+SLA_PROBES = (Probe.WEB, Probe.DATABASE, Probe.CACHE, Probe.WORKFLOWS)
+
+
 def sla_components() -> list[Component]:
-    components = list(Component.objects.filter(is_group=False, hidden=False).order_by("position", "name"))
-    critical = [c for c in components if c.critical]
-    return critical or components
+    return list(
+        Component.objects.filter(is_group=False)
+        .filter(Q(probe__in=SLA_PROBES) | Q(critical=True))
+        .order_by("position", "name")
+    )
 
 
-def maintenance_windows(*, start: datetime, end: datetime, now: datetime) -> list[Interval]:
-    """Maintenance that ran (or runs) inside [start, end), merged."""
-    rows = Maintenance.objects.filter(
-        status__in=(MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED)
-    ).filter(Q(started_at__lt=end) | Q(started_at__isnull=True, scheduled_for__lt=end))
-    windows = []
+def maintenance_windows(*, start: datetime, end: datetime, now: datetime) -> dict[int, list[Interval]]:
+    """Per component id: the windows of maintenance that names it, was
+    announced 48 hours ahead, and ran (or runs) inside [start, end)."""
+    rows = (
+        Maintenance.objects.filter(
+            status__in=(MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING, MaintenanceStatus.COMPLETED)
+        )
+        .filter(Q(started_at__lt=end) | Q(started_at__isnull=True, scheduled_for__lt=end))
+        .prefetch_related("components")
+    )
+    windows: dict[int, list[Interval]] = {}
     for m in rows:
+        if not m.announced_ahead:
+            continue
         begin = m.started_at or m.scheduled_for
         finish = m.completed_at or (now if m.status != MaintenanceStatus.COMPLETED else m.scheduled_until)
-        windows.append((max(begin, start), min(finish, end)))
-    return _merge(windows)
+        for component in m.components.all():
+            windows.setdefault(component.pk, []).append((max(begin, start), min(finish, end)))
+    return {pk: _merge(found) for pk, found in windows.items()}
 
 
-def _incident_intervals(*, start: datetime, end: datetime, now: datetime, status: str) -> tuple[list, list[dict]]:
+def _incident_intervals(
+    *, ids: list[int], start: datetime, end: datetime, now: datetime, status: str, excused: dict[int, list[Interval]]
+) -> tuple[list, list[dict]]:
+    """Declared time of `status` on the SLA components, less each one's own
+    announced maintenance, merged; and the incidents involved."""
     affected = (
-        IncidentComponent.objects.filter(status=status, incident__started_at__lt=end)
+        IncidentComponent.objects.filter(
+            status=status, component_id__in=ids, incident__started_at__lt=end, incident__draft=False
+        )
         .filter(Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gt=start))
         .select_related("incident")
     )
@@ -157,33 +180,83 @@ def _incident_intervals(*, start: datetime, end: datetime, now: datetime, status
     for row in affected:
         incident: Incident = row.incident
         finish = incident.resolved_at or now
-        intervals.append((max(incident.started_at, start), min(finish, end)))
+        span = [(max(incident.started_at, start), min(finish, end))]
+        intervals += _subtract(span, excused.get(row.component_id, []))
         seen[incident.pk] = {"id": incident.public_id, "name": incident.name, "impact": incident.impact}
     return _merge(intervals), list(seen.values())
 
 
-def _raw_buckets(ids: list[int], start: datetime, end: datetime):
-    """(hour, down, observed, maintenance) per hour from the raw snapshots:
-    a 5-minute bucket is down when any SLA component was down in it, so
-    overlapping outages of several components count once, exactly."""
-    rows = (
+def _total(intervals: list[Interval]) -> int:
+    return int(sum((b - a).total_seconds() for a, b in intervals))
+
+
+def _slot(at: datetime) -> Interval:
+    at = at.astimezone(UTC)
+    return (at, at + timedelta(seconds=SNAPSHOT_SECONDS))
+
+
+def _measure_raw(ids, start, end, windows, declared) -> tuple[int, int, int, int]:
+    """(downtime, probe downtime, maintenance, observed) from raw snapshots:
+    every instant classified once."""
+    down_slots = Snapshot.objects.filter(
+        component_id__in=ids, taken_at__gte=start, taken_at__lt=end, state=State.DOWN
+    ).values_list("component_id", "taken_at")
+    probe_down = _merge(
+        [
+            clipped
+            for cid, at in down_slots
+            for clipped in _subtract([_slot(at)], windows.get(cid, []))
+            if clipped[1] > clipped[0]
+        ]
+    )
+    probe_down = [(max(a, start), min(b, end)) for a, b in probe_down]
+    down = _merge(probe_down + declared)
+    planned = _subtract(_merge([w for found in windows.values() for w in found]), down)
+    observed_slots = (
         Snapshot.objects.filter(component_id__in=ids, taken_at__gte=start, taken_at__lt=end)
-        .values("taken_at")
-        .annotate(
-            down=Count("id", filter=Q(state=State.DOWN, in_maintenance=False)),
-            counted=Count("id", filter=Q(in_maintenance=False)),
-            maintenance=Count("id", filter=Q(in_maintenance=True)),
-        )
+        .values_list("taken_at", flat=True)
+        .distinct()
         .order_by()
     )
-    hours: dict[datetime, list[int]] = {}
-    for row in rows:
-        hour = row["taken_at"].astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        sums = hours.setdefault(hour, [0, 0, 0])
-        sums[0] += SNAPSHOT_SECONDS if row["down"] else 0
-        sums[1] += SNAPSHOT_SECONDS if row["counted"] else 0
-        sums[2] += SNAPSHOT_SECONDS if row["maintenance"] and not row["counted"] else 0
-    return ((hour, d, o, m) for hour, (d, o, m) in hours.items())
+    observed = _subtract(_merge([_slot(at) for at in observed_slots]), planned)
+    observed = [(max(a, start), min(b, end)) for a, b in observed]
+    return _total(down), _total(probe_down), _total(planned), _total(_merge(observed))
+
+
+def _measure_rollups(ids, start, end, hourly, windows, declared) -> tuple[int, int, int, int]:
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    if hourly:
+        rows = HourlyRollup.objects.filter(component_id__in=ids, hour__gte=start, hour__lt=end).values_list(
+            "hour", "downtime_seconds", "observed_seconds"
+        )
+        keyed = ((h.astimezone(UTC), d, o) for h, d, o in rows)
+    else:
+        rows = DailyRollup.objects.filter(
+            component_id__in=ids, day__gte=start.date(), day__lte=(end - timedelta(microseconds=1)).date()
+        ).values_list("day", "downtime_seconds", "observed_seconds")
+        keyed = ((datetime(d.year, d.month, d.day, tzinfo=UTC), dn, o) for d, dn, o in rows)
+    buckets: dict[datetime, list[int]] = {}
+    for key, down, observed in keyed:
+        if key + step <= start or key >= end:
+            continue
+        bucket = buckets.setdefault(key, [0, 0])
+        bucket[0], bucket[1] = max(bucket[0], down), max(bucket[1], observed)
+    all_windows = _merge([w for found in windows.values() for w in found])
+    downtime = probe_down = maintenance = observed = 0
+    cursor = start
+    while cursor < end:
+        bucket_start = cursor if hourly else cursor.replace(hour=0, minute=0, second=0, microsecond=0)
+        bucket_end = min(bucket_start + step, end)
+        row_down, row_observed = buckets.get(bucket_start, [0, 0])
+        span = int((bucket_end - cursor).total_seconds())
+        bucket_down = min(span, max(row_down, _overlap(declared, cursor, bucket_end)))
+        planned = min(span - bucket_down, _overlap(all_windows, cursor, bucket_end))
+        probe_down += row_down
+        downtime += bucket_down
+        maintenance += planned
+        observed += min(span - planned, row_observed)
+        cursor = bucket_end
+    return downtime, probe_down, maintenance, observed
 
 
 def sla_measure(*, start: datetime, end: datetime, now: datetime | None = None) -> SlaMeasurement:
@@ -196,56 +269,20 @@ def sla_measure(*, start: datetime, end: datetime, now: datetime | None = None) 
     ids = [c.pk for c in components]
     raw = start >= now - timedelta(days=settings.LEVQOR_STATUS_RAW_RETENTION_DAYS)
     hourly = start >= now - timedelta(days=settings.LEVQOR_STATUS_HOURLY_RETENTION_DAYS)
-    step = timedelta(hours=1) if hourly else timedelta(days=1)
-    buckets: dict[datetime, dict[str, int]] = {}
-    if raw:
-        keyed = _raw_buckets(ids, start, end)
-    elif hourly:
-        rows = HourlyRollup.objects.filter(component_id__in=ids, hour__gte=start, hour__lt=end).values_list(
-            "hour", "downtime_seconds", "observed_seconds", "maintenance_seconds"
-        )
-        keyed = ((h.astimezone(UTC), d, o, m) for h, d, o, m in rows)
-    else:
-        rows = DailyRollup.objects.filter(
-            component_id__in=ids, day__gte=start.date(), day__lte=(end - timedelta(microseconds=1)).date()
-        ).values_list("day", "downtime_seconds", "observed_seconds", "maintenance_seconds")
-        keyed = ((datetime(d.year, d.month, d.day, tzinfo=UTC), dn, o, m) for d, dn, o, m in rows)
-    for key, down, observed, maintenance in keyed:
-        if key + step <= start or key >= end:
-            continue
-        bucket = buckets.setdefault(key, {"down": 0, "observed": 0, "maintenance": 0})
-        bucket["down"] = max(bucket["down"], down)
-        bucket["observed"] = max(bucket["observed"], observed)
-        bucket["maintenance"] = max(bucket["maintenance"], maintenance)
-
-    windows = maintenance_windows(start=start, end=end, now=now)
-    outages, incidents = _incident_intervals(start=start, end=end, now=now, status=ComponentStatus.MAJOR_OUTAGE)
-    outages = _subtract(outages, windows)
+    windows = {pk: found for pk, found in maintenance_windows(start=start, end=end, now=now).items() if pk in ids}
+    declared, incidents = _incident_intervals(
+        ids=ids, start=start, end=end, now=now, status=ComponentStatus.MAJOR_OUTAGE, excused=windows
+    )
     partial, partial_incidents = _incident_intervals(
-        start=start, end=end, now=now, status=ComponentStatus.PARTIAL_OUTAGE
+        ids=ids, start=start, end=end, now=now, status=ComponentStatus.PARTIAL_OUTAGE, excused=windows
     )
     for item in partial_incidents:
         if item not in incidents:
             incidents.append({**item, "counted": False})
-
-    downtime = probe_down = incident_down = maintenance = observed = 0
-    cursor = start
-    while cursor < end:
-        bucket_start = cursor
-        if not hourly:
-            bucket_start = cursor.replace(hour=0, minute=0, second=0, microsecond=0)
-        bucket_end = min(bucket_start + step, end)
-        row = buckets.get(bucket_start, {"down": 0, "observed": 0, "maintenance": 0})
-        declared = _overlap(outages, cursor, bucket_end)
-        planned = max(row["maintenance"], _overlap(windows, cursor, bucket_end))
-        span = int((bucket_end - cursor).total_seconds())
-        probe_down += row["down"]
-        incident_down += declared
-        downtime += min(span, max(row["down"], declared))
-        maintenance += min(span, planned)
-        observed += min(span - min(span, planned), row["observed"])
-        cursor = bucket_end
-
+    if raw:
+        downtime, probe_down, maintenance, observed = _measure_raw(ids, start, end, windows, declared)
+    else:
+        downtime, probe_down, maintenance, observed = _measure_rollups(ids, start, end, hourly, windows, declared)
     return SlaMeasurement(
         start=start,
         end=end,
@@ -254,7 +291,7 @@ def sla_measure(*, start: datetime, end: datetime, now: datetime | None = None) 
         maintenance_seconds=maintenance,
         downtime_seconds=downtime,
         probe_downtime_seconds=probe_down,
-        incident_downtime_seconds=incident_down,
+        incident_downtime_seconds=_total(declared),
         partial_outage_seconds=_overlap(partial, start, end),
         observed_seconds=observed,
         components=[c.slug for c in components],

@@ -37,3 +37,17 @@ def notify_subscribers(update_id: int) -> int:
 def send_confirmation(subscriber_id: int) -> bool:
     """Email a subscription confirmation link."""
     return services.confirmation_send(subscriber_id=subscriber_id)
+
+
+def notify_maintenance(update_id: int) -> int:
+    """Email a maintenance notice (announced or started) to subscribers; each email claimed once."""
+    return services.maintenance_notifications_send(update_id=update_id)
+
+
+def watchdog() -> dict:
+    """Every minute: alert on-call of components down or stale monitoring
+    (once per change), retry failed alert deliveries, and send status emails
+    the queue lost. Safe to run twice."""
+    result = services.watchdog_run(raised_by="watchdog task")
+    result["notifications"] = services.notifications_sweep()
+    return result

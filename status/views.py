@@ -72,12 +72,19 @@ def status_page_context(*, now=None) -> dict:
 
 @require_safe
 def status_page(request):
-    return render(request, "status/page.html", status_page_context())
+    context = status_page_context()
+    if context["state"].stale:
+        services.oncall.raise_on_stale_read(now=context["state"].evaluation.now)
+    return render(request, "status/page.html", context)
 
 
 @require_safe
 def incident_detail(request, public_id: str):
-    incident = Incident.objects.prefetch_related("updates", "affected__component").filter(public_id=public_id).first()
+    incident = (
+        Incident.objects.prefetch_related("updates", "affected__component")
+        .filter(public_id=public_id, draft=False)
+        .first()
+    )
     if incident is not None:
         return render(request, "status/incident.html", {"incident": incident})
     maintenance = Maintenance.objects.prefetch_related("updates", "components").filter(public_id=public_id).first()

@@ -25,6 +25,7 @@ from ..models import (
     SnapshotRun,
     State,
 )
+from . import oncall
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,9 @@ def snapshot_take(*, now: datetime | None = None) -> int | None:
         components_ensure()
     components = list(Component.objects.filter(is_group=False))
     results = probes.run_all(components, now=now)
-    maintained = selectors.components_in_maintenance(now=now)
+    # Only maintenance announced 48 hours ahead keeps a snapshot out of
+    # uptime (/sla section 2); unannounced work counts like any outage.
+    maintained = selectors.components_in_maintenance(now=now, announced_only=True)
     with transaction.atomic():
         Snapshot.objects.bulk_create(
             [
@@ -123,6 +126,12 @@ def snapshot_take(*, now: datetime | None = None) -> int | None:
                 state=result.state, latency_ms=result.latency_ms, note=result.note[:200], checked_at=now
             )
         transaction.on_commit(cache_keys.forget_results)
+    # Right after new results: on-call hears of a component going down (or
+    # coming back) within one probe interval.
+    try:
+        oncall.oncall_check(now=now, raised_by="snapshot task")
+    except Exception:
+        logger.exception("status: on-call check after the snapshot failed")
     return len(components)
 
 

@@ -94,20 +94,52 @@ def incident_create(
     started_at: datetime | None = None,
     at: datetime | None = None,
     notify: bool = True,
+    draft: bool = False,
     actor,
 ) -> Incident:
     """Open an incident with its first update; subscribers are emailed (by
-    the queue, after commit) unless `notify` is off. Audited."""
+    the queue, after commit) unless `notify` is off. A `draft` (made by an
+    on-call alert) is seen by staff only and emails nobody until published.
+    Audited."""
     at = at or timezone.now()
+    notify = notify and not draft
     incident = Incident.objects.create(
-        name=name, impact=impact, status=status, started_at=started_at or at, created_at=at, updated_at=at
+        name=name,
+        impact=impact,
+        status=status,
+        started_at=started_at or at,
+        created_at=at,
+        updated_at=at,
+        draft=draft,
+        published_at=None if draft else at,
     )
     _set_components(incident, components)
     update = _add_update(incident=incident, status=status, body=body, notify=notify, at=at)
-    audit.record(actor=actor, action="status.incident.created", target=incident, details={"impact": impact})
+    audit.record(
+        actor=actor, action="status.incident.created", target=incident, details={"impact": impact, "draft": draft}
+    )
     if notify:
         _notify_later(update)
     return incident
+
+
+@transaction.atomic
+def incident_publish(*, incident: Incident, at: datetime | None = None, actor) -> bool:
+    """Publish a draft incident: it appears on /status, the v2 API, feeds and
+    banners, and its latest update is emailed to subscribers. Claimed with a
+    conditional UPDATE, so publishing twice publishes (and emails) once.
+    Returns whether this call published it. Audited."""
+    at = at or timezone.now()
+    if not Incident.objects.filter(pk=incident.pk, draft=True).update(draft=False, published_at=at, updated_at=at):
+        return False
+    incident.refresh_from_db()
+    update = incident.updates.order_by("-display_at", "-id").first()
+    if update is not None:
+        IncidentUpdate.objects.filter(pk=update.pk).update(deliver_notifications=True)
+        _notify_later(update)
+    audit.record(actor=actor, action="status.incident.published", target=incident)
+    transaction.on_commit(cache_keys.forget_incidents)
+    return True
 
 
 @transaction.atomic
@@ -128,7 +160,8 @@ def incident_update(
     if components is not None:
         _set_components(incident, components)
     resolves = incident.status in UNRESOLVED and status not in UNRESOLVED
-    update = _add_update(incident=incident, status=status, body=body, notify=notify or resolves, at=at)
+    notify = (notify or resolves) and not incident.is_draft
+    update = _add_update(incident=incident, status=status, body=body, notify=notify, at=at)
     audit.record(
         actor=actor,
         action="status.incident.updated",
@@ -156,8 +189,24 @@ def incident_edit(
     return incident
 
 
-def _maintenance_update(maintenance: Maintenance, status: str, body: str, at: datetime) -> None:
-    MaintenanceUpdate.objects.create(maintenance=maintenance, status=status, body=body, display_at=at, created_at=at)
+# Subscribers are emailed when a maintenance is announced and when it starts
+# (/sla: planned maintenance is announced by email to those who asked).
+NOTIFY_MAINTENANCE = (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS)
+
+
+def _maintenance_update(maintenance: Maintenance, status: str, body: str, at: datetime) -> MaintenanceUpdate:
+    update = MaintenanceUpdate.objects.create(
+        maintenance=maintenance,
+        status=status,
+        body=body,
+        display_at=at,
+        created_at=at,
+        deliver_notifications=status in NOTIFY_MAINTENANCE,
+    )
+    if update.deliver_notifications:
+        update_id = update.pk
+        transaction.on_commit(lambda: async_task("status.tasks.notify_maintenance", update_id))
+    return update
 
 
 @transaction.atomic

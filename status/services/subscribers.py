@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -13,7 +14,7 @@ from django_q.tasks import async_task
 from compliance import audit
 from levqor import emails
 
-from ..models import IncidentUpdate, Notification, Subscriber
+from ..models import IncidentUpdate, MaintenanceStatus, MaintenanceUpdate, Notification, Subscriber
 
 logger = logging.getLogger(__name__)
 
@@ -129,58 +130,140 @@ def subscriber_remove(*, subscriber: Subscriber, actor) -> bool:
     return True
 
 
-def _claim(subscriber: Subscriber, update: IncidentUpdate) -> Notification | None:
+MAX_ATTEMPTS = 5
+
+
+def _claim(subscriber: Subscriber, about: dict, now) -> Notification | None:
+    """Claim one email: insert its unique row, or take back a failed one
+    (conditional UPDATE). None when it was sent, is being sent, or gave up."""
     try:
         with transaction.atomic():
-            return Notification.objects.create(subscriber=subscriber, update=update)
+            return Notification.objects.create(subscriber=subscriber, attempts=1, **about)
     except IntegrityError:
+        pass
+    row = Notification.objects.filter(subscriber=subscriber, **about).first()
+    if row is None or row.sent_at or row.failed_at is None or row.attempts >= MAX_ATTEMPTS:
         return None
+    claimed = Notification.objects.filter(pk=row.pk, sent_at__isnull=True, failed_at=row.failed_at).update(
+        failed_at=None, claimed_at=now, attempts=F("attempts") + 1
+    )
+    return row if claimed else None
 
 
-def notifications_send(*, update_id: int) -> int:
-    """Email one incident update to every subscriber who was confirmed when
-    it was posted. Each (subscriber, update) is claimed with a unique row
-    before sending, so a second run, a retry or a second worker sends nothing
-    twice. A failed send releases its claim and fails the task, so the
+def _send_all(*, recipients, about: dict, template: str, context: dict) -> int:
+    """Send one notice to each recipient once. A failed send is recorded on
+    its row (counted in "needs attention") and fails the task, so the
     queue's retry sends only what is missing. Returns emails sent."""
-    from django.conf import settings
-
-    update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
-    if update is None or not update.deliver_notifications:
-        return 0
-    recipients = Subscriber.objects.filter(
-        confirmed_at__isnull=False, confirmed_at__lte=update.created_at, unsubscribed_at__isnull=True
-    ).order_by("pk")
     sent = failed = 0
-    incident_url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[update.incident.public_id])
+    now = timezone.now()
+    # Skip, in the query, whoever was sent this (or is being sent it, or
+    # gave up): a sweep re-running this costs one query, not one insert each.
+    done = Notification.objects.filter(**about).filter(
+        Q(sent_at__isnull=False) | Q(failed_at__isnull=True) | Q(attempts__gte=MAX_ATTEMPTS)
+    )
+    recipients = recipients.exclude(pk__in=done.values("subscriber_id"))
     for subscriber in recipients.iterator(chunk_size=500):
-        claim = _claim(subscriber, update)
+        claim = _claim(subscriber, about, now)
         if claim is None:
             continue
         link = unsubscribe_url(subscriber)
         try:
             emails.send(
-                "status-incident-update",
+                template,
                 to=subscriber.email,
-                context={
-                    "incident": update.incident,
-                    "update": update,
-                    "incident_url": incident_url,
-                    "unsubscribe_url": link,
-                },
+                context={**context, "unsubscribe_url": link},
                 # Service notices the person asked for (double opt-in), each
                 # with its own one-click unsubscribe: not marketing.
                 purpose="transactional",
                 tags=["status"],
                 headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
             )
-        except Exception:
+        except Exception as exc:
             logger.warning("status: notification to subscriber %s failed", subscriber.pk, exc_info=True)
-            claim.delete()
+            Notification.objects.filter(pk=claim.pk).update(
+                failed_at=timezone.now(), error=f"send failed ({type(exc).__name__})"
+            )
             failed += 1
             continue
-        Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now())
+        Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now(), error="")
         sent += 1
     if failed:
         raise RuntimeError(f"{failed} notification(s) failed; the retry sends only those")
     return sent
+
+
+def _recipients(created_at):
+    return Subscriber.objects.filter(
+        confirmed_at__isnull=False, confirmed_at__lte=created_at, unsubscribed_at__isnull=True
+    ).order_by("pk")
+
+
+def notifications_send(*, update_id: int) -> int:
+    """Email one incident update to every subscriber who was confirmed when
+    it was posted. Each (subscriber, update) is claimed with a unique row
+    before sending, so a second run, a retry or a second worker sends nothing
+    twice. Returns emails sent."""
+    from django.conf import settings
+
+    update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
+    if update is None or not update.deliver_notifications or update.incident.draft:
+        return 0
+    incident_url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[update.incident.public_id])
+    return _send_all(
+        recipients=_recipients(update.created_at),
+        about={"update": update},
+        template="status-incident-update",
+        context={"incident": update.incident, "update": update, "incident_url": incident_url},
+    )
+
+
+def maintenance_notifications_send(*, update_id: int) -> int:
+    """Email a maintenance notice (announced, or started) to every
+    subscriber confirmed when it was posted; each claimed once, as above."""
+    from django.conf import settings
+
+    update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=update_id).first()
+    if update is None or not update.deliver_notifications:
+        return 0
+    maintenance = update.maintenance
+    url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[maintenance.public_id])
+    return _send_all(
+        recipients=_recipients(update.created_at),
+        about={"maintenance_update": update},
+        template="status-maintenance",
+        context={
+            "maintenance": maintenance,
+            "update": update,
+            "started": update.status == MaintenanceStatus.IN_PROGRESS,
+            "components": list(maintenance.components.all()),
+            "maintenance_url": url,
+        },
+    )
+
+
+def notifications_sweep(*, now=None, within: timedelta = timedelta(hours=6)) -> int:
+    """Every few minutes: send what the queue lost or what failed earlier,
+    for the notices of the last `within`. Each email is still sent once."""
+    now = now or timezone.now()
+    sent = 0
+    jobs = [
+        (notifications_send, pk)
+        for pk in IncidentUpdate.objects.filter(
+            deliver_notifications=True, created_at__gte=now - within, incident__draft=False
+        ).values_list("pk", flat=True)
+    ] + [
+        (maintenance_notifications_send, pk)
+        for pk in MaintenanceUpdate.objects.filter(
+            deliver_notifications=True, created_at__gte=now - within
+        ).values_list("pk", flat=True)
+    ]
+    for send, pk in jobs:
+        try:
+            sent += send(update_id=pk)
+        except RuntimeError:
+            logger.warning("status: some notifications failed again; they stay in needs attention")
+    return sent
+
+
+def notification_failed_count() -> int:
+    return Notification.objects.filter(sent_at__isnull=True, failed_at__isnull=False).count()

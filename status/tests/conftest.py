@@ -52,3 +52,16 @@ def take(at: datetime, **kwargs):
 
 def hours(n: int) -> timedelta:
     return timedelta(hours=n)
+
+
+def attention_row(page: str, label: str) -> tuple[int, str]:
+    """The count and link of one "needs attention" row on the admin index."""
+    import html
+    import re
+
+    match = re.search(
+        r'<a href="([^"]+)">' + re.escape(html.escape(label)) + r'</a></th>\s*<td class="count"><strong>(\d+)</strong>',
+        page,
+    )
+    assert match, f"{label!r} is not on the admin index"
+    return int(match.group(2)), html.unescape(match.group(1))

@@ -80,8 +80,23 @@ def test_it_answers_503_when_a_critical_component_is_down(client, healthy, stub_
     assert "database" in ietf.json()["output"]
 
 
-def test_a_non_critical_outage_warns_but_answers_200(client, healthy):
+def test_it_answers_503_when_any_component_is_down_critical_or_not(client, healthy):
     services.stripe_contact_record(ok=False, latency_ms=900, error="api_connection_error")
+    services.snapshot_take(now=timezone.now() + timedelta(minutes=5))
+
+    simple = client.get(URL)
+    ietf = client.get(URL, HTTP_ACCEPT=HEALTH_JSON)
+    status = client.get("/api/v2/status.json").json()["status"]
+
+    assert simple.status_code == ietf.status_code == 503
+    assert simple.json()["ok"] is False
+    assert simple.json()["components"]["stripe"] == {"ok": False, "status": "down", "latencyMs": 900}
+    assert ietf.json()["status"] == "fail" and "stripe major_outage" in ietf.json()["output"]
+    assert status["indicator"] == "major"
+
+
+def test_a_degraded_component_warns_but_answers_200(client, healthy):
+    services.stripe_contact_record(ok=True, latency_ms=2500)
     services.snapshot_take(now=timezone.now() + timedelta(minutes=5))
 
     simple = client.get(URL)
@@ -89,8 +104,9 @@ def test_a_non_critical_outage_warns_but_answers_200(client, healthy):
 
     assert simple.status_code == ietf.status_code == 200
     assert simple.json()["ok"] is True
-    assert simple.json()["components"]["stripe"]["status"] == "down"
+    assert simple.json()["components"]["stripe"] == {"ok": True, "status": "degraded", "latencyMs": 2500}
     assert ietf.json()["status"] == "warn"
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "minor"
 
 
 def test_the_queue_goes_down_when_heartbeats_stop_even_without_new_snapshots(client, healthy, settings):
@@ -168,7 +184,7 @@ def test_it_keeps_answering_when_stripe_is_unreachable(client, healthy, monkeypa
     response = client.get(URL)
 
     assert time.monotonic() - started < 0.5
-    assert response.status_code == 200
+    assert response.status_code == 503  # Stripe down is an outage, answered at once
     assert response.json()["components"]["stripe"]["status"] == "down"
 
 
@@ -267,3 +283,82 @@ def test_before_any_probe_has_run_it_says_so_with_503(client, db):
     assert response.status_code == 503
     assert response.json()["status"] == "fail"
     assert response.json()["output"] == "no component results stored yet"
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/json, application/health+json", HEALTH_JSON),
+        ("application/health+json, application/json", HEALTH_JSON),
+        ("application/health+json;q=0.5, application/json", "application/json"),
+        ("application/json;q=0.4, application/health+json;q=0.9", HEALTH_JSON),
+        ("application/health+json;q=0.5, */*", "application/json"),
+        ("application/health+json, */*;q=0.1", HEALTH_JSON),
+        ("application/health+json;q=0", "application/json"),
+        ("*/*", "application/json"),
+    ],
+)
+def test_it_negotiates_the_health_format_the_same_way_every_time(client, healthy, accept, media_type):
+    for _ in range(5):
+        assert client.get(URL, HTTP_ACCEPT=accept)["Content-Type"] == media_type
+
+
+def test_a_declared_major_outage_answers_503_everywhere_at_once(client, healthy, staff):
+    from status.models import ComponentStatus, Impact
+
+    services.incident_create(
+        name="Console unreachable",
+        impact=Impact.CRITICAL,
+        body="Down.",
+        components=[(healthy["web"], ComponentStatus.MAJOR_OUTAGE)],
+        notify=False,
+        actor=staff,
+    )
+
+    simple = client.get(URL)
+    ietf = client.get(URL, HTTP_ACCEPT=HEALTH_JSON)
+    status = client.get("/api/v2/status.json").json()["status"]
+    components = {c["name"]: c["status"] for c in client.get("/api/v2/components.json").json()["components"]}
+    page = client.get("/status").content.decode()
+
+    assert simple.status_code == ietf.status_code == 503
+    assert simple.json()["ok"] is False and simple.json()["components"]["web"]["status"] == "down"
+    assert ietf.json()["status"] == "fail"
+    assert status["indicator"] == "critical"
+    assert components["Web/API"] == "major_outage"
+    assert 'data-indicator="critical"' in page and "Ongoing incident: Console unreachable" in page
+
+
+def test_a_declared_minor_degradation_warns_with_200(client, healthy, staff):
+    from status.models import ComponentStatus, Impact
+
+    services.incident_create(
+        name="Slow emails",
+        impact=Impact.MINOR,
+        body="Slow.",
+        components=[(healthy["email"], ComponentStatus.DEGRADED_PERFORMANCE)],
+        notify=False,
+        actor=staff,
+    )
+
+    assert client.get(URL).status_code == 200
+    ietf = client.get(URL, HTTP_ACCEPT=HEALTH_JSON)
+    assert ietf.status_code == 200 and ietf.json()["status"] == "warn"
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "minor"
+
+
+def test_a_declared_partial_outage_answers_503(client, healthy, staff):
+    from status.models import ComponentStatus, Impact
+
+    services.incident_create(
+        name="Some workflows stuck",
+        impact=Impact.MINOR,
+        body="Stuck.",
+        components=[(healthy["workflows"], ComponentStatus.PARTIAL_OUTAGE)],
+        notify=False,
+        actor=staff,
+    )
+
+    response = client.get(URL)
+    assert response.status_code == 503 and response.json()["components"]["workflows"]["ok"] is False
+    assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "major"

@@ -99,6 +99,7 @@ def test_maintenance_starts_and_completes_on_its_own_once(staff, components, stu
         scheduled_for=now + timedelta(minutes=10),
         scheduled_until=now + timedelta(minutes=40),
         components=[components["database"]],
+        at=now - timedelta(hours=48),  # announced two days ahead, as /sla requires
         actor=staff,
     )
     assert services.maintenance_advance(now=now) == (0, 0)

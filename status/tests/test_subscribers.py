@@ -8,6 +8,7 @@ from django_q.tasks import async_task, result
 
 from status import services
 from status.models import Impact, IncidentStatus, Notification, Subscriber
+from status.tests.conftest import attention_row
 
 pytestmark = pytest.mark.django_db
 
@@ -121,23 +122,31 @@ def test_every_notification_has_one_click_unsubscribe(
     assert mail.outbox == []
 
 
-def test_a_failed_send_releases_its_claim_for_the_retry(subscribed, staff, components, monkeypatch):
+def test_it_keeps_a_failed_send_visible_and_the_retry_sends_it_once(subscribed, staff, components, settings, client):
     incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
     update = services.incident_update(
         incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
     )
-    from levqor import emails
-
-    real = emails.send
-    monkeypatch.setattr(emails, "send", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("smtp down")))
+    backend = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
     with pytest.raises(RuntimeError, match="1 notification"):
         services.notifications_send(update_id=update.pk)
-    assert not Notification.objects.exists()
+    failed = Notification.objects.get()
+    assert failed.sent_at is None and failed.failed_at is not None
+    assert failed.error == "send failed (ConnectionRefusedError)"
 
-    monkeypatch.setattr(emails, "send", real)
+    client.force_login(staff)
+    count, url = attention_row(
+        client.get("/admin/").content.decode(), "Status emails to subscribers that failed to send"
+    )
+    assert count == 1
+    assert "reader@example.test" in client.get(url).content.decode()
+
+    settings.EMAIL_BACKEND = backend
     assert services.notifications_send(update_id=update.pk) == 1
     assert services.notifications_send(update_id=update.pk) == 0
     assert len(mail.outbox) == 1
+    assert services.notification_failed_count() == 0
 
 
 def test_someone_who_subscribes_after_an_update_is_not_sent_it(subscribed, staff, components):
@@ -182,3 +191,60 @@ def test_it_limits_sign_ups_per_client_address(client, django_capture_on_commit_
     assert int(response["Retry-After"]) > 0
     assert not Subscriber.objects.filter(email="one-more@example.test").exists()
     assert len(mail.outbox) == SUBSCRIBE_LIMIT
+
+
+def test_it_emails_scheduled_maintenance_when_announced_and_when_it_starts_once_each(
+    subscribed, staff, components, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    start, end = now + timedelta(days=3), now + timedelta(days=3, hours=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        maintenance = services.maintenance_create(
+            name="Database upgrade",
+            body="The database restarts once.",
+            scheduled_for=start,
+            scheduled_until=end,
+            components=[components["database"]],
+            at=now,
+            actor=staff,
+        )
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Scheduled maintenance: Database upgrade"]
+    assert "Affects: Database" in mail.outbox[0].body and "restarts once" in mail.outbox[0].body
+    assert mail.outbox[0].to == ["reader@example.test"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.maintenance_advance(now=start) == (1, 0)
+        assert services.maintenance_advance(now=start) == (0, 0)
+    assert services.notifications_sweep(now=start) == 0  # nothing sent twice
+    assert [m.subject for m in mail.outbox][1:] == ["[Levqor status] Maintenance started: Database upgrade"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.maintenance_advance(now=end)
+    assert len(mail.outbox) == 2
+    assert Notification.objects.filter(maintenance_update__maintenance=maintenance, sent_at__isnull=False).count() == 2
+
+
+def test_staff_retry_a_failed_status_email_from_admin(subscribed, staff, components, settings, client):
+    incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
+    update = services.incident_update(
+        incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
+    )
+    backend = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
+    for _ in range(5):  # the sweep gives up after 5 attempts
+        with pytest.raises(RuntimeError):
+            services.notifications_send(update_id=update.pk)
+    assert Notification.objects.get().attempts == 5
+    settings.EMAIL_BACKEND = backend
+    assert services.notifications_sweep() == 0  # given up: only staff can send it again
+
+    client.force_login(staff)
+    failed = Notification.objects.get()
+    response = client.post(
+        "/admin/status/notification/", {"action": "retry", "_selected_action": [failed.pk]}, follow=True
+    )
+
+    assert "1 failed email(s) queued to be sent again." in response.content.decode()
+    failed.refresh_from_db()
+    assert failed.sent_at is not None and failed.failed_at is None
+    assert len(mail.outbox) == 1

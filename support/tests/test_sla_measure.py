@@ -88,7 +88,7 @@ def known_day(db):
         scheduled_until=_slot(3, 0),
         started_at=_slot(2, 0),
         completed_at=_slot(3, 0),
-        created_at=_slot(0, 0),
+        created_at=_slot(2, 0) - timedelta(days=3),  # announced 48 hours ahead, as /sla requires
         updated_at=_slot(3, 0),
     )
     window.components.add(components["database"])
@@ -101,10 +101,10 @@ def test_it_measures_a_day_from_the_raw_snapshots_exactly(known_day):
     measured = sla_measure(start=DAY, end=DAY + timedelta(days=1), now=NOW)
 
     assert measured.resolution == "snapshots"
-    assert measured.components == ["web", "database", "cache"]
+    assert measured.components == ["web", "database", "cache", "workflows"]  # /sla counts workflow processing
     assert measured.period_seconds == 86_400
     assert measured.maintenance_seconds == 3_600
-    assert measured.probe_downtime_seconds == 45 * 60  # web ∪ database, 10:00–10:45
+    assert measured.probe_downtime_seconds == 45 * 60 + 60 * 60  # web ∪ database 10:00–10:45, workflows 12–13
     assert measured.incident_downtime_seconds == 60 * 60 + 35 * 60  # workflows + console (maintenance one removed)
     assert measured.downtime_seconds == 45 * 60 + 60 * 60  # the console incident lies inside the probe outage
     assert measured.partial_outage_seconds == 3_600
@@ -119,8 +119,9 @@ def test_it_measures_from_hourly_rollups_once_raw_snapshots_are_gone(known_day, 
 
     assert measured.resolution == "hourly"
     # Rollups hold per-component sums: in hour 10 the longer of web (30 min)
-    # and database (30 min) counts, a lower bound of their 45-minute union.
-    assert measured.probe_downtime_seconds == 30 * 60
+    # and database (30 min) counts, a lower bound of their 45-minute union;
+    # workflows were down all of hour 12.
+    assert measured.probe_downtime_seconds == 30 * 60 + 60 * 60
     assert measured.downtime_seconds == 30 * 60 + 60 * 60 + 5 * 60  # the incident runs to 10:40 in hour 10
     assert measured.maintenance_seconds == 3_600
 

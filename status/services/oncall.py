@@ -1,0 +1,323 @@
+"""On-call alerts: a component going down (or monitoring going stale) and
+its recovery, told once per change of state by email to
+LEVQOR_ONCALL_EMAILS and a POST to LEVQOR_ONCALL_WEBHOOK_URL.
+
+Who raises them (a dead worker cannot report itself):
+- the snapshot task, right after storing new results (worker alive);
+- `manage.py status_watchdog`, run by cron outside the task queue, and the
+  same check every minute on the queue (`levqor:status.watchdog`);
+- the web process, when a read of /api/status/health or /status finds the
+  results stale (at most one check per 30 seconds, shared through the cache).
+
+Each change is claimed by a conditional UPDATE of the watched thing's
+`AlertState` row and an `Alert` row unique per (thing, episode, kind), so
+however many of those run at once, on-call hears of it once. Deliveries
+are rows too: each is claimed before it is sent, a failure is recorded
+(counted in "needs attention") and retried with backoff.
+"""
+
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from compliance import audit
+from levqor import emails
+
+from .. import selectors, state
+from ..models import Alert, AlertDelivery, AlertState, Component, ComponentStatus, Impact, IncidentStatus, Probe, State
+from .incidents import incident_create
+
+logger = logging.getLogger(__name__)
+
+MONITORING = "monitoring"
+WEB_CHECK_KEY = "status:oncall:web-check"
+WEB_CHECK_SECONDS = 30
+CLAIM_FOR = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+
+
+def _backoff(attempts: int) -> timedelta:
+    """1, 2, 4, ... minutes, at most 30."""
+    return timedelta(minutes=min(30, 2 ** max(0, attempts - 1)))
+
+
+def _hhmm(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _transition(key: str, *, down: bool, now: datetime) -> int | None:
+    """Claim a change of `key` to `down` (or up). Returns the episode when
+    this caller made the change, None when nothing changed or another did."""
+    try:
+        with transaction.atomic():
+            AlertState.objects.get_or_create(key=key)
+    except IntegrityError:
+        pass  # another worker created it first
+    changes = {"down": down, "changed_at": now}
+    if down:
+        changes["episode"] = F("episode") + 1
+    if not AlertState.objects.filter(key=key, down=not down).update(**changes):
+        return None
+    return AlertState.objects.values_list("episode", flat=True).get(key=key)
+
+
+def _watched(evaluation: state.Evaluation) -> dict[str, tuple[bool, ComponentStatus | None]]:
+    """What is watched and whether it is down now. While monitoring is
+    stale the components' results are not current: only the monitoring
+    itself is judged, and the components keep the state last told."""
+    watched = {MONITORING: (evaluation.stale, None)}
+    if evaluation.stale:
+        return watched
+    for c in evaluation.components:
+        if not c.is_group and c.probe:
+            watched[f"component:{c.slug}"] = (c.state == State.DOWN, c)
+    return watched
+
+
+def _admin_url(name: str, *args) -> str:
+    return settings.LEVQOR_BASE_URL + reverse(name, args=args)
+
+
+def _down_text(key: str, component, evaluation: state.Evaluation, incident) -> tuple[str, str]:
+    if key == MONITORING:
+        subject = "[Levqor on-call] Status monitoring is stale"
+        lines = [
+            f"No new probe results since {_hhmm(evaluation.results_at)} (checked at {_hhmm(evaluation.now)}).",
+            "The worker that takes snapshots is stopped or stuck: /status and /api/status/health now say",
+            "monitoring is delayed and the task queue is down.",
+        ]
+    else:
+        subject = f"[Levqor on-call] {component.name} is down"
+        lines = [f"{component.name} was found down at {_hhmm(component.checked_at)}: {component.note or 'no detail'}."]
+    lines.append(
+        f"A draft incident was created and is NOT published: {_admin_url('admin:status_incident_change', incident.pk)}"
+        " (publish it there in one click)."
+    )
+    return subject, "\n".join(lines)
+
+
+def _recovery_text(key: str, component, evaluation: state.Evaluation, since: datetime | None) -> tuple[str, str]:
+    what = "Status monitoring" if key == MONITORING else component.name
+    subject = f"[Levqor on-call] Recovered: {what}"
+    text = f"{what} is working again as of {_hhmm(evaluation.now)} (reported down at {_hhmm(since)})."
+    return subject, text
+
+
+def _draft_incident(key: str, component, now: datetime):
+    if key == MONITORING:
+        queue = Component.objects.filter(probe=Probe.QUEUE, is_group=False).first()
+        affected = [(queue, ComponentStatus.MAJOR_OUTAGE)] if queue else []
+        name, body = "Status monitoring delayed", "Our status monitoring is delayed. We are investigating."
+    else:
+        target = Component.objects.get(pk=component.id)
+        affected = [(target, ComponentStatus.MAJOR_OUTAGE)]
+        name, body = f"{component.name} unavailable", f"{component.name} is unavailable. We are investigating."
+    return incident_create(
+        name=name,
+        impact=Impact.MAJOR,
+        body=body,
+        components=affected,
+        status=IncidentStatus.INVESTIGATING,
+        started_at=now,
+        at=now,
+        draft=True,
+        actor=None,
+    )
+
+
+def _deliveries(alert: Alert) -> list[int]:
+    targets = [(AlertDelivery.Channel.EMAIL, address) for address in settings.LEVQOR_ONCALL_EMAILS]
+    if settings.LEVQOR_ONCALL_WEBHOOK_URL:
+        targets.append((AlertDelivery.Channel.WEBHOOK, settings.LEVQOR_ONCALL_WEBHOOK_URL))
+    if not targets:
+        logger.warning(
+            "on-call alert %r has nowhere to go: set LEVQOR_ONCALL_EMAILS or LEVQOR_ONCALL_WEBHOOK_URL", alert.subject
+        )
+    rows = AlertDelivery.objects.bulk_create(
+        [AlertDelivery(alert=alert, channel=channel, target=target) for channel, target in targets]
+    )
+    return [row.pk for row in rows]
+
+
+def oncall_check(*, now: datetime | None = None, raised_by: str, deliver: str = "inline") -> list[Alert]:
+    """Compare what is down now (the one evaluation) with what on-call was
+    last told; alert each change once, with a draft incident for each new
+    outage. `deliver`: "inline" (task, command), "thread" (web process:
+    never blocks the request) or "none". Safe to run twice, on any number
+    of processes at once. Returns the alerts this call raised."""
+    now = now or timezone.now()
+    evaluation = selectors.status_evaluate(now=now, cached=False)
+    if not any(not c.is_group and c.probe for c in evaluation.components):
+        return []  # nothing is monitored yet
+    raised, delivery_ids = [], []
+    for key, (down, component) in _watched(evaluation).items():
+        since = AlertState.objects.filter(key=key).values_list("changed_at", flat=True).first()
+        try:
+            with transaction.atomic():
+                episode = _transition(key, down=down, now=now)
+                if episode is None:
+                    continue
+                kind = Alert.Kind.DOWN if down else Alert.Kind.RECOVERED
+                incident = _draft_incident(key, component, now) if down else None
+                if down:
+                    subject, text = _down_text(key, component, evaluation, incident)
+                else:
+                    subject, text = _recovery_text(key, component, evaluation, since)
+                alert = Alert.objects.create(
+                    key=key, episode=episode, kind=kind, subject=subject, text=text,
+                    raised_by=raised_by, created_at=now, incident=incident,
+                )  # fmt: skip
+                ids = _deliveries(alert)
+                audit.record(
+                    actor=None, action=f"status.oncall.{kind}", target=alert, details={"key": key, "by": raised_by}
+                )
+        except IntegrityError:
+            continue  # the unique alert row says another process told this change: all of it rolled back
+        raised.append(alert)
+        delivery_ids += ids
+    if delivery_ids and deliver != "none":
+        _dispatch(delivery_ids, now=now, mode=deliver)
+    return raised
+
+
+def _dispatch(ids: list[int], *, now: datetime, mode: str) -> None:
+    if mode == "thread":
+
+        def run():
+            try:
+                for pk in ids:
+                    delivery_send(delivery_id=pk, now=now)
+            finally:
+                connections.close_all()
+
+        # After commit, so the thread's own connection sees the rows.
+        transaction.on_commit(lambda: threading.Thread(target=run, name="status-oncall", daemon=True).start())
+        return
+    for pk in ids:
+        delivery_send(delivery_id=pk, now=now)
+
+
+def raise_on_stale_read(*, now: datetime) -> None:
+    """The web process found the results stale: check (and alert) now,
+    at most once per WEB_CHECK_SECONDS across processes. Never raises."""
+    try:
+        if not cache.add(WEB_CHECK_KEY, 1, WEB_CHECK_SECONDS):
+            return
+    except Exception:
+        logger.warning("status: on-call rate limit unavailable; checking anyway", exc_info=True)
+    try:
+        oncall_check(now=now, raised_by="web", deliver="thread")
+    except Exception:
+        logger.exception("status: on-call check from the web process failed")
+
+
+def _post_webhook(url: str, text: str) -> None:
+    body = json.dumps({"text": text}).encode()
+    request = urllib.request.Request(  # noqa: S310 - a staff-configured http(s) URL (settings check the scheme)
+        url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "levqor-oncall"}
+    )
+    with urllib.request.urlopen(request, timeout=settings.LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(url, response.status, "not 2xx", response.headers, None)
+
+
+def _error_text(exc: Exception) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"webhook answered HTTP {exc.code}"
+    if isinstance(exc, (urllib.error.URLError, TimeoutError, OSError)):
+        return f"could not reach the webhook ({type(exc).__name__})"
+    return f"send failed ({type(exc).__name__})"
+
+
+def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
+    """Send one alert delivery if it is due. Claimed first (a conditional
+    UPDATE), so two senders never both send it. A failure is recorded with
+    what happened and retried with backoff, up to MAX_ATTEMPTS. Returns
+    whether it was sent by this call."""
+    now = now or timezone.now()
+    retryable = (AlertDelivery.Status.PENDING, AlertDelivery.Status.FAILED)
+    claimed = (
+        AlertDelivery.objects.filter(pk=delivery_id, status__in=retryable)
+        .filter(Q(next_attempt_at__isnull=True, attempts=0) | Q(next_attempt_at__lte=now))
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .update(status=AlertDelivery.Status.SENDING, claimed_until=now + CLAIM_FOR, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return False
+    delivery = AlertDelivery.objects.select_related("alert").get(pk=delivery_id)
+    alert = delivery.alert
+    try:
+        if delivery.channel == AlertDelivery.Channel.EMAIL:
+            emails.send(
+                "status-oncall-alert",
+                to=delivery.target,
+                context={"alert": alert, "status_url": settings.LEVQOR_BASE_URL + reverse("status:page")},
+                purpose="transactional",
+                tags=["status", "oncall"],
+            )
+        else:
+            _post_webhook(delivery.target, f"{alert.subject}\n{alert.text}")
+    except Exception as exc:
+        error = _error_text(exc)
+        logger.warning("on-call alert %s to %s failed: %s", alert.pk, delivery.get_channel_display(), error)
+        retry_at = now + _backoff(delivery.attempts) if delivery.attempts < MAX_ATTEMPTS else None
+        AlertDelivery.objects.filter(pk=delivery_id).update(
+            status=AlertDelivery.Status.FAILED, last_error=error[:200], next_attempt_at=retry_at, claimed_until=None
+        )
+        return False
+    AlertDelivery.objects.filter(pk=delivery_id).update(
+        status=AlertDelivery.Status.SENT, sent_at=now, last_error="", next_attempt_at=None, claimed_until=None
+    )
+    return True
+
+
+def deliveries_retry(*, now: datetime | None = None) -> int:
+    """Send deliveries that are due: failed ones whose backoff has passed,
+    and any left pending or claimed by a process that died. Safe to run twice."""
+    now = now or timezone.now()
+    due = AlertDelivery.objects.filter(
+        Q(status=AlertDelivery.Status.FAILED, next_attempt_at__lte=now)
+        | Q(status=AlertDelivery.Status.PENDING, attempts=0)
+        | Q(status=AlertDelivery.Status.SENDING, claimed_until__lt=now)
+    ).values_list("pk", flat=True)
+    # A delivery whose sender died while "sending" goes back to failed first.
+    AlertDelivery.objects.filter(status=AlertDelivery.Status.SENDING, claimed_until__lt=now).update(
+        status=AlertDelivery.Status.FAILED, last_error="the sending process stopped", next_attempt_at=now
+    )
+    return sum(delivery_send(delivery_id=pk, now=now) for pk in list(due))
+
+
+@transaction.atomic
+def delivery_retry_now(*, delivery: AlertDelivery, actor) -> bool:
+    """Staff: retry a failed delivery at once (given up ones too). Audited."""
+    if not AlertDelivery.objects.filter(pk=delivery.pk, status=AlertDelivery.Status.FAILED).update(
+        next_attempt_at=timezone.now(), claimed_until=None
+    ):
+        return False
+    audit.record(actor=actor, action="status.oncall.retry", target=delivery.alert)
+    pk = delivery.pk
+    transaction.on_commit(lambda: delivery_send(delivery_id=pk))
+    return True
+
+
+def delivery_failed_count() -> int:
+    return AlertDelivery.objects.filter(status=AlertDelivery.Status.FAILED).count()
+
+
+def watchdog_run(*, now: datetime | None = None, raised_by: str = "watchdog") -> dict:
+    """The watchdog (cron command and a task every minute): check, alert,
+    and retry failed deliveries. Safe to run twice."""
+    now = now or timezone.now()
+    raised = oncall_check(now=now, raised_by=raised_by)
+    retried = deliveries_retry(now=now)
+    return {"raised": len(raised), "retried": retried}
