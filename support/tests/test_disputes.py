@@ -132,6 +132,8 @@ def test_it_hides_chargebacks_from_customer_pages(customer_client, customer_acco
 def test_it_shows_the_emergency_contacts_to_everyone(client):
     html = client.get("/emergency-contacts").content.decode()
     assert "severity-1" in html and "SEV1" in html and "support@levqor.local" in html
+    # It promises only what happens: monitoring alerts on-call; nothing pages anyone from an email.
+    assert "alerted by email and chat" in html and "page the on-call" not in html
 
 
 def test_it_erases_what_the_person_wrote_and_keeps_the_facts(customer, staff, tmp_path, settings):
