@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from levqor.api.errors import ErrorSerializer
 from levqor.api.negotiation import ApiContentNegotiation
 
-from . import formats, selectors, serializers
+from . import cache_keys, formats, selectors, serializers
 from .models import MaintenanceStatus
 from .services import oncall
 
@@ -140,15 +140,9 @@ def prefers_health_json(accept: str) -> bool:
     return bool(health) and health >= json_q
 
 
-# Monitors poll this endpoint hard: each process keeps the rendered document
-# for up to a second (never longer than the shared cache would), so most
-# requests cost a dictionary lookup. Forgotten whenever new results are stored.
-_rendered: dict[str, tuple[float, int, bytes]] = {}
-
-
 def health_document(media_type: str) -> tuple[int, bytes]:
     now = time.monotonic()
-    hit = _rendered.get(media_type)
+    hit = cache_keys.RENDERED.get(media_type)
     if hit is not None and hit[0] > now:
         return hit[1], hit[2]
     report = selectors.health_report()
@@ -158,12 +152,8 @@ def health_document(media_type: str) -> tuple[int, bytes]:
     status, body = (200 if report.ok else 503), json.dumps(data, separators=(",", ":")).encode()
     keep = min(1.0, settings.LEVQOR_STATUS_HEALTH_CACHE_SECONDS)
     if keep > 0:
-        _rendered[media_type] = (now + keep, status, body)
+        cache_keys.RENDERED[media_type] = (now + keep, status, body)
     return status, body
-
-
-def forget_rendered() -> None:
-    _rendered.clear()
 
 
 def _page_state() -> selectors.PageState:

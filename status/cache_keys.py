@@ -10,12 +10,16 @@ HEALTH_ROWS = "status:health:rows"  # the evaluation's inputs (health, banners),
 HEALTH_LAST = "status:health:last"  # last good copy, served when the database is slow
 LAST_GOOD_SECONDS = 24 * 3600
 
+# Monitors poll the health endpoint hard: each process keeps the rendered
+# document for up to a second (never longer than the shared cache would), so
+# most requests cost a dictionary lookup. Forgotten whenever new results are
+# stored. {media type: (monotonic expiry, HTTP status, body)}
+RENDERED: dict[str, tuple[float, int, bytes]] = {}
+
 
 def forget_results() -> None:
     """After new probe results: the next health read goes to the database."""
-    from .api import forget_rendered
-
-    forget_rendered()
+    RENDERED.clear()
     try:
         cache.delete(HEALTH_ROWS)
     except Exception:  # noqa: S110 - a cache outage must not fail the write that called us
@@ -24,9 +28,7 @@ def forget_results() -> None:
 
 def forget_incidents() -> None:
     """After an incident or maintenance change: banners and health re-read."""
-    from .api import forget_rendered
-
-    forget_rendered()
+    RENDERED.clear()
     try:
         cache.delete(HEALTH_ROWS)
     except Exception:  # noqa: S110 - as above

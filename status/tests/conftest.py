@@ -12,11 +12,11 @@ NOW = datetime(2026, 11, 20, 12, 2, 30, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def _forget_rendered_health():
-    from status.api import forget_rendered
+    from status.cache_keys import RENDERED
 
-    forget_rendered()
+    RENDERED.clear()
     yield
-    forget_rendered()
+    RENDERED.clear()
 
 
 @pytest.fixture
