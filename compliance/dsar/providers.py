@@ -64,7 +64,8 @@ def _load_configured() -> None:
     for path in getattr(settings, "LEVQOR_PRIVACY_PROVIDERS", []):
         provider = import_string(path)
         _registered.setdefault(provider.name, provider)
-        _configured.append(provider.name)
+        if provider.name not in _configured:  # a load that failed half-way is retried
+            _configured.append(provider.name)
     _loaded = True
 
 
