@@ -3,7 +3,7 @@ retention. billing.json is subscription and invoice metadata only: fields
 are picked from an allow-list, so no card or payment-method data can ever
 reach an export. Stripe's own copy is left to Stripe's deletion process."""
 
-from compliance.providers import ExportFile, Provider
+from compliance.dsar.providers import ExportFile, Provider
 
 from .models import DunningCase, EmailLog, StripeEvent
 

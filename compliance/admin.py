@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from . import audit, dashboard, screening, terms
+from .dsar.admin import DataExportAdmin, ErasureRequestAdmin  # noqa: F401 - registers the data-request admins
 from .models import (
     AbuseSignal,
     AuditEvent,
@@ -263,7 +264,3 @@ class AbuseSignalAdmin(ReadOnlyAdmin):
     search_fields = ("identifier_hash",)
     date_hierarchy = "occurred_at"
     show_full_result_count = False
-
-
-# Data requests (DSAR exports and erasure) have their own admin module.
-from . import dsar_admin  # noqa: E402,F401

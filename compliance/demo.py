@@ -89,7 +89,3 @@ def seed(*, admin, stdout) -> None:
         f"Compliance demo: terms {version.version}, {ScreeningAppeal.objects.count()} appeal(s), "
         f"{MarketingSubscription.objects.count()} subscription(s)."
     )
-
-    from .dsar_demo import _seed_dsar
-
-    _seed_dsar(customers=customers, admin=admin, stdout=stdout)

@@ -1,6 +1,10 @@
 from django.conf import settings
 from django.db import models
 
+# The data-request models live in their own room (compliance/dsar/) and
+# belong to this app: importing them here registers them with it.
+from .dsar.models import DataExport, ErasureRequest  # noqa: F401
+
 
 class AuditEvent(models.Model):
     """One entry in the append-only, hash-chained audit trail.
@@ -395,6 +399,3 @@ class AbuseSignal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.identifier_hash}"
-
-
-from .dsar_models import *  # noqa: E402,F401,F403

@@ -38,13 +38,13 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         name="levqor:compliance.apply_retention",
-        func="compliance.dsar_tasks.apply_retention",
+        func="compliance.dsar.tasks.apply_retention",
         cron="37 3 * * *",
         description="Daily: apply the retention policy (LEVQOR_RETENTION_DAYS) to every data kind.",
     ),
     Job(
         name="levqor:compliance.dsar_sweep",
-        func="compliance.dsar_tasks.dsar_sweep",
+        func="compliance.dsar.tasks.dsar_sweep",
         cron="*/15 * * * *",
         description="Every 15 minutes: re-queue data exports whose build the queue lost.",
     ),

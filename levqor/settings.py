@@ -464,9 +464,11 @@ LEVQOR_SUPPORT_ATTACHMENT_MAX_BYTES = env_int("LEVQOR_SUPPORT_ATTACHMENT_MAX_BYT
 # --- Data requests, erasure and retention (app `compliance`) ------------------------
 
 # Each app's privacy provider (what it holds about a person, how to export,
-# erase and prune it), loaded lazily by compliance.providers. Accounts last:
-# it replaces the person's address, which the others still match on.
+# erase and prune it), loaded lazily by compliance.dsar.providers. Compliance's
+# own first; accounts last: it replaces the person's address, which the others
+# still match on.
 LEVQOR_PRIVACY_PROVIDERS = [
+    "compliance.dsar.privacy.provider",
     "levqor.api.privacy.provider",
     "levqor.workflows.privacy.provider",
     "billing.privacy.provider",

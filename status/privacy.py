@@ -4,7 +4,8 @@ retention job). Listed in settings.LEVQOR_PRIVACY_PROVIDERS."""
 
 from django.db import transaction
 
-from compliance import audit, providers
+from compliance import audit
+from compliance.dsar import providers
 
 from .models import Notification, Subscriber
 

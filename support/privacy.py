@@ -11,7 +11,8 @@ free text they wrote and their attachments.
 from django.db import transaction
 from django.db.models import Q
 
-from compliance import audit, providers
+from compliance import audit
+from compliance.dsar import providers
 
 from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest, SupportEmail
 

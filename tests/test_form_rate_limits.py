@@ -18,8 +18,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from compliance import dsar_views
-from compliance.models import DataExport, ErasureRequest
+from compliance.dsar import views as dsar_views
+from compliance.dsar.models import DataExport, ErasureRequest
 from levqor import ratelimit
 from support import rules
 from support import views as support_views

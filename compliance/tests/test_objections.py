@@ -160,7 +160,7 @@ def test_confirming_a_new_subscription_withdraws_a_marketing_objection(customer,
 
 
 def test_the_dsar_export_holds_every_choice_as_plain_json(customer_client, customer, published_terms):
-    from compliance.exports import consents_export
+    from compliance.dsar.privacy import consents_export
 
     customer_client.post("/cookies/consent", {"choice": "reject_all"})
     customer_client.post("/legal/accept-terms", {"version": "2026-11", "agree": "on"})

@@ -59,6 +59,11 @@ def test_it_does_not_gate_staff_public_pages_or_sign_out(client, staff_client, c
     assert client.post("/logout").status_code == 302
 
 
+def test_it_lets_a_person_use_their_rights_before_accepting_new_terms(customer_client, published_terms):
+    assert customer_client.get("/account").status_code == 302  # the terms gate
+    assert customer_client.get("/data-requests").status_code == 200
+
+
 def test_without_published_terms_nobody_is_gated(customer_client):
     TermsVersion.objects.create(version="draft", text="Draft.", changelog="Draft.")
     assert customer_client.get("/account").status_code == 200

@@ -4,7 +4,7 @@ privacy provider compliance loads from LEVQOR_PRIVACY_PROVIDERS)."""
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from compliance.providers import ExportFile, Provider
+from compliance.dsar.providers import ExportFile, Provider
 from levqor.models import EmailFailure
 
 from .models import Account, User

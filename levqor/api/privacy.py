@@ -1,7 +1,7 @@
 """API keys in an erasure: the keys a person created stop working, and all
 of the account's keys when the account closes with them."""
 
-from compliance.providers import Provider
+from compliance.dsar.providers import Provider
 
 from .models import ApiKey
 from .services import api_key_revoke

@@ -4,7 +4,7 @@ query is scoped to it, and rows are streamed in chunks."""
 
 from django.db.models import Q
 
-from compliance.providers import ExportFile, Provider
+from compliance.dsar.providers import ExportFile, Provider
 
 from .models import Run, RunLog, Workflow
 

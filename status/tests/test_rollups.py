@@ -132,7 +132,7 @@ def test_the_prune_task_runs_twice_with_one_effect(components):
 
 
 def test_compliance_retention_prunes_raw_snapshots_through_the_status_provider(components):
-    from compliance import retention
+    from compliance.dsar import retention
 
     now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     snap(components["web"], now - timedelta(days=45), State.DOWN)

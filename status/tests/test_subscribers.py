@@ -169,7 +169,7 @@ def test_staff_can_unsubscribe_an_address_in_admin(staff_client, subscribed):
 
 
 def test_erasing_a_person_removes_their_subscription(customer, staff):
-    from compliance import providers
+    from compliance.dsar import providers
 
     Subscriber.objects.create(email=customer.email.upper(), confirmed_at=timezone.now())
     Subscriber.objects.create(email="someone-else@example.test")

@@ -168,7 +168,7 @@ def test_it_erases_what_the_person_wrote_and_keeps_the_facts(customer, staff, tm
 
     assert not os.path.exists(path)
     assert erase_user(user=customer, actor=staff)["support_disputes"] == 0  # safe to run twice
-    from compliance import providers
+    from compliance.dsar import providers
 
     assert "support" in {p.name for p in providers.all_providers()}
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from compliance import retention
+from compliance.dsar import retention
 
 
 class Command(BaseCommand):

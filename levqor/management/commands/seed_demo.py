@@ -25,6 +25,7 @@ DEMO_MODULES = (
     "levqor.workflows.demo",
     "levqor.api.demo",
     "compliance.demo",
+    "compliance.dsar.demo",
 )
 
 # (name, plan, interval, billing state, owner email): every plan and every billing state.

@@ -4,10 +4,8 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from compliance.dsar_models import DataExport
+from compliance.dsar.models import DataExport
 from levqor.api.testing import ApiCaller, issue_key
-
-from .dsar_helpers import isolated_media  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -69,9 +67,9 @@ def test_it_answers_401_without_credentials(client):
 
 def test_it_lists_only_the_persons_own_exports(client, customer, other_customer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
-        from compliance import dsar
+        from compliance.dsar import exports
 
-        dsar.export_request(user=other_customer, via="web", actor=other_customer)
+        exports.export_request(user=other_customer, via="web", actor=other_customer)
     client.force_login(customer)
     assert client.get("/api/dsar/exports").json()["count"] == 0
 
@@ -101,10 +99,10 @@ def test_a_live_key_acts_for_the_person_who_created_it(
 def test_it_keeps_sandbox_keys_away_from_real_data(
     client, customer_account, customer, django_capture_on_commit_callbacks
 ):
-    from compliance import dsar
+    from compliance.dsar import exports
 
     with django_capture_on_commit_callbacks(execute=False):
-        dsar.export_request(user=customer, via="web", actor=customer)
+        exports.export_request(user=customer, via="web", actor=customer)
     api = ApiCaller(client, issue_key(customer_account, mode="test").secret)
     response = api.post("/api/dsar/export")
     assert response.status_code == 403

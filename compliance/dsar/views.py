@@ -12,21 +12,21 @@ from django.views.decorators.http import require_POST, require_safe
 
 from levqor.ratelimit import ratelimit
 
-from . import dsar, erasure
-from .forms_dsar import ErasureRequestForm
+from . import erasure, exports
+from .forms import ErasureRequestForm
 
 
 @login_required
 @require_safe
 def data_requests(request):
-    exports = list(dsar.export_list(user=request.user)[:20])
-    rows = [(export, dsar.link_url(export) if export.link_is_live else "") for export in exports]
+    recent = list(exports.export_list(user=request.user)[:20])
+    rows = [(export, exports.link_url(export) if export.link_is_live else "") for export in recent]
     return render(
         request,
         "compliance/dsar/data_requests.html",
         {
             "rows": rows,
-            "next_allowed_at": dsar.export_next_allowed_at(user=request.user),
+            "next_allowed_at": exports.export_next_allowed_at(user=request.user),
             "limit_days": settings.LEVQOR_DSAR_MIN_DAYS_BETWEEN,
             "link_days": settings.LEVQOR_DSAR_LINK_DAYS,
             "erasure_open": erasure.erasure_open_for(user=request.user),
@@ -41,8 +41,8 @@ def data_requests(request):
 @ratelimit("dsar-export", rate="10/10m")
 def export_request(request):
     try:
-        export = dsar.export_request(user=request.user, via="web", actor=request.user)
-    except dsar.ExportTooSoon as exc:
+        export = exports.export_request(user=request.user, via="web", actor=request.user)
+    except exports.ExportTooSoon as exc:
         messages.error(request, exc.messages[0])
     else:
         messages.success(
@@ -74,7 +74,7 @@ def erasure_request(request):
 def export_download(request, token: str):
     """Checks the signature, the link's age, invalidation and that the export
     is the signed-in person's own (anyone else gets 404), then streams it."""
-    check = dsar.link_check(token=token, user=request.user)
+    check = exports.link_check(token=token, user=request.user)
     if check.problem in ("invalid", "not_found"):
         raise Http404("No such data export.")
     if check.problem:
@@ -86,10 +86,10 @@ def export_download(request, token: str):
         )
     export = check.export
     try:
-        handle = dsar.export_open(export)
+        handle = exports.export_open(export)
     except (FileNotFoundError, OSError, ValidationError):
         raise Http404("The export file is no longer stored.") from None
-    dsar.export_downloaded(export=export, actor=request.user)
+    exports.export_downloaded(export=export, actor=request.user)
     stamp = timezone.localtime(export.requested_at).strftime("%Y-%m-%d")
     response = FileResponse(handle, as_attachment=True, filename=f"levqor-data-export-{stamp}.zip")
     response["Cache-Control"] = "private, no-store"

@@ -5,15 +5,16 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 
-from compliance import audit, dsar, erasure, objections
-from compliance.dsar_models import DataExport, ErasureRequest
+from compliance import audit, objections
+from compliance.dsar import deadlines, erasure
+from compliance.dsar.models import DataExport, ErasureRequest
 from compliance.models import AuditEvent, Objection
 from levqor.accounts.models import Account, User
 from levqor.api.models import ApiKey
 from levqor.api.testing import issue_key
 from levqor.workflows.models import Run, RunLog, Workflow
 
-from .dsar_helpers import isolated_media, make_product_data, request_and_build  # noqa: F401
+from .helpers import make_product_data, request_and_build
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def approve(request, staff, capture):
 
 def test_it_records_a_request_with_a_due_date_and_confirms_it(pending, customer):
     assert pending.status == ErasureRequest.Status.PENDING
-    assert pending.due_on == dsar.due_date(pending.received_on)
+    assert pending.due_on == deadlines.due_date(pending.received_on)
     assert mail.outbox[-1].to == [customer.email]
     assert "received your request to delete" in mail.outbox[-1].body
     assert AuditEvent.objects.filter(action="erasure.requested", target_id=str(pending.pk)).exists()
@@ -119,9 +120,9 @@ def test_it_erases_across_apps_and_keeps_the_audit_chain_valid(
 def test_it_erases_once_when_the_task_runs_twice(pending, staff, django_capture_on_commit_callbacks):
     approve(pending, staff, django_capture_on_commit_callbacks)
     sent = len(mail.outbox)
-    from compliance import dsar_tasks
+    from compliance.dsar import tasks
 
-    assert dsar_tasks.erasure_execute(pending.pk) is False
+    assert tasks.erasure_execute(pending.pk) is False
     assert AuditEvent.objects.filter(action="erasure.completed").count() == 1
     assert len(mail.outbox) == sent
 
@@ -147,7 +148,7 @@ def test_it_keeps_the_account_open_when_others_still_use_it(
 def test_it_marks_a_failed_erasure_and_rolls_it_back(
     pending, staff, customer, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from compliance import providers
+    from compliance.dsar import providers
 
     def broken(*, user, actor):
         raise RuntimeError("disk full")

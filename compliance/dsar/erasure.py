@@ -10,11 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from . import audit, providers
-from .dsar import deadline_extend, deadline_fields
-from .dsar_models import ErasureRequest
-from .models import AuditEvent
+from levqor import emails
+
+from .. import audit
+from ..models import AuditEvent
+from . import providers
+from .deadlines import deadline_extend, deadline_fields
+from .models import ErasureRequest
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +48,6 @@ def erasures_open() -> QuerySet:
 
 def _send(name: str, *, to: str, context: dict) -> None:
     def send():
-        from levqor import emails
-
         emails.send(name, to=to, context=context, purpose="transactional")
 
     # robust: the request is recorded; a failed send is an EmailFailure for staff.
@@ -109,9 +111,7 @@ def erasure_approve(*, request: ErasureRequest, reason: str = "", actor) -> bool
     request_id = request.pk
 
     def enqueue():
-        from django_q.tasks import async_task
-
-        async_task("compliance.dsar_tasks.erasure_execute", request_id, task_name=f"erasure-{request_id}")
+        async_task("compliance.dsar.tasks.erasure_execute", request_id, task_name=f"erasure-{request_id}")
 
     transaction.on_commit(enqueue)
     return True
@@ -192,9 +192,7 @@ def erasure_retry(*, request: ErasureRequest, actor) -> bool:
     request_id = request.pk
 
     def enqueue():
-        from django_q.tasks import async_task
-
-        async_task("compliance.dsar_tasks.erasure_execute", request_id, task_name=f"erasure-{request_id}")
+        async_task("compliance.dsar.tasks.erasure_execute", request_id, task_name=f"erasure-{request_id}")
 
     transaction.on_commit(enqueue)
     return True

@@ -1,5 +1,5 @@
-"""Helpers for the data-request tests (compliance/tests/conftest.py belongs
-to the consent tests): product data for a person, and reading an export."""
+"""Helpers for the data-request tests: product data for a person, and
+reading an export."""
 
 import hashlib
 import io
@@ -7,11 +7,10 @@ import json
 import re
 import zipfile
 
-import pytest
 from django.core.files.storage import default_storage
 
-from compliance import dsar
-from compliance.dsar_models import DataExport
+from compliance.dsar import exports
+from compliance.dsar.models import DataExport
 from levqor.workflows.models import Run, RunLog, Workflow
 
 
@@ -44,7 +43,7 @@ def make_product_data(user, *, tag: str, logs: int = 3) -> Run:
 def request_and_build(user, *, capture, actor=None) -> DataExport:
     """Request an export as `user` and run the (sync) build after commit."""
     with capture(execute=True):
-        export = dsar.export_request(user=user, via="web", actor=actor or user)
+        export = exports.export_request(user=user, via="web", actor=actor or user)
     export.refresh_from_db()
     return export
 
@@ -78,9 +77,3 @@ def link_path(message) -> str:
     match = re.search(r"http://testserver(/data-requests/download/[^\s\"<]+)", message.body)
     assert match, message.body
     return match.group(1)
-
-
-@pytest.fixture(autouse=True)
-def isolated_media(settings, tmp_path):
-    """Each test's export files in its own folder (import this fixture)."""
-    settings.MEDIA_ROOT = str(tmp_path / "media")

@@ -14,7 +14,7 @@ import secrets
 import tempfile
 import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -28,9 +28,14 @@ from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from . import audit, providers
-from .dsar_models import DataExport, add_months
+from levqor import emails
+
+from .. import audit
+from . import providers
+from .deadlines import deadline_extend, deadline_fields
+from .models import DataExport
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +67,6 @@ class ExportTooSoon(ValidationError):
             f"Your next request is possible from {day.day} {day:%B %Y at %H:%M} (UK time).",
             code="dsar_too_soon",
         )
-
-
-def due_date(received: date) -> date:
-    """The statutory deadline: one calendar month after receipt."""
-    return add_months(received, 1)
-
-
-def deadline_fields(requested_at: datetime) -> dict:
-    """Receipt time, due date and (unextended) deadline for a new request."""
-    due = due_date(timezone.localdate(requested_at))
-    return {"requested_at": requested_at, "due_on": due, "deadline_on": due}
 
 
 # --- selectors ---------------------------------------------------------------------
@@ -174,9 +168,7 @@ def export_request(*, user, via: str, actor, actor_label: str = "", now: datetim
 
 
 def enqueue_build(export_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("compliance.dsar_tasks.export_build", export_id, task_name=f"dsar-export-{export_id}")
+    async_task("compliance.dsar.tasks.export_build", export_id, task_name=f"dsar-export-{export_id}")
 
 
 # --- building ------------------------------------------------------------------------
@@ -356,8 +348,6 @@ def _email_link(export: DataExport, *, reason: str) -> None:
     context = {"export": export, "link": url, "expires_at": expires, "days": settings.LEVQOR_DSAR_LINK_DAYS}
 
     def send():
-        from levqor import emails
-
         emails.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
 
     # robust: the export is built; a failed send is an EmailFailure for staff (who can resend it).
@@ -416,40 +406,6 @@ def export_rebuild(*, export: DataExport, actor) -> bool:
     audit.record(actor=actor, action="dsar.export_rebuild", target=export, details={"user_id": export.user_id})
     transaction.on_commit(lambda: enqueue_build(export.pk))
     return True
-
-
-def deadline_extend(*, obj, months: int, reason: str, actor, kind: str, email: str) -> None:
-    """Shared by exports and erasure requests (call inside a transaction on a
-    locked row). By up to two more months in total, only while the first
-    month runs, with a reason the person is emailed."""
-    reason = (reason or "").strip()
-    if months not in (1, 2):
-        raise ValidationError("Extend by one or two months.")
-    if not reason:
-        raise ValidationError("Give the reason: it is emailed to the person.")
-    if obj.extension_months + months > 2:
-        raise ValidationError(f"The deadline can be extended by two months at most (already {obj.extension_months}).")
-    if timezone.localdate() > obj.due_on:
-        raise ValidationError("The deadline can only be extended while the first month runs.")
-    obj.extension_months += months
-    obj.deadline_on = add_months(obj.received_on, 1 + obj.extension_months)
-    obj.extension_reason = f"{obj.extension_reason}\n{reason}".strip()
-    obj.extended_at = timezone.now()
-    obj.save(update_fields=["extension_months", "deadline_on", "extension_reason", "extended_at"])
-    audit.record(
-        actor=actor,
-        action=f"dsar.{kind}_deadline_extended",
-        target=obj,
-        details={"months": months, "reason": reason, "deadline_on": obj.deadline_on.isoformat()},
-    )
-    context = {"kind": kind, "request": obj, "reason": reason, "due_on": obj.deadline_on}
-
-    def send():
-        from levqor import emails
-
-        emails.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
-
-    transaction.on_commit(send, robust=True)  # a failed send is an EmailFailure for staff
 
 
 @transaction.atomic

@@ -19,9 +19,9 @@ from rest_framework.settings import api_settings
 from levqor.api.errors import ErrorSerializer
 from levqor.api.serializers import EmptyBodySerializer
 
-from . import dsar
-from .api import person_of
-from .dsar_models import DataExport
+from ..api import person_of
+from . import exports
+from .models import DataExport
 
 AUTH_CLASSES = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
 
@@ -30,7 +30,7 @@ class ExportTooSoonError(exceptions.APIException):
     status_code = 429
     default_code = "dsar_too_soon"
 
-    def __init__(self, exc: dsar.ExportTooSoon):
+    def __init__(self, exc: exports.ExportTooSoon):
         super().__init__(exc.messages[0], "dsar_too_soon")
         self.wait = max(1, int((exc.next_allowed_at - timezone.now()).total_seconds()))
 
@@ -54,7 +54,7 @@ class DataExportSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_download_url(self, export) -> str | None:
-        return dsar.link_url(export) if export.link_is_live else None
+        return exports.link_url(export) if export.link_is_live else None
 
 
 class DsarSubjectMixin:
@@ -121,8 +121,8 @@ class DsarExportCreateApi(DsarSubjectMixin, generics.GenericAPIView):
         EmptyBodySerializer(data=request.data).is_valid(raise_exception=True)
         user = self.subject(writing=True)
         try:
-            export = dsar.export_request(user=user, via=DataExport.Via.API, **self.actor())
-        except dsar.ExportTooSoon as exc:
+            export = exports.export_request(user=user, via=DataExport.Via.API, **self.actor())
+        except exports.ExportTooSoon as exc:
             raise ExportTooSoonError(exc) from None
         return Response(DataExportSerializer(export).data, status=status.HTTP_202_ACCEPTED)
 
@@ -136,7 +136,7 @@ class DsarExportListApi(DsarSubjectMixin, generics.ListAPIView):
         user = self.subject(writing=False)
         if user is None:
             return DataExport.objects.none()
-        return dsar.export_list(user=user)
+        return exports.export_list(user=user)
 
     @extend_schema(
         operation_id="dsar_exports_list",

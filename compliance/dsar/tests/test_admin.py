@@ -8,11 +8,11 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from compliance import dsar
-from compliance.dsar_models import DataExport, ErasureRequest
+from compliance.dsar import deadlines, exports
+from compliance.dsar.models import DataExport, ErasureRequest
 from compliance.models import AuditEvent
 
-from .dsar_helpers import isolated_media, link_path, request_and_build  # noqa: F401
+from .helpers import link_path, request_and_build
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def test_it_shows_days_left_and_overdue(staff_client, customer):
     late = DataExport.objects.create(
         user=customer,
         **{
-            **dsar.deadline_fields(timezone.now() - timedelta(days=40)),
+            **deadlines.deadline_fields(timezone.now() - timedelta(days=40)),
             "deadline_on": timezone.localdate() - timedelta(days=9),
         },
     )
@@ -53,7 +53,7 @@ def test_it_shows_days_left_and_overdue(staff_client, customer):
     assert "9 days overdue" in page
     page = staff_client.get(EXPORTS + "?deadline=overdue").content.decode()
     assert f"{EXPORTS}{late.pk}/change/" in page
-    assert list(dsar.exports_overdue()) == [late]
+    assert list(exports.exports_overdue()) == [late]
 
 
 def test_it_resends_invalidates_and_rebuilds(staff_client, staff, ready, customer, django_capture_on_commit_callbacks):
@@ -81,14 +81,14 @@ def test_it_resends_invalidates_and_rebuilds(staff_client, staff, ready, custome
 def test_it_extends_the_deadline_with_a_reason_only_in_the_first_month(
     staff_client, staff, customer, django_capture_on_commit_callbacks
 ):
-    export = DataExport.objects.create(user=customer, **dsar.deadline_fields(timezone.now()))
+    export = DataExport.objects.create(user=customer, **deadlines.deadline_fields(timezone.now()))
     form = act(staff_client, EXPORTS, "extend_deadline", [export.pk])
     assert "reason" in form.content.decode()  # the intermediate page
     with django_capture_on_commit_callbacks(execute=True):
         act(staff_client, EXPORTS, "extend_deadline", [export.pk], apply="1", months="2", reason="Very large account")
     export.refresh_from_db()
     assert export.extension_months == 2
-    from compliance.dsar_models import add_months
+    from compliance.dsar.models import add_months
 
     assert export.deadline_on == add_months(export.received_on, 3)
     assert "Very large account" in mail.outbox[-1].body
@@ -97,7 +97,7 @@ def test_it_extends_the_deadline_with_a_reason_only_in_the_first_month(
     page = act(staff_client, EXPORTS, "extend_deadline", [export.pk], apply="1", months="1", reason="More")
     assert "two months at most" in page.content.decode()
 
-    old = DataExport.objects.create(user=customer, **dsar.deadline_fields(timezone.now() - timedelta(days=40)))
+    old = DataExport.objects.create(user=customer, **deadlines.deadline_fields(timezone.now() - timedelta(days=40)))
     page = act(staff_client, EXPORTS, "extend_deadline", [old.pk], apply="1", months="1", reason="Late")
     assert "only be extended while the first month runs" in page.content.decode()
     old.refresh_from_db()
@@ -105,7 +105,7 @@ def test_it_extends_the_deadline_with_a_reason_only_in_the_first_month(
 
 
 def test_it_reviews_erasure_requests(staff_client, staff, customer, django_capture_on_commit_callbacks):
-    from compliance import erasure
+    from compliance.dsar import erasure
 
     with django_capture_on_commit_callbacks(execute=True):
         request = erasure.erasure_request(user=customer, actor=customer)
@@ -125,7 +125,7 @@ def test_it_shows_the_queues_on_the_admin_index_and_dashboard(staff_client, cust
     DataExport.objects.create(
         user=customer,
         **{
-            **dsar.deadline_fields(timezone.now() - timedelta(days=40)),
+            **deadlines.deadline_fields(timezone.now() - timedelta(days=40)),
             "deadline_on": timezone.localdate() - timedelta(days=9),
         },
     )

@@ -1,14 +1,26 @@
 """Compliance's own privacy provider: consent records and the audit trail
 in the export, their erasure, and the retention of expired export files and
-old audit details."""
+old audit details. Listed first in settings.LEVQOR_PRIVACY_PROVIDERS."""
 
 from datetime import datetime
 
 from django.db.models import Q
 
-from . import consent, marketing, objections, terms
-from .models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
+from .. import audit, consent, marketing, objections, terms
+from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
+from .exports import exports_delete_files, exports_expired_before, exports_prune_files
 from .providers import ExportFile, Provider
+
+
+def consents_export(*, user) -> dict:
+    """Cookie choices, terms acceptances, the marketing subscription and
+    objections of `user`, as JSON-ready dicts and lists."""
+    return {
+        "cookie_consents": consent.consent_export(user=user),
+        "terms_acceptances": terms.terms_export(user=user),
+        "marketing_subscription": marketing.marketing_export(user=user),
+        "objections": objections.objection_export(user=user),
+    }
 
 
 def consent_rows(*, user):
@@ -52,8 +64,6 @@ def audit_rows(*, user):
 def erase_user(*, user, actor) -> dict:
     """Anonymise compliance's records of this person; consent proof keeps
     its facts (what was chosen, when) without the person."""
-    from .dsar import exports_delete_files
-
     email = (user.email or "").strip().lower()
     return {
         "cookie_consents_detached": CookieConsent.objects.filter(user=user).update(
@@ -69,16 +79,12 @@ def erase_user(*, user, actor) -> dict:
 
 
 def prune_expired_exports(*, cutoff: datetime, dry_run: bool) -> int:
-    from .dsar import exports_expired_before, exports_prune_files
-
     if dry_run:
         return exports_expired_before(cutoff).count()
     return exports_prune_files(cutoff=cutoff)
 
 
 def prune_audit_details(*, cutoff: datetime, dry_run: bool) -> int:
-    from . import audit
-
     old = AuditEvent.objects.filter(occurred_at__lt=cutoff, details_erased_at__isnull=True)
     if dry_run:
         return old.count()

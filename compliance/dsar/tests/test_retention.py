@@ -7,12 +7,13 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 
-from compliance import audit, dsar_tasks, retention
-from compliance.dsar_models import DataExport
+from compliance import audit
+from compliance.dsar import retention, tasks
+from compliance.dsar.models import DataExport
 from compliance.models import AuditEvent
 from levqor.workflows.models import RunLog
 
-from .dsar_helpers import isolated_media, make_product_data, request_and_build  # noqa: F401
+from .helpers import make_product_data, request_and_build
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +58,7 @@ def test_it_applies_the_policy_once(aged):
     assert AuditEvent.objects.filter(action="retention.applied", target_id="run_logs").exists()
     # Running it again finds nothing.
     assert all(o.total == 0 for o in retention.retention_apply())
-    assert dsar_tasks.apply_retention() == dict.fromkeys(retention.policy(), 0)
+    assert tasks.apply_retention() == dict.fromkeys(retention.policy(), 0)
 
 
 def test_it_blanks_old_audit_details_and_the_chain_still_verifies(aged):
@@ -90,5 +91,5 @@ def test_it_schedules_the_daily_job():
     from levqor.schedules import JOBS
 
     jobs = {job.name: job for job in JOBS}
-    assert jobs["levqor:compliance.apply_retention"].func == "compliance.dsar_tasks.apply_retention"
-    assert jobs["levqor:compliance.dsar_sweep"].func == "compliance.dsar_tasks.dsar_sweep"
+    assert jobs["levqor:compliance.apply_retention"].func == "compliance.dsar.tasks.apply_retention"
+    assert jobs["levqor:compliance.dsar_sweep"].func == "compliance.dsar.tasks.dsar_sweep"

@@ -1,6 +1,7 @@
 """Admin for data requests: the DSAR export queue and erasure review.
-Imported from compliance/admin.py. Every view of a request and every
-action is audited with the staff member and the request as target."""
+Imported from compliance/admin.py, the app's admin module that Django loads.
+Every view of a request and every action is audited with the staff member
+and the request as target."""
 
 from datetime import timedelta
 
@@ -12,9 +13,10 @@ from django.utils.html import format_html
 
 from levqor import attention
 
-from . import audit, dashboard, dsar, erasure
-from .dsar_models import DataExport, ErasureRequest
-from .forms_dsar import ExtendForm, ReasonForm
+from .. import audit, dashboard
+from . import erasure, exports
+from .forms import ExtendForm, ReasonForm
+from .models import DataExport, ErasureRequest
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -182,17 +184,17 @@ class DataExportAdmin(AuditedViewsMixin, admin.ModelAdmin):
 
     @admin.action(description="Resend the download email")
     def resend_email(self, request, queryset):
-        done = sum(dsar.export_resend(export=e, actor=request.user) for e in queryset)
+        done = sum(exports.export_resend(export=e, actor=request.user) for e in queryset)
         self.message_user(request, f"Resent {done} of {queryset.count()} (only ready, valid exports are sent).")
 
     @admin.action(description="Invalidate the download link")
     def invalidate_link(self, request, queryset):
-        done = sum(dsar.export_invalidate(export=e, actor=request.user) for e in queryset)
+        done = sum(exports.export_invalidate(export=e, actor=request.user) for e in queryset)
         self.message_user(request, f"Invalidated {done} link(s).")
 
     @admin.action(description="Rebuild (new file and link; old links stop working)")
     def rebuild(self, request, queryset):
-        done = sum(dsar.export_rebuild(export=e, actor=request.user) for e in queryset)
+        done = sum(exports.export_rebuild(export=e, actor=request.user) for e in queryset)
         self.message_user(request, f"Queued {done} rebuild(s).")
 
     @admin.action(description="Extend the deadline (reason emailed)")
@@ -203,7 +205,7 @@ class DataExportAdmin(AuditedViewsMixin, admin.ModelAdmin):
             queryset,
             form_class=ExtendForm,
             title="Extend the deadline",
-            apply=lambda e, data: dsar.export_extend_deadline(
+            apply=lambda e, data: exports.export_extend_deadline(
                 export=e, months=data["months"], reason=data["reason"], actor=request.user
             ),
         )
@@ -282,10 +284,10 @@ class ErasureRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
 
 # The admin index's "needs attention" queues and the compliance dashboard's
 # DSAR section. Registered here (admin modules load once, at start-up) so
-# compliance/apps.py, owned by the consent work, stays untouched.
+# the rest of compliance needs no knowledge of data requests.
 attention.register(
     "Data exports overdue (statutory deadline passed)",
-    count=lambda: dsar.exports_overdue().count(),
+    count=lambda: exports.exports_overdue().count(),
     url_name="admin:compliance_dataexport_changelist",
     query="deadline=overdue",
 )
@@ -306,7 +308,7 @@ attention.register(
 def _dashboard_rows() -> list:
     today = timezone.localdate()
     open_exports = DataExport.objects.filter(completed_at__isnull=True)
-    overdue = dsar.exports_overdue().count()
+    overdue = exports.exports_overdue().count()
     week = open_exports.filter(deadline_on__range=(today, today + timedelta(days=7))).count()
     erasures_overdue = erasure.erasures_open().filter(deadline_on__lt=today).count()
     return [

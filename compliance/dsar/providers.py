@@ -12,7 +12,10 @@ Each app describes, in a small `privacy.py`, what it holds about a person:
 
 and is listed in `settings.LEVQOR_PRIVACY_PROVIDERS` (dotted paths, loaded
 lazily on first use, so compliance imports nothing of ours at start-up).
-An app may instead call `register(provider)` from its `AppConfig.ready()`.
+Compliance's own provider (compliance/dsar/privacy.py) is listed there too,
+first: this registry imports no provider, so it never imports the export
+service that uses it. An app may instead call `register(provider)` from its
+`AppConfig.ready()`.
 """
 
 from collections.abc import Callable, Iterable
@@ -41,6 +44,7 @@ class Provider:
 
 
 _registered: dict[str, Provider] = {}
+_configured: list[str] = []  # provider names in LEVQOR_PRIVACY_PROVIDERS order, once loaded
 _loaded = False
 
 
@@ -60,16 +64,17 @@ def _load_configured() -> None:
     for path in getattr(settings, "LEVQOR_PRIVACY_PROVIDERS", []):
         provider = import_string(path)
         _registered.setdefault(provider.name, provider)
+        if provider.name not in _configured:  # a load that failed half-way is retried
+            _configured.append(provider.name)
     _loaded = True
 
 
 def all_providers() -> list[Provider]:
-    """Every provider: compliance's own first, then the configured ones."""
-    from .dsar_privacy import provider as own
-
+    """Every provider: the configured ones in their settings order
+    (compliance's own first, accounts last), then any registered only by call."""
     _load_configured()
-    _registered.setdefault(own.name, own)
-    return [_registered[own.name], *(p for name, p in _registered.items() if name != own.name)]
+    rank = {name: i for i, name in enumerate(_configured)}
+    return sorted(_registered.values(), key=lambda p: rank.get(p.name, len(rank)))
 
 
 def export_files() -> dict[str, ExportFile]:

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, providers
+from .. import audit
+from . import providers
 
 # What each kind is, for the command's output and the README.
 KINDS = {

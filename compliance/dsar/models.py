@@ -1,6 +1,8 @@
 """Data subject requests: exports (DSAR, GDPR art. 15/20) and erasure
 requests (art. 17). Both carry the statutory due date: one calendar month
-after receipt, extendable by up to two more months while the first runs."""
+after receipt, extendable by up to two more months while the first runs.
+They belong to the `compliance` app (its models.py imports them), so their
+tables and migrations are compliance's."""
 
 import calendar
 from datetime import date
@@ -9,8 +11,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-
-__all__ = ["DataExport", "ErasureRequest", "add_months"]
 
 
 def add_months(day: date, months: int) -> date:

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from . import dsar, erasure, retention
-from .dsar_models import DataExport
+from . import erasure, exports, retention
+from .models import DataExport
 
 
 def export_build(export_id: int) -> bool:
     """Build, store and email one export. Safe to run twice (claimed once)."""
-    return dsar.export_build(export_id=export_id)
+    return exports.export_build(export_id=export_id)
 
 
 def erasure_execute(request_id: int) -> bool:
@@ -36,5 +36,5 @@ def dsar_sweep() -> int:
     stale = DataExport.objects.filter(status=DataExport.Status.BUILDING, started_at__lt=now - timedelta(minutes=10))
     ids = list(lost.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
     for export_id in ids:
-        dsar.enqueue_build(export_id)
+        exports.enqueue_build(export_id)
     return len(ids)

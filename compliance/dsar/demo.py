@@ -1,26 +1,29 @@
-"""Demo data requests for `manage.py seed_demo` (called from compliance/demo.py).
+"""Demo data requests for `manage.py seed_demo` (after compliance.demo).
 Idempotent: does nothing once any export exists."""
 
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from . import dsar, erasure
-from .dsar_models import DataExport
+from . import erasure, exports
+from .deadlines import deadline_fields
+from .models import DataExport
 
 
-def _seed_dsar(*, customers: list, admin, stdout) -> None:
+def seed(*, admin, stdout) -> None:
+    customers = list(get_user_model().objects.filter(account__isnull=False).order_by("email"))
     if DataExport.objects.exists() or not customers:
         return
     now = timezone.now()
-    ready = DataExport.objects.create(user=customers[0], **dsar.deadline_fields(now - timedelta(days=2)))
-    dsar.export_build(export_id=ready.pk)  # a real ZIP; the link email goes to the console
+    ready = DataExport.objects.create(user=customers[0], **deadline_fields(now - timedelta(days=2)))
+    exports.export_build(export_id=ready.pk)  # a real ZIP; the link email goes to the console
     if len(customers) > 1:
         # Received 40 days ago and never answered: shows as overdue in admin.
         received = now - timedelta(days=40)
         DataExport.objects.create(
             user=customers[1],
-            **dsar.deadline_fields(received),
+            **deadline_fields(received),
             status=DataExport.Status.FAILED,
             attempts=3,
             error="Demo: storage unreachable (use the Rebuild action)",

@@ -1,0 +1,15 @@
+"""Data requests: pages and API. Included from compliance/urls.py, so the
+names live in the `compliance` namespace."""
+
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("data-requests", views.data_requests, name="data_requests"),
+    path("data-requests/export", views.export_request, name="dsar_export_request"),
+    path("data-requests/erase", views.erasure_request, name="dsar_erasure_request"),
+    path("data-requests/download/<str:token>", views.export_download, name="dsar_download"),
+    path("api/dsar/export", api.DsarExportCreateApi.as_view(), name="api_dsar_export"),
+    path("api/dsar/exports", api.DsarExportListApi.as_view(), name="api_dsar_exports"),
+]
