@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from . import consent, marketing, objections, terms
+from . import audit, consent, marketing, objections, terms
 from .models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
 from .providers import ExportFile, Provider
 
@@ -25,9 +25,7 @@ def consent_rows(*, user):
 
 def audit_events_about(user):
     """Events whose target is this user, or that this user did."""
-    return AuditEvent.objects.filter(
-        Q(target_type=user._meta.label_lower, target_id=str(user.pk)) | Q(actor_id=user.pk)
-    )
+    return audit.entries_for(user, also=Q(actor_id=user.pk))
 
 
 def audit_rows(*, user):
@@ -77,8 +75,6 @@ def prune_expired_exports(*, cutoff: datetime, dry_run: bool) -> int:
 
 
 def prune_audit_details(*, cutoff: datetime, dry_run: bool) -> int:
-    from . import audit
-
     old = AuditEvent.objects.filter(occurred_at__lt=cutoff, details_erased_at__isnull=True)
     if dry_run:
         return old.count()
