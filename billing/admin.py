@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from levqor.accounts.models import Account
-from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
 from levqor.plans import PLAN_CHOICES
 
 from . import intake, linking, notices, selectors, services
@@ -25,14 +25,11 @@ from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
 INLINE_REPROCESS = 10  # more than this are reprocessed by the task queue
 
 
-class CaseStatusFilter(DefaultSubsetFilter):
+class CaseStatusFilter(DefaultStatusFilter):
     """Defaults to "pending": the cases someone may need to act on."""
 
-    title = "status"
-    parameter_name = "status"
     options = DunningCase.Status.choices
     default = DunningCase.Status.PENDING
-    field = "status"
 
 
 class CaseAgeFilter(SubsetFilter):

@@ -5,7 +5,7 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, ReadOnlyAdmin
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin
 
 from . import audit, dashboard, screening, terms
 from .models import (
@@ -172,14 +172,11 @@ class ScreeningBlockAdmin(ReadOnlyAdmin):
     inlines = [AppealInline]
 
 
-class AppealStatusFilter(DefaultSubsetFilter):
+class AppealStatusFilter(DefaultStatusFilter):
     """Defaults to what needs a decision."""
 
-    title = "status"
-    parameter_name = "status"
     options = ScreeningAppeal.Status.choices
     default = ScreeningAppeal.Status.PENDING
-    field = "status"
 
 
 @admin.register(ScreeningAppeal)

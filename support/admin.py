@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from levqor.lib.admin import (
-    DefaultSubsetFilter,
+    DefaultStatusFilter,
     KeepRecordsMixin,
     ReadOnlyAdmin,
     SubsetFilter,
@@ -26,12 +26,9 @@ from . import selectors, services
 from .models import Dispute, SlaCreditRequest, SupportEmail
 
 
-class NeedsAttentionFilter(DefaultSubsetFilter):
+class NeedsAttentionFilter(DefaultStatusFilter):
     """A status filter whose default is the open statuses that need staff."""
 
-    title = "status"
-    parameter_name = "status"
-    field = "status"
     default = "attention"
     attention: tuple[str, ...] = ()
 

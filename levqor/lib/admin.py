@@ -57,6 +57,14 @@ class DefaultSubsetFilter(SubsetFilter):
         return queryset if value == self.all_value else self.subset(request, queryset, value)
 
 
+class DefaultStatusFilter(DefaultSubsetFilter):
+    """The common case: a "status" filter over the `status` field."""
+
+    title = "status"
+    parameter_name = "status"
+    field = "status"
+
+
 class KeepRecordsMixin:
     """Rows are created by services and kept as records: no add, no delete."""
 
