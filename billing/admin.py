@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from levqor.accounts.models import Account
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
 from levqor.plans import PLAN_CHOICES
 
 from . import intake, linking, notices, selectors, services
@@ -24,89 +25,57 @@ from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
 INLINE_REPROCESS = 10  # more than this are reprocessed by the task queue
 
 
-class CaseStatusFilter(admin.SimpleListFilter):
+class CaseStatusFilter(DefaultStatusFilter):
     """Defaults to "pending": the cases someone may need to act on."""
 
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [*DunningCase.Status.choices, ("all", "All")]
-
-    def choices(self, changelist):
-        value = self.value() or DunningCase.Status.PENDING
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        value = self.value() or DunningCase.Status.PENDING
-        if value == "all":
-            return queryset
-        return queryset.filter(status=value)
+    options = DunningCase.Status.choices
+    default = DunningCase.Status.PENDING
 
 
-class CaseAgeFilter(admin.SimpleListFilter):
+class CaseAgeFilter(SubsetFilter):
     title = "age"
     parameter_name = "age"
+    options = [("lt7", "Under 7 days"), ("7to14", "7–13 days"), ("gte14", "14 days or more")]
 
-    def lookups(self, request, model_admin):
-        return [("lt7", "Under 7 days"), ("7to14", "7–13 days"), ("gte14", "14 days or more")]
-
-    def queryset(self, request, queryset):
+    def subset(self, request, queryset, value):
         now = timezone.now()
-        if self.value() == "lt7":
+        if value == "lt7":
             return queryset.filter(opened_at__gt=now - timedelta(days=7))
-        if self.value() == "7to14":
+        if value == "7to14":
             return queryset.filter(opened_at__lte=now - timedelta(days=7), opened_at__gt=now - timedelta(days=14))
-        if self.value() == "gte14":
+        if value == "gte14":
             return queryset.filter(opened_at__lte=now - timedelta(days=14))
         return queryset
 
 
-class CaseDueFilter(admin.SimpleListFilter):
+class CaseDueFilter(SubsetFilter):
     title = "next step due"
     parameter_name = "due"
+    options = [("today", "Due by end of today")]
 
-    def lookups(self, request, model_admin):
-        return [("today", "Due by end of today")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "today":
+    def subset(self, request, queryset, value):
+        if value == "today":
             end = timezone.localtime().replace(hour=23, minute=59, second=59, microsecond=999999)
             return queryset.filter(next_action_at__lte=end)
         return queryset
 
 
-class CasePlanFilter(admin.SimpleListFilter):
+class CasePlanFilter(SubsetFilter):
     title = "plan"
     parameter_name = "plan"
-
-    def lookups(self, request, model_admin):
-        return PLAN_CHOICES
-
-    def queryset(self, request, queryset):
-        if self.value():
-            return queryset.filter(account__plan=self.value())
-        return queryset
+    options = PLAN_CHOICES
+    field = "account__plan"
 
 
-class EmailLogInline(admin.TabularInline):
+class EmailLogInline(KeepRecordsMixin, admin.TabularInline):
     model = EmailLog
     extra = 0
-    can_delete = False
     fields = ("sent_at", "template", "to", "subject", "resend")
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(DunningCase)
-class DunningCaseAdmin(admin.ModelAdmin):
+class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "account",
@@ -133,7 +102,7 @@ class DunningCaseAdmin(admin.ModelAdmin):
     ordering = ("next_action_at", "-opened_at")
     actions = ("action_mark_recovered", "action_resend", "action_pause", "action_unpause")
     inlines = (EmailLogInline,)
-    readonly_fields = [f.name for f in DunningCase._meta.fields] + ["timeline"]
+    readonly_fields = [*model_fields(DunningCase), "timeline"]
     fieldsets = (
         (
             None,
@@ -161,12 +130,6 @@ class DunningCaseAdmin(admin.ModelAdmin):
         ),
         ("Timeline", {"fields": ("timeline",)}),
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="plan", ordering="account__plan")
     def plan(self, case):
@@ -202,19 +165,16 @@ class DunningCaseAdmin(admin.ModelAdmin):
         self._run(request, queryset, services.case_unpause_account, "un-paused")
 
 
-class EventStatusFilter(admin.SimpleListFilter):
+class EventStatusFilter(SubsetFilter):
     title = "status"
     parameter_name = "status"
+    options = [*StripeEvent.Status.choices, ("stuck", "Not processed within 15 minutes")]
+    field = "status"
 
-    def lookups(self, request, model_admin):
-        return [*StripeEvent.Status.choices, ("stuck", "Not processed within 15 minutes")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "stuck":
+    def subset(self, request, queryset, value):
+        if value == "stuck":
             return queryset & selectors.events_stuck(now=timezone.now())
-        if self.value():
-            return queryset.filter(status=self.value())
-        return queryset
+        return super().subset(request, queryset, value)
 
 
 class LinkCustomerForm(forms.Form):
@@ -229,7 +189,7 @@ class LinkCustomerForm(forms.Form):
 
 
 @admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
+class StripeEventAdmin(ReadOnlyAdmin):
     """Read-only: every Stripe event and how processing went."""
 
     list_display = (
@@ -249,16 +209,7 @@ class StripeEventAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     show_full_result_count = False
     actions = ("action_reprocess", "action_link_customer")
-    readonly_fields = [f.name for f in StripeEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    readonly_fields = model_fields(StripeEvent)
 
     @admin.display(description="error")
     def error(self, event):
@@ -335,34 +286,31 @@ class StripeEventAdmin(admin.ModelAdmin):
         )
 
 
-class NoticeDeliveryFilter(admin.SimpleListFilter):
+class NoticeDeliveryFilter(SubsetFilter):
     title = "delivery"
     parameter_name = "delivery"
+    options = [
+        ("failed", "Failed (retrying with back-off)"),
+        ("in_flight", "Being sent"),
+        ("sent", "Sent"),
+        ("dropped", "Not sent: no longer true"),
+    ]
 
-    def lookups(self, request, model_admin):
-        return [
-            ("failed", "Failed (retrying with back-off)"),
-            ("in_flight", "Being sent"),
-            ("sent", "Sent"),
-            ("dropped", "Not sent: no longer true"),
-        ]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        failed = selectors.notices_failed(now=now)
-        if self.value() == "failed":
+    def subset(self, request, queryset, value):
+        failed = selectors.notices_failed(now=timezone.now())
+        if value == "failed":
             return queryset & failed
-        if self.value() == "in_flight":
+        if value == "in_flight":
             return queryset.filter(sent_at__isnull=True, dropped_at__isnull=True).exclude(pk__in=failed.values("pk"))
-        if self.value() == "sent":
+        if value == "sent":
             return queryset.filter(sent_at__isnull=False)
-        if self.value() == "dropped":
+        if value == "dropped":
             return queryset.filter(dropped_at__isnull=False)
         return queryset
 
 
 @admin.register(DunningNotice)
-class DunningNoticeAdmin(admin.ModelAdmin):
+class DunningNoticeAdmin(ReadOnlyAdmin):
     """Read-only: every dunning email claimed, and whether it left."""
 
     list_display = (
@@ -383,16 +331,7 @@ class DunningNoticeAdmin(admin.ModelAdmin):
     date_hierarchy = "claimed_at"
     show_full_result_count = False
     actions = ("action_retry_now",)
-    readonly_fields = [f.name for f in DunningNotice._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    readonly_fields = model_fields(DunningNotice)
 
     @admin.display(description="delivery")
     def delivery(self, notice):

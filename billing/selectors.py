@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance import audit
 from levqor.accounts.models import Account
 
 from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
@@ -172,17 +172,12 @@ def case_timeline(*, case: DunningCase) -> list[dict]:
                 "detail": notice.last_error[:200],
             }
         )
-    audit_filter = Q(target_type="billing.dunningcase", target_id=str(case.pk)) | Q(
-        action="dunning.stages_advanced", details__cases__has_key=str(case.pk)
-    )
+    # Stage moves are audited in batches: the batch entries naming this case.
+    audit_rows = audit.entries_for(case, also=Q(action="dunning.stages_advanced", details__cases__has_key=str(case.pk)))
     if case.account_id:
-        audit_filter |= Q(
-            target_type="accounts.account",
-            target_id=str(case.account_id),
-            action="account.billing_state_changed",
-            occurred_at__gte=case.opened_at,
+        audit_rows |= audit.entries_for(case.account).filter(
+            action="account.billing_state_changed", occurred_at__gte=case.opened_at
         )
-    audit_rows = AuditEvent.objects.filter(audit_filter).order_by("seq")
     for row in audit_rows:
         details = row.details
         if row.action == "dunning.stages_advanced":

@@ -5,6 +5,8 @@ from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin
+
 from . import audit, dashboard, screening, terms
 from .dsar.admin import DataExportAdmin, ErasureRequestAdmin  # noqa: F401 - registers the data-request admins
 from .models import (
@@ -19,19 +21,6 @@ from .models import (
     TermsAcceptance,
     TermsVersion,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Evidence and logs: written by services, never by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)
@@ -169,14 +158,10 @@ class ScreeningRuleAdmin(admin.ModelAdmin):
     list_editable = ("is_active",)
 
 
-class AppealInline(admin.StackedInline):
+class AppealInline(KeepRecordsMixin, admin.StackedInline):
     model = ScreeningAppeal
     extra = 0
-    can_delete = False
     readonly_fields = ("submitted_by", "explanation", "status", "decided_by", "decided_at", "decision_note")
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ScreeningBlock)
@@ -188,31 +173,15 @@ class ScreeningBlockAdmin(ReadOnlyAdmin):
     inlines = [AppealInline]
 
 
-class AppealStatusFilter(admin.SimpleListFilter):
+class AppealStatusFilter(DefaultStatusFilter):
     """Defaults to what needs a decision."""
 
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return [*ScreeningAppeal.Status.choices, ("all", "All")]
-
-    def choices(self, changelist):
-        value = self.value() or "pending"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        value = self.value() or "pending"
-        return queryset if value == "all" else queryset.filter(status=value)
+    options = ScreeningAppeal.Status.choices
+    default = ScreeningAppeal.Status.PENDING
 
 
 @admin.register(ScreeningAppeal)
-class ScreeningAppealAdmin(admin.ModelAdmin):
+class ScreeningAppealAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = ("created_at", "block_account", "block_kind", "status", "decided_by", "decided_at")
     list_filter = (AppealStatusFilter,)
     search_fields = ("block__account_label", "submitted_by__email", "explanation")
@@ -229,12 +198,6 @@ class ScreeningAppealAdmin(admin.ModelAdmin):
         "created_at",
     )
     actions = ["approve", "reject"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Account")
     def block_account(self, obj):

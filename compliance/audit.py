@@ -112,6 +112,17 @@ def record(
     return event
 
 
+def entries_for(obj: models.Model, *related: models.Model, also: models.Q | None = None) -> models.QuerySet:
+    """The audit entries about `obj` and about each of `related` (plus any
+    matching `also`), oldest first: the audit part of every timeline."""
+    query = models.Q()
+    for target in (obj, *related):
+        query |= models.Q(target_type=target._meta.label_lower, target_id=str(target.pk))
+    if also is not None:
+        query |= also
+    return AuditEvent.objects.filter(query).order_by("seq")
+
+
 @transaction.atomic
 def blank_details(*, events: models.QuerySet) -> int:
     """Erase the personal parts of events (details, their salt, the actor's

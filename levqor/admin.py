@@ -1,39 +1,29 @@
 from django.contrib import admin, messages
 
+from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, model_fields
+
 from . import emails
 from .models import EmailFailure
 
 
-class EmailFailureStatusFilter(admin.SimpleListFilter):
+class EmailFailureStatusFilter(DefaultSubsetFilter):
     """Open failures by default: the ones nobody has dealt with yet."""
 
     title = "status"
     parameter_name = "status"
+    options = [("open", "Open"), ("resolved", "Resolved")]
+    default = "open"
 
-    def lookups(self, request, model_admin):
-        return [("open", "Open"), ("resolved", "Resolved"), ("all", "All")]
-
-    def value(self):
-        return super().value() or "open"
-
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": self.value() == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        if self.value() == "open":
+    def subset(self, request, queryset, value):
+        if value == "open":
             return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
+        if value == "resolved":
             return queryset.filter(resolved_at__isnull=False)
         return queryset
 
 
 @admin.register(EmailFailure)
-class EmailFailureAdmin(admin.ModelAdmin):
+class EmailFailureAdmin(KeepRecordsMixin, admin.ModelAdmin):
     """Read-only log of emails the backend refused; staff mark them handled
     once the person has been reached another way (or the sender retried)."""
 
@@ -41,19 +31,13 @@ class EmailFailureAdmin(admin.ModelAdmin):
     list_filter = (EmailFailureStatusFilter, "template", "purpose")
     search_fields = ("to", "template", "correlation_id", "error")
     date_hierarchy = "failed_at"
-    readonly_fields = [f.name for f in EmailFailure._meta.fields]
+    readonly_fields = model_fields(EmailFailure)
     actions = ["mark_handled"]
     show_full_result_count = False
 
     @admin.display(description="error")
     def short_error(self, obj) -> str:
         return obj.error[:120]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description="Mark handled (the person was reached another way)")
     def mark_handled(self, request, queryset):

@@ -13,70 +13,60 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from levqor.lib.admin import (
+    DefaultStatusFilter,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    SubsetFilter,
+    fieldset_fields,
+    model_fields,
+)
+
 from . import selectors, services
 from .models import Dispute, SlaCreditRequest, SupportEmail
 
 
-class NeedsAttentionFilter(admin.SimpleListFilter):
-    """A status filter whose default is the useful subset."""
+class NeedsAttentionFilter(DefaultStatusFilter):
+    """A status filter whose default is the open statuses that need staff."""
 
-    title = "status"
-    parameter_name = "status"
+    default = "attention"
     attention: tuple[str, ...] = ()
-    statuses: list[tuple[str, str]] = []
 
-    def lookups(self, request, model_admin):
-        return [("attention", "Needs attention"), *self.statuses, ("all", "All")]
-
-    def choices(self, changelist):
-        value = self.value() or "attention"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        value = self.value() or "attention"
-        if value == "all":
-            return queryset
+    def subset(self, request, queryset, value):
         if value == "attention":
             return queryset.filter(status__in=self.attention)
-        return queryset.filter(status=value)
+        return super().subset(request, queryset, value)
 
 
 class SlaStatusFilter(NeedsAttentionFilter):
     """Needs attention: awaiting a decision, or approved with a credit that failed in Stripe."""
 
     attention = (SlaCreditRequest.Status.PENDING,)
-    statuses = SlaCreditRequest.Status.choices
+    options = [("attention", "Needs attention"), *SlaCreditRequest.Status.choices]
 
-    def queryset(self, request, queryset):
-        if (self.value() or "attention") == "attention":
+    def subset(self, request, queryset, value):
+        if value == "attention":
             return queryset.filter(Q(status__in=self.attention) | Q(pk__in=selectors.sla_credits_failed().values("pk")))
-        return super().queryset(request, queryset)
+        return super().subset(request, queryset, value)
 
 
 class DisputeStatusFilter(NeedsAttentionFilter):
     attention = Dispute.OPEN
-    statuses = Dispute.Status.choices
+    options = [("attention", "Needs attention"), *Dispute.Status.choices]
 
 
-class EvidenceDueFilter(admin.SimpleListFilter):
+class EvidenceDueFilter(SubsetFilter):
     title = "chargeback evidence"
     parameter_name = "evidence"
+    options = [("due3", "Due within 3 days")]
 
-    def lookups(self, request, model_admin):
-        return [("due3", "Due within 3 days")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "due3":
+    def subset(self, request, queryset, value):
+        if value == "due3":
             return queryset.filter(pk__in=selectors.chargebacks_evidence_due().values("pk"))
         return queryset
 
 
-class CreditStateFilter(admin.SimpleListFilter):
+class CreditStateFilter(SubsetFilter):
     title = "Stripe credit"
     parameter_name = "credit"
 
@@ -86,8 +76,7 @@ class CreditStateFilter(admin.SimpleListFilter):
             *((state.value, state.label) for state in SlaCreditRequest.CreditState if state.value),
         ]
 
-    def queryset(self, request, queryset):
-        value = self.value()
+    def subset(self, request, queryset, value):
         if value == "failed":
             return queryset.filter(pk__in=selectors.sla_credits_failed().values("pk"))
         if value in SlaCreditRequest.CreditState.values:
@@ -95,15 +84,12 @@ class CreditStateFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DeliveryFilter(admin.SimpleListFilter):
+class DeliveryFilter(SubsetFilter):
     title = "delivery"
     parameter_name = "delivery"
+    options = [("failed", "Failed to send"), ("unsent", "Not sent yet"), ("sent", "Sent"), ("skipped", "Skipped")]
 
-    def lookups(self, request, model_admin):
-        return [("failed", "Failed to send"), ("unsent", "Not sent yet"), ("sent", "Sent"), ("skipped", "Skipped")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
+    def subset(self, request, queryset, value):
         if value == "failed":
             return queryset.filter(pk__in=selectors.emails_failed().values("pk"))
         if value == "unsent":
@@ -173,7 +159,7 @@ class SlaDecisionForm(forms.ModelForm):
 
 
 @admin.register(SlaCreditRequest)
-class SlaCreditRequestAdmin(admin.ModelAdmin):
+class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
     form = SlaDecisionForm
     list_display = (
         "id",
@@ -242,38 +228,9 @@ class SlaCreditRequestAdmin(admin.ModelAdmin):
         ),
         ("Timeline", {"fields": ("timeline",)}),
     )
-    readonly_fields = (
-        "account",
-        "user",
-        "plan",
-        "period_display",
-        "impact",
-        "description",
-        "attachment_link",
-        "created_at",
-        "measured_display",
-        "downtime_display",
-        "measurement_display",
-        "fee_display",
-        "suggested_display",
-        "credit_state_display",
-        "stripe_credit_id",
-        "credit_applied_at",
-        "credit_error",
-        "credit_attempts",
-        "credit_failed_at",
-        "credit_next_attempt_at",
-        "credit_canceled_at",
-        "decided_by",
-        "decided_at",
-        "timeline",
+    readonly_fields = fieldset_fields(
+        fieldsets, editable=("status", "credit_amount", "credit_currency", "notes_to_customer", "internal_notes")
     )
-
-    def has_add_permission(self, request):
-        return False  # customers file requests; staff decide them
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="period")
     def period_display(self, obj):
@@ -400,7 +357,7 @@ class DisputeAdminForm(forms.ModelForm):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     form = DisputeAdminForm
     list_display = (
         "id",
@@ -446,29 +403,7 @@ class DisputeAdmin(admin.ModelAdmin):
         ("Work it", {"fields": ("status", "resolution_notes", "reply", "internal_note")}),
         ("Timeline", {"fields": ("timeline",)}),
     )
-    readonly_fields = (
-        "source",
-        "account",
-        "user",
-        "category",
-        "subject",
-        "description",
-        "created_at",
-        "stripe_dispute_id",
-        "stripe_charge_id",
-        "amount_display",
-        "reason",
-        "stripe_status",
-        "evidence_due_by",
-        "evidence_submission_count",
-        "timeline",
-    )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    readonly_fields = fieldset_fields(fieldsets, editable=("status", "resolution_notes", "reply", "internal_note"))
 
     @admin.display(description="amount")
     def amount_display(self, obj):
@@ -493,7 +428,7 @@ class DisputeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SupportEmail)
-class SupportEmailAdmin(admin.ModelAdmin):
+class SupportEmailAdmin(ReadOnlyAdmin):
     list_display = (
         "created_at",
         "template",
@@ -509,13 +444,4 @@ class SupportEmailAdmin(admin.ModelAdmin):
     search_fields = ("to", "key")
     date_hierarchy = "created_at"
     show_full_result_count = False
-    readonly_fields = [f.name for f in SupportEmail._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    readonly_fields = model_fields(SupportEmail)

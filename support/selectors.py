@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance import audit
 from levqor.accounts.models import Account
 
 from .models import Dispute, DisputeMessage, SlaCreditRequest, SupportEmail
@@ -90,11 +90,7 @@ def account_paying_during(*, account: Account, start: datetime, end: datetime) -
     So an account that was trialing through the period and paid only after
     it is refused, whatever it does later; one canceled before the period is
     refused unless it came back during it."""
-    changes = AuditEvent.objects.filter(
-        action="account.billing_state_changed",
-        target_type=account._meta.label_lower,
-        target_id=str(account.pk),
-    ).order_by("occurred_at", "seq")
+    changes = audit.entries_for(account).filter(action="account.billing_state_changed").order_by("occurred_at", "seq")
     last_before = changes.filter(occurred_at__lte=start).values_list("details", flat=True).last()
     if last_before is not None:
         state_at_start = (last_before or {}).get("to")
@@ -151,7 +147,7 @@ def chargeback_evidence_due_count(*, now: datetime | None = None) -> int:
 def _audit_entries(obj) -> list[dict]:
     return [
         {"at": e.occurred_at, "kind": "audit", "what": e.action, "who": e.actor_label, "detail": e.details}
-        for e in AuditEvent.objects.filter(target_type=obj._meta.label_lower, target_id=str(obj.pk)).order_by("seq")
+        for e in audit.entries_for(obj)
     ]
 
 
@@ -178,9 +174,9 @@ def _email_entries(emails) -> list[dict]:
     ]
 
 
-def sla_request_timeline(*, request: SlaCreditRequest) -> list[dict]:
-    """Everything that happened to a request, oldest first: audit entries, messages, emails."""
-    entries = _audit_entries(request)
+def _record_entries(obj: SlaCreditRequest | Dispute) -> list[dict]:
+    """What every support record's timeline shows: its audit entries, messages and emails."""
+    entries = _audit_entries(obj)
     entries += [
         {
             "at": m.created_at,
@@ -189,26 +185,20 @@ def sla_request_timeline(*, request: SlaCreditRequest) -> list[dict]:
             "who": str(m.author or ""),
             "detail": m.body,
         }
-        for m in request.messages.select_related("author")
+        for m in obj.messages.select_related("author")
     ]
-    entries += _email_entries(request.emails.all())
-    return sorted(entries, key=lambda e: e["at"])
+    entries += _email_entries(obj.emails.all())
+    return entries
+
+
+def sla_request_timeline(*, request: SlaCreditRequest) -> list[dict]:
+    """Everything that happened to a request, oldest first: audit entries, messages, emails."""
+    return sorted(_record_entries(request), key=lambda e: e["at"])
 
 
 def dispute_timeline(*, dispute: Dispute) -> list[dict]:
     """Audit entries, messages (internal ones marked), emails and Stripe events, oldest first."""
-    entries = _audit_entries(dispute)
-    entries += [
-        {
-            "at": m.created_at,
-            "kind": "message",
-            "what": m.get_kind_display(),
-            "who": str(m.author or ""),
-            "detail": m.body,
-        }
-        for m in dispute.messages.select_related("author")
-    ]
-    entries += _email_entries(dispute.emails.all())
+    entries = _record_entries(dispute)
     for item in dispute.stripe_events or []:
         entries.append(
             {

@@ -37,9 +37,7 @@ def consent_rows(*, user):
 
 def audit_events_about(user):
     """Events whose target is this user, or that this user did."""
-    return AuditEvent.objects.filter(
-        Q(target_type=user._meta.label_lower, target_id=str(user.pk)) | Q(actor_id=user.pk)
-    )
+    return audit.entries_for(user, also=Q(actor_id=user.pk))
 
 
 def audit_rows(*, user):

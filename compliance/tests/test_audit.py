@@ -3,6 +3,7 @@ import threading
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
+from django.db.models import Q
 
 from compliance import audit
 from compliance.models import AuditChainHead, AuditEvent
@@ -25,6 +26,30 @@ def test_it_chains_each_event_to_the_previous_one(customer):
     assert first.target == f"accounts.user:{customer.pk}"
     assert second.target_id == "7"
     assert audit.verify().ok
+
+
+@pytest.mark.django_db
+def test_entries_for_lists_the_entries_about_an_object_oldest_first(customer, staff):
+    first = audit.record(actor=staff, action="test.first", target=customer)
+    audit.record(actor=None, action="test.other_user", target=staff)
+    audit.record(actor=None, action="test.other_kind", target_type="x.y", target_id=customer.pk)
+    second = audit.record(actor=None, action="test.second", target=customer)
+
+    entries = audit.entries_for(customer).filter(action__startswith="test.")
+
+    assert list(entries) == [first, second]
+
+
+@pytest.mark.django_db
+def test_entries_for_adds_the_related_objects_and_the_extra_matches(customer, staff):
+    about_customer = audit.record(actor=None, action="test.customer", target=customer)
+    batch = audit.record(actor=None, action="test.batch", details={"users": [customer.pk]})
+    about_staff = audit.record(actor=None, action="test.staff", target=staff)
+    audit.record(actor=None, action="test.unrelated")
+
+    entries = audit.entries_for(customer, staff, also=Q(action="test.batch")).filter(action__startswith="test.")
+
+    assert list(entries) == [about_customer, batch, about_staff]
 
 
 @pytest.mark.django_db

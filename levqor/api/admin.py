@@ -3,25 +3,24 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from levqor.lib.admin import SubsetFilter
+
 from . import services
 from .models import ApiKey
 
 
-class KeyStateFilter(admin.SimpleListFilter):
+class KeyStateFilter(SubsetFilter):
     title = "state"
     parameter_name = "state"
+    options = [("usable", "Usable"), ("rotating", "Rotating (overlap)"), ("ended", "Revoked or expired")]
 
-    def lookups(self, request, model_admin):
-        return [("usable", "Usable"), ("rotating", "Rotating (overlap)"), ("ended", "Revoked or expired")]
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        usable = queryset.filter(revoked_at__isnull=True).exclude(expires_at__lte=now)
-        if self.value() == "usable":
+    def subset(self, request, queryset, value):
+        usable = queryset.filter(revoked_at__isnull=True).exclude(expires_at__lte=timezone.now())
+        if value == "usable":
             return usable
-        if self.value() == "rotating":
+        if value == "rotating":
             return usable.filter(expires_at__isnull=False)
-        if self.value() == "ended":
+        if value == "ended":
             return queryset.exclude(pk__in=usable.values("pk"))
         return queryset
 

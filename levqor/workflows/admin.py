@@ -1,22 +1,21 @@
 from django.contrib import admin
 from django.db.models import Count
 
+from levqor.lib.admin import KeepRecordsMixin, SubsetFilter, model_fields
+
 from .models import Run, RunLog, Workflow
 
 
-class RunStatusFilter(admin.SimpleListFilter):
+class RunStatusFilter(SubsetFilter):
     title = "status"
     parameter_name = "status"
+    options = [("failed_live", "Failed (live)"), *Run.Status.choices]
+    field = "status"
 
-    def lookups(self, request, model_admin):
-        return [("failed_live", "Failed (live)"), *Run.Status.choices]
-
-    def queryset(self, request, queryset):
-        if self.value() == "failed_live":
+    def subset(self, request, queryset, value):
+        if value == "failed_live":
             return queryset.filter(status=Run.Status.FAILED, is_sandbox=False)
-        if self.value():
-            return queryset.filter(status=self.value())
-        return queryset
+        return super().subset(request, queryset, value)
 
 
 @admin.register(Workflow)
@@ -37,12 +36,11 @@ class WorkflowAdmin(admin.ModelAdmin):
         return obj.run_count
 
 
-class RunLogInline(admin.TabularInline):
+class RunLogInline(KeepRecordsMixin, admin.TabularInline):
     model = RunLog
     fields = ("seq", "at", "level", "step", "message")
     readonly_fields = fields
     extra = 0
-    can_delete = False
     max_num = 0
 
 
@@ -53,7 +51,7 @@ class RunAdmin(admin.ModelAdmin):
     list_select_related = ("workflow", "account")
     search_fields = ("id", "workflow__name", "account__name")
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in Run._meta.fields]
+    readonly_fields = model_fields(Run)
     inlines = [RunLogInline]
     show_full_result_count = False
 
