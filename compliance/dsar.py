@@ -356,9 +356,9 @@ def _email_link(export: DataExport, *, reason: str) -> None:
     context = {"export": export, "link": url, "expires_at": expires, "days": settings.LEVQOR_DSAR_LINK_DAYS}
 
     def send():
-        from levqor import emails
+        from compliance import mail
 
-        emails.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
+        mail.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
 
     # robust: the export is built; a failed send is an EmailFailure for staff (who can resend it).
     transaction.on_commit(send, robust=True)
@@ -445,9 +445,9 @@ def deadline_extend(*, obj, months: int, reason: str, actor, kind: str, email: s
     context = {"kind": kind, "request": obj, "reason": reason, "due_on": obj.deadline_on}
 
     def send():
-        from levqor import emails
+        from compliance import mail
 
-        emails.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
+        mail.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
 
     transaction.on_commit(send, robust=True)  # a failed send is an EmailFailure for staff
 

@@ -10,7 +10,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from levqor import attention
+from levqor.lib import attention
 
 from . import audit, dashboard, dsar, erasure
 from .dsar_models import DataExport, ErasureRequest

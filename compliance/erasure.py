@@ -44,9 +44,9 @@ def erasures_open() -> QuerySet:
 
 def _send(name: str, *, to: str, context: dict) -> None:
     def send():
-        from levqor import emails
+        from compliance import mail
 
-        emails.send(name, to=to, context=context, purpose="transactional")
+        mail.send(name, to=to, context=context, purpose="transactional")
 
     # robust: the request is recorded; a failed send is an EmailFailure for staff.
     transaction.on_commit(send, robust=True)

@@ -5,7 +5,7 @@ import time
 
 from django.urls import reverse
 
-from levqor.banners import Banner
+from levqor.lib.banners import Banner
 
 from . import selectors, services
 

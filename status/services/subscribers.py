@@ -10,8 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from compliance import audit
-from levqor import emails
+from compliance import audit, mail
 
 from ..models import IncidentUpdate, Notification, Subscriber
 
@@ -76,7 +75,7 @@ def confirmation_send(*, subscriber_id: int) -> bool:
         return False
     from django.conf import settings
 
-    emails.send(
+    mail.send(
         "status-subscribe-confirm",
         to=subscriber.email,
         context={
@@ -159,7 +158,7 @@ def notifications_send(*, update_id: int) -> int:
             continue
         link = unsubscribe_url(subscriber)
         try:
-            emails.send(
+            mail.send(
                 "status-incident-update",
                 to=subscriber.email,
                 context={

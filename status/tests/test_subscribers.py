@@ -126,15 +126,15 @@ def test_a_failed_send_releases_its_claim_for_the_retry(subscribed, staff, compo
     update = services.incident_update(
         incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
     )
-    from levqor import emails
+    from compliance import mail as compliance_mail
 
-    real = emails.send
-    monkeypatch.setattr(emails, "send", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("smtp down")))
+    real = compliance_mail.send
+    monkeypatch.setattr(compliance_mail, "send", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("smtp down")))
     with pytest.raises(RuntimeError, match="1 notification"):
         services.notifications_send(update_id=update.pk)
     assert not Notification.objects.exists()
 
-    monkeypatch.setattr(emails, "send", real)
+    monkeypatch.setattr(compliance_mail, "send", real)
     assert services.notifications_send(update_id=update.pk) == 1
     assert services.notifications_send(update_id=update.pk) == 0
     assert len(mail.outbox) == 1
