@@ -7,4 +7,6 @@ class PagesConfig(AppConfig):
     verbose_name = "Public pages"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 - registers the locked-facts check (it renders a template: apps must be ready)
+        # Registers the locked-facts check. Imported here, as Django advises for
+        # checks: it imports the views, which may import models.
+        from . import checks  # noqa: F401
