@@ -31,9 +31,11 @@ test: install
 	fi
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+## ruff, and the import layering (.importlinter: who may import whom).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 
 format: install
 	$(BIN)/ruff format .

@@ -8,8 +8,8 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from levqor import attention, banners
         from levqor.accounts.models import Account
+        from levqor.lib import attention, banners
 
         from . import linking, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
 

@@ -14,7 +14,7 @@ retries, timeouts and workers:
    posting we look for a recent balance transaction carrying it; a retry
    days later finds the first credit and returns its id.
 
-Every real call is reported through `levqor.signals.external_contact` (the
+Every real call is reported through `levqor.lib.signals.external_contact` (the
 status page shows when Stripe was last reached; billing never imports status).
 """
 
@@ -26,7 +26,7 @@ from django.conf import settings
 from djstripe.settings import djstripe_settings
 
 from levqor.accounts.models import Account
-from levqor.signals import external_contact_report
+from levqor.lib.signals import external_contact_report
 
 logger = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 from djstripe.models.webhooks import get_remote_ip
 from djstripe.settings import djstripe_settings
 
-from levqor.signals import external_contact_report
+from levqor.lib.signals import external_contact_report
 
 from . import selectors, webhooks
 from .models import StripeEvent

@@ -16,9 +16,9 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance import audit
-from levqor import emails
+from compliance import audit, mail
 from levqor.accounts.models import Account, User
+from levqor.lib.mail import render
 
 from .models import DunningCase, DunningNotice, EmailLog, Stage
 
@@ -159,11 +159,11 @@ def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
     if notice.kind in STAGE_SENTENCES:
         context["sentence"] = STAGE_SENTENCES[notice.kind]
     try:
-        subject, _, _ = emails.render(template, context)
+        subject, _, _ = render(template, context)
         # Resend (through anymail) de-duplicates on this header for 24 hours,
         # which covers a crash between the provider accepting and our commit.
         key = f"levqor-dunning-{notice.pk}" + (f"-resend-{notice.resends}" if resend else "")
-        sent = emails.send(
+        sent = mail.send(
             template,
             to=user.email,
             context=context,

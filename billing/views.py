@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
 
-from levqor.banners import Banner
+from levqor.lib.banners import Banner
 
 from . import selectors
 

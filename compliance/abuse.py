@@ -15,8 +15,9 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.utils import timezone
 
+from levqor.lib.security import pii_hash
+
 from .models import AbuseSignal
-from .security import pii_hash
 
 logger = logging.getLogger("levqor.security")
 

@@ -17,13 +17,13 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from levqor import ratelimit
-from levqor.api.errors import ErrorSerializer, envelope, error_responses
-from levqor.api.serializers import StrictInputSerializer
+from levqor.lib import ratelimit
+from levqor.lib.drf.errors import ErrorSerializer, envelope, error_responses
+from levqor.lib.drf.serializers import StrictInputSerializer
+from levqor.lib.security import client_ip
 
 from . import marketing, objections, terms
 from .models import MARKETING_TOPICS
-from .security import client_ip
 
 AUTH_CLASSES = [*api_settings.DEFAULT_AUTHENTICATION_CLASSES, SessionAuthentication]
 

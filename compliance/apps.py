@@ -1,6 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from levqor.lib import attention
+
+# The app's own modules are imported in functions below: they import models,
+# which Django loads only after every AppConfig module.
+
 
 def _install_default_rules(sender, **kwargs):
     from .screening import ensure_default_rules
@@ -13,8 +18,6 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from levqor import attention
-
         from . import abuse, lockout
         from .models import ScreeningAppeal
 

@@ -20,7 +20,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from levqor import correlation
+from levqor.lib import correlation
 
 from .models import AuditChainHead, AuditEvent
 

@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+
+from levqor.lib.security import client_ip, pii_hash
 
 from . import audit
 from .models import CookieConsent
-from .security import client_ip, pii_hash
+from .objections import objected
 
 COOKIE_NAME = "levqor_consent"
 COOKIE_MAX_AGE = 180 * 24 * 3600  # ask again after six months
@@ -85,8 +88,6 @@ def allows(request, category: str) -> bool:
         return False
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated and category in ("analytics", "marketing"):
-        from .objections import objected
-
         return not objected(user, category)
     return True
 
@@ -159,8 +160,6 @@ def consent_export(*, user) -> list[dict]:
 
 def consent_counts() -> dict:
     """Current choices by category, counting each consent id's latest choice."""
-    from django.db.models import OuterRef, Subquery
-
     latest = CookieConsent.objects.filter(consent_id=OuterRef("consent_id")).order_by("-created_at", "-pk")
     current = CookieConsent.objects.filter(pk=Subquery(latest.values("pk")[:1]))
     total = current.count()

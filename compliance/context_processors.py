@@ -1,7 +1,8 @@
 from django.urls import reverse
 
+from levqor.lib.security import without_secrets
+
 from . import consent
-from .security import without_secrets
 
 
 def privacy(request):

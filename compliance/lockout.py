@@ -31,8 +31,8 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 
-from .security import client_ip as _client_ip
-from .security import pii_hash
+from levqor.lib.security import client_ip as _client_ip
+from levqor.lib.security import pii_hash
 
 logger = logging.getLogger("levqor.security")
 

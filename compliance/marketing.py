@@ -4,7 +4,7 @@ Subscribing (form or API) creates or refreshes a *pending* subscription and
 emails a confirmation link valid 7 days; only a confirmed address gets
 marketing email, and only for the topics it keeps ticked. Every marketing
 email carries a one-click unsubscribe link and the `List-Unsubscribe`
-headers (RFC 8058), added by `levqor.emails.send` for purpose "marketing".
+headers (RFC 8058), added by `compliance.mail.send` for purpose "marketing".
 The preference/unsubscribe link is signed (it never expires: unsubscribing
 must always work); the confirmation token is random and stored hashed.
 """
@@ -19,6 +19,8 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+
+from levqor.lib import mail
 
 from . import audit
 from .models import MARKETING_TOPICS, MarketingSubscription, Objection
@@ -242,25 +244,6 @@ def marketing_unsubscribe_email(*, email: str, actor=None, now=None) -> bool:
     return marketing_unsubscribe(subscription=subscription, actor=actor, now=now)
 
 
-def marketing_send(*, template: str, topic: str, context: dict | None = None) -> int:
-    """Send one marketing email to every confirmed subscriber of `topic`.
-    Each send goes through `levqor.emails.send(purpose="marketing")`, which
-    skips anyone who objected or unsubscribed meanwhile. Returns the count sent."""
-    from levqor import emails
-
-    if topic not in TOPIC_CODES:
-        raise ValueError(f"Unknown marketing topic {topic!r}.")
-    sent = 0
-    recipients = MarketingSubscription.objects.filter(status=MarketingSubscription.Status.CONFIRMED, **{topic: True})
-    for subscription in recipients.iterator():
-        try:
-            if emails.send(template, to=subscription.email, purpose="marketing", topic=topic, context=context or {}):
-                sent += 1
-        except Exception:  # noqa: S112 - recorded as an EmailFailure; one bad address must not stop the rest
-            continue
-    return sent
-
-
 def _links(subscription) -> dict:
     return {"preferences_url": preferences_url(subscription), "unsubscribe_url": unsubscribe_url(subscription)}
 
@@ -270,8 +253,8 @@ def _subscribe_url() -> str:
 
 
 def _send_on_commit(name: str, to: str, context: dict) -> None:
-    from levqor import emails
-
-    # Service messages about the subscription itself: the person asked for them.
+    # Service messages about the subscription itself: the person asked for them, so they are
+    # transactional, which the policy always lets through; sent by the transport directly
+    # because compliance.mail (the policy) imports this module for the marketing links.
     # robust: the change is committed; a failed send is an EmailFailure for staff, not a 500 for the person.
-    transaction.on_commit(lambda: emails.send(name, to=to, purpose="transactional", context=context), robust=True)
+    transaction.on_commit(lambda: mail.send(name, to=to, purpose="transactional", context=context), robust=True)

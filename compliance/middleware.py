@@ -3,8 +3,9 @@ from urllib.parse import urlencode
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from levqor.lib.security import without_secrets
+
 from . import terms
-from .security import without_secrets
 
 # Paths a customer who has not yet accepted the current terms can still reach:
 # the acceptance page itself, reading the terms and privacy pages, signing

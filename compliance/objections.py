@@ -4,7 +4,7 @@ and every processing path asks.
     objections.may_send(user_or_email, "marketing", topic="offers")  -> bool
     objections.may_process(user_or_email, "profiling")               -> bool
 
-`levqor.emails.send` calls `may_send` for every message, so no sender can
+`compliance.mail.send` calls `may_send` for every message, so no sender can
 forget. Apps call `may_process` before profiling a customer, running
 automated decisions about them or counting them in analytics.
 """
@@ -14,9 +14,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from levqor.lib.security import pii_hash
+
 from . import audit
+from .marketing import marketing_may_receive, marketing_unsubscribe_email
 from .models import Objection
-from .security import pii_hash
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +48,11 @@ def objected(user_or_email, kind: str) -> bool:
 
 def may_send(user_or_email, purpose: str, *, topic: str | None = None) -> bool:
     """May an email of this purpose go to this person? The single rule every
-    sender goes through (levqor.emails.send)."""
+    sender goes through (compliance.mail.send)."""
     if purpose not in EMAIL_PURPOSES:
         raise ValueError(f"Unknown email purpose {purpose!r}; use one of {', '.join(EMAIL_PURPOSES)}.")
     if purpose == "transactional":
         return True
-    from .marketing import marketing_may_receive
-
     email = _email_of(user_or_email)
     if objected(email, Objection.Kind.MARKETING):
         return False
@@ -130,8 +130,6 @@ def objections_set(*, user, choices: dict[str, bool], source: str, actor, now=No
             details={"kind": kind, "via": source},
         )
     if choices.get(Objection.Kind.MARKETING):
-        from .marketing import marketing_unsubscribe_email
-
         marketing_unsubscribe_email(email=email, actor=actor, now=now)
     if changed:
         logger.info("objections changed for %s: %s", pii_hash(email), ",".join(changed))

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from . import audit
+from . import audit, mail
 from .models import ScreeningAppeal, ScreeningBlock, ScreeningRule, Severity
 
 logger = logging.getLogger(__name__)
@@ -355,10 +355,8 @@ def appeal_decide(*, appeal: ScreeningAppeal, approve: bool, note: str = "", act
 
 
 def _send_decision(appeal_id: int) -> None:
-    from levqor import emails
-
     appeal = ScreeningAppeal.objects.select_related("block", "submitted_by").get(pk=appeal_id)
-    emails.send(
+    mail.send(
         "screening-appeal-decided",
         to=appeal.submitted_by.email,
         purpose="transactional",

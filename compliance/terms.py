@@ -13,8 +13,9 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from . import audit
+from . import audit, mail
 from .models import TermsAcceptance, TermsNotice, TermsVersion
 
 logger = logging.getLogger(__name__)
@@ -113,16 +114,12 @@ def terms_version_publish(*, version: TermsVersion, actor, now=None) -> bool:
 
 
 def _queue_notices(version_id: int) -> None:
-    from django_q.tasks import async_task
-
     async_task("compliance.tasks.terms_notify", version_id)
 
 
 def terms_notify(*, version_id: int) -> int:
     """Email every active customer about a published version, once each (a
     `TermsNotice` row is claimed before each email). Safe to run twice."""
-    from levqor import emails  # the email sender lives in the core; imported late to keep compliance the floor
-
     version = TermsVersion.objects.filter(pk=version_id, published_at__isnull=False).first()
     if version is None:
         return 0
@@ -136,7 +133,7 @@ def terms_notify(*, version_id: int) -> int:
         except IntegrityError:
             continue  # another worker claimed this one
         try:
-            emails.send(
+            mail.send(
                 "terms-updated",
                 to=user.email,
                 purpose="transactional",

@@ -9,12 +9,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from levqor.ratelimit import ratelimit
+from levqor.lib.ratelimit import ratelimit
+from levqor.lib.security import client_ip, without_secrets
 
 from . import consent, marketing, objections, screening, terms
 from .forms import AppealForm, CookiePreferencesForm, ObjectionForm, PreferencesForm, SubscribeForm, TermsAcceptForm
 from .models import CookieConsent, MarketingSubscription, ScreeningBlock, ScreeningRule
-from .security import client_ip, without_secrets
 
 
 def _safe_next(request, candidate: str, default: str) -> str:

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, model_fields
 
-from . import emails
+from . import email_failures
 from .models import EmailFailure
 
 
@@ -41,5 +41,6 @@ class EmailFailureAdmin(KeepRecordsMixin, admin.ModelAdmin):
 
     @admin.action(description="Mark handled (the person was reached another way)")
     def mark_handled(self, request, queryset):
-        count = emails.email_failures_mark_handled(ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        ids = list(queryset.values_list("pk", flat=True))
+        count = email_failures.email_failures_mark_handled(ids=ids, actor=request.user)
         self.message_user(request, f"{count} email failure(s) marked handled.", messages.SUCCESS)

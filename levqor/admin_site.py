@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from . import attention
+from levqor.lib import attention
 
 
 class LevqorAdminSite(admin.AdminSite):

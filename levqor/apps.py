@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
+from levqor.lib import attention, signals
+
 
 class LevqorAdminConfig(admin_apps.AdminConfig):
     """Makes Levqor's admin site the default, so every app's
@@ -16,11 +18,14 @@ class LevqorConfig(AppConfig):
     verbose_name = "Levqor"
 
     def ready(self) -> None:
-        from . import attention, emails, plans  # noqa: F401 - plans registers the locked-facts check
+        # Imported here: it imports models, which need the app registry ready.
+        from . import email_failures
 
+        signals.email_failed.connect(email_failures.on_email_failed, dispatch_uid="levqor.email_failures.failed")
+        signals.email_sent.connect(email_failures.on_email_sent, dispatch_uid="levqor.email_failures.sent")
         attention.register(
             "Emails that failed to send",
-            count=emails.email_failure_open_count,
+            count=email_failures.email_failure_open_count,
             url_name="admin:levqor_emailfailure_changelist",
             query="status=open",
         )
@@ -34,6 +39,6 @@ class LevqorConfig(AppConfig):
 def _task_failure_count() -> int:
     """django-q2 tasks that raised (or timed out) and were not resubmitted:
     the admin's "Resubmit" action removes a failure as it queues it again."""
-    from django_q.models import Failure
+    from django_q.models import Failure  # apps.py is imported before models may be
 
     return Failure.objects.count()

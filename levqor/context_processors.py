@@ -1,6 +1,8 @@
 from django.conf import settings
 
-from . import banners, plans
+from levqor.lib import banners
+
+from . import plans
 
 
 def site(request):

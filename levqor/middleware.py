@@ -1,4 +1,6 @@
-from . import correlation
+from django.conf import settings
+
+from levqor.lib import correlation
 
 HEADER = "X-Request-ID"
 
@@ -14,7 +16,7 @@ class CorrelationIdMiddleware:
         # Not reset on the way out: Django logs 4xx/5xx responses
         # ("django.request") after the middleware chain returns, and those
         # lines must carry the id too. The request_finished receiver in
-        # levqor.correlation clears it once the response is done.
+        # levqor.lib.correlation clears it once the response is done.
         request.correlation_id = correlation.clean(request.headers.get(HEADER))
         correlation.set(request.correlation_id)
         response = self.get_response(request)
@@ -28,8 +30,6 @@ class PermissionsPolicyMiddleware:
     HSTS, nosniff, referrer and COOP, django-csp the CSP."""
 
     def __init__(self, get_response):
-        from django.conf import settings
-
         self.get_response = get_response
         self.policy = getattr(settings, "LEVQOR_PERMISSIONS_POLICY", "")
 

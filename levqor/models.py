@@ -4,7 +4,7 @@ from django.utils import timezone
 
 class EmailFailure(models.Model):
     """One outgoing email the backend refused or could not reach (written by
-    `levqor.emails.send` for every sender). Open until the same message
+    `levqor.lib.mail.send` for every sender). Open until the same message
     (template and recipient) is sent successfully later, or staff mark it
     handled; open ones are counted in the admin's "needs attention"."""
 

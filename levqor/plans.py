@@ -1,11 +1,12 @@
-"""Levqor's locked business facts (SPEC §0) and the system check that guards them.
+"""Levqor's locked business facts (SPEC §0), guarded by a system check.
 
 Every price, SLA hour, DFY tier and the trial sentence lives here and only
 here; pages, emails, admin and the API read them from this module. The facts
 are sealed: `LOCKED_SEAL` is the SHA-256 of their canonical form, and the
 system check `levqor.E001` fails `manage.py check` (and the test suite) the
-moment any of them changes. The check also renders the public pricing page
-and fails (`levqor.E002`) if it no longer shows every fact.
+moment any of them changes. The check (levqor/pages/checks.py) also renders
+the public pricing page and fails (`levqor.E002`) if it no longer shows
+every fact.
 
 Changing a fact is a business decision, not a code change: it needs the new
 value here, a new seal, and SPEC §0 updated in the same review.
@@ -17,8 +18,6 @@ import re
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from django.conf import settings
-from django.core import checks
 from django.utils.html import escape
 
 CURRENCY = "GBP"
@@ -141,48 +140,3 @@ def missing_from_page(html: str) -> list[str]:
             if fact not in sections[key] and escape(fact) not in sections[key]:
                 missing.append(f'"{fact}" not shown in section {key}')
     return missing
-
-
-def render_pricing_page() -> str:
-    """Render /pricing as the check sees it. Static file URLs are resolved
-    without the hashed manifest, which does not exist before collectstatic
-    (checks run on build machines too); everything else renders as served."""
-    # Imported here: pages imports this module.
-    from django.test.utils import override_settings
-
-    from levqor.pages.views import render_pricing_html
-
-    plain_static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
-    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain_static}):
-        return render_pricing_html()
-
-
-@checks.register("levqor")
-def check_locked_facts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    errors: list[checks.CheckMessage] = []
-    fingerprint = facts_fingerprint()
-    if fingerprint != LOCKED_SEAL:
-        errors.append(
-            checks.Error(
-                "Locked business facts have changed (SPEC §0): prices, SLA hours, DFY tiers, "
-                "the money-back period or the trial sentence no longer match their seal.",
-                hint=f"Current facts: {canonical_facts()}. If this change is intended and approved, "
-                f"record it in SPEC §0 and change LOCKED_SEAL to {fingerprint!r}.",
-                obj="levqor.plans",
-                id="levqor.E001",
-            )
-        )
-    try:
-        missing = missing_from_page(render_pricing_page())
-    except Exception as exc:  # a broken template must fail the check, not crash it
-        missing = [f"the pricing page failed to render: {exc!r}"]
-    if missing:
-        errors.append(
-            checks.Error(
-                "The rendered /pricing page does not show every locked fact: " + "; ".join(missing),
-                hint="Render the facts from levqor.plans inside their data-fact sections.",
-                obj="templates/pages/pricing.html",
-                id="levqor.E002",
-            )
-        )
-    return errors

@@ -1,27 +1,12 @@
-"""Every scheduled job, in one registry.
-
-`manage.py sync_schedules` (run by `make run` and on every deploy) makes the
-django-q2 `Schedule` table match this list: creates or updates each entry by
-name and deletes `levqor:` schedules that are no longer listed. Schedules not
-named `levqor:` (added by hand in admin) are left alone. Never call
-`django_q.tasks.schedule()` at import time: it raises on a duplicate name.
+"""Every scheduled job, in one list: top-level wiring, so it may name every
+app's tasks. `manage.py sync_schedules` makes django-q2 match it (the
+mechanism is levqor.lib.schedules).
 
 Cron strings are evaluated by croniter in the server's TIME_ZONE
 (https://github.com/pallets-eco/croniter#usage).
 """
 
-from dataclasses import dataclass
-
-PREFIX = "levqor:"
-
-
-@dataclass(frozen=True)
-class Job:
-    name: str  # levqor:<app>.<job>
-    func: str  # dotted path of the task function
-    cron: str
-    description: str
-
+from levqor.lib.schedules import Job
 
 JOBS: tuple[Job, ...] = (
     Job(

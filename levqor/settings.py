@@ -392,12 +392,12 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "correlation": {"()": "levqor.correlation.CorrelationIdFilter"},
-        "redact": {"()": "levqor.logging.RedactSecretsFilter"},
+        "correlation": {"()": "levqor.lib.correlation.CorrelationIdFilter"},
+        "redact": {"()": "levqor.lib.logging.RedactSecretsFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
-        "json": {"()": "levqor.logging.JsonFormatter"},
+        "json": {"()": "levqor.lib.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
@@ -501,11 +501,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["levqor.api.permissions.HasApiKey"],
     "DEFAULT_THROTTLE_CLASSES": ["levqor.api.throttling.ApiKeyThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["levqor.api.parsers.SafeJSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "levqor.api.pagination.ApiPagination",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "levqor.api.negotiation.ApiContentNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["levqor.lib.drf.parsers.SafeJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "levqor.lib.drf.pagination.ApiPagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "levqor.lib.drf.negotiation.ApiContentNegotiation",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "levqor.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "levqor.lib.drf.errors.exception_handler",
     # Client IPs for the per-IP burst limit, same rule as everywhere else.
     "NUM_PROXIES": LEVQOR_TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

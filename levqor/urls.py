@@ -21,8 +21,8 @@ urlpatterns = [
 ]
 
 # Under /api/ these answer in the API's JSON error format; elsewhere they
-# render Django's usual pages (levqor/api/errors.py).
-handler400 = "levqor.api.errors.bad_request"
-handler403 = "levqor.api.errors.permission_denied"
-handler404 = "levqor.api.errors.page_not_found"
-handler500 = "levqor.api.errors.server_error"
+# render Django's usual pages (levqor/lib/drf/errors.py).
+handler400 = "levqor.lib.drf.errors.bad_request"
+handler403 = "levqor.lib.drf.errors.permission_denied"
+handler404 = "levqor.lib.drf.errors.page_not_found"
+handler500 = "levqor.lib.drf.errors.server_error"

@@ -18,8 +18,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from levqor.api.errors import ErrorSerializer
-from levqor.api.negotiation import ApiContentNegotiation
+from levqor.lib.drf.errors import ErrorSerializer
+from levqor.lib.drf.negotiation import ApiContentNegotiation
 
 from . import cache_keys, formats, selectors, serializers
 from .models import MaintenanceStatus

@@ -8,7 +8,7 @@ class StatusConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import post_send, pre_send
 
-        from levqor import attention, banners, signals
+        from levqor.lib import attention, banners, signals
 
         from . import receivers, selectors, services
 

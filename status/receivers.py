@@ -6,7 +6,7 @@ from datetime import UTC
 
 from django.urls import reverse
 
-from levqor.banners import Banner
+from levqor.lib.banners import Banner
 
 from . import selectors, services
 

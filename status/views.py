@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from levqor.ratelimit import ratelimit
+from levqor.lib.ratelimit import ratelimit
 
 from . import charts, selectors, services
 from .forms import SubscribeForm

@@ -25,8 +25,8 @@ from rest_framework.response import Response
 from levqor.accounts.models import User
 from levqor.api.authentication import check_ip_burst, credentials_from
 from levqor.api.base import AccountApi
-from levqor.api.errors import error_responses
 from levqor.api.models import ApiKey
+from levqor.lib.drf.errors import error_responses
 
 from . import selectors, services
 from .models import SlaCreditRequest

@@ -1,13 +1,13 @@
 from django.apps import AppConfig
 
+from levqor.lib import attention
+
 
 class SupportConfig(AppConfig):
     name = "support"
     verbose_name = "Support"
 
     def ready(self) -> None:
-        from levqor import attention
-
         from . import selectors, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
         attention.register(

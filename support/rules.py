@@ -84,3 +84,7 @@ def suggested_credit_minor(*, uptime_percent, fee_minor: int, already_credited_m
     """The tier's share of the month's fee, capped at one month's fee in all."""
     amount = fee_minor * credit_percent(uptime_percent) // 100
     return max(0, min(amount, fee_minor - already_credited_minor))
+
+
+# How long a worker may hold a claim (email, Stripe credit) before another may take over.
+CLAIM_LEASE = timedelta(minutes=10)

@@ -9,6 +9,7 @@ from compliance import audit
 from levqor.accounts.models import Account
 
 from .models import Dispute, DisputeMessage, SlaCreditRequest, SupportEmail
+from .rules import CLAIM_LEASE
 
 PAYING_STATES = (Account.BillingState.ACTIVE, Account.BillingState.PAUSED_BILLING)
 
@@ -56,7 +57,6 @@ def sla_request_pending_count() -> int:
 
 def sla_credits_due(*, now: datetime) -> QuerySet[SlaCreditRequest]:
     """Credits still owed whose next attempt is due and that no worker holds."""
-    from .services.outbox import CLAIM_LEASE
 
     return (
         SlaCreditRequest.objects.filter(

@@ -7,7 +7,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from levqor.api.serializers import StrictInputSerializer, request_schema_tighten
+from levqor.lib.drf.serializers import StrictInputSerializer, request_schema_tighten
 from levqor.plans import PLAN_CHOICES
 
 from .models import Dispute, DisputeMessage, Impact, SlaCreditRequest
@@ -56,7 +56,7 @@ class SlaCreditRequestCreateScheme(OpenApiSerializerExtension):
     `validate` enforces (month xor incident_date, by period_kind)."""
 
     target_class = SlaCreditRequestCreateSerializer
-    priority = 1  # over levqor.api.serializers.StrictInputScheme
+    priority = 1  # over levqor.lib.drf.serializers.StrictInputScheme
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)

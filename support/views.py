@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from levqor.ratelimit import ratelimit
+from levqor.lib.ratelimit import ratelimit
 
 from . import attachments, rules, selectors, services
 from .forms import DisputeForm, DisputeMessageForm, MoreInfoForm, SlaCreditForm

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from compliance.dsar import views as dsar_views
 from compliance.dsar.models import DataExport, ErasureRequest
-from levqor import ratelimit
+from levqor.lib import ratelimit
 from support import rules
 from support import views as support_views
 from support.models import Dispute, SlaCreditRequest

@@ -10,7 +10,7 @@ import stripe
 from billing import abuse
 from billing.models import DunningCase
 from compliance.models import AbuseSignal
-from compliance.security import pii_hash
+from levqor.lib.security import pii_hash
 
 from .conftest import current_invoice, event
 

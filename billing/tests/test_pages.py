@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import DunningCase, StripeEvent
-from levqor import attention
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
+from levqor.lib import attention
 
 from .conftest import current_invoice
 

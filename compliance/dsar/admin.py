@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from levqor import attention
+from levqor.lib import attention
 
 from .. import audit, dashboard
 from . import erasure, exports

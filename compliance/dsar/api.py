@@ -16,8 +16,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from levqor.api.errors import ErrorSerializer
-from levqor.api.serializers import EmptyBodySerializer
+from levqor.lib.drf.errors import ErrorSerializer
+from levqor.lib.drf.serializers import EmptyBodySerializer
 
 from ..api import person_of
 from . import exports

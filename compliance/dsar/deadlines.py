@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from levqor import emails
+from compliance import mail
 
 from .. import audit
 from .models import add_months
@@ -51,6 +51,6 @@ def deadline_extend(*, obj, months: int, reason: str, actor, kind: str, email: s
     context = {"kind": kind, "request": obj, "reason": reason, "due_on": obj.deadline_on}
 
     def send():
-        emails.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
+        mail.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
 
     transaction.on_commit(send, robust=True)  # a failed send is an EmailFailure for staff

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from levqor import emails
+from compliance import mail
 
 from .. import audit
 from ..models import AuditEvent
@@ -48,7 +48,7 @@ def erasures_open() -> QuerySet:
 
 def _send(name: str, *, to: str, context: dict) -> None:
     def send():
-        emails.send(name, to=to, context=context, purpose="transactional")
+        mail.send(name, to=to, context=context, purpose="transactional")
 
     # robust: the request is recorded; a failed send is an EmailFailure for staff.
     transaction.on_commit(send, robust=True)

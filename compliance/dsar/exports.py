@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from levqor import emails
+from compliance import mail
 
 from .. import audit
 from . import providers
@@ -348,7 +348,7 @@ def _email_link(export: DataExport, *, reason: str) -> None:
     context = {"export": export, "link": url, "expires_at": expires, "days": settings.LEVQOR_DSAR_LINK_DAYS}
 
     def send():
-        emails.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
+        mail.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
 
     # robust: the export is built; a failed send is an EmailFailure for staff (who can resend it).
     transaction.on_commit(send, robust=True)

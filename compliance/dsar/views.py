@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
-from levqor.ratelimit import ratelimit
+from levqor.lib.ratelimit import ratelimit
 
 from . import erasure, exports
 from .forms import ErasureRequestForm

@@ -131,19 +131,6 @@ def test_it_refuses_to_update_or_delete_an_event():
 
 
 @pytest.mark.django_db
-def test_it_stores_the_request_correlation_id(client, customer):
-    from levqor.accounts.services import login_link_send
-
-    login_link_send(email=customer.email)
-    event = AuditEvent.objects.get(action="auth.login_link_sent")
-    assert event.correlation_id == ""  # outside a request
-
-    client.post("/login", {"email": customer.email}, HTTP_X_REQUEST_ID="req-12345678")
-    event = AuditEvent.objects.filter(action="auth.login_link_sent").order_by("-seq").first()
-    assert event.correlation_id == "req-12345678"
-
-
-@pytest.mark.django_db
 def test_verify_audit_command_exits_non_zero_on_a_broken_chain(capsys):
     events = _write(3)
     call_command("verify_audit")

@@ -4,9 +4,9 @@ import json
 import pytest
 from django.core import mail
 
+from compliance import mail as compliance_mail
 from compliance import marketing, objections
 from compliance.models import AuditEvent, MarketingSubscription, Objection
-from levqor import emails
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +24,13 @@ def subscribed_customer(customer, django_capture_on_commit_callbacks):
 
 # Every way marketing email leaves the system. A new sender is added here.
 MARKETING_SENDERS = {
-    "emails.send(purpose=marketing)": lambda user: emails.send(
+    "mail.send(purpose=marketing)": lambda user: compliance_mail.send(
         "marketing-newsletter", to=user.email, purpose="marketing", context={"subject": "Offer", "body": "Buy"}
     ),
-    "emails.send(purpose=marketing, topic)": lambda user: emails.send(
+    "mail.send(purpose=marketing, topic)": lambda user: compliance_mail.send(
         "marketing-newsletter", to=user.email, purpose="marketing", topic="offers", context={"subject": "Offer"}
     ),
-    "marketing.marketing_send": lambda user: marketing.marketing_send(
+    "mail.marketing_send": lambda user: compliance_mail.marketing_send(
         template="marketing-newsletter", topic="product_updates", context={"subject": "News", "body": "New!"}
     ),
 }
@@ -49,7 +49,7 @@ def test_an_opted_out_user_receives_no_marketing_mail_from_any_sender(subscribed
 
 
 def test_marketing_needs_a_confirmed_subscription_even_without_an_objection(customer):
-    assert emails.send("marketing-newsletter", to=customer.email, purpose="marketing", context={}) is False
+    assert compliance_mail.send("marketing-newsletter", to=customer.email, purpose="marketing", context={}) is False
     assert mail.outbox == []
 
 
@@ -61,10 +61,10 @@ def test_transactional_mail_still_reaches_an_opted_out_user(customer, client, dj
 
 
 def test_every_sender_must_name_a_purpose():
-    purpose = inspect.signature(emails.send).parameters["purpose"]
+    purpose = inspect.signature(compliance_mail.send).parameters["purpose"]
     assert purpose.kind is inspect.Parameter.KEYWORD_ONLY and purpose.default is inspect.Parameter.empty
     with pytest.raises(ValueError, match="Unknown email purpose"):
-        emails.send("magic-link", to="a@example.test", purpose="newsletter", context={})
+        compliance_mail.send("magic-link", to="a@example.test", purpose="newsletter", context={})
 
 
 def test_the_opt_out_page_records_objections_and_unsubscribes(
@@ -188,32 +188,3 @@ def test_an_analytics_objection_switches_analytics_cookies_off(customer_client, 
     assert consent.allows(request, "analytics")
     objections.objections_set(user=customer, choices={"analytics": True}, source="web", actor=customer)
     assert not consent.allows(request, "analytics") and consent.allows(request, "functional")
-
-
-def test_the_api_works_with_an_api_key_for_the_person_who_created_it(client, customer, other_customer):
-    from levqor.api.services import api_key_create
-    from levqor.api.testing import ApiCaller
-
-    issued = api_key_create(account=customer.account, name="CRM sync", actor=customer)
-    api = ApiCaller(client, issued.secret)
-    response = api.post("/api/gdpr/opt-out", {"profiling": True})
-    assert response.status_code == 200 and response.json()["profiling"] is True
-    assert objections.objected(customer, "profiling")
-    assert not objections.objected(other_customer, "profiling")
-
-    ownerless = api_key_create(account=customer.account, name="Ownerless", actor=None)
-    assert ApiCaller(client, ownerless.secret).get("/api/gdpr/opt-out").status_code == 403
-    assert ApiCaller(client, "lvq_live_not-a-real-key").get("/api/gdpr/opt-out").status_code == 401
-
-
-def test_a_key_staff_made_for_a_customer_never_acts_for_the_staff_member(client, customer, staff):
-    from levqor.api.services import api_key_create
-    from levqor.api.testing import ApiCaller
-
-    issued = api_key_create(account=customer.account, name="Made by support", actor=staff)
-    api = ApiCaller(client, issued.secret)
-
-    assert api.post("/api/gdpr/opt-out", {"profiling": True}).status_code == 403
-    assert api.get("/api/legal/acceptance").status_code == 403
-    assert not objections.objected(staff, "profiling")
-    assert not objections.objected(customer, "profiling")

@@ -14,8 +14,8 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RoutePattern
 
-from levqor import correlation, ratelimit
-from levqor.logging import JsonFormatter
+from levqor.lib import correlation, ratelimit
+from levqor.lib.logging import JsonFormatter
 
 pytestmark = pytest.mark.django_db
 

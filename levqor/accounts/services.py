@@ -8,8 +8,7 @@ from django.utils import timezone
 from sesame.backends import ModelBackend as SesameBackend
 from sesame.utils import get_query_string
 
-from compliance import audit
-from levqor import emails
+from compliance import audit, mail
 from levqor.plans import TRIAL_DAYS, plan_by_code
 
 from .models import Account, User
@@ -98,7 +97,7 @@ def login_link_send(*, email: str, next_url: str = "") -> bool:
     minutes = settings.SESAME_MAX_AGE // 60
     audit.record(actor=user, action="auth.login_link_sent", target=user, details={})
     transaction.on_commit(
-        lambda: emails.send(
+        lambda: mail.send(
             "magic-link",
             to=user.email,
             purpose="transactional",

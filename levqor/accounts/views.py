@@ -6,8 +6,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from compliance import lockout
-from compliance.security import without_secrets
-from levqor.ratelimit import ratelimit
+from levqor.lib.ratelimit import ratelimit
+from levqor.lib.security import without_secrets
 
 from . import services
 from .forms import LoginForm

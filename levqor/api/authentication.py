@@ -11,8 +11,9 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.throttling import BaseThrottle
 
+from levqor.lib.drf.errors import TooManyRequests
+
 from . import quotas
-from .errors import TooManyRequests
 from .models import ApiKey
 from .selectors import api_key_for_secret
 from .services import api_key_touch

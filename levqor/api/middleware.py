@@ -1,6 +1,7 @@
 from django.http import JsonResponse
 
-from .errors import envelope, is_api_request
+from levqor.lib.drf.errors import envelope, is_api_request
+
 from .throttling import LIMITS_ATTR
 
 

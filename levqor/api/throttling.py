@@ -1,8 +1,9 @@
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from levqor.lib.drf.errors import TooManyRequests
+
 from . import quotas
-from .errors import TooManyRequests
 from .models import ApiKey
 
 LIMITS_ATTR = "levqor_api_limits"  # read by middleware.ApiLimitHeadersMiddleware

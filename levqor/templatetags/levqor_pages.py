@@ -6,7 +6,7 @@ from django import template
 from django.conf import settings
 from django.templatetags.static import static
 
-from levqor import correlation
+from levqor.lib import correlation
 
 register = template.Library()
 

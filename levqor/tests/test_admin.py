@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from compliance import audit
 from compliance.models import AuditEvent
-from levqor import attention
+from levqor.lib import attention
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 from django_q.worker import worker
 
 from compliance.models import AuditEvent, MarketingSubscription
-from levqor import attention
+from levqor.lib import attention
 from levqor.models import EmailFailure
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from levqor import correlation
+from levqor.lib import correlation
 
 
 class Capture(logging.Handler):

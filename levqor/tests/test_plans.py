@@ -5,10 +5,11 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from levqor import plans
+from levqor.pages import checks
 
 
 def errors_by_id():
-    return {message.id: message for message in plans.check_locked_facts()}
+    return {message.id: message for message in checks.check_locked_facts()}
 
 
 @pytest.mark.django_db
@@ -72,8 +73,8 @@ def test_it_fails_the_check_when_a_fact_drifts(monkeypatch, change):
 
 
 def test_it_fails_the_check_when_the_pricing_page_stops_showing_a_fact(monkeypatch):
-    real = plans.render_pricing_page
-    monkeypatch.setattr(plans, "render_pricing_page", lambda: real().replace("£1490", "£1,490"))
+    real = checks.render_pricing_page
+    monkeypatch.setattr(checks, "render_pricing_page", lambda: real().replace("£1490", "£1,490"))
 
     errors = errors_by_id()
 
@@ -86,7 +87,7 @@ def test_it_fails_the_check_when_the_pricing_page_cannot_render(monkeypatch):
     def broken():
         raise RuntimeError("template exploded")
 
-    monkeypatch.setattr(plans, "render_pricing_page", broken)
+    monkeypatch.setattr(checks, "render_pricing_page", broken)
 
     assert "failed to render" in errors_by_id()["levqor.E002"].msg
 

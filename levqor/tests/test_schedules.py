@@ -4,7 +4,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task, result
 
 from levqor import schedules
-from levqor.services import schedules_sync
+from levqor.lib.schedules import Job, schedules_sync
 
 pytestmark = pytest.mark.django_db
 
@@ -14,8 +14,8 @@ def levqor_schedules():
 
 
 def test_it_creates_every_registered_schedule_once():
-    first = schedules_sync()
-    second = schedules_sync()
+    first = schedules_sync(jobs=schedules.JOBS)
+    second = schedules_sync(jobs=schedules.JOBS)
 
     assert sorted(first.created) == sorted(job.name for job in schedules.JOBS)
     assert second.created == second.updated == second.deleted == []
@@ -28,11 +28,11 @@ def test_it_creates_every_registered_schedule_once():
 
 
 def test_it_updates_a_changed_schedule_and_prunes_only_levqor_ones():
-    schedules_sync()
+    schedules_sync(jobs=schedules.JOBS)
     Schedule.objects.create(name="levqor:old.job", func="math.floor", schedule_type=Schedule.DAILY)
     Schedule.objects.create(name="hand-made", func="math.floor", schedule_type=Schedule.DAILY)
     job = schedules.JOBS[0]
-    changed = (schedules.Job(job.name, job.func, "0 5 * * *", job.description), *schedules.JOBS[1:])
+    changed = (Job(job.name, job.func, "0 5 * * *", job.description), *schedules.JOBS[1:])
 
     outcome = schedules_sync(jobs=changed)
 
@@ -47,7 +47,7 @@ def test_it_refuses_a_registry_with_duplicate_or_unprefixed_names():
     with pytest.raises(ValueError, match="Duplicate"):
         schedules_sync(jobs=(job, job))
     with pytest.raises(ValueError, match="must start with"):
-        schedules_sync(jobs=(schedules.Job("mine", job.func, job.cron, ""),))
+        schedules_sync(jobs=(Job("mine", job.func, job.cron, ""),))
     assert levqor_schedules() == {}
 
 

@@ -11,7 +11,8 @@ from rest_framework.response import Response
 from compliance import screening
 from levqor.api import quotas
 from levqor.api.base import AccountApi
-from levqor.api.errors import HighRiskData, error_responses
+from levqor.api.errors import HighRiskData
+from levqor.lib.drf.errors import error_responses
 
 from . import selectors, services
 from .serializers import (

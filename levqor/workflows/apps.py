@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from levqor.lib import attention
+
 
 class WorkflowsConfig(AppConfig):
     name = "levqor.workflows"
@@ -7,9 +9,7 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self) -> None:
-        from levqor import attention
-
-        from . import selectors
+        from . import selectors  # imports models: only once the app registry is ready
 
         attention.register(
             "Live workflow runs failed in the last 24 h",

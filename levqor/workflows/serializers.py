@@ -3,7 +3,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from levqor.api.serializers import StrictInputSerializer
+from levqor.lib.drf.serializers import StrictInputSerializer
 
 from .models import Run, RunLog, Workflow
 from .steps import MAX_DELAY_SECONDS, MAX_STEPS, STEP_TYPES

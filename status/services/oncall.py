@@ -30,8 +30,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance import audit
-from levqor import emails
+from compliance import audit, mail
 
 from .. import selectors, state
 from ..models import Alert, AlertDelivery, AlertState, Component, ComponentStatus, Impact, IncidentStatus, Probe, State
@@ -258,7 +257,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
     alert = delivery.alert
     try:
         if delivery.channel == AlertDelivery.Channel.EMAIL:
-            emails.send(
+            mail.send(
                 "status-oncall-alert",
                 to=delivery.target,
                 context={"alert": alert, "status_url": settings.LEVQOR_BASE_URL + reverse("status:page")},

@@ -11,8 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from compliance import audit
-from levqor import emails
+from compliance import audit, mail
 
 from ..models import IncidentUpdate, MaintenanceStatus, MaintenanceUpdate, Notification, Subscriber
 
@@ -77,7 +76,7 @@ def confirmation_send(*, subscriber_id: int) -> bool:
         return False
     from django.conf import settings
 
-    emails.send(
+    mail.send(
         "status-subscribe-confirm",
         to=subscriber.email,
         context={
@@ -168,7 +167,7 @@ def _send_all(*, recipients, about: dict, template: str, context: dict) -> int:
             continue
         link = unsubscribe_url(subscriber)
         try:
-            emails.send(
+            mail.send(
                 template,
                 to=subscriber.email,
                 context={**context, "unsubscribe_url": link},

@@ -7,7 +7,7 @@ from django_q.tasks import async_task, result
 
 from compliance import audit
 from compliance.models import AuditEvent
-from levqor import attention
+from levqor.lib import attention
 from status import services
 from status.models import (
     Component,

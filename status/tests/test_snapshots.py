@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django_q.tasks import async_task, result
 
-from levqor import emails
+from compliance import mail
 from status import probes, services
 from status.models import Component, ExternalContact, Heartbeat, Snapshot, SnapshotRun, State
 
@@ -155,7 +155,7 @@ def test_it_never_lets_a_contact_record_break_the_caller(db, monkeypatch):
 
 
 def test_each_real_email_send_is_the_email_probe(components):
-    emails.send(
+    mail.send(
         "status-subscribe-confirm",
         to="a@b.test",
         context={"confirm_url": "x", "status_url": "y"},

@@ -4,6 +4,7 @@ they send. Each service is atomic, audits in its own transaction and queues
 email only after commit, through the `SupportEmail` outbox (one row per
 email, claimed before sending, so each goes out once)."""
 
+from ..rules import CLAIM_LEASE
 from .credits import (
     CREDIT_MAX_ATTEMPTS,
     credit_error_describe,
@@ -24,7 +25,6 @@ from .disputes import (
     evidence_reminders_send,
 )
 from .outbox import (
-    CLAIM_LEASE,
     CREDIT_CURRENCIES,
     CREDIT_CURRENCY_ERROR,
     DECISION_STATUSES,

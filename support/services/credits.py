@@ -25,7 +25,8 @@ from levqor.accounts.models import User
 
 from .. import selectors
 from ..models import CreditErrorKind, CreditState, SlaCreditRequest
-from .outbox import CLAIM_LEASE, _customer_email, _email, _url
+from ..rules import CLAIM_LEASE
+from .outbox import _customer_email, _email, _url
 
 logger = logging.getLogger(__name__)
 

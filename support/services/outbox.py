@@ -11,17 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from levqor import emails
+from compliance import mail
 from levqor.accounts.models import Account, User
 from levqor.plans import CURRENCY
 
 from .. import selectors
 from ..models import SlaCreditRequest, SupportEmail
+from ..rules import CLAIM_LEASE
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may hold a claim (email, Stripe credit) before another may take over.
-CLAIM_LEASE = timedelta(minutes=10)
 # Failed sends the sweep retries (every 10 minutes) before leaving the email to staff.
 EMAIL_MAX_ATTEMPTS = 5
 # Levqor bills in GBP only, and Stripe credits a customer's balance only in
@@ -90,7 +89,7 @@ def email_deliver(*, email_id: int) -> bool:
         return False
     email = SupportEmail.objects.get(pk=email_id)
     try:
-        sent = emails.send(email.template, to=email.to, context=email.context, purpose="transactional")
+        sent = mail.send(email.template, to=email.to, context=email.context, purpose="transactional")
     except Exception as exc:  # the provider or the network: recorded, shown to staff, retried by the sweep
         error = f"{type(exc).__name__}: {exc}"[:500]
         logger.warning("support email %s (%s) failed to send: %s", email_id, email.template, error)

@@ -152,7 +152,7 @@ def test_it_counts_what_needs_attention_on_the_admin_index(staff_client, custome
         stripe_status="needs_response",
         evidence_due_by=timezone.now() + timedelta(days=1),
     )
-    from levqor import attention
+    from levqor.lib import attention
 
     counts = {q.label: q.count for q in attention.queue_counts()}
     assert counts["SLA credit requests awaiting a decision"] == 1

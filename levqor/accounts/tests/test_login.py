@@ -8,9 +8,9 @@ from django.core import mail
 from django.db import IntegrityError
 
 from compliance.models import AuditEvent
-from levqor import banners
 from levqor.accounts.models import Account, User
 from levqor.accounts.services import account_create, account_set_billing_state
+from levqor.lib import banners
 
 pytestmark = pytest.mark.django_db
 
@@ -275,7 +275,7 @@ def test_it_shows_a_clear_page_for_a_spent_link_warns_once_and_counts_a_failed_s
 
 def test_it_redacts_sign_in_tokens_from_log_lines():
     # The console handler every logger writes through (settings.LOGGING), into a buffer.
-    from levqor.logging import RedactSecretsFilter
+    from levqor.lib.logging import RedactSecretsFilter
 
     (handler,) = [h for h in logging.getLogger().handlers if any(isinstance(f, RedactSecretsFilter) for f in h.filters)]
     buffer = io.StringIO()

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from levqor.api import errors
+from levqor.lib.drf import errors as drf_errors
 from levqor.workflows import selectors
 
 
@@ -62,13 +63,13 @@ class TestErrorFormat:
 
     def test_its_django_handlers_answer_json_under_api_and_html_elsewhere(self):
         factory = RequestFactory()
-        response = errors.server_error(factory.get("/api/workflows"))
+        response = drf_errors.server_error(factory.get("/api/workflows"))
         assert response.status_code == 500 and json.loads(response.content)["error"]["code"] == "server_error"
-        assert errors.bad_request(factory.get("/api/x"), None).status_code == 400
-        denied = errors.permission_denied(factory.get("/api/x"), None)
+        assert drf_errors.bad_request(factory.get("/api/x"), None).status_code == 400
+        denied = drf_errors.permission_denied(factory.get("/api/x"), None)
         assert json.loads(denied.content)["error"]["code"] == "permission_denied"
         with override_settings(DEBUG=False):
-            assert "text/html" in errors.server_error(factory.get("/pricing"))["Content-Type"]
+            assert "text/html" in drf_errors.server_error(factory.get("/pricing"))["Content-Type"]
 
     def test_it_documents_every_code_it_uses(self):
         for code in ("validation_error", "not_authenticated", "invalid_api_key", "api_key_revoked", "api_key_expired"):
@@ -79,8 +80,8 @@ class TestErrorFormat:
 
     def test_it_flattens_nested_errors_to_dotted_fields(self):
         nested = {"steps": [{}, {"name": ["Bad."]}], "name": ["Required."], "x": "Oops."}
-        assert errors.flatten_errors(nested) == {"steps.1.name": ["Bad."], "name": ["Required."], "x": ["Oops."]}
-        assert errors.flatten_errors(["Whole body wrong."]) == {"non_field_errors": ["Whole body wrong."]}
+        assert drf_errors.flatten_errors(nested) == {"steps.1.name": ["Bad."], "name": ["Required."], "x": ["Oops."]}
+        assert drf_errors.flatten_errors(["Whole body wrong."]) == {"non_field_errors": ["Whole body wrong."]}
 
 
 @pytest.mark.django_db

@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand
 
-from levqor.services import schedules_sync
+from levqor.lib.schedules import schedules_sync
+from levqor.schedules import JOBS
 
 
 class Command(BaseCommand):
     help = "Make django-q2's schedules match levqor/schedules.py. Idempotent; run on every deploy."
 
     def handle(self, *args, **options):
-        result = schedules_sync()
+        result = schedules_sync(jobs=JOBS)
         for label, names in (
             ("created", result.created),
             ("updated", result.updated),

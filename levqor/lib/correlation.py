@@ -51,4 +51,4 @@ def _clear_after_request(**kwargs) -> None:
     _current.set("")
 
 
-request_finished.connect(_clear_after_request, dispatch_uid="levqor.correlation.clear")
+request_finished.connect(_clear_after_request, dispatch_uid="levqor.lib.correlation.clear")

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import render
 
-from compliance.security import client_ip
+from .security import client_ip
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")

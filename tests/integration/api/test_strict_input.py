@@ -126,7 +126,7 @@ def plain_view(request):
 
 
 urlpatterns = [path("api/test/plain", plain_view)]
-handler404 = "levqor.api.errors.page_not_found"  # as levqor/urls.py: the branded page needs the project's URL names
+handler404 = "levqor.lib.drf.errors.page_not_found"  # as levqor/urls.py: the branded page needs the project's URL names
 
 
 @pytest.mark.parametrize("debug", [True, False])

@@ -1,15 +1,23 @@
 """Project-wide signals: how one app tells others something happened
-without importing them (ARCHITECTURE: billing may not import status).
+without importing them (billing may not import status; the floor imports no
+app).
 
 `external_contact` — sent after each real call to an outside service
 (Stripe today), so the status page can show when it was last reached:
 
     external_contact.send(sender=__name__, name="stripe", ok=True, latency_ms=180, error="")
+
+`email_sent` / `email_failed` — sent by `levqor.lib.mail.send` after the
+backend took (or refused) a message, with `name`, `to`, `purpose` (and
+`error`). Sent with `send`, not `send_robust`: the levqor app's receivers
+write in the sender's transaction, and their failure is the sender's.
 """
 
 from django.dispatch import Signal
 
 external_contact = Signal()
+email_sent = Signal()
+email_failed = Signal()
 
 
 def external_contact_report(*, sender: str, name: str, ok: bool, latency_ms: int | None, error: str = "") -> None:

@@ -1,0 +1,52 @@
+"""The system check that guards the locked business facts (levqor.plans):
+their seal, and that the rendered /pricing page shows each of them. Here,
+not in plans.py, because it renders the page: pages import plans, not the
+other way round."""
+
+from django.conf import settings
+from django.core import checks
+from django.test.utils import override_settings
+
+from levqor import plans
+
+from .views import render_pricing_html
+
+
+def render_pricing_page() -> str:
+    """Render /pricing as the check sees it. Static file URLs are resolved
+    without the hashed manifest, which does not exist before collectstatic
+    (checks run on build machines too); everything else renders as served."""
+    plain_static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(STORAGES={**settings.STORAGES, "staticfiles": plain_static}):
+        return render_pricing_html()
+
+
+@checks.register("levqor")
+def check_locked_facts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    fingerprint = plans.facts_fingerprint()
+    if fingerprint != plans.LOCKED_SEAL:
+        errors.append(
+            checks.Error(
+                "Locked business facts have changed (SPEC §0): prices, SLA hours, DFY tiers, "
+                "the money-back period or the trial sentence no longer match their seal.",
+                hint=f"Current facts: {plans.canonical_facts()}. If this change is intended and approved, "
+                f"record it in SPEC §0 and change LOCKED_SEAL to {fingerprint!r}.",
+                obj="levqor.plans",
+                id="levqor.E001",
+            )
+        )
+    try:
+        missing = plans.missing_from_page(render_pricing_page())
+    except Exception as exc:  # a broken template must fail the check, not crash it
+        missing = [f"the pricing page failed to render: {exc!r}"]
+    if missing:
+        errors.append(
+            checks.Error(
+                "The rendered /pricing page does not show every locked fact: " + "; ".join(missing),
+                hint="Render the facts from levqor.plans inside their data-fact sections.",
+                obj="templates/pages/pricing.html",
+                id="levqor.E002",
+            )
+        )
+    return errors
