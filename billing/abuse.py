@@ -19,6 +19,8 @@ from django.core.cache import cache
 
 from compliance.abuse import abuse_signal_record
 
+from .payloads import id_of
+
 THRESHOLDS = {
     "card_decline": (3, timedelta(hours=24)),
     "failed_checkout": (3, timedelta(hours=24)),
@@ -74,8 +76,7 @@ def charge_observed(*, charge: dict, event_id: str, at: datetime) -> bool:
     amount = charge.get("amount")
     if not isinstance(amount, int) or amount >= SMALL_CHARGE_MINOR_UNITS:
         return False
-    customer = charge.get("customer")
-    customer_id = customer.get("id", "") if isinstance(customer, dict) else str(customer or "")
+    customer_id = id_of(charge.get("customer"))
     if not customer_id:
         # Card testers rarely create customers: fall back to the card's
         # fingerprint, which is the same for every charge on one card.

@@ -23,10 +23,13 @@ import time
 
 import stripe
 from django.conf import settings
+from djstripe.models import Charge
 from djstripe.settings import djstripe_settings
 
 from levqor.accounts.models import Account
 from levqor.signals import external_contact_report
+
+from .payloads import id_of
 
 logger = logging.getLogger(__name__)
 
@@ -97,14 +100,12 @@ def charge_customer_id(*, charge, livemode: bool = False) -> str:
     the expanded object, else dj-stripe's mirror (synced with the dispute),
     else one API call. "" when unknown."""
     if isinstance(charge, dict):
-        customer = charge.get("customer")
+        customer = id_of(charge.get("customer"))
         if customer:
-            return customer.get("id", "") if isinstance(customer, dict) else str(customer)
+            return customer
         charge = charge.get("id", "")
     if not charge:
         return ""
-    from djstripe.models import Charge
-
     mirrored = Charge.objects.filter(id=charge).values_list("customer_id", flat=True).first()
     if mirrored:
         return mirrored
@@ -115,11 +116,4 @@ def charge_customer_id(*, charge, livemode: bool = False) -> str:
         _record(False, started, error=str(getattr(exc, "code", None) or type(exc).__name__))
         return ""
     _record(True, started)
-    customer = fetched.get("customer")
-    return (customer.get("id", "") if isinstance(customer, dict) else customer) or ""
-
-
-def account_for_stripe_customer(customer_id: str) -> Account | None:
-    if not customer_id:
-        return None
-    return Account.objects.filter(stripe_customer_id=customer_id).first()
+    return id_of(fetched.get("customer"))

@@ -62,19 +62,19 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         name="levqor:billing.run_dunning",
-        func="billing.tasks.run_dunning",
+        func="billing.tasks.dunning_run",
         cron="5 * * * *",
         description="Dunning sweep hourly: day 0/7/14 emails once per case and stage, pause at day 14.",
     ),
     Job(
         name="levqor:billing.retry_stripe_events",
-        func="billing.tasks.retry_stripe_events",
+        func="billing.tasks.events_retry",
         cron="*/5 * * * *",
         description="Re-enqueue Stripe events the queue lost or that failed with attempts left.",
     ),
     Job(
         name="levqor:billing.retry_emails",
-        func="billing.tasks.retry_emails",
+        func="billing.tasks.notices_retry_due",
         cron="*/5 * * * *",
         description="Every 5 minutes: send dunning emails whose retry back-off has run out.",
     ),
