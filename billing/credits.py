@@ -57,6 +57,13 @@ def _existing(customer_id: str, idempotency_key: str, api_key: str) -> str | Non
     return None
 
 
+def customer_balance_credit_find(*, account: Account, idempotency_key: str) -> str | None:
+    """The id of the balance credit made with this key, if Stripe has one (an
+    earlier attempt that timed out or whose worker died). Raises
+    stripe.StripeError when Stripe cannot be asked."""
+    return _existing(account.stripe_customer_id, idempotency_key, _api_key())
+
+
 def customer_balance_credit(
     *, account: Account, amount_minor: int, currency: str, description: str, idempotency_key: str
 ) -> str:

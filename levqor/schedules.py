@@ -110,13 +110,13 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         name="levqor:support.evidence_due_reminders",
-        func="support.tasks.evidence_due_reminders",
+        func="support.tasks.evidence_reminders_send",
         cron="7 8 * * *",
         description="Daily: email support about chargebacks whose evidence is due within 3 days (once a day each).",
     ),
     Job(
         name="levqor:support.retry_sla_credits",
-        func="support.tasks.retry_sla_credits",
+        func="support.tasks.sla_credits_retry",
         cron="*/5 * * * *",
         description="Every 5 minutes: retry failed SLA credits in Stripe with backoff (each applied once).",
     ),

@@ -1,4 +1,4 @@
-"""django-q2 entry points: thin wrappers around the services."""
+"""django-q2 entry points: thin wrappers, each named after the service it calls."""
 
 from . import services
 
@@ -13,13 +13,13 @@ def sla_credit_apply(request_id: int) -> str | None:
     return services.sla_credit_apply(request_id=request_id)
 
 
-def retry_sla_credits() -> int:
+def sla_credits_retry() -> int:
     """Every 5 minutes: attempt the SLA credits whose retry is due (backoff
     after a failure). Safe to run twice and on several workers."""
     return services.sla_credits_retry()
 
 
-def evidence_due_reminders() -> int:
+def evidence_reminders_send() -> int:
     """Daily: email support about chargebacks whose evidence is due within 3
     days, once per dispute per day. Safe to run twice."""
     return services.evidence_reminders_send()
