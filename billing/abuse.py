@@ -1,4 +1,4 @@
-"""Log-only abuse signals from Stripe events (SPEC §5 *later*, issue 8 item 11).
+"""Log-only abuse signals from Stripe events.
 
 Nothing is blocked: past a threshold we call compliance's
 `abuse_signal_record`, which logs a WARNING with the customer id hashed and

@@ -68,9 +68,11 @@ def notices_enqueue(notice_ids: list[int]) -> None:
         logger.exception("could not run or enqueue %d dunning emails; the sweep will", len(notice_ids))
 
 
-def _email_context(case: DunningCase, user: User) -> dict:
+def _email_context(case: DunningCase, user: User, *, kind: str) -> dict:
+    """What the email of this kind for this case is rendered with: the
+    stage's subject and sentence (for "payment received", the case's stage's)."""
     billing_url = settings.LEVQOR_BASE_URL + reverse("billing:overview")
-    current = stages.by_code(case.stage)
+    stage = stages.by_code(kind) or stages.by_code(case.stage)
     return {
         "case": case,
         "user": user,
@@ -80,7 +82,8 @@ def _email_context(case: DunningCase, user: User) -> dict:
         "billing_url": billing_url,
         "next_retry": case.next_payment_attempt if not case.hard_decline else None,
         "hard_decline": case.hard_decline,
-        "sentence": current.sentence if current else "",
+        "sentence": stage.sentence if stage else "",
+        "subject": stage.subject.format(amount=case.amount_display) if stage else "",
     }
 
 
@@ -152,11 +155,7 @@ def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
         _failed(notice_id, "The account has no active user to email.")
         return False
     template, name = _message(notice.kind)
-    context = _email_context(case, user)
-    stage = stages.by_code(notice.kind)
-    if stage is not None:
-        context["sentence"] = stage.sentence
-        context["subject"] = stage.subject.format(amount=case.amount_display)
+    context = _email_context(case, user, kind=notice.kind)
     try:
         subject, _, _ = emails.render(template, context)
         # Resend (through anymail) de-duplicates on this header for 24 hours,
