@@ -35,10 +35,8 @@ def cases_enqueue_advance(case_ids: list[int]) -> None:
     """Advance just-opened cases in a worker now (their day-0 email), with
     the sweep's own claim so it is sent once whoever runs first. Never
     raises: if the broker is down the hourly sweep sends it."""
-    from . import tasks  # tasks.py wraps this module: imported on use so neither half-loads the other
-
     try:
-        async_task(tasks.cases_advance, case_ids, task_name=f"dunning-advance-{case_ids[0]}")
+        async_task(cases_advance, case_ids=case_ids, task_name=f"dunning-advance-{case_ids[0]}")
     except Exception:
         logger.exception("could not enqueue the advance of %d new cases; the sweep will", len(case_ids))
 
@@ -49,7 +47,7 @@ def case_advance(*, case_id: int, now: datetime, actor: User | None = None) -> s
 
 
 @transaction.atomic
-def cases_advance(*, case_ids: list[int], now: datetime, actor: User | None = None) -> dict[int, str]:
+def cases_advance(*, case_ids: list[int], now: datetime | None = None, actor: User | None = None) -> dict[int, str]:
     """Move each pending case to the stage its age calls for, claim that
     stage's email (a unique (case, stage) row) and queue the emails after
     commit; a pausing stage (day 14) pauses the account. One transaction and one audit entry
@@ -61,7 +59,8 @@ def cases_advance(*, case_ids: list[int], now: datetime, actor: User | None = No
     advanced meanwhile is no longer due. The stage update is still
     conditional on the old stage, and the batch rolls back if any row
     changed under it. Returns {case id: stage} for the cases this call
-    advanced. Safe to run twice."""
+    advanced (now by default). Safe to run twice."""
+    now = now or timezone.now()
     cases = DunningCase.objects.filter(pk__in=case_ids, status=DunningCase.Status.PENDING).select_related("account")
     if connection.features.has_select_for_update_skip_locked:
         cases = cases.select_for_update(skip_locked=True, of=("self",))

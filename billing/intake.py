@@ -194,12 +194,10 @@ def _enqueue_on_commit(event_pk: int) -> None:
 def enqueue(event_pk: int) -> None:
     """Hand the event to django-q2. Never raises: if the broker is down the
     event stays `received` and the retry schedule picks it up."""
-    from . import tasks  # tasks.py wraps this module: imported on use so neither half-loads the other
-
     try:
         # ack_failure=False: a failed run is not acknowledged, so the broker
         # presents it again after Q_CLUSTER["retry"] s, up to max_attempts.
-        async_task(tasks.event_process, event_pk, ack_failure=False, task_name=f"stripe-event-{event_pk}")
+        async_task(event_process, event_pk=event_pk, ack_failure=False, task_name=f"stripe-event-{event_pk}")
     except Exception:
         logger.exception("could not run or enqueue Stripe event %s; the retry schedule will", event_pk)
 

@@ -58,12 +58,10 @@ def notice_claim(*, case: DunningCase, kind: str) -> DunningNotice | None:
 def notices_enqueue(notice_ids: list[int]) -> None:
     """Hand claimed emails to django-q2 workers. Never raises: if the broker
     is down the claims stay unsent and the sweep delivers them after the lease."""
-    from . import tasks  # tasks.py wraps this module: imported on use so neither half-loads the other
-
     if not notice_ids:
         return
     try:
-        async_task(tasks.notices_deliver, notice_ids, task_name=f"dunning-emails-{notice_ids[0]}")
+        async_task(notices_deliver, notice_ids=notice_ids, task_name=f"dunning-emails-{notice_ids[0]}")
     except Exception:
         logger.exception("could not run or enqueue %d dunning emails; the sweep will", len(notice_ids))
 

@@ -10,6 +10,9 @@ from levqor.accounts.models import Account
 
 from .models import Dispute, DisputeMessage, SlaCreditRequest, SupportEmail
 
+# How long a worker may hold a claim (email, Stripe credit) before another may take over.
+CLAIM_LEASE = timedelta(minutes=10)
+
 PAYING_STATES = (Account.BillingState.ACTIVE, Account.BillingState.PAUSED_BILLING)
 
 
@@ -56,8 +59,6 @@ def sla_request_pending_count() -> int:
 
 def sla_credits_due(*, now: datetime) -> QuerySet[SlaCreditRequest]:
     """Credits still owed whose next attempt is due and that no worker holds."""
-    from .services.outbox import CLAIM_LEASE
-
     return (
         SlaCreditRequest.objects.filter(
             status=SlaCreditRequest.Status.APPROVED,

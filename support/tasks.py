@@ -1,16 +1,10 @@
-"""django-q2 entry points: thin wrappers, each named after the service it calls."""
+"""The scheduled django-q2 entry points (`levqor/schedules.py`): thin
+wrappers, each named after the service it calls. Work a service queues for
+later is that service itself, enqueued by reference with keyword arguments
+(`async_task(email_deliver, email_id=...)`), so no service imports this
+module and this module imports no one back."""
 
 from . import services
-
-
-def email_deliver(email_id: int) -> bool:
-    """Send one queued support email; sends nothing if it went already. Safe to run twice."""
-    return services.email_deliver(email_id=email_id)
-
-
-def sla_credit_apply(request_id: int) -> str | None:
-    """Apply an approved SLA credit in Stripe, once. Safe to run twice."""
-    return services.sla_credit_apply(request_id=request_id)
 
 
 def sla_credits_retry() -> int:

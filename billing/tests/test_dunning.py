@@ -296,13 +296,11 @@ def test_the_timeline_shows_the_case_s_webhooks(
 
 
 def test_delivering_the_same_emails_twice_sends_them_once(mapped_account):
-    from billing import tasks
-
     case = open_case(mapped_account)
     dunning.case_advance(case_id=case.pk, now=case.opened_at)  # claimed; its on_commit send never ran
     ids = list(DunningNotice.objects.values_list("pk", flat=True))
-    assert tasks.notices_deliver(ids) == 1
-    assert tasks.notices_deliver(ids) == 0
+    assert notices.notices_deliver(notice_ids=ids) == 1
+    assert notices.notices_deliver(notice_ids=ids) == 0
     assert len(mail.outbox) == 1
     assert EmailLog.objects.count() == 1
 

@@ -24,7 +24,6 @@ from .disputes import (
     evidence_reminders_send,
 )
 from .outbox import (
-    CLAIM_LEASE,
     CREDIT_CURRENCIES,
     CREDIT_CURRENCY_ERROR,
     DECISION_STATUSES,
@@ -42,7 +41,6 @@ from .sla_credits import (
 )
 
 __all__ = [
-    "CLAIM_LEASE",
     "CREDIT_MAX_ATTEMPTS",
     "CREDIT_CURRENCIES",
     "CREDIT_CURRENCY_ERROR",

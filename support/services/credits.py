@@ -26,7 +26,8 @@ from levqor.accounts.models import User
 
 from .. import selectors
 from ..models import CreditErrorKind, CreditState, SlaCreditRequest
-from .outbox import CLAIM_LEASE, _customer_email, _email, _url
+from ..selectors import CLAIM_LEASE
+from .outbox import _customer_email, _email, _url
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +75,8 @@ def credit_queue(request: SlaCreditRequest) -> None:
 
 
 def _enqueue(request_id: int) -> None:
-    from .. import tasks  # tasks.py wraps these services: imported on use so neither half-loads the other
-
     try:
-        async_task(tasks.sla_credit_apply, request_id, task_name=f"support-sla-credit-{request_id}")
+        async_task(sla_credit_apply, request_id=request_id, task_name=f"support-sla-credit-{request_id}")
     except Exception:
         logger.exception("could not enqueue SLA credit %s; the retry job will apply it", request_id)
 

@@ -18,11 +18,10 @@ from levqor.plans import CURRENCY
 
 from .. import selectors
 from ..models import SlaCreditRequest, SupportEmail
+from ..selectors import CLAIM_LEASE
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may hold a claim (email, Stripe credit) before another may take over.
-CLAIM_LEASE = timedelta(minutes=10)
 # Failed sends the sweep retries (every 10 minutes) before leaving the email to staff.
 EMAIL_MAX_ATTEMPTS = 5
 # Levqor bills in GBP only, and Stripe credits a customer's balance only in
@@ -70,10 +69,8 @@ def _email(*, key: str, template: str, to: str, context: dict, sla_request=None,
 
 
 def _enqueue_email(email_id: int) -> None:
-    from .. import tasks  # tasks.py wraps these services: imported on use so neither half-loads the other
-
     try:
-        async_task(tasks.email_deliver, email_id, task_name=f"support-email-{email_id}")
+        async_task(email_deliver, email_id=email_id, task_name=f"support-email-{email_id}")
     except Exception:
         logger.exception("could not enqueue support email %s; the sweep will send it", email_id)
 
