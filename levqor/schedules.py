@@ -64,7 +64,7 @@ JOBS: tuple[Job, ...] = (
         name="levqor:billing.run_dunning",
         func="billing.tasks.dunning_run",
         cron="5 * * * *",
-        description="Dunning sweep hourly: day 0/7/14 emails once per case and stage, pause at day 14.",
+        description="Dunning sweep hourly: each stage's email (billing/stages.py) once per case, and the pause.",
     ),
     Job(
         name="levqor:billing.retry_stripe_events",
