@@ -3,12 +3,12 @@ constraint, the sweep and the email derive from it; the one reminder
 template reads exactly as the three per-stage templates it replaced; and a
 day-21 stage is one row."""
 
-# The legacy templates below are quoted verbatim, long lines and all.
-# ruff: noqa: E501
-
+import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.db import connection, models
 from django.template import engines
@@ -18,51 +18,25 @@ from billing import dunning, notices, stages
 from billing.models import DunningCase, DunningNotice, EmailLog, Stage
 from levqor import emails
 
-# The templates/emails/dunning-day0, -day7 and -day14 folders as they were
-# before one reminder template served every stage: the bodies were
-# byte-identical, the subjects differed.
+# What the customer read before one reminder template served every stage:
+# the templates/emails/dunning-day0, -day7 and -day14 folders had these
+# subjects, one body (byte-identical in the three folders, moved unchanged
+# to dunning-reminder: these are its SHA-256) and these sentences.
 LEGACY_SUBJECTS = {
-    "day0": """Payment failed for your Levqor subscription ({{ amount }})
-""",
-    "day7": """Second reminder: your Levqor payment of {{ amount }} is still due
-""",
-    "day14": """Your Levqor account is paused: payment of {{ amount }} not received
-""",
+    "day0": "Payment failed for your Levqor subscription ({{ amount }})",
+    "day7": "Second reminder: your Levqor payment of {{ amount }} is still due",
+    "day14": "Your Levqor account is paused: payment of {{ amount }} not received",
 }
-LEGACY_BODY_TXT = """Hello{% if user.name %} {{ user.name }}{% endif %},
-
-{{ sentence }}
-
-Amount due: {{ amount }}{% if account %} for {{ account.name }}{% endif %}.
-{% if hard_decline %}
-Your bank declined the card{% if case.decline_code %} ({{ case.decline_code }}){% endif %} and will not accept another attempt, so there will be no automatic retry: please add a new card.
-{% elif next_retry %}
-We will try the card again on {{ next_retry|date:"j F Y" }}.
-{% endif %}
-{% if hard_decline %}Add a new card and pay{% else %}Pay the invoice or update your card{% endif %}: {{ pay_url }}
-
-Your billing page: {{ billing_url }}
-
-Questions? Write to {{ support_email }}.
-
-Levqor
-{{ base_url }}
-"""
-LEGACY_BODY_HTML = """<!doctype html>
-<html lang="en-GB"><body style="font-family: system-ui, sans-serif; color: #1b1f24;">
-<p>Hello{% if user.name %} {{ user.name }}{% endif %},</p>
-<p><strong>{{ sentence }}</strong></p>
-<p>Amount due: {{ amount }}{% if account %} for {{ account.name }}{% endif %}.</p>
-{% if hard_decline %}
-<p>Your bank declined the card{% if case.decline_code %} ({{ case.decline_code }}){% endif %} and will not accept another attempt, so there will be no automatic retry: please add a new card.</p>
-{% elif next_retry %}
-<p>We will try the card again on {{ next_retry|date:"j F Y" }}.</p>
-{% endif %}
-<p><a href="{{ pay_url }}" style="background:#2f4bd6;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none;">{% if hard_decline %}Add a new card and pay{% else %}Pay the invoice or update your card{% endif %}</a></p>
-<p style="font-size:13px;color:#5b6470;">Or paste this address into your browser: {{ pay_url }}<br>Your billing page: <a href="{{ billing_url }}">{{ billing_url }}</a></p>
-<p style="font-size:13px;color:#5b6470;">Questions? Write to <a href="mailto:{{ support_email }}">{{ support_email }}</a>.</p>
-</body></html>
-"""
+LEGACY_BODY_SHA256 = {
+    "body.txt": "73fa2e761b1470acc4708bc6a5b88a2f9ccca9dc040c36e22c56955efe0e5265",
+    "body.html": "4c05cd67e7b45b4b593ede5d72edc9bf106eefd2c37f393b9be158ecb24b5406",
+}
+LEGACY_SENTENCES = {
+    "day0": "Payment failed, please update your card to avoid interruption.",
+    "day7": "Second reminder, service will be paused if payment is not fixed.",
+    "day14": "Account paused due to non-payment, contact support to restore.",
+}
+REMINDER = Path(settings.BASE_DIR) / "templates" / "emails" / "dunning-reminder"
 
 DAY21 = stages.DunningStage(
     code="day21",
@@ -74,17 +48,24 @@ DAY21 = stages.DunningStage(
 
 
 def _legacy_render(code: str, context: dict) -> tuple[str, str, str]:
-    """What emails.render produced with the old per-stage folders."""
-    from django.conf import settings
-
-    context = {"base_url": settings.LEVQOR_BASE_URL, "support_email": settings.LEVQOR_SUPPORT_EMAIL, **context}
+    """What emails.render produced with the old per-stage folder and the old
+    sentence (the body is the same file: see the hash test)."""
+    context = {
+        "base_url": settings.LEVQOR_BASE_URL,
+        "support_email": settings.LEVQOR_SUPPORT_EMAIL,
+        **{key: value for key, value in context.items() if key != "subject"},
+        "sentence": LEGACY_SENTENCES[code],
+    }
     engine = engines["django"]
     subject = " ".join(engine.from_string(LEGACY_SUBJECTS[code]).render(context).split())
-    return (
-        subject,
-        engine.from_string(LEGACY_BODY_TXT).render(context),
-        engine.from_string(LEGACY_BODY_HTML).render(context),
-    )
+    text = engine.from_string((REMINDER / "body.txt").read_text()).render(context)
+    html = engine.from_string((REMINDER / "body.html").read_text()).render(context)
+    return subject, text, html
+
+
+def test_the_reminder_body_is_the_old_per_stage_body_unchanged():
+    for name, digest in LEGACY_BODY_SHA256.items():
+        assert hashlib.sha256((REMINDER / name).read_bytes()).hexdigest() == digest
 
 
 @pytest.mark.django_db
