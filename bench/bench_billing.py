@@ -39,7 +39,7 @@ from django.db import connection
 from django.utils import timezone
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_create
-from billing import services
+from billing import dunning, notices
 from billing.models import DunningCase, DunningNotice
 
 N = {n}
@@ -62,12 +62,12 @@ def count(execute, sql, params, many, context):
     return execute(sql, params, many, context)
 with connection.execute_wrapper(count):
     started = time.perf_counter()
-    result = services.dunning_run()
+    result = dunning.dunning_run()
     sweep = time.perf_counter() - started
 sample = list(DunningNotice.objects.filter(case__stripe_subscription_id__startswith="sub_bench_")
               .values_list("pk", flat=True)[:1000])
 started = time.perf_counter()
-sent = sum(1 for pk in sample if services.notice_deliver(notice_id=pk))
+sent = sum(1 for pk in sample if notices.notice_deliver(notice_id=pk))
 per_email = (time.perf_counter() - started) / max(sent, 1)
 print(f"RESULT {{sweep:.1f}} {{queries}} {{sum(result.advanced.values())}} {{per_email * 1000:.2f}} {{sent}}")
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()

@@ -1,4 +1,4 @@
-"""Log-only abuse signals from Stripe events (SPEC §5 *later*, issue 8 item 11).
+"""Log-only abuse signals from Stripe events.
 
 Nothing is blocked: past a threshold we call compliance's
 `abuse_signal_record`, which logs a WARNING with the customer id hashed and
@@ -18,6 +18,8 @@ from datetime import datetime, timedelta
 from django.core.cache import cache
 
 from compliance.abuse import abuse_signal_record
+
+from .payloads import id_of
 
 THRESHOLDS = {
     "card_decline": (3, timedelta(hours=24)),
@@ -74,8 +76,7 @@ def charge_observed(*, charge: dict, event_id: str, at: datetime) -> bool:
     amount = charge.get("amount")
     if not isinstance(amount, int) or amount >= SMALL_CHARGE_MINOR_UNITS:
         return False
-    customer = charge.get("customer")
-    customer_id = customer.get("id", "") if isinstance(customer, dict) else str(customer or "")
+    customer_id = id_of(charge.get("customer"))
     if not customer_id:
         # Card testers rarely create customers: fall back to the card's
         # fingerprint, which is the same for every charge on one card.

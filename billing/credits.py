@@ -23,10 +23,13 @@ import time
 
 import stripe
 from django.conf import settings
+from djstripe.models import Charge
 from djstripe.settings import djstripe_settings
 
 from levqor.accounts.models import Account
 from levqor.lib.signals import external_contact_report
+
+from .payloads import id_of
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,13 @@ def _existing(customer_id: str, idempotency_key: str, api_key: str) -> str | Non
         if (txn.get("metadata") or {}).get(METADATA_KEY) == idempotency_key:
             return txn["id"]
     return None
+
+
+def customer_balance_credit_find(*, account: Account, idempotency_key: str) -> str | None:
+    """The id of the balance credit made with this key, if Stripe has one (an
+    earlier attempt that timed out or whose worker died). Raises
+    stripe.StripeError when Stripe cannot be asked."""
+    return _existing(account.stripe_customer_id, idempotency_key, _api_key())
 
 
 def customer_balance_credit(
@@ -97,14 +107,12 @@ def charge_customer_id(*, charge, livemode: bool = False) -> str:
     the expanded object, else dj-stripe's mirror (synced with the dispute),
     else one API call. "" when unknown."""
     if isinstance(charge, dict):
-        customer = charge.get("customer")
+        customer = id_of(charge.get("customer"))
         if customer:
-            return customer.get("id", "") if isinstance(customer, dict) else str(customer)
+            return customer
         charge = charge.get("id", "")
     if not charge:
         return ""
-    from djstripe.models import Charge
-
     mirrored = Charge.objects.filter(id=charge).values_list("customer_id", flat=True).first()
     if mirrored:
         return mirrored
@@ -115,11 +123,4 @@ def charge_customer_id(*, charge, livemode: bool = False) -> str:
         _record(False, started, error=str(getattr(exc, "code", None) or type(exc).__name__))
         return ""
     _record(True, started)
-    customer = fetched.get("customer")
-    return (customer.get("id", "") if isinstance(customer, dict) else customer) or ""
-
-
-def account_for_stripe_customer(customer_id: str) -> Account | None:
-    if not customer_id:
-        return None
-    return Account.objects.filter(stripe_customer_id=customer_id).first()
+    return id_of(fetched.get("customer"))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_create
 
-from . import services
+from . import cases, dunning
 from .models import DunningCase, StripeEvent
 
 # (account name, plan, owner, days since the failure, what happens next, hard decline)
@@ -67,15 +67,15 @@ def seed(*, admin, stdout) -> None:
             },
         }
         _store_event(f"evt_demo_{slug}", "invoice.payment_failed", invoice, subscription, at=failed_at)
-        outcome = services.failure_apply(invoice=invoice, event_id=f"evt_demo_{slug}", event_at=failed_at)
+        outcome = cases.failure_apply(invoice=invoice, event_id=f"evt_demo_{slug}", event_at=failed_at)
         case = outcome.case
         _stored(f"evt_demo_{slug}").update(note=outcome.note, case=case)
         if then in ("advance", "recover", "cancel"):
-            services.case_advance(case_id=case.pk, now=now, actor=admin)
+            dunning.case_advance(case_id=case.pk, now=now, actor=admin)
         if then == "recover":
             paid = {**invoice, "status": "paid", "amount_remaining": 0, "payment_intent": None}
             event_id = _store_event(f"evt_demo_paid_{slug}", "invoice.paid", paid, subscription, at=now)
-            outcome = services.payment_apply(
+            outcome = cases.payment_apply(
                 subscription_id=subscription, event_id=event_id, event_at=now, reason="invoice.paid"
             )
             _stored(event_id).update(note=outcome.note, case=outcome.case)
@@ -85,7 +85,7 @@ def seed(*, admin, stdout) -> None:
             event_id = _store_event(
                 f"evt_demo_deleted_{slug}", "customer.subscription.deleted", deleted, subscription, at=now
             )
-            outcome = services.cancellation_apply(
+            outcome = cases.cancellation_apply(
                 subscription_id=subscription, customer_id=account.stripe_customer_id, event_id=event_id, event_at=now
             )
             _stored(event_id).update(note=outcome.note, case=outcome.case)

@@ -32,13 +32,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from traceback import format_exc
 
+import stripe
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django_q.tasks import async_task
+from djstripe._stripe_errors import object_is_absent
 from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 from djstripe.models.webhooks import get_remote_ip
 from djstripe.settings import djstripe_settings
@@ -47,11 +50,11 @@ from levqor.lib.signals import external_contact_report
 
 from . import selectors, webhooks
 from .models import StripeEvent
-from .services import SAME_ATTEMPT
+from .payloads import id_of, invoice_subscription_id
+from .standing import SAME_ATTEMPT
 
 logger = logging.getLogger(__name__)
 
-PROCESS_TASK = "billing.tasks.process_stripe_event"
 # Key of the transaction-scoped PostgreSQL advisory lock that serialises
 # event syncs: related events (invoice.*, payment_intent.*, charge.*) synced
 # at once touch the same rows in different orders and deadlock otherwise.
@@ -145,17 +148,11 @@ def _looks_like_an_event(data) -> bool:
 def _object_ids(data: dict) -> tuple[str, str, str]:
     obj = (data.get("data") or {}).get("object") or {}
     kind = obj.get("object")
-
-    def _id(value):
-        return value.get("id", "") if isinstance(value, dict) else (value or "")
-
-    customer = obj.get("id") if kind == "customer" else _id(obj.get("customer"))
+    customer = obj.get("id") if kind == "customer" else id_of(obj.get("customer"))
     subscription = ""
     if kind == "subscription":
         subscription = obj.get("id", "")
     elif kind == "invoice":
-        from .services import invoice_subscription_id
-
         subscription = invoice_subscription_id(obj)
     return str(customer or "")[:255], str(subscription or "")[:255], str(obj.get("id") or "")[:255]
 
@@ -197,12 +194,10 @@ def _enqueue_on_commit(event_pk: int) -> None:
 def enqueue(event_pk: int) -> None:
     """Hand the event to django-q2. Never raises: if the broker is down the
     event stays `received` and the retry schedule picks it up."""
-    from django_q.tasks import async_task
-
     try:
         # ack_failure=False: a failed run is not acknowledged, so the broker
         # presents it again after Q_CLUSTER["retry"] s, up to max_attempts.
-        async_task(PROCESS_TASK, event_pk, ack_failure=False, task_name=f"stripe-event-{event_pk}")
+        async_task(event_process, event_pk=event_pk, ack_failure=False, task_name=f"stripe-event-{event_pk}")
     except Exception:
         logger.exception("could not run or enqueue Stripe event %s; the retry schedule will", event_pk)
 
@@ -218,8 +213,6 @@ def _claim(event_pk: int, *, force: bool) -> bool:
             status=StripeEvent.Status.PROCESSING, last_attempt_at__gt=now - stale_after()
         )
     else:
-        from django.db.models import Q
-
         claimable = claimable.filter(
             Q(status__in=[StripeEvent.Status.RECEIVED, StripeEvent.Status.FAILED], attempts__lt=max_attempts())
             | Q(
@@ -260,8 +253,6 @@ def _report_stripe_contact(started: float, exc: Exception | None) -> None:
     """Tell the status page how the Stripe API answered (processing syncs the
     object from it). Only connection and server trouble counts as down; a
     refusal about one object still means Stripe was reached."""
-    import stripe
-
     unreachable = isinstance(exc, stripe.APIConnectionError | stripe.APIError)
     external_contact_report(
         sender=__name__,
@@ -300,10 +291,7 @@ def event_process(*, event_pk: int, force: bool = False) -> str:
         _report_stripe_contact(started, None)
     except Exception as exc:
         _report_stripe_contact(started, exc)
-        from djstripe._stripe_errors import object_is_absent
-        from stripe import InvalidRequestError
-
-        if isinstance(exc, InvalidRequestError) and object_is_absent(exc):
+        if isinstance(exc, stripe.InvalidRequestError) and object_is_absent(exc):
             # Stripe does not know the object (a deleted or foreign one):
             # nothing to sync or act on. Stored, acknowledged, not retried.
             with transaction.atomic():
@@ -347,6 +335,29 @@ def events_apply_unmatched(*, customer_id: str) -> dict[str, int]:
     Returns counts by outcome. Safe to run twice."""
     counts: dict[str, int] = {}
     for pk in selectors.event_ids_unmatched(customer_id=customer_id):
+        status = event_reprocess(event_pk=pk)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def events_retry(*, now: datetime) -> int:
+    """Scheduled: fail events stuck past their last attempt, re-enqueue those
+    the queue lost or that failed with attempts left (backed off by attempt
+    count), and apply unmatched events whose customer is linked by now.
+    Returns how many were re-enqueued. Safe to run twice."""
+    events_fail_stuck()
+    ids = selectors.event_ids_to_retry(now=now, max_attempts=max_attempts(), stale_after=stale_after())
+    for pk in ids:
+        enqueue(pk)
+    events_retry_unmatched(now=now)
+    return len(ids)
+
+
+def events_reprocess(*, event_pks: list[int]) -> dict[str, int]:
+    """Staff: reprocess many events now (see `event_reprocess`). Returns
+    counts by outcome. Safe to run twice."""
+    counts: dict[str, int] = {}
+    for pk in event_pks:
         status = event_reprocess(event_pk=pk)
         counts[status] = counts.get(status, 0) + 1
     return counts

@@ -8,10 +8,12 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from compliance import audit
 from levqor.accounts.models import Account, User
 
+from . import intake
 from .models import StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -50,10 +52,8 @@ def customer_link(*, customer_id: str, account: Account, actor: User | None) -> 
 def events_enqueue_unmatched(customer_id: str) -> None:
     """Hand a customer's unmatched events to a worker. Never raises: if the
     broker is down the retry schedule applies them."""
-    from django_q.tasks import async_task
-
     try:
-        async_task("billing.tasks.apply_unmatched_events", customer_id, task_name=f"stripe-unmatched-{customer_id}")
+        async_task(intake.events_apply_unmatched, customer_id=customer_id, task_name=f"stripe-unmatched-{customer_id}")
     except Exception:
         logger.exception("could not enqueue the unmatched events of %s; the retry schedule will", customer_id)
 

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from . import stages
+
 
 class StripeEvent(models.Model):
     """One Stripe event id as we received and processed it. The raw request
@@ -89,10 +91,8 @@ class SubscriptionStanding(models.Model):
         return f"{self.stripe_subscription_id}: {self.standing}"
 
 
-class Stage(models.TextChoices):
-    DAY0 = "day0", "Day 0: payment failed"
-    DAY7 = "day7", "Day 7: second reminder"
-    DAY14 = "day14", "Day 14: paused"
+# The dunning ladder's codes and labels, from its one table (`billing.stages`).
+Stage = models.TextChoices("Stage", [(stage.code.upper(), (stage.code, stage.label)) for stage in stages.STAGES])
 
 
 class DunningCase(models.Model):
@@ -145,9 +145,7 @@ class DunningCase(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=["pending", "recovered", "canceled"]), name="billing_case_status_known"
             ),
-            models.CheckConstraint(
-                condition=Q(stage__in=["", "day0", "day7", "day14"]), name="billing_case_stage_known"
-            ),
+            models.CheckConstraint(condition=stages.known_codes_q(), name="billing_case_stage_known"),
             models.CheckConstraint(
                 condition=Q(status="pending", closed_at__isnull=True)
                 | ~Q(status="pending") & Q(closed_at__isnull=False),
@@ -172,11 +170,14 @@ class DunningNotice(models.Model):
     claim and send) is picked up and sent again by the next sweep; a failed
     send is retried with back-off (`lease_until` is the next attempt)."""
 
-    class Kind(models.TextChoices):
-        DAY0 = "day0", "Day 0 reminder"
-        DAY7 = "day7", "Day 7 reminder"
-        DAY14 = "day14", "Day 14: paused"
-        RECOVERED = "recovered", "Payment received"
+    # One per dunning stage (`billing.stages`), and the "payment received" email.
+    Kind = models.TextChoices(
+        "Kind",
+        [
+            *((stage.code.upper(), (stage.code, stage.notice_label)) for stage in stages.STAGES),
+            ("RECOVERED", ("recovered", "Payment received")),
+        ],
+    )
 
     case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=10, choices=Kind.choices)

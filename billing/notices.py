@@ -15,26 +15,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django_q.tasks import async_task
 
 from compliance import audit, mail
-from levqor.accounts.models import Account, User
+from levqor.accounts.models import User
+from levqor.accounts.selectors import account_owner
 from levqor.lib.mail import render
 
-from .models import DunningCase, DunningNotice, EmailLog, Stage
+from . import selectors, stages
+from .models import DunningCase, DunningNotice, EmailLog
 
 logger = logging.getLogger(__name__)
 
-STAGE_SENTENCES = {
-    Stage.DAY0: "Payment failed, please update your card to avoid interruption.",
-    Stage.DAY7: "Second reminder, service will be paused if payment is not fixed.",
-    Stage.DAY14: "Account paused due to non-payment, contact support to restore.",
-}
-TEMPLATES = {
-    DunningNotice.Kind.DAY0: "dunning-day0",
-    DunningNotice.Kind.DAY7: "dunning-day7",
-    DunningNotice.Kind.DAY14: "dunning-day14",
-    DunningNotice.Kind.RECOVERED: "dunning-recovered",
-}
+# The stages' reminders share one template (`billing.stages`); this one is its own.
+RECOVERED_TEMPLATE = "dunning-recovered"
 # How long a worker may hold an email claim before another may deliver it
 # (a crash between claiming and sending is detected after this).
 NOTICE_LEASE = timedelta(minutes=10)
@@ -46,12 +40,6 @@ RETRY_MAX = timedelta(hours=6)
 def retry_delay(failures: int) -> timedelta:
     """How long to wait after the `failures`-th failed send (1-based)."""
     return min(RETRY_FIRST * 2 ** max(failures - 1, 0), RETRY_MAX)
-
-
-def _owner(account: Account | None) -> User | None:
-    if account is None:
-        return None
-    return account.users.filter(is_active=True).order_by("pk").first()
 
 
 def notice_claim(*, case: DunningCase, kind: str) -> DunningNotice | None:
@@ -70,18 +58,19 @@ def notice_claim(*, case: DunningCase, kind: str) -> DunningNotice | None:
 def notices_enqueue(notice_ids: list[int]) -> None:
     """Hand claimed emails to django-q2 workers. Never raises: if the broker
     is down the claims stay unsent and the sweep delivers them after the lease."""
-    from django_q.tasks import async_task
-
     if not notice_ids:
         return
     try:
-        async_task("billing.tasks.deliver_notices", notice_ids, task_name=f"dunning-emails-{notice_ids[0]}")
+        async_task(notices_deliver, notice_ids=notice_ids, task_name=f"dunning-emails-{notice_ids[0]}")
     except Exception:
         logger.exception("could not run or enqueue %d dunning emails; the sweep will", len(notice_ids))
 
 
-def _email_context(case: DunningCase, user: User) -> dict:
+def _email_context(case: DunningCase, user: User, *, kind: str) -> dict:
+    """What the email of this kind for this case is rendered with: the
+    stage's subject and sentence (for "payment received", the case's stage's)."""
     billing_url = settings.LEVQOR_BASE_URL + reverse("billing:overview")
+    stage = stages.by_code(kind) or stages.by_code(case.stage)
     return {
         "case": case,
         "user": user,
@@ -91,8 +80,16 @@ def _email_context(case: DunningCase, user: User) -> dict:
         "billing_url": billing_url,
         "next_retry": case.next_payment_attempt if not case.hard_decline else None,
         "hard_decline": case.hard_decline,
-        "sentence": STAGE_SENTENCES.get(case.stage, ""),
+        "sentence": stage.sentence if stage else "",
+        "subject": stage.subject.format(amount=case.amount_display) if stage else "",
     }
+
+
+def _message(kind: str) -> tuple[str, str]:
+    """(template, name) of a claim's email: its stage's reminder, or "payment
+    received". The name is what the email log and the provider's tags show."""
+    stage = stages.by_code(kind)
+    return (stage.template, stage.email_name) if stage else (RECOVERED_TEMPLATE, RECOVERED_TEMPLATE)
 
 
 def _no_longer_true(notice: DunningNotice) -> str:
@@ -102,7 +99,8 @@ def _no_longer_true(notice: DunningNotice) -> str:
         return "" if case.status == DunningCase.Status.RECOVERED else f"the case is {case.status}, not recovered"
     if case.status != DunningCase.Status.PENDING:
         return f"the case was {case.status} before the reminder went out"
-    if notice.kind == DunningNotice.Kind.DAY14 and not (case.account and case.account.is_paused):
+    stage = stages.by_code(notice.kind)
+    if stage is not None and stage.pauses and not (case.account and case.account.is_paused):
         return "the account is not paused"
     return ""
 
@@ -150,14 +148,12 @@ def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
         if why:
             _drop(notice, why)
             return False
-    user = _owner(case.account)
+    user = account_owner(case.account)
     if user is None:
         _failed(notice_id, "The account has no active user to email.")
         return False
-    template = TEMPLATES[notice.kind]
-    context = _email_context(case, user)
-    if notice.kind in STAGE_SENTENCES:
-        context["sentence"] = STAGE_SENTENCES[notice.kind]
+    template, name = _message(notice.kind)
+    context = _email_context(case, user, kind=notice.kind)
     try:
         subject, _, _ = render(template, context)
         # Resend (through anymail) de-duplicates on this header for 24 hours,
@@ -168,7 +164,7 @@ def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
             to=user.email,
             context=context,
             purpose="transactional",
-            tags=["dunning"],
+            tags=["dunning", name] if name != template else ["dunning"],
             headers={"Idempotency-Key": key},
         )
     except Exception as exc:
@@ -184,7 +180,7 @@ def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
     with transaction.atomic():
         DunningNotice.objects.filter(pk=notice_id).update(sent_at=notice.sent_at or timezone.now(), last_error="")
         EmailLog.objects.create(
-            case=case, notice=notice, kind=notice.kind, template=template, to=user.email, subject=subject, resend=resend
+            case=case, notice=notice, kind=notice.kind, template=name, to=user.email, subject=subject, resend=resend
         )
         audit.record(
             actor=None,
@@ -195,11 +191,15 @@ def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
     return True
 
 
+def notices_deliver(*, notice_ids: list[int]) -> int:
+    """Deliver claimed emails (see `notice_deliver`). Returns how many this
+    call sent. Safe to run twice."""
+    return sum(1 for notice_id in notice_ids if notice_deliver(notice_id=notice_id))
+
+
 def notices_retry_due(*, now) -> int:
     """Deliver every claim whose lease or back-off has run out (a crashed
     worker, a failed send). Returns how many were sent. Safe to run twice."""
-    from . import selectors
-
     return sum(1 for notice_id in selectors.notice_ids_unsent(now=now) if notice_deliver(notice_id=notice_id))
 
 

@@ -1,9 +1,12 @@
-"""Reading Stripe's payloads in either API shape: the facts of a failed
-invoice, its subscription, the decline behind it. Pure functions (plus a
-read of what dj-stripe synced); no writes."""
+"""Reading Stripe's payloads in either API shape, for billing and support:
+ids and times, an event's object and time, the facts of a failed invoice,
+its subscription, the decline behind it. Pure functions (plus a read of what
+dj-stripe synced); no writes."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from djstripe.models import Charge, PaymentIntent
 
 # Decline codes for which Stripe will not retry and the customer must add a
 # new card (https://docs.stripe.com/declines/codes).
@@ -29,19 +32,38 @@ HARD_DECLINE_CODES = frozenset(
 )
 
 
-# --- Reading Stripe's invoice payloads ------------------------------------------
+# --- Ids, times, events -------------------------------------------------------------
 
 
-def _ts(value) -> datetime | None:
+def stripe_time(value) -> datetime | None:
+    """A Stripe Unix time as an aware datetime; None for a missing or 0 one
+    (e.g. a dispute's `due_by` when the bank allows no response)."""
     if value in (None, "", 0):
         return None
     return datetime.fromtimestamp(int(value), tz=UTC)
 
 
-def _id(value) -> str:
+def id_of(value) -> str:
+    """The id of a Stripe reference: an id string, or an expanded object; "" otherwise."""
     if isinstance(value, dict):
         value = value.get("id")
     return value if isinstance(value, str) else ""
+
+
+def event_time(event) -> datetime:
+    """When Stripe created a dj-stripe `Event` (a datetime or a Unix time), aware."""
+    created = event.created
+    if isinstance(created, datetime):
+        return created if created.tzinfo else created.replace(tzinfo=UTC)
+    return datetime.fromtimestamp(int(created), tz=UTC)
+
+
+def event_object(data) -> dict:
+    """The object an event's `data` carries ({} when there is none)."""
+    return (data or {}).get("object") or {}
+
+
+# --- Reading Stripe's invoice payloads ------------------------------------------
 
 
 @dataclass
@@ -67,10 +89,10 @@ def invoice_subscription_id(invoice: dict) -> str:
     parent = invoice.get("parent")
     details = parent.get("subscription_details") if isinstance(parent, dict) else None
     current = details.get("subscription") if isinstance(details, dict) else None
-    return _id(current) or _id(invoice.get("subscription"))
+    return id_of(current) or id_of(invoice.get("subscription"))
 
 
-def _payment_error(invoice: dict) -> tuple[str, str, str]:
+def invoice_payment_error(invoice: dict) -> tuple[str, str, str]:
     """(failure code, decline code, message) for the invoice's last payment,
     from the payload when Stripe expanded it, else from what dj-stripe synced."""
     candidates = []
@@ -79,19 +101,17 @@ def _payment_error(invoice: dict) -> tuple[str, str, str]:
         if isinstance(value, dict):
             candidates.append((key, value))
     if not candidates:
-        from djstripe.models import Charge, PaymentIntent
-
         # dj-stripe 2.11 keeps these fields in the synced object's JSON. The
         # current API has no `invoice.payment_intent`: the attempt is under
         # `payments` (when included), or arrives as payment_intent.payment_failed
-        # (see `case_record_payment_error`).
-        pi_id, charge_id = _id(invoice.get("payment_intent")), _id(invoice.get("charge"))
+        # (see `payment_error_apply`).
+        pi_id, charge_id = id_of(invoice.get("payment_intent")), id_of(invoice.get("charge"))
         payments = invoice.get("payments")
         if not pi_id and isinstance(payments, dict) and isinstance(payments.get("data"), list):
             for row in reversed(payments["data"]):
                 payment = row.get("payment") if isinstance(row, dict) else None
-                if isinstance(payment, dict) and _id(payment.get("payment_intent")):
-                    pi_id = _id(payment.get("payment_intent"))
+                if isinstance(payment, dict) and id_of(payment.get("payment_intent")):
+                    pi_id = id_of(payment.get("payment_intent"))
                     break
         if pi_id:
             intent = PaymentIntent.objects.filter(id=pi_id).values_list("stripe_data", flat=True).first()
@@ -117,15 +137,15 @@ def _payment_error(invoice: dict) -> tuple[str, str, str]:
 
 
 def invoice_facts(invoice: dict) -> InvoiceFacts:
-    code, decline, message = _payment_error(invoice)
+    code, decline, message = invoice_payment_error(invoice)
     return InvoiceFacts(
         invoice_id=invoice.get("id") or "",
-        customer_id=_id(invoice.get("customer")),
+        customer_id=id_of(invoice.get("customer")),
         subscription_id=invoice_subscription_id(invoice),
         amount_due=int(invoice.get("amount_remaining") or invoice.get("amount_due") or 0),
         currency=(invoice.get("currency") or "").lower(),
         attempt_count=int(invoice.get("attempt_count") or 0),
-        next_payment_attempt=_ts(invoice.get("next_payment_attempt")),
+        next_payment_attempt=stripe_time(invoice.get("next_payment_attempt")),
         hosted_invoice_url=invoice.get("hosted_invoice_url") or "",
         failure_code=code,
         decline_code=decline,

@@ -1,4 +1,4 @@
-"""Stripe event type → dunning service. dj-stripe calls the receivers inside
+"""Stripe event type → dunning case service (`cases`). dj-stripe calls the receivers inside
 `Event.process`, after it has synced the object from the Stripe API; they
 read the event's own payload (either API shape) and call one service.
 
@@ -15,12 +15,13 @@ https://docs.stripe.com/api/events/types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 
 from djstripe.event_handlers import djstripe_receiver
 
-from . import abuse, services
-from .services import Outcome
+from . import abuse, cases
+from .payloads import event_object, event_time, id_of, invoice_subscription_id
+from .standing import Outcome
 
 _collected: ContextVar[dict | None] = ContextVar("billing_webhook_outcomes", default=None)
 
@@ -35,50 +36,39 @@ def collect() -> Iterator[dict]:
         _collected.reset(token)
 
 
-def _when(event) -> datetime:
-    created = event.created
-    if isinstance(created, datetime):
-        return created if created.tzinfo else created.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(int(created), tz=UTC)
-
-
-def _object(data) -> dict:
-    return (data or {}).get("object") or {}
-
-
 # --- Handlers: (event id, Stripe time, event data) → Outcome ------------------------------
 
 
 # https://docs.stripe.com/api/events/types#event_types-invoice.payment_failed
 def invoice_payment_failed(event_id: str, at: datetime, data: dict) -> Outcome:
-    invoice = _object(data)
-    outcome = services.failure_apply(invoice=invoice, event_id=event_id, event_at=at)
-    abuse.decline_observed(customer_id=services._id(invoice.get("customer")), event_id=event_id, at=at)
+    invoice = event_object(data)
+    outcome = cases.failure_apply(invoice=invoice, event_id=event_id, event_at=at)
+    abuse.decline_observed(customer_id=id_of(invoice.get("customer")), event_id=event_id, at=at)
     return outcome
 
 
 # https://docs.stripe.com/api/events/types#event_types-payment_intent.payment_failed
 def payment_intent_failed(event_id: str, at: datetime, data: dict) -> Outcome:
-    return services.payment_error_apply(intent=_object(data), event_id=event_id, event_at=at)
+    return cases.payment_error_apply(intent=event_object(data), event_id=event_id, event_at=at)
 
 
 # https://docs.stripe.com/api/events/types#event_types-invoice.paid
 def invoice_paid(event_id: str, at: datetime, data: dict, *, kind: str) -> Outcome:
-    invoice = _object(data)
-    subscription = services.invoice_subscription_id(invoice) or f"invoice:{invoice.get('id', '')}"
-    return services.payment_apply(subscription_id=subscription, event_id=event_id, event_at=at, reason=kind)
+    invoice = event_object(data)
+    subscription = invoice_subscription_id(invoice) or f"invoice:{invoice.get('id', '')}"
+    return cases.payment_apply(subscription_id=subscription, event_id=event_id, event_at=at, reason=kind)
 
 
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.updated
 def subscription_updated(event_id: str, at: datetime, data: dict) -> Outcome:
-    subscription = _object(data)
+    subscription = event_object(data)
     previous = (data or {}).get("previous_attributes")
     # Only a move *to* active recovers: an update of an already-active
     # subscription (metadata, plan) says nothing about the failed invoice.
     # Events without previous_attributes (localstripe) count as a move.
     moved = previous is None or "status" in previous
     if subscription.get("status") == "active" and moved:
-        return services.payment_apply(
+        return cases.payment_apply(
             subscription_id=subscription.get("id", ""),
             event_id=event_id,
             event_at=at,
@@ -89,10 +79,10 @@ def subscription_updated(event_id: str, at: datetime, data: dict) -> Outcome:
 
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.deleted
 def subscription_deleted(event_id: str, at: datetime, data: dict) -> Outcome:
-    subscription = _object(data)
-    return services.cancellation_apply(
+    subscription = event_object(data)
+    return cases.cancellation_apply(
         subscription_id=subscription.get("id", ""),
-        customer_id=services._id(subscription.get("customer")),
+        customer_id=id_of(subscription.get("customer")),
         event_id=event_id,
         event_at=at,
     )
@@ -118,7 +108,7 @@ def apply(*, kind: str, event_id: str, at: datetime, data: dict) -> Outcome | No
 
 @djstripe_receiver(list(HANDLERS))
 def on_event(sender, event, **kwargs):
-    outcome = apply(kind=event.type, event_id=event.id, at=_when(event), data=event.data)
+    outcome = apply(kind=event.type, event_id=event.id, at=event_time(event), data=event.data)
     collected = _collected.get()
     if collected is not None and outcome is not None:
         collected[event.id] = outcome
@@ -127,13 +117,11 @@ def on_event(sender, event, **kwargs):
 # https://docs.stripe.com/api/events/types#event_types-charge.failed
 @djstripe_receiver(["charge.succeeded", "charge.failed"])
 def on_charge(sender, event, **kwargs):
-    abuse.charge_observed(charge=_object(event.data), event_id=event.id, at=_when(event))
+    abuse.charge_observed(charge=event_object(event.data), event_id=event.id, at=event_time(event))
 
 
 # https://docs.stripe.com/api/events/types#event_types-checkout.session.async_payment_failed
 @djstripe_receiver("checkout.session.async_payment_failed")
 def on_checkout_payment_failed(sender, event, **kwargs):
-    session = _object(event.data)
-    abuse.checkout_failure_observed(
-        customer_id=services._id(session.get("customer")), event_id=event.id, at=_when(event)
-    )
+    session = event_object(event.data)
+    abuse.checkout_failure_observed(customer_id=id_of(session.get("customer")), event_id=event.id, at=event_time(event))

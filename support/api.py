@@ -23,6 +23,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from levqor.accounts.models import User
+from levqor.accounts.selectors import account_owner
 from levqor.api.authentication import check_ip_burst, credentials_from
 from levqor.api.base import AccountApi
 from levqor.api.models import ApiKey
@@ -56,7 +57,7 @@ class SupportApi(AccountApi):
         creator = self.request.auth.created_by
         if creator is not None and creator.account_id == self.account.pk and creator.is_active:
             return creator
-        return self.account.users.filter(is_active=True).order_by("date_joined", "pk").first()
+        return account_owner(self.account)
 
     def refuse_sandbox(self) -> None:
         if self.sandbox:

@@ -57,7 +57,6 @@ def sla_request_pending_count() -> int:
 
 def sla_credits_due(*, now: datetime) -> QuerySet[SlaCreditRequest]:
     """Credits still owed whose next attempt is due and that no worker holds."""
-
     return (
         SlaCreditRequest.objects.filter(
             status=SlaCreditRequest.Status.APPROVED,

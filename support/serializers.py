@@ -173,7 +173,7 @@ class PoundsField(serializers.DecimalField):
 
 CURRENCY_CHOICES = [(c, c) for c in CREDIT_CURRENCIES]
 
-# The SPEC's names (status, credit_amount, currency, notes) and the older
+# The documented names (status, credit_amount, currency, notes) and the older
 # names kept as documented aliases: (name, alias, service keyword).
 DECISION_ALIASES = (
     ("credit_amount", "credit_amount_minor", "credit_amount_minor"),

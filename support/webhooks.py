@@ -6,9 +6,9 @@ service, which is idempotent and order-safe.
 https://docs.stripe.com/api/events/types#event_types-charge.dispute.created
 """
 
-from datetime import UTC, datetime
-
 from djstripe.event_handlers import djstripe_receiver
+
+from billing.payloads import event_object, event_time
 
 from . import services
 
@@ -21,18 +21,15 @@ DISPUTE_EVENTS = [
 ]
 
 
-def _when(event) -> datetime:
-    created = event.created
-    if isinstance(created, datetime):
-        return created if created.tzinfo else created.replace(tzinfo=UTC)
-    return datetime.fromtimestamp(int(created), tz=UTC)
-
-
 @djstripe_receiver(DISPUTE_EVENTS)
 def on_charge_dispute(sender, event, **kwargs):
-    dispute = (event.data or {}).get("object") or {}
+    dispute = event_object(event.data)
     if dispute.get("object") != "dispute":
         return
     services.chargeback_record(
-        dispute=dispute, event_id=event.id, event_type=event.type, event_at=_when(event), livemode=bool(event.livemode)
+        dispute=dispute,
+        event_id=event.id,
+        event_type=event.type,
+        event_at=event_time(event),
+        livemode=bool(event.livemode),
     )

@@ -12,7 +12,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from billing import services
+from billing import cases
 from billing.models import DunningNotice, StripeEvent
 
 from .conftest import current_invoice, event, sign
@@ -116,7 +116,7 @@ def test_it_counts_billing_emails_that_failed_and_links_to_them(
     customer_account.save(update_fields=["stripe_customer_id"])
     invoice = current_invoice(invoice_id="in_attention", customer="cus_attention", subscription="sub_attention")
     with django_capture_on_commit_callbacks(execute=True):
-        case = services.case_record_failure(invoice=invoice, event_id="evt_attention", event_at=timezone.now())
+        case = cases.case_record_failure(invoice=invoice, event_id="evt_attention", event_at=timezone.now())
     notice = DunningNotice.objects.get(case=case)
     assert notice.sent_at is None and "Connection" in notice.last_error
     count, link = attention(staff_client, EMAILS)

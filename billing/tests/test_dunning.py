@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import services
+from billing import cases, dunning, notices, services
 from billing.models import DunningCase, DunningNotice, EmailLog, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
@@ -34,12 +34,12 @@ def open_case(account, *, days_ago=0.0, sub="sub_dunning", **invoice_changes) ->
     invoice = current_invoice(
         invoice_id=f"in_{sub}", customer=account.stripe_customer_id, subscription=sub, **invoice_changes
     )
-    return services.case_record_failure(invoice=invoice, event_id=f"evt_{sub}_{time.time()}", event_at=at)
+    return cases.case_record_failure(invoice=invoice, event_id=f"evt_{sub}_{time.time()}", event_at=at)
 
 
 def run(now, *, capture, dry_run=False):
     with capture(execute=True):
-        return services.dunning_run(now=now, dry_run=dry_run)
+        return dunning.dunning_run(now=now, dry_run=dry_run)
 
 
 def test_it_sends_each_stage_once_by_age(mapped_account, django_capture_on_commit_callbacks):
@@ -76,7 +76,8 @@ def test_it_renders_amount_link_and_next_retry(mapped_account, django_capture_on
         assert "£29.00" in part
         assert case.hosted_invoice_url in part
         assert f"{timezone.localtime(case.next_payment_attempt):%-d %B %Y}" in part
-    assert message.tags == ["dunning-day0", "dunning"]
+    # One template for every stage; the stage's own tag is kept for the provider's dashboards.
+    assert message.tags == ["dunning-reminder", "dunning", "dunning-day0"]
 
 
 def test_it_skips_to_the_current_stage_after_downtime(mapped_account, django_capture_on_commit_callbacks):
@@ -117,7 +118,7 @@ def test_a_soft_decline_with_no_retry_left_is_not_a_hard_decline(mapped_account)
 def test_it_resends_an_email_a_crashed_worker_claimed(mapped_account, django_capture_on_commit_callbacks):
     case = open_case(mapped_account)
     # The claim commits but the worker dies before its on_commit send runs.
-    assert services.case_advance(case_id=case.pk, now=case.opened_at) == "day0"
+    assert dunning.case_advance(case_id=case.pk, now=case.opened_at) == "day0"
     notice = DunningNotice.objects.get(case=case)
     assert notice.sent_at is None and mail.outbox == []
     # Within the lease the queue may still deliver it: the sweep leaves it.
@@ -137,10 +138,10 @@ def test_it_waits_for_the_lease_of_a_worker_that_may_still_be_sending(
     mapped_account, django_capture_on_commit_callbacks
 ):
     case = open_case(mapped_account)
-    services.case_advance(case_id=case.pk, now=case.opened_at)
+    dunning.case_advance(case_id=case.pk, now=case.opened_at)
     notice = DunningNotice.objects.get(case=case)
     # Another worker took the lease and then died mid-send.
-    DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() + services.NOTICE_LEASE, deliveries=1)
+    DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() + notices.NOTICE_LEASE, deliveries=1)
     run(case.opened_at, capture=django_capture_on_commit_callbacks)
     assert mail.outbox == []
     DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
@@ -171,7 +172,7 @@ def test_it_updates_the_open_case_with_the_latest_attempt(mapped_account):
     invoice = current_invoice(
         invoice_id="in_sub_dunning", customer="cus_dunning", subscription="sub_dunning", attempt_count=3
     )
-    second = services.case_record_failure(invoice=invoice, event_id="evt_later", event_at=timezone.now())
+    second = cases.case_record_failure(invoice=invoice, event_id="evt_later", event_at=timezone.now())
     assert second.pk == first.pk
     second.refresh_from_db()
     assert second.attempt_count == 3
@@ -184,7 +185,7 @@ def test_recovery_unpauses_and_sends_payment_received(mapped_account, django_cap
     mapped_account.refresh_from_db()
     assert mapped_account.is_paused
     with django_capture_on_commit_callbacks(execute=True):
-        services.case_record_payment(
+        cases.case_record_payment(
             subscription_id="sub_dunning", event_id="evt_paid", event_at=timezone.now(), reason="invoice.paid"
         )
     mapped_account.refresh_from_db()
@@ -196,7 +197,7 @@ def test_recovery_unpauses_and_sends_payment_received(mapped_account, django_cap
 
 def test_a_new_failure_after_recovery_opens_a_new_case(mapped_account):
     old = open_case(mapped_account, days_ago=20)
-    services.case_record_payment(
+    cases.case_record_payment(
         subscription_id="sub_dunning", event_id="evt_p", event_at=timezone.now() - timedelta(days=10), reason="x"
     )
     new = open_case(mapped_account, days_ago=1)
@@ -295,13 +296,11 @@ def test_the_timeline_shows_the_case_s_webhooks(
 
 
 def test_delivering_the_same_emails_twice_sends_them_once(mapped_account):
-    from billing import tasks
-
     case = open_case(mapped_account)
-    services.case_advance(case_id=case.pk, now=case.opened_at)  # claimed; its on_commit send never ran
+    dunning.case_advance(case_id=case.pk, now=case.opened_at)  # claimed; its on_commit send never ran
     ids = list(DunningNotice.objects.values_list("pk", flat=True))
-    assert tasks.deliver_notices(ids) == 1
-    assert tasks.deliver_notices(ids) == 0
+    assert notices.notices_deliver(notice_ids=ids) == 1
+    assert notices.notices_deliver(notice_ids=ids) == 0
     assert len(mail.outbox) == 1
     assert EmailLog.objects.count() == 1
 

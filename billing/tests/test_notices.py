@@ -10,7 +10,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import notices, selectors, services
+from billing import cases, dunning, notices, selectors, services
 from billing.models import DunningCase, DunningNotice, EmailLog
 from compliance.models import AuditEvent
 
@@ -45,7 +45,7 @@ def smtp(settings):
 def open_case(*, days_ago=0.0) -> DunningCase:
     invoice = current_invoice(invoice_id="in_notices", customer="cus_notices", subscription="sub_notices")
     at = timezone.now() - timedelta(days=days_ago)
-    return services.case_record_failure(invoice=invoice, event_id=f"evt_notices_{days_ago}", event_at=at)
+    return cases.case_record_failure(invoice=invoice, event_id=f"evt_notices_{days_ago}", event_at=at)
 
 
 def pass_time(notice: DunningNotice) -> None:
@@ -62,10 +62,10 @@ def test_a_failed_send_is_retried_with_back_off_until_it_leaves(mapped, smtp, dj
     assert "ConnectionRefusedError" in notice.last_error
     first_wait = notice.lease_until - timezone.now()
     assert timedelta(minutes=4) < first_wait <= timedelta(minutes=5)
-    assert services.notices_retry_due(now=timezone.now()) == 0  # backing off: not yet
+    assert notices.notices_retry_due(now=timezone.now()) == 0  # backing off: not yet
 
     pass_time(notice)
-    assert services.notices_retry_due(now=timezone.now()) == 0  # still down: a second failure
+    assert notices.notices_retry_due(now=timezone.now()) == 0  # still down: a second failure
     notice.refresh_from_db()
     assert notice.deliveries == 2
     assert timedelta(minutes=9) < notice.lease_until - timezone.now() <= timedelta(minutes=10)  # waits longer
@@ -73,8 +73,8 @@ def test_a_failed_send_is_retried_with_back_off_until_it_leaves(mapped, smtp, dj
 
     smtp.up()
     pass_time(notice)
-    assert services.notices_retry_due(now=timezone.now()) == 1
-    assert services.notices_retry_due(now=timezone.now()) == 0
+    assert notices.notices_retry_due(now=timezone.now()) == 1
+    assert notices.notices_retry_due(now=timezone.now()) == 0
     assert [m.subject for m in mail.outbox] == ["Payment failed for your Levqor subscription (£29.00)"]
     notice.refresh_from_db()
     assert notice.sent_at is not None and notice.last_error == "" and notice.deliveries == 3
@@ -92,14 +92,14 @@ def test_a_reminder_that_failed_is_not_sent_once_the_case_is_paid(mapped, smtp, 
         case = open_case()
     smtp.up()
     with django_capture_on_commit_callbacks(execute=True):
-        services.case_record_payment(
+        cases.case_record_payment(
             subscription_id="sub_notices", event_id="evt_paid", event_at=timezone.now(), reason="invoice.paid"
         )
     # Only the truth: "payment received", never the stale "payment failed".
     assert [m.subject for m in mail.outbox] == ["Payment received: your Levqor account is restored"]
     day0 = DunningNotice.objects.get(case=case, kind="day0")
     pass_time(day0)
-    services.notices_retry_due(now=timezone.now())
+    notices.notices_retry_due(now=timezone.now())
     day0.refresh_from_db()
     assert len(mail.outbox) == 1
     assert day0.sent_at is None and day0.dropped_at is not None
@@ -112,7 +112,7 @@ def test_payment_received_is_sent_only_after_the_recovery_commits(mapped, django
     case = open_case()
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         with transaction.atomic():
-            services.case_record_payment(
+            cases.case_record_payment(
                 subscription_id="sub_notices", event_id="evt_paid", event_at=timezone.now(), reason="invoice.paid"
             )
             raise RuntimeError("the recovery did not commit")
@@ -123,10 +123,10 @@ def test_payment_received_is_sent_only_after_the_recovery_commits(mapped, django
 
 def test_the_paused_email_is_not_sent_if_staff_lifted_the_pause_first(mapped, django_capture_on_commit_callbacks):
     case = open_case(days_ago=15)
-    services.case_advance(case_id=case.pk, now=timezone.now())  # claimed and paused; the send has not run
+    dunning.case_advance(case_id=case.pk, now=timezone.now())  # claimed and paused; the send has not run
     assert services.case_unpause_account(case=DunningCase.objects.get(pk=case.pk), actor=None)
     notice = DunningNotice.objects.get(case=case, kind="day14")
-    assert not services.notice_deliver(notice_id=notice.pk)
+    assert not notices.notice_deliver(notice_id=notice.pk)
     assert mail.outbox == []
     notice.refresh_from_db()
     assert notice.last_error == "Not sent: the account is not paused."

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import services
+from billing import cases
 from billing.models import DunningCase, StripeEvent
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
@@ -26,7 +26,7 @@ def case(customer_account):
     customer_account.stripe_customer_id = "cus_pages"
     customer_account.save(update_fields=["stripe_customer_id"])
     invoice = current_invoice(invoice_id="in_pages", customer="cus_pages", subscription="sub_pages")
-    return services.case_record_failure(invoice=invoice, event_id=f"evt_{time.time()}", event_at=timezone.now())
+    return cases.case_record_failure(invoice=invoice, event_id=f"evt_{time.time()}", event_at=timezone.now())
 
 
 def test_it_shows_the_paused_banner_on_every_signed_in_page(customer_client, customer_account, case):

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import intake, selectors, services, tasks
+from billing import dunning, intake, selectors, tasks
 from billing.models import DunningCase, EmailLog, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
@@ -172,10 +172,10 @@ def test_reprocess_applies_an_unmatched_event_once_the_customer_is_linked(delive
 
 def test_the_retry_schedule_applies_unmatched_events_whose_customer_was_linked(deliver, stranger, customer_account):
     deliver(failure(stranger))
-    assert tasks.retry_stripe_events() == 0 and not DunningCase.objects.exists()
+    assert tasks.events_retry() == 0 and not DunningCase.objects.exists()
     Account.objects.filter(pk=customer_account.pk).update(stripe_customer_id=stranger["customer"])
-    tasks.retry_stripe_events()
-    tasks.retry_stripe_events()
+    tasks.events_retry()
+    tasks.events_retry()
     assert DunningCase.objects.get().account == customer_account
     assert StripeEvent.objects.get().status == "processed"
 
@@ -218,9 +218,9 @@ def test_it_sends_the_day0_email_when_the_failure_is_processed_not_at_the_sweep(
     case = DunningCase.objects.get()
     assert case.stage == "day0"
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.dunning_run(now=timezone.now())
+        result = dunning.dunning_run(now=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        services.dunning_run(now=timezone.now())
+        dunning.dunning_run(now=timezone.now())
     assert result.advanced == {} and len(mail.outbox) == 1
     assert EmailLog.objects.filter(case=case).count() == 1
 
@@ -263,11 +263,11 @@ def test_an_intent_failure_with_no_invoice_failure_is_let_go_after_an_hour(deliv
     deliver(intent_failure(linked, created=int(time.time()) - 60))
     stored = StripeEvent.objects.get()
     assert stored.status == "unmatched"
-    tasks.retry_stripe_events()  # its invoice failure may still come
+    tasks.events_retry()  # its invoice failure may still come
     assert StripeEvent.objects.get().status == "unmatched"
     # Two hours on (moved back instead: the schedule reads the clock).
     StripeEvent.objects.update(stripe_created=F("stripe_created") - timedelta(hours=2))
-    tasks.retry_stripe_events()
+    tasks.events_retry()
     stored.refresh_from_db()
     assert stored.status == "processed"
     assert stored.note == "ignored: no invoice failure followed (not a subscription payment)"

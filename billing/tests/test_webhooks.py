@@ -307,16 +307,16 @@ def test_it_keeps_and_retries_an_event_while_stripe_is_unreachable(deliver, worl
         contact = ExternalContact.objects.get(name="stripe")
         assert contact.ok is False and contact.error == "APIConnectionError"
         assert not DunningCase.objects.exists()  # the sync and the handlers rolled back together
-        assert tasks.retry_stripe_events() == 0  # backing off
+        assert tasks.events_retry() == 0  # backing off
         StripeEvent.objects.filter(pk=stored.pk).update(
             last_attempt_at=stored.last_attempt_at - intake.stale_after() * 2
         )
-        tasks.retry_stripe_events()  # still down: a second failed attempt
+        tasks.events_retry()  # still down: a second failed attempt
         assert StripeEvent.objects.get(pk=stored.pk).attempts == 2
     finally:
         stripe.api_base = previous
     StripeEvent.objects.filter(pk=stored.pk).update(last_attempt_at=stored.last_attempt_at - intake.stale_after() * 10)
-    assert tasks.retry_stripe_events() == 1
+    assert tasks.events_retry() == 1
     stored.refresh_from_db()
     assert stored.status == "processed" and stored.attempts == 3 and stored.last_error == ""
     assert stored.trigger.processed and not stored.trigger.exception
@@ -333,7 +333,7 @@ def test_it_stops_retrying_after_max_attempts_and_reprocess_lands_it(deliver, wo
         stored = StripeEvent.objects.get(stripe_id=payload["id"])
         StripeEvent.objects.filter(pk=stored.pk).update(attempts=intake.max_attempts())
         StripeEvent.objects.filter(pk=stored.pk).update(last_attempt_at=stored.last_attempt_at.replace(year=2000))
-        assert tasks.retry_stripe_events() == 0
+        assert tasks.events_retry() == 0
         assert intake.event_process(event_pk=stored.pk) == "skipped"  # a late queue retry does nothing
     finally:
         stripe.api_base = previous
@@ -374,9 +374,9 @@ def test_it_picks_up_events_the_queue_lost(client, webhook_path, world):
     )
     stored = StripeEvent.objects.get()
     assert stored.status == "received"
-    assert tasks.retry_stripe_events() == 0  # not stale yet
+    assert tasks.events_retry() == 0  # not stale yet
     StripeEvent.objects.filter(pk=stored.pk).update(received_at=stored.received_at - intake.stale_after() * 2)
-    assert tasks.retry_stripe_events() == 1
+    assert tasks.events_retry() == 1
     assert StripeEvent.objects.get().status == "processed"
 
 
@@ -428,13 +428,13 @@ def test_an_event_whose_worker_keeps_dying_ends_up_failed(world, client, webhook
     long_ago = stored.received_at - intake.stale_after() * 2
     # A worker took it and died; it is retried while attempts remain...
     StripeEvent.objects.filter(pk=stored.pk).update(status="processing", attempts=1, last_attempt_at=long_ago)
-    assert tasks.retry_stripe_events() == 1
+    assert tasks.events_retry() == 1
     assert StripeEvent.objects.get().status == "processed"
     # ...and with none left it is marked failed for a person to look at.
     StripeEvent.objects.filter(pk=stored.pk).update(
         status="processing", attempts=intake.max_attempts(), last_attempt_at=long_ago
     )
-    assert tasks.retry_stripe_events() == 0
+    assert tasks.events_retry() == 0
     stored.refresh_from_db()
     assert stored.status == "failed" and "died" in stored.last_error
 

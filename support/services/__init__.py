@@ -4,7 +4,6 @@ they send. Each service is atomic, audits in its own transaction and queues
 email only after commit, through the `SupportEmail` outbox (one row per
 email, claimed before sending, so each goes out once)."""
 
-from ..rules import CLAIM_LEASE
 from .credits import (
     CREDIT_MAX_ATTEMPTS,
     credit_error_describe,
@@ -42,7 +41,6 @@ from .sla_credits import (
 )
 
 __all__ = [
-    "CLAIM_LEASE",
     "CREDIT_MAX_ATTEMPTS",
     "CREDIT_CURRENCIES",
     "CREDIT_CURRENCY_ERROR",

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from billing import credits as billing_credits
 from compliance import audit
 from levqor.accounts.models import User
 
@@ -75,7 +76,7 @@ def credit_queue(request: SlaCreditRequest) -> None:
 
 def _enqueue(request_id: int) -> None:
     try:
-        async_task("support.tasks.sla_credit_apply", request_id, task_name=f"support-sla-credit-{request_id}")
+        async_task(sla_credit_apply, request_id=request_id, task_name=f"support-sla-credit-{request_id}")
     except Exception:
         logger.exception("could not enqueue SLA credit %s; the retry job will apply it", request_id)
 
@@ -128,8 +129,6 @@ def sla_credit_apply(*, request_id: int, now: datetime | None = None) -> str | N
 
 
 def _attempt(request_id: int, now: datetime) -> str | None:
-    from billing import credits as billing_credits
-
     request = SlaCreditRequest.objects.select_related("account", "user").get(pk=request_id)
     try:
         reference = billing_credits.customer_balance_credit(
@@ -228,8 +227,6 @@ def sla_credit_cancel(*, request: SlaCreditRequest, actor: User | None, now: dat
     canceled, Stripe is asked whether an earlier attempt made the credit after
     all (a timeout, a worker that died): if so it is recorded as applied, not
     canceled. Audited. Raises ValidationError when it cannot be canceled."""
-    from billing import credits as billing_credits
-
     now = now or timezone.now()
     if not _claim(request.pk, now, states=(*SlaCreditRequest.CREDIT_DUE, CreditState.FAILED), due=False):
         raise ValidationError("Only a credit not yet applied, and not being applied right now, can be canceled.")
@@ -238,8 +235,8 @@ def sla_credit_cancel(*, request: SlaCreditRequest, actor: User | None, now: dat
     if request.account.stripe_customer_id:
         try:
             # billing's lookup by the idempotency key stored in the transaction's metadata.
-            found = billing_credits._existing(
-                request.account.stripe_customer_id, f"levqor-sla-credit-{request.pk}", billing_credits._api_key()
+            found = billing_credits.customer_balance_credit_find(
+                account=request.account, idempotency_key=f"levqor-sla-credit-{request.pk}"
             )
         except stripe.StripeError as exc:
             SlaCreditRequest.objects.filter(pk=request.pk).update(credit_claimed_at=None)

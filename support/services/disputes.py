@@ -2,15 +2,18 @@
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing import credits as billing_credits
+from billing.payloads import id_of, stripe_time
 from compliance import audit
 from levqor.accounts.models import Account, User
+from levqor.accounts.selectors import account_for_stripe_customer
 
 from .. import selectors
 from ..models import Dispute, DisputeMessage
@@ -201,25 +204,11 @@ STRIPE_STATUS = {
 }
 
 
-def _ts(value) -> datetime | None:
-    if value in (None, "", 0):
-        return None  # due_by is 0 when the bank allows no response
-    return datetime.fromtimestamp(int(value), tz=UTC)
-
-
-def _id(value) -> str:
-    if isinstance(value, dict):
-        value = value.get("id")
-    return value if isinstance(value, str) else ""
-
-
 @transaction.atomic
 def chargeback_record(*, dispute: dict, event_id: str, event_type: str, event_at: datetime, livemode: bool) -> Dispute:
     """Create or update the chargeback for a `charge.dispute.*` event. Safe to
     run twice and in any order: an event older than the state already applied
     is only logged on the timeline."""
-    from billing import credits as billing_credits
-
     stripe_id = dispute.get("id") or ""
     if not stripe_id:
         raise ValueError("A dispute event without a dispute id.")
@@ -227,7 +216,7 @@ def chargeback_record(*, dispute: dict, event_id: str, event_type: str, event_at
     created = False
     if record is None:
         customer_id = billing_credits.charge_customer_id(charge=dispute.get("charge"), livemode=livemode)
-        account = billing_credits.account_for_stripe_customer(customer_id)
+        account = account_for_stripe_customer(customer_id)
         try:
             with transaction.atomic():
                 record = Dispute.objects.create(
@@ -253,12 +242,12 @@ def chargeback_record(*, dispute: dict, event_id: str, event_type: str, event_at
     if newer:
         previous = (record.stripe_status, record.status)
         evidence = dispute.get("evidence_details") or {}
-        record.stripe_charge_id = _id(dispute.get("charge"))
+        record.stripe_charge_id = id_of(dispute.get("charge"))
         record.amount_minor = dispute.get("amount")
         record.currency = (dispute.get("currency") or "").upper()
         record.reason = (dispute.get("reason") or "")[:60]
         record.stripe_status = (dispute.get("status") or "")[:40]
-        record.evidence_due_by = _ts(evidence.get("due_by"))
+        record.evidence_due_by = stripe_time(evidence.get("due_by"))  # 0 when the bank allows no response
         record.evidence_submission_count = int(evidence.get("submission_count") or 0)
         record.stripe_event_at = event_at
         record.stripe_event_rank = rank

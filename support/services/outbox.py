@@ -13,6 +13,7 @@ from django_q.tasks import async_task
 
 from compliance import mail
 from levqor.accounts.models import Account, User
+from levqor.accounts.selectors import account_owner
 from levqor.plans import CURRENCY
 
 from .. import selectors
@@ -45,9 +46,7 @@ def _url(name: str, *args) -> str:
 def _customer_email(account: Account | None, user: User | None) -> str:
     if user is not None and user.is_active and user.email:
         return user.email
-    if account is None:
-        return ""
-    owner = account.users.filter(is_active=True).order_by("date_joined", "pk").first()
+    owner = account_owner(account)
     return owner.email if owner else ""
 
 
@@ -71,7 +70,7 @@ def _email(*, key: str, template: str, to: str, context: dict, sla_request=None,
 
 def _enqueue_email(email_id: int) -> None:
     try:
-        async_task("support.tasks.email_deliver", email_id, task_name=f"support-email-{email_id}")
+        async_task(email_deliver, email_id=email_id, task_name=f"support-email-{email_id}")
     except Exception:
         logger.exception("could not enqueue support email %s; the sweep will send it", email_id)
 

@@ -1,4 +1,4 @@
-"""The staff decision API takes the SPEC's names (status, credit_amount in
+"""The staff decision API takes its documented names (status, credit_amount in
 pounds, currency, notes) and its older documented aliases; every field sent
 is used or refused, never dropped."""
 

@@ -138,7 +138,7 @@ def test_it_registers_the_daily_evidence_job():
     from levqor.schedules import JOBS
 
     job = {j.name: j for j in JOBS}["levqor:support.evidence_due_reminders"]
-    assert job.func == "support.tasks.evidence_due_reminders"
+    assert job.func == "support.tasks.evidence_reminders_send"
     from support import tasks
 
-    assert tasks.evidence_due_reminders() == 0
+    assert tasks.evidence_reminders_send() == 0

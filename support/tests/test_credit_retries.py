@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import AuditEvent
-from support import rules, services
+from support import rules, selectors, services
 from support.models import SlaCreditRequest, SupportEmail
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +192,7 @@ def test_it_lets_one_worker_of_two_take_a_due_credit(
     assert services.sla_credits_retry(now=due) == 0
     assert fake_stripe.credits_posted() == []
     # The claim lapses (the worker died): the job takes it over, once.
-    lapsed = due + services.CLAIM_LEASE + timedelta(seconds=1)
+    lapsed = due + selectors.CLAIM_LEASE + timedelta(seconds=1)
     assert services.sla_credits_retry(now=lapsed) == 1
     assert services.sla_credits_retry(now=lapsed) == 0
     assert len(fake_stripe.credits_posted()) == 1

@@ -3,12 +3,12 @@ from datetime import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from billing import services
+from billing import dunning, stages
 
 
 class Command(BaseCommand):
     help = (
-        "Advance every due dunning case (day 0, 7, 14 emails; pause at day 14) and re-send emails a crashed worker "
+        f"Advance every due dunning case ({stages.ladder_summary()}) and re-send emails a crashed worker "
         "claimed but never sent. Safe to run twice or on several machines at once."
     )
 
@@ -28,5 +28,5 @@ class Command(BaseCommand):
                 raise CommandError(f"--now {now!r} is not an ISO date-time (e.g. 2026-11-22T09:00:00+00:00).") from None
             if timezone.is_naive(when):
                 when = timezone.make_aware(when)
-        result = services.dunning_run(now=when, dry_run=dry_run, batch_size=batch_size)
+        result = dunning.dunning_run(now=when, dry_run=dry_run, batch_size=batch_size)
         self.stdout.write(result.describe(dry_run=dry_run))
