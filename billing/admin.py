@@ -19,7 +19,7 @@ from levqor.accounts.models import Account
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
 from levqor.plans import PLAN_CHOICES
 
-from . import intake, linking, notices, selectors, services
+from . import intake, linking, notices, selectors, services, stages
 from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
 
 INLINE_REPROCESS = 10  # more than this are reprocessed by the task queue
@@ -33,18 +33,23 @@ class CaseStatusFilter(DefaultStatusFilter):
 
 
 class CaseAgeFilter(SubsetFilter):
+    """Case age, cut at each stage's day of the ladder (`billing.stages`)."""
+
     title = "age"
     parameter_name = "age"
-    options = [("lt7", "Under 7 days"), ("7to14", "7–13 days"), ("gte14", "14 days or more")]
+
+    def lookups(self, request, model_admin):
+        return [(key, title) for key, title, _, _ in stages.age_brackets()]
 
     def subset(self, request, queryset, value):
         now = timezone.now()
-        if value == "lt7":
-            return queryset.filter(opened_at__gt=now - timedelta(days=7))
-        if value == "7to14":
-            return queryset.filter(opened_at__lte=now - timedelta(days=7), opened_at__gt=now - timedelta(days=14))
-        if value == "gte14":
-            return queryset.filter(opened_at__lte=now - timedelta(days=14))
+        for key, _, from_day, before_day in stages.age_brackets():
+            if key == value:
+                if from_day is not None:
+                    queryset = queryset.filter(opened_at__lte=now - timedelta(days=from_day))
+                if before_day is not None:
+                    queryset = queryset.filter(opened_at__gt=now - timedelta(days=before_day))
+                return queryset
         return queryset
 
 
@@ -272,7 +277,7 @@ class StripeEventAdmin(ReadOnlyAdmin):
             # Each event calls the Stripe API: many go to the task queue.
             from django_q.tasks import async_task
 
-            async_task("billing.tasks.reprocess_stripe_events", ids)
+            async_task(intake.events_reprocess, event_pks=ids)
             self.message_user(request, f"{len(ids)} event(s) queued for reprocessing.", messages.SUCCESS)
             return
         results = [intake.event_reprocess(event_pk=pk) for pk in ids]

@@ -1,6 +1,5 @@
-"""The scheduled django-q2 entry points (`levqor/schedules.py`) and the
-admin's bulk reprocess: thin wrappers, each named after the service it
-calls. Work a service queues for later is that service itself, enqueued by
+"""The scheduled django-q2 entry points (`levqor/schedules.py`): thin
+wrappers, each named after the service it calls. Work a service queues for later is that service itself, enqueued by
 reference with keyword arguments (`async_task(notices_deliver,
 notice_ids=...)`), so no service imports this module and this module
 imports no one back."""
@@ -8,12 +7,6 @@ imports no one back."""
 from django.utils import timezone
 
 from . import dunning, intake, notices
-
-
-def reprocess_stripe_events(event_pks: list[int]) -> dict:
-    """Staff-requested reprocessing of many events (`intake.events_reprocess`),
-    whatever their attempt count. Returns counts by outcome. Safe to run twice."""
-    return intake.events_reprocess(event_pks=event_pks)
 
 
 def events_retry() -> int:
