@@ -8,7 +8,7 @@ from levqor.lib import attention
 
 
 def _install_default_rules(sender, **kwargs):
-    from .screening import ensure_default_rules
+    from .screening import ensure_default_rules  # imports models: see the note above
 
     ensure_default_rules()
 
@@ -18,6 +18,7 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
+        # Imported here, not at the top: see the note above.
         from . import abuse, lockout
         from .models import ScreeningAppeal
 

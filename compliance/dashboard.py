@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from . import abuse, audit, consent, lockout, marketing, objections, screening, terms
+from .models import Objection
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,4 @@ def dashboard_data(*, verify_chain: bool = True) -> list[tuple[str, list[Row]]]:
 
 
 def _objection_labels():
-    from .models import Objection
-
     return Objection.Kind.choices

@@ -5,7 +5,7 @@ import uuid
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from . import marketing, objections, screening, terms
+from . import abuse, marketing, objections, screening, terms
 from .models import (
     AbuseSignal,
     CookieConsent,
@@ -81,8 +81,6 @@ def seed(*, admin, stdout) -> None:
             )
 
     if not AbuseSignal.objects.exists():
-        from . import abuse
-
         abuse.abuse_signal_record(kind="signup_burst", identifier="198.51.100.7", count=4, details={"demo": True})
 
     stdout.write(

@@ -10,8 +10,9 @@ reaching the limit locks it.
 What counts as a failure:
 - staff: a wrong admin password (axes sees it through Django's
   `user_login_failed` signal);
-- customers: a sign-in link requested for an address that is not a
-  customer's, and a sign-in link that does not work (`magic_link_failed`).
+- customers: a sign-in link that does not work (the sign-in view calls
+  `sign_in_failed`). Requesting a link is never a failure, for known and
+  unknown addresses alike, so the lockout tells no one which are customers.
 
 Logs name clients only by `pii_hash`, never by raw email or IP.
 """

@@ -1,4 +1,7 @@
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 # The data-request models live in their own room (compliance/dsar/) and
@@ -315,10 +318,6 @@ class ScreeningRule(models.Model):
         return self.name
 
     def clean(self):
-        import re
-
-        from django.core.exceptions import ValidationError
-
         if self.kind == self.Kind.PATTERN:
             try:
                 re.compile(self.pattern)

@@ -1,6 +1,6 @@
 import logging
 
-from . import audit
+from . import audit, security, terms
 
 logger = logging.getLogger(__name__)
 
@@ -18,14 +18,10 @@ def verify_audit_chain() -> str:
 def terms_notify(version_id: int) -> int:
     """Email customers about a newly published terms version. Safe to run
     twice: each (version, user) is claimed before its email is sent."""
-    from .terms import terms_notify as notify
-
-    return notify(version_id=version_id)
+    return terms.terms_notify(version_id=version_id)
 
 
 def prune_security_records() -> dict:
     """Daily data minimisation for lockout logs, abuse signals and
     unconfirmed subscriptions. Safe to run twice."""
-    from .security import security_records_prune
-
-    return security_records_prune()
+    return security.security_records_prune()

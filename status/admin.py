@@ -9,6 +9,9 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_q.tasks import async_task
+
+from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, ReadOnlyAdmin, ReadOnlyMixin, SubsetFilter
 
 from . import services, state
 from .models import (
@@ -31,26 +34,13 @@ from .models import (
 )
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ComponentFreshnessFilter(admin.SimpleListFilter):
+class ComponentFreshnessFilter(SubsetFilter):
     title = "monitoring"
     parameter_name = "monitoring"
+    options = (("stale", f"Not checked for over {int(state.STALE_AFTER.total_seconds() // 60)} minutes"),)
 
-    def lookups(self, request, model_admin):
-        return (("stale", f"Not checked for over {int(state.STALE_AFTER.total_seconds() // 60)} minutes"),)
-
-    def queryset(self, request, queryset):
-        if self.value() == "stale":
+    def subset(self, request, queryset, value):
+        if value == "stale":
             old = Q(checked_at__isnull=True) | Q(checked_at__lt=timezone.now() - state.STALE_AFTER)
             return queryset.filter(old, is_group=False).exclude(probe__in=("", "queue"))
         return queryset
@@ -74,29 +64,17 @@ class ComponentAdmin(admin.ModelAdmin):
         services.component_save(component=obj, changed=form.changed_data, actor=request.user)
 
 
-class IncidentStateFilter(admin.SimpleListFilter):
+class IncidentStateFilter(DefaultSubsetFilter):
     title = "state"
     parameter_name = "state"
+    options = (
+        ("unresolved", "Unresolved (published)"),
+        ("draft", "Drafts (not published)"),
+        ("resolved", "Resolved"),
+    )
+    default = "unresolved"
 
-    def lookups(self, request, model_admin):
-        return (
-            ("unresolved", "Unresolved (published)"),
-            ("draft", "Drafts (not published)"),
-            ("resolved", "Resolved"),
-            ("all", "All"),
-        )
-
-    def choices(self, changelist):
-        value = self.value() or "unresolved"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(self, request, queryset):
-        value = self.value() or "unresolved"
+    def subset(self, request, queryset, value):
         if value == "unresolved":
             return queryset.filter(status__in=UNRESOLVED, draft=False)
         if value == "draft":
@@ -117,16 +95,12 @@ class IncidentComponentInline(admin.TabularInline):
         return max(1, template.components.count()) if template and obj is None else self.extra
 
 
-class IncidentUpdateInline(admin.TabularInline):
+class IncidentUpdateInline(KeepRecordsMixin, admin.TabularInline):
     model = IncidentUpdate
     extra = 0
-    can_delete = False
     fields = ("display_at", "status", "body", "deliver_notifications")
     readonly_fields = fields
     verbose_name_plural = "updates (newest first; post a new one above)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 def _template_from(request) -> IncidentTemplate | None:
@@ -326,15 +300,11 @@ class IncidentTemplateAdmin(admin.ModelAdmin):
         return format_html('<a class="button" href="{}">Start an incident from this</a>', url)
 
 
-class MaintenanceUpdateInline(admin.TabularInline):
+class MaintenanceUpdateInline(KeepRecordsMixin, admin.TabularInline):
     model = MaintenanceUpdate
     extra = 0
-    can_delete = False
     fields = ("display_at", "status", "body")
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class MaintenanceForm(forms.ModelForm):
@@ -406,19 +376,17 @@ class MaintenanceAdmin(admin.ModelAdmin):
         self._move(request, queryset, MaintenanceStatus.COMPLETED)
 
 
-class SubscriberStateFilter(admin.SimpleListFilter):
+class SubscriberStateFilter(SubsetFilter):
     title = "state"
     parameter_name = "state"
+    options = (("active", "Active"), ("pending", "Awaiting confirmation"), ("unsubscribed", "Unsubscribed"))
 
-    def lookups(self, request, model_admin):
-        return (("active", "Active"), ("pending", "Awaiting confirmation"), ("unsubscribed", "Unsubscribed"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "active":
+    def subset(self, request, queryset, value):
+        if value == "active":
             return queryset.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
-        if self.value() == "pending":
+        if value == "pending":
             return queryset.filter(confirmed_at__isnull=True, unsubscribed_at__isnull=True)
-        if self.value() == "unsubscribed":
+        if value == "unsubscribed":
             return queryset.filter(unsubscribed_at__isnull=False)
         return queryset
 
@@ -457,7 +425,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class SnapshotAdmin(ReadOnlyAdmin):
     list_display = ("taken_at", "component", "state", "latency_ms", "note", "in_maintenance")
     list_filter = ("state", "in_maintenance", "component")
     list_select_related = ("component",)
@@ -466,7 +434,7 @@ class SnapshotAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class DailyRollupAdmin(ReadOnlyAdmin):
     list_display = ("day", "component", "uptime", "downtime_seconds", "maintenance_seconds", "latency_avg_ms")
     list_filter = ("component",)
     list_select_related = ("component",)
@@ -479,25 +447,23 @@ class DailyRollupAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return "—" if value is None else f"{value:.3f}%"
 
 
-class NotificationStateFilter(admin.SimpleListFilter):
+class NotificationStateFilter(SubsetFilter):
     title = "state"
     parameter_name = "state"
+    options = (("failed", "Failed"), ("sent", "Sent"), ("sending", "Being sent"))
 
-    def lookups(self, request, model_admin):
-        return (("failed", "Failed"), ("sent", "Sent"), ("sending", "Being sent"))
-
-    def queryset(self, request, queryset):
-        if self.value() == "failed":
+    def subset(self, request, queryset, value):
+        if value == "failed":
             return queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
-        if self.value() == "sent":
+        if value == "sent":
             return queryset.filter(sent_at__isnull=False)
-        if self.value() == "sending":
+        if value == "sending":
             return queryset.filter(sent_at__isnull=True, failed_at__isnull=True)
         return queryset
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """Status emails to subscribers (incident updates, maintenance notices)."""
 
     list_display = ("subscriber", "about", "claimed_at", "sent_at", "attempts", "failed_at", "error")
@@ -514,8 +480,6 @@ class NotificationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed emails")
     def retry(self, request, queryset):
-        from django_q.tasks import async_task
-
         failed = queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
         # Their attempts start again; the task claims each row before sending.
         count = failed.update(attempts=0)
@@ -534,7 +498,7 @@ class AlertDeliveryInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     """On-call alerts: read-only; the draft incident each outage made is linked."""
 
     list_display = ("created_at", "subject", "kind", "raised_by", "incident")
@@ -545,19 +509,15 @@ class AlertAdmin(ReadOnlyMixin, admin.ModelAdmin):
     inlines = (AlertDeliveryInline,)
 
 
-class AlertDeliveryStateFilter(admin.SimpleListFilter):
+class AlertDeliveryStateFilter(SubsetFilter):
     title = "state"
     parameter_name = "status__exact"
-
-    def lookups(self, request, model_admin):
-        return AlertDelivery.Status.choices
-
-    def queryset(self, request, queryset):
-        return queryset.filter(status=self.value()) if self.value() else queryset
+    field = "status"
+    options = AlertDelivery.Status.choices
 
 
 @admin.register(AlertDelivery)
-class AlertDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class AlertDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("alert", "channel", "target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
     list_filter = (AlertDeliveryStateFilter, "channel")
     list_select_related = ("alert",)

@@ -1,4 +1,7 @@
+from anymail.signals import post_send, pre_send
 from django.apps import AppConfig
+
+from levqor.lib import attention, banners, signals
 
 
 class StatusConfig(AppConfig):
@@ -6,10 +9,7 @@ class StatusConfig(AppConfig):
     verbose_name = "Status"
 
     def ready(self) -> None:
-        from anymail.signals import post_send, pre_send
-
-        from levqor.lib import attention, banners, signals
-
+        # They import models, which Django loads only after every app's AppConfig.
         from . import receivers, selectors, services
 
         banners.register("status", receivers.status_banners)

@@ -8,6 +8,7 @@ from compliance import audit
 from compliance.dsar import providers
 
 from .models import Notification, Subscriber
+from .services import snapshots_prune
 
 
 def subscription_rows(*, user):
@@ -33,12 +34,6 @@ def erase_user(*, user, actor) -> dict:
     return {"status_subscribers": deleted, "status_notifications": notifications}
 
 
-def prune_raw_snapshots(*, cutoff, dry_run: bool = False) -> int:
-    from .services import snapshots_prune
-
-    return snapshots_prune(cutoff=cutoff, dry_run=dry_run)
-
-
 provider = providers.Provider(
     name="status",
     files={
@@ -48,5 +43,5 @@ provider = providers.Provider(
         )
     },
     erase=erase_user,
-    retention={"status_raw_snapshots": prune_raw_snapshots},
+    retention={"status_raw_snapshots": snapshots_prune},
 )

@@ -4,14 +4,11 @@ No request ever runs a probe: the snapshot task does, and pages and JSON
 read what it stored. Every probe has `PROBE_TIMEOUT` seconds; one that has
 not answered by then counts as `down` ("timed out"). Outside services
 (Stripe, the email provider) are not called at all: their probe reads the
-result of the last real call, recorded by the code that made it
-(`status.services.stripe_contact_record`, the anymail `post_send` receiver).
+result of the last real call, recorded by status's receivers (billing's
+`external_contact` signal after each Stripe call, anymail's `post_send`).
 
 Notes never carry exception messages (they can hold hosts, users or keys):
 only the exception's class name.
-
-Another app can replace or add a probe: `probes.register("workflows", fn)`,
-where `fn(component) -> Result`.
 """
 
 import http.client
@@ -24,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, connections
@@ -141,10 +139,7 @@ def probe_email(component: Component, *, now: datetime) -> Result:
 
 
 def probe_workflows(component: Component) -> Result:
-    """Until the workflows app registers its own probe: the time to read its
-    runs table (or a note that there is none yet)."""
-    from django.apps import apps
-
+    """The time to read the workflows app's runs table (or a note that there is none yet)."""
     try:
         run_model = apps.get_model("workflows", "Run")
     except LookupError:
@@ -166,11 +161,6 @@ _PROBES: dict[str, Callable] = {
 # These read results already stored in our own tables: they run in the
 # caller's thread. The others measure something live and get a thread each.
 _STORED = {Probe.QUEUE, Probe.STRIPE, Probe.EMAIL}
-
-
-def register(probe: str, fn: Callable[[Component], Result]) -> None:
-    _PROBES[probe] = fn
-    _STORED.discard(probe)
 
 
 def _run_one(component: Component, now: datetime) -> Result:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from levqor.lib import attention
+from levqor.lib.admin import ReadOnlyMixin, SubsetFilter
 
 from .. import audit, dashboard
 from . import erasure, exports
@@ -19,17 +20,14 @@ from .forms import ExtendForm, ReasonForm
 from .models import DataExport, ErasureRequest
 
 
-class OverdueFilter(admin.SimpleListFilter):
+class OverdueFilter(SubsetFilter):
     """Requests not yet answered, by how close their (extended) deadline is."""
 
     title = "deadline"
     parameter_name = "deadline"
+    options = [("overdue", "Overdue"), ("week", "Due within 7 days"), ("open", "Not yet answered")]
 
-    def lookups(self, request, model_admin):
-        return [("overdue", "Overdue"), ("week", "Due within 7 days"), ("open", "Not yet answered")]
-
-    def queryset(self, request, queryset):
-        value = self.value()
+    def subset(self, request, queryset, value):
         if value not in ("overdue", "week", "open"):
             return queryset
         today = timezone.localdate()
@@ -84,7 +82,7 @@ def _reason_action(modeladmin, request, queryset, *, form_class, title, apply):
     return TemplateResponse(request, "admin/compliance/dsar/reason_action.html", context)
 
 
-class AuditedViewsMixin:
+class AuditedViewsMixin(ReadOnlyMixin):
     """Audits every list and detail view of these personal-data requests,
     keeps them read-only outside the actions, and gives them their shared
     columns (person, deadline, days left / overdue)."""
@@ -104,15 +102,6 @@ class AuditedViewsMixin:
         if obj is not None and request.method == "GET":
             audit.record(actor=request.user, action=f"{self.view_action}_viewed", target=obj, details={})
         return super().change_view(request, object_id, form_url, extra_context)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # changed only through the actions, which call the services
 
     # The columns both request queues share; `is_done` says when the
     # statutory clock stops for this kind of request.

@@ -15,7 +15,6 @@ from django_q.tasks import async_task
 from compliance import mail
 
 from .. import audit
-from ..models import AuditEvent
 from . import providers
 from .deadlines import deadline_extend, deadline_fields
 from .models import ErasureRequest
@@ -129,12 +128,12 @@ def erasure_extend_deadline(*, request: ErasureRequest, months: int, reason: str
 def _personal_audit_events(user, *, email: str, account_ids: list) -> QuerySet:
     """Events by or about the person, about their closed account, or whose
     details mention their address (e.g. "account.created" of a shared account)."""
-    query = Q(actor_id=user.pk) | Q(target_type=user._meta.label_lower, target_id=str(user.pk))
+    also = Q(actor_id=user.pk)
     if email:
-        query |= Q(details__icontains=email)
+        also |= Q(details__icontains=email)
     for account_id in account_ids:
-        query |= Q(target_type="accounts.account", target_id=str(account_id))
-    return AuditEvent.objects.filter(query)
+        also |= Q(target_type="accounts.account", target_id=str(account_id))
+    return audit.entries_for(user, also=also)
 
 
 @transaction.atomic

@@ -7,4 +7,6 @@ class ApiConfig(AppConfig):
     verbose_name = "Developer API"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401 - registers the API-key security scheme with drf-spectacular
+        # Registers the API-key security scheme with drf-spectacular, whose
+        # extensions import DRF's settings: only once every app is loaded.
+        from . import schema  # noqa: F401

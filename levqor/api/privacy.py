@@ -2,14 +2,13 @@
 of the account's keys when the account closes with them."""
 
 from compliance.dsar.providers import Provider
+from levqor.accounts.privacy import sole_member
 
 from .models import ApiKey
 from .services import api_key_revoke
 
 
 def erase_user(*, user, actor) -> dict:
-    from levqor.accounts.privacy import sole_member
-
     keys = ApiKey.objects.filter(revoked_at__isnull=True)
     keys = keys.filter(account_id=user.account_id) if sole_member(user) else keys.filter(created_by=user)
     revoked = sum(api_key_revoke(key=key, actor=actor) for key in keys)

@@ -5,6 +5,7 @@ query is scoped to it, and rows are streamed in chunks."""
 from django.db.models import Q
 
 from compliance.dsar.providers import ExportFile, Provider
+from levqor.accounts.privacy import sole_member
 
 from .models import Run, RunLog, Workflow
 
@@ -65,8 +66,6 @@ def erase_user(*, user, actor) -> dict:
     """When the account closes with this person: keep the facts (counts,
     statuses, timings, costs, step types), drop the content (names, texts,
     payloads, outputs, log messages). Otherwise only their name on runs."""
-    from levqor.accounts.privacy import sole_member
-
     if not user.account_id:
         return {}
     if not sole_member(user):

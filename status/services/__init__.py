@@ -1,7 +1,8 @@
 """Status services: every write in the status app goes through one of these.
 
-`stripe_contact_record(ok=, latency_ms=)` is the doorway for billing code:
-call it after each real Stripe API call (cheap, never raises).
+`stripe_contact_record` is called by status's receiver of the core signal
+`levqor.lib.signals.external_contact`, which billing sends after each real
+Stripe call: billing never imports status.
 """
 
 from .history import (

@@ -329,8 +329,8 @@ def external_contact_record(
 
 
 def stripe_contact_record(*, ok: bool, latency_ms: int | None = None, error: str = "") -> None:
-    """Billing code calls this after each real Stripe API call: the Stripe
-    component's state comes from it. Cheap; never raises."""
+    """Called (through the `external_contact` signal billing sends) after each
+    real Stripe API call: the Stripe component's state comes from it. Cheap; never raises."""
     external_contact_record(name="stripe", ok=ok, latency_ms=latency_ms, error=error)
 
 

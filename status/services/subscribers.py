@@ -4,6 +4,7 @@ notifications sent once each."""
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -40,8 +41,6 @@ def _from_token(token: str, *, salt: str, max_age: timedelta | None) -> Subscrib
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:
-    from django.conf import settings
-
     return settings.LEVQOR_BASE_URL + reverse("status:unsubscribe", args=[unsubscribe_token(subscriber)])
 
 
@@ -74,8 +73,6 @@ def confirmation_send(*, subscriber_id: int) -> bool:
     subscriber = Subscriber.objects.filter(pk=subscriber_id, confirmed_at__isnull=True).first()
     if subscriber is None:
         return False
-    from django.conf import settings
-
     mail.send(
         "status-subscribe-confirm",
         to=subscriber.email,
@@ -202,8 +199,6 @@ def notifications_send(*, update_id: int) -> int:
     it was posted. Each (subscriber, update) is claimed with a unique row
     before sending, so a second run, a retry or a second worker sends nothing
     twice. Returns emails sent."""
-    from django.conf import settings
-
     update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
     if update is None or not update.deliver_notifications or update.incident.draft:
         return 0
@@ -219,8 +214,6 @@ def notifications_send(*, update_id: int) -> int:
 def maintenance_notifications_send(*, update_id: int) -> int:
     """Email a maintenance notice (announced, or started) to every
     subscriber confirmed when it was posted; each claimed once, as above."""
-    from django.conf import settings
-
     update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=update_id).first()
     if update is None or not update.deliver_notifications:
         return 0

@@ -52,11 +52,7 @@ def test_an_incident_keeps_its_timeline_and_is_audited(staff, components):
     assert last.affected_components[0]["old_status"] == "major_outage"
     assert last.affected_components[0]["new_status"] == "operational"
     assert last.deliver_notifications  # resolving always notifies
-    actions = list(
-        AuditEvent.objects.filter(target_type="status.incident", target_id=str(incident.pk))
-        .order_by("seq")
-        .values_list("action", flat=True)
-    )
+    actions = list(audit.entries_for(incident).values_list("action", flat=True))
     assert actions == ["status.incident.created"] + ["status.incident.updated"] * 3
     assert audit.verify().ok
 

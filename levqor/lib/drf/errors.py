@@ -133,8 +133,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError("The request could not be understood.", code="bad_request")
     # Imported here: rest_framework.views imports the authentication classes
-    # (levqor.api.authentication), which import this module through
-    # levqor.api.errors.
+    # (levqor.api.authentication), which import this module back.
     from rest_framework.views import exception_handler as drf_exception_handler
 
     response = drf_exception_handler(exc, context)
