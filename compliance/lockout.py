@@ -1,6 +1,6 @@
 """Failed sign-in lockout on top of django-axes.
 
-Rule (SPEC §5): 5 failures within 10 minutes lock the client out for 15
+Rule: 5 failures within 10 minutes lock the client out for 15
 minutes. django-axes counts failures on one row per client whose clock
 restarts at every failure, which is a different rule; this handler counts
 axes' per-failure log (`AccessFailureLog`) instead, so the window and the

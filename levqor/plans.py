@@ -1,4 +1,4 @@
-"""Levqor's locked business facts (SPEC §0), guarded by a system check.
+"""Levqor's locked business facts, guarded by a system check.
 
 Every price, SLA hour, DFY tier and the trial sentence lives here and only
 here; pages, emails, admin and the API read them from this module. The facts
@@ -9,7 +9,7 @@ the public pricing page and fails (`levqor.E002`) if it no longer shows
 every fact.
 
 Changing a fact is a business decision, not a code change: it needs the new
-value here, a new seal, and SPEC §0 updated in the same review.
+value here, a new seal, and the product specification updated in the same review.
 """
 
 import hashlib
@@ -58,7 +58,7 @@ DFY_TIERS: tuple[DfyTier, ...] = (
 
 MONEY_BACK_DAYS = 14
 
-# Verbatim wherever a trial is mentioned (SPEC §0).
+# Verbatim wherever a trial is mentioned.
 TRIAL_TEXT = "7-day free trial • Card required • Cancel before Day 7 to avoid charges"
 TRIAL_DAYS = 7
 

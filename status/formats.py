@@ -1,6 +1,7 @@
 """Wire formats: Atlassian Statuspage v2 JSON and the two health formats.
 
-Field names are exactly the public ones (see ../shared/status-formats.md);
+Field names are exactly the public ones (Atlassian's Statuspage v2 API reference,
+and the IETF draft "Health Check Response Format for HTTP APIs");
 the mapping from our states to Statuspage's lives in `selectors`.
 """
 

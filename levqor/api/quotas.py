@@ -19,7 +19,7 @@ from django.core.cache import cache
 SANDBOX = "sandbox"
 
 # (code, label, calls a month or None for unlimited). Business is the top
-# plan, what the SPEC calls "Enterprise".
+# plan, sold as "Enterprise" in the quota wording.
 MONTHLY_QUOTAS: dict[str, int | None] = {
     SANDBOX: 1_000,
     "starter": 2_000,

@@ -28,10 +28,10 @@ def check_locked_facts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     if fingerprint != plans.LOCKED_SEAL:
         errors.append(
             checks.Error(
-                "Locked business facts have changed (SPEC §0): prices, SLA hours, DFY tiers, "
+                "Locked business facts have changed: prices, SLA hours, DFY tiers, "
                 "the money-back period or the trial sentence no longer match their seal.",
                 hint=f"Current facts: {plans.canonical_facts()}. If this change is intended and approved, "
-                f"record it in SPEC §0 and change LOCKED_SEAL to {fingerprint!r}.",
+                f"record the decision and change LOCKED_SEAL to {fingerprint!r}.",
                 obj="levqor.plans",
                 id="levqor.E001",
             )
