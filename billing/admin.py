@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django_q.tasks import async_task
 
 from levqor.accounts.models import Account
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
@@ -275,7 +276,6 @@ class StripeEventAdmin(ReadOnlyAdmin):
         ids = list(queryset.values_list("pk", flat=True))
         if len(ids) > INLINE_REPROCESS:
             # Each event calls the Stripe API: many go to the task queue.
-            from django_q.tasks import async_task
 
             async_task(intake.events_reprocess, event_pks=ids)
             self.message_user(request, f"{len(ids)} event(s) queued for reprocessing.", messages.SUCCESS)

@@ -6,6 +6,8 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        # Models and the modules that import them load only after every app's
+        # AppConfig: these imports have to wait for ready().
         from django.db.models.signals import post_save
 
         from levqor.accounts.models import Account

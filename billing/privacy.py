@@ -3,7 +3,10 @@ retention. billing.json is subscription and invoice metadata only: fields
 are picked from an allow-list, so no card or payment-method data can ever
 reach an export. Stripe's own copy is left to Stripe's deletion process."""
 
+from djstripe.models import Invoice, Subscription, WebhookEventTrigger
+
 from compliance.dsar.providers import ExportFile, Provider
+from levqor.accounts.models import Account
 
 from .models import DunningCase, EmailLog, StripeEvent
 
@@ -83,10 +86,6 @@ def _plan(data: dict) -> list[dict]:
 
 
 def billing_rows(*, user):
-    from djstripe.models import Invoice, Subscription
-
-    from levqor.accounts.models import Account
-
     customer_id = Account.objects.filter(pk=user.account_id).values_list("stripe_customer_id", flat=True).first()
     if customer_id:
         subscriptions = Subscription.objects.filter(customer_id=customer_id).order_by("created")
@@ -119,7 +118,6 @@ def prune_webhook_payloads(*, cutoff, dry_run: bool) -> int:
     """Blank processed events' stored payloads and delete dj-stripe's raw
     webhook bodies older than `cutoff`. Events not yet processed are kept
     whatever their age: they may still need to be re-processed."""
-    from djstripe.models import WebhookEventTrigger
 
     events = StripeEvent.objects.filter(received_at__lt=cutoff, status=StripeEvent.Status.PROCESSED).exclude(payload={})
     triggers = WebhookEventTrigger.objects.filter(created__lt=cutoff).exclude(

@@ -8,6 +8,7 @@ class SupportConfig(AppConfig):
     verbose_name = "Support"
 
     def ready(self) -> None:
+        # They import models, which Django loads only after every app's AppConfig.
         from . import selectors, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
         attention.register(
