@@ -1,6 +1,6 @@
 import logging
 
-from . import audit, security, terms
+from . import audit, security
 
 logger = logging.getLogger(__name__)
 
@@ -13,12 +13,6 @@ def verify_audit_chain() -> str:
         logger.error(result.describe())
         raise RuntimeError(result.describe())
     return result.describe()
-
-
-def terms_notify(version_id: int) -> int:
-    """Email customers about a newly published terms version. Safe to run
-    twice: each (version, user) is claimed before its email is sent."""
-    return terms.terms_notify(version_id=version_id)
 
 
 def prune_security_records() -> dict:

@@ -41,7 +41,7 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         name="levqor:workflows.sweep_stale_runs",
-        func="levqor.workflows.tasks.sweep_stale_runs",
+        func="levqor.workflows.tasks.runs_sweep_stale",
         cron="*/10 * * * *",
         description="Every 10 minutes: re-queue live runs whose task was lost, fail runs stuck running.",
     ),

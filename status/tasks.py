@@ -1,4 +1,7 @@
-"""django-q2 entry points for the status app: thin, each safe to run twice."""
+"""The scheduled django-q2 entry points of the status app (`levqor/schedules.py`):
+thin, each safe to run twice. Emails are queued as the services themselves, by
+reference (`async_task(notifications_send, update_id=...)`), so no service
+imports this module."""
 
 from . import services
 
@@ -27,21 +30,6 @@ def prune() -> dict:
 def advance_maintenance() -> tuple[int, int]:
     """Every minute: auto start and complete maintenance windows. Each move is claimed once."""
     return services.maintenance_advance()
-
-
-def notify_subscribers(update_id: int) -> int:
-    """Email one incident update to subscribers; each email claimed once."""
-    return services.notifications_send(update_id=update_id)
-
-
-def send_confirmation(subscriber_id: int) -> bool:
-    """Email a subscription confirmation link."""
-    return services.confirmation_send(subscriber_id=subscriber_id)
-
-
-def notify_maintenance(update_id: int) -> int:
-    """Email a maintenance notice (announced or started) to subscribers; each email claimed once."""
-    return services.maintenance_notifications_send(update_id=update_id)
 
 
 def watchdog() -> dict:

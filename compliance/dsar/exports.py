@@ -168,7 +168,7 @@ def export_request(*, user, via: str, actor, actor_label: str = "", now: datetim
 
 
 def enqueue_build(export_id: int) -> None:
-    async_task("compliance.dsar.tasks.export_build", export_id, task_name=f"dsar-export-{export_id}")
+    async_task(export_build, export_id=export_id, task_name=f"dsar-export-{export_id}")
 
 
 # --- building ------------------------------------------------------------------------

@@ -1,26 +1,14 @@
-"""django-q2 entry points for data requests and retention: thin, each safe to run twice."""
+"""The scheduled django-q2 entry points for data requests and retention
+(`levqor/schedules.py`), each safe to run twice. Builds and erasures are
+queued as the services themselves, by reference (`async_task(export_build,
+export_id=...)`), so no service imports this module."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
-from . import erasure, exports, retention
+from . import exports, retention
 from .models import DataExport
-
-
-def export_build(export_id: int) -> bool:
-    """Build, store and email one export. Safe to run twice (claimed once)."""
-    return exports.export_build(export_id=export_id)
-
-
-def erasure_execute(request_id: int) -> bool:
-    """Erase an approved request's person. Safe to run twice; a failure rolls
-    back and is kept on the request for staff (who can retry it)."""
-    try:
-        return erasure.erasure_execute(request_id=request_id)
-    except Exception as exc:
-        erasure.erasure_failed(request_id=request_id, error=f"{type(exc).__name__}: {exc}")
-        raise
 
 
 def apply_retention() -> dict:
