@@ -1,3 +1,7 @@
+"""The scheduled django-q2 entry points of compliance (`levqor/schedules.py`):
+thin wrappers, each named after the service it calls. Work a service queues
+is that service itself, enqueued by reference, so no service imports this module."""
+
 import logging
 
 from . import audit, security
@@ -5,7 +9,7 @@ from . import audit, security
 logger = logging.getLogger(__name__)
 
 
-def verify_audit_chain() -> str:
+def audit_verify() -> str:
     """Scheduled check of the audit chain. Read-only, safe to run twice; a
     broken chain fails the task so it shows in the queue's failures."""
     result = audit.verify()
@@ -15,7 +19,7 @@ def verify_audit_chain() -> str:
     return result.describe()
 
 
-def prune_security_records() -> dict:
+def security_records_prune() -> dict:
     """Daily data minimisation for lockout logs, abuse signals and
     unconfirmed subscriptions. Safe to run twice."""
     return security.security_records_prune()

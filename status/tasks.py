@@ -6,33 +6,33 @@ imports this module."""
 from . import services
 
 
-def heartbeat() -> str:
+def heartbeat_beat() -> str:
     """Every minute: prove a worker runs scheduled tasks. One row, overwritten."""
     return services.heartbeat_beat().isoformat()
 
 
-def snapshot() -> int | None:
+def snapshot_take() -> int | None:
     """Every 5 minutes: probe and store one snapshot per component. A second
     run for the same 5-minute bucket does nothing."""
     return services.snapshot_take()
 
 
-def rollup() -> int:
+def rollup_recent() -> int:
     """Every 5 minutes: recompute the recent hourly and daily rollups. Idempotent."""
     return services.rollup_recent()
 
 
-def prune() -> dict:
+def history_prune() -> dict:
     """Daily: delete history past its retention. Idempotent."""
     return services.history_prune()
 
 
-def advance_maintenance() -> tuple[int, int]:
+def maintenance_advance() -> tuple[int, int]:
     """Every minute: auto start and complete maintenance windows. Each move is claimed once."""
     return services.maintenance_advance()
 
 
-def watchdog() -> dict:
+def watchdog_run() -> dict:
     """Every minute: alert on-call of components down or stale monitoring
     (once per change), retry failed alert deliveries, and send status emails
     the queue lost. Safe to run twice."""

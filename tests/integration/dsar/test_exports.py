@@ -325,12 +325,12 @@ def test_it_requeues_a_build_the_queue_lost(customer, django_capture_on_commit_c
 
     with django_capture_on_commit_callbacks(execute=False):  # the task is never enqueued
         export = exports.export_request(user=customer, via="web", actor=customer)
-    assert tasks.dsar_sweep() == 0  # too recent to count as lost
+    assert tasks.exports_sweep() == 0  # too recent to count as lost
     DataExport.objects.filter(pk=export.pk).update(requested_at=timezone.now() - timedelta(minutes=11))
-    assert tasks.dsar_sweep() == 1
+    assert tasks.exports_sweep() == 1
     export.refresh_from_db()
     assert export.status == DataExport.Status.READY
-    assert tasks.dsar_sweep() == 0
+    assert tasks.exports_sweep() == 0
 
 
 def test_it_exports_support_records_and_status_subscription_but_not_internal_notes(
