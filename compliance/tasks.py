@@ -1,11 +1,15 @@
+"""The scheduled django-q2 entry points of compliance (`levqor/schedules.py`):
+thin wrappers, each named after the service it calls. Work a service queues
+is that service itself, enqueued by reference, so no service imports this module."""
+
 import logging
 
-from . import audit, security, terms
+from . import audit, security
 
 logger = logging.getLogger(__name__)
 
 
-def verify_audit_chain() -> str:
+def audit_verify() -> str:
     """Scheduled check of the audit chain. Read-only, safe to run twice; a
     broken chain fails the task so it shows in the queue's failures."""
     result = audit.verify()
@@ -15,13 +19,7 @@ def verify_audit_chain() -> str:
     return result.describe()
 
 
-def terms_notify(version_id: int) -> int:
-    """Email customers about a newly published terms version. Safe to run
-    twice: each (version, user) is claimed before its email is sent."""
-    return terms.terms_notify(version_id=version_id)
-
-
-def prune_security_records() -> dict:
+def security_records_prune() -> dict:
     """Daily data minimisation for lockout logs, abuse signals and
     unconfirmed subscriptions. Safe to run twice."""
     return security.security_records_prune()

@@ -109,12 +109,9 @@ def terms_version_publish(*, version: TermsVersion, actor, now=None) -> bool:
     audit.record(actor=actor, action="terms.published", target=version, details={"version": version.version})
     cache.delete(_CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(_CACHE_KEY))  # a reader may have cached the old one meanwhile
-    transaction.on_commit(lambda: _queue_notices(version.pk))
+    version_id = version.pk
+    transaction.on_commit(lambda: async_task(terms_notify, version_id=version_id))
     return True
-
-
-def _queue_notices(version_id: int) -> None:
-    async_task("compliance.tasks.terms_notify", version_id)
 
 
 def terms_notify(*, version_id: int) -> int:

@@ -11,25 +11,25 @@ from levqor.lib.schedules import Job
 JOBS: tuple[Job, ...] = (
     Job(
         name="levqor:compliance.verify_audit_chain",
-        func="compliance.tasks.verify_audit_chain",
+        func="compliance.tasks.audit_verify",
         cron="17 3 * * *",
         description="Verify the audit trail's hash chain daily; fails loudly if broken.",
     ),
     Job(
         name="levqor:compliance.prune_security_records",
-        func="compliance.tasks.prune_security_records",
+        func="compliance.tasks.security_records_prune",
         cron="29 3 * * *",
         description="Daily: delete sign-in failure logs (30 days), abuse signals (90), unconfirmed subscriptions.",
     ),
     Job(
         name="levqor:compliance.apply_retention",
-        func="compliance.dsar.tasks.apply_retention",
+        func="compliance.dsar.tasks.retention_apply",
         cron="37 3 * * *",
         description="Daily: apply the retention policy (LEVQOR_RETENTION_DAYS) to every data kind.",
     ),
     Job(
         name="levqor:compliance.dsar_sweep",
-        func="compliance.dsar.tasks.dsar_sweep",
+        func="compliance.dsar.tasks.exports_sweep",
         cron="*/15 * * * *",
         description="Every 15 minutes: re-queue data exports whose build the queue lost.",
     ),
@@ -41,7 +41,7 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         name="levqor:workflows.sweep_stale_runs",
-        func="levqor.workflows.tasks.sweep_stale_runs",
+        func="levqor.workflows.tasks.runs_sweep_stale",
         cron="*/10 * * * *",
         description="Every 10 minutes: re-queue live runs whose task was lost, fail runs stuck running.",
     ),
@@ -65,37 +65,37 @@ JOBS: tuple[Job, ...] = (
     ),
     Job(
         name="levqor:status.heartbeat",
-        func="status.tasks.heartbeat",
+        func="status.tasks.heartbeat_beat",
         cron="* * * * *",
         description="Worker heartbeat every minute; the task queue shows down after 3 missed beats.",
     ),
     Job(
         name="levqor:status.snapshot",
-        func="status.tasks.snapshot",
+        func="status.tasks.snapshot_take",
         cron="*/5 * * * *",
         description="Probe every component and store one snapshot each per 5-minute bucket (once per bucket).",
     ),
     Job(
         name="levqor:status.rollup",
-        func="status.tasks.rollup",
+        func="status.tasks.rollup_recent",
         cron="1-59/5 * * * *",
         description="Recompute the last 3 hours' hourly and daily rollups, a minute after each snapshot.",
     ),
     Job(
         name="levqor:status.prune",
-        func="status.tasks.prune",
+        func="status.tasks.history_prune",
         cron="23 2 * * *",
         description="Daily: prune raw snapshots (30 days), hourly (90) and daily (400) rollups.",
     ),
     Job(
         name="levqor:status.advance_maintenance",
-        func="status.tasks.advance_maintenance",
+        func="status.tasks.maintenance_advance",
         cron="* * * * *",
         description="Start and complete maintenance windows set to do so automatically.",
     ),
     Job(
         name="levqor:status.watchdog",
-        func="status.tasks.watchdog",
+        func="status.tasks.watchdog_run",
         cron="* * * * *",
         description="Alert on-call of outages and stale monitoring (once per change), retry failed alerts and "
         "status emails. Cron also runs `manage.py status_watchdog`, for when this queue is dead.",

@@ -484,9 +484,9 @@ class NotificationAdmin(ReadOnlyAdmin):
         # Their attempts start again; the task claims each row before sending.
         count = failed.update(attempts=0)
         for update_id in set(failed.exclude(update=None).values_list("update_id", flat=True)):
-            async_task("status.tasks.notify_subscribers", update_id)
+            async_task(services.notifications_send, update_id=update_id)
         for update_id in set(failed.exclude(maintenance_update=None).values_list("maintenance_update_id", flat=True)):
-            async_task("status.tasks.notify_maintenance", update_id)
+            async_task(services.maintenance_notifications_send, update_id=update_id)
         self.message_user(request, f"{count} failed email(s) queued to be sent again.")
 
 

@@ -110,7 +110,7 @@ def erasure_approve(*, request: ErasureRequest, reason: str = "", actor) -> bool
     request_id = request.pk
 
     def enqueue():
-        async_task("compliance.dsar.tasks.erasure_execute", request_id, task_name=f"erasure-{request_id}")
+        async_task(erasure_execute, request_id=request_id, task_name=f"erasure-{request_id}")
 
     transaction.on_commit(enqueue)
     return True
@@ -136,11 +136,22 @@ def _personal_audit_events(user, *, email: str, account_ids: list) -> QuerySet:
     return audit.entries_for(user, also=also)
 
 
-@transaction.atomic
 def erasure_execute(*, request_id: int, actor=None) -> bool:
-    """Erase an approved request's person across every app, in one
-    transaction. Safe to run twice: only an approved request is erased, and
-    it ends completed. Raises (and rolls back) if a provider fails."""
+    """Erase an approved request's person (queued on approval). Safe to run
+    twice; a failure rolls back, is kept on the request for staff (who can
+    retry it) and is raised again so the queue shows it."""
+    try:
+        return _erase(request_id=request_id, actor=actor)
+    except Exception as exc:
+        erasure_failed(request_id=request_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@transaction.atomic
+def _erase(*, request_id: int, actor) -> bool:
+    """Erase the person across every app, in one transaction. Only an
+    approved request is erased, and it ends completed. Raises (and rolls
+    back) if a provider fails."""
     request = ErasureRequest.objects.select_for_update().select_related("user").filter(pk=request_id).first()
     if request is None or request.status != ErasureRequest.Status.APPROVED:
         return False
@@ -191,7 +202,7 @@ def erasure_retry(*, request: ErasureRequest, actor) -> bool:
     request_id = request.pk
 
     def enqueue():
-        async_task("compliance.dsar.tasks.erasure_execute", request_id, task_name=f"erasure-{request_id}")
+        async_task(erasure_execute, request_id=request_id, task_name=f"erasure-{request_id}")
 
     transaction.on_commit(enqueue)
     return True

@@ -168,7 +168,18 @@ def export_request(*, user, via: str, actor, actor_label: str = "", now: datetim
 
 
 def enqueue_build(export_id: int) -> None:
-    async_task("compliance.dsar.tasks.export_build", export_id, task_name=f"dsar-export-{export_id}")
+    async_task(export_build, export_id=export_id, task_name=f"dsar-export-{export_id}")
+
+
+def exports_sweep(*, now) -> int:
+    """Re-queue exports the queue lost (queued for over 10 minutes, or a
+    build abandoned past the retry time). Safe to run twice: the build claims."""
+    lost = DataExport.objects.filter(status=DataExport.Status.QUEUED, requested_at__lt=now - timedelta(minutes=10))
+    stale = DataExport.objects.filter(status=DataExport.Status.BUILDING, started_at__lt=now - timedelta(minutes=10))
+    ids = list(lost.values_list("pk", flat=True)) + list(stale.values_list("pk", flat=True))
+    for export_id in ids:
+        enqueue_build(export_id)
+    return len(ids)
 
 
 # --- building ------------------------------------------------------------------------

@@ -94,7 +94,7 @@ def test_the_daily_prune_removes_old_security_records_once(client, staff, django
 
     from compliance import marketing
     from compliance.models import MarketingSubscription
-    from compliance.tasks import prune_security_records
+    from compliance.tasks import security_records_prune
 
     client.post("/admin/login/", {"username": staff.email, "password": "wrong"})
     abuse.abuse_signal_record(kind="card_testing", identifier="cus_1")
@@ -105,7 +105,7 @@ def test_the_daily_prune_removes_old_security_records_once(client, staff, django
     AbuseSignal.objects.update(occurred_at=old)
     MarketingSubscription.objects.filter(email="never@example.test").update(confirm_sent_at=old)
 
-    first = prune_security_records()
+    first = security_records_prune()
     assert first["failure_logs"] == 1 and first["abuse_signals"] == 1 and first["unconfirmed_subscriptions"] == 1
-    assert set(prune_security_records().values()) == {0}
+    assert set(security_records_prune().values()) == {0}
     assert list(MarketingSubscription.objects.values_list("email", flat=True)) == ["recent@example.test"]

@@ -143,13 +143,13 @@ def test_verify_audit_command_exits_non_zero_on_a_broken_chain(capsys):
 
 @pytest.mark.django_db
 def test_verify_task_fails_loudly_on_a_broken_chain():
-    from compliance.tasks import verify_audit_chain
+    from compliance.tasks import audit_verify
 
     events = _write(2)
-    assert "intact" in verify_audit_chain()
+    assert "intact" in audit_verify()
     AuditEvent.objects.filter(pk=events[1].pk).update(action="x")
     with pytest.raises(RuntimeError, match="broken"):
-        verify_audit_chain()
+        audit_verify()
 
 
 @pytest.mark.django_db(transaction=True)

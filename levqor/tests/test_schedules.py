@@ -81,4 +81,4 @@ def test_registered_tasks_run_through_the_queue_and_twice_safely(customer):
     second = async_task("levqor.accounts.tasks.clear_expired_sessions")
 
     assert result(first) == 1 and result(second) == 0
-    assert "intact" in result(async_task("compliance.tasks.verify_audit_chain"))
+    assert "intact" in result(async_task("compliance.tasks.audit_verify"))

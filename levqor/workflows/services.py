@@ -7,6 +7,7 @@ and `actor_label` naming the key (e.g. "api-key:lvq_live_ab12cd34").
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -15,6 +16,7 @@ from django_q.tasks import async_task
 from compliance import audit
 from levqor.accounts.models import Account, User
 
+from . import selectors
 from . import steps as engine
 from .models import Run, RunLog, Workflow
 from .validation import check_input_schema, check_payload, check_steps
@@ -22,6 +24,7 @@ from .validation import check_input_schema, check_payload, check_steps
 logger = logging.getLogger(__name__)
 
 EDITABLE_FIELDS = ("name", "description", "input_schema", "steps")
+QUEUED_GRACE = timezone.timedelta(minutes=10)
 
 
 def _check_writable(account: Account) -> None:
@@ -144,7 +147,7 @@ def run_start(*, workflow: Workflow, payload, actor: User | None, actor_label: s
         target=run,
         details={"workflow": str(workflow.pk)},
     )
-    transaction.on_commit(lambda: async_task("levqor.workflows.tasks.run_execute", str(run.pk), group="workflow-runs"))
+    transaction.on_commit(lambda: async_task(run_execute, run_id=str(run.pk), group="workflow-runs"))
     return run
 
 
@@ -220,3 +223,18 @@ def run_fail_stale(*, run: Run, reason: str, actor: User | None = None) -> bool:
     if changed:
         audit.record(actor=actor, action="run.failed_stale", target=run, details={"reason": reason})
     return bool(changed)
+
+
+def runs_sweep_stale(*, now) -> dict:
+    """Re-queue live runs whose task never started and fail runs stuck in
+    `running` past the task timeout. Safe to run twice: re-queued tasks claim
+    the run, so a run executes once whatever the number of tasks."""
+    running_limit = timezone.timedelta(seconds=2 * settings.Q_CLUSTER["timeout"])
+    requeued = failed = 0
+    for run in selectors.runs_stale(queued_before=now - QUEUED_GRACE, running_before=now - running_limit)[:500]:
+        if run.status == run.Status.QUEUED:
+            async_task(run_execute, run_id=str(run.pk), group="workflow-runs")
+            requeued += 1
+        elif run_fail_stale(run=run, reason="The run stopped responding and was marked failed."):
+            failed += 1
+    return {"requeued": requeued, "failed": failed}

@@ -22,13 +22,14 @@ from ..models import (
     MaintenanceStatus,
     MaintenanceUpdate,
 )
+from .subscribers import maintenance_notifications_send, notifications_send
 
 ComponentStates = Iterable[tuple[Component, str]]
 
 
 def _notify_later(update: IncidentUpdate) -> None:
     update_id = update.pk
-    transaction.on_commit(lambda: async_task("status.tasks.notify_subscribers", update_id))
+    transaction.on_commit(lambda: async_task(notifications_send, update_id=update_id))
 
 
 def _set_components(incident: Incident, components: ComponentStates) -> None:
@@ -205,7 +206,7 @@ def _maintenance_update(maintenance: Maintenance, status: str, body: str, at: da
     )
     if update.deliver_notifications:
         update_id = update.pk
-        transaction.on_commit(lambda: async_task("status.tasks.notify_maintenance", update_id))
+        transaction.on_commit(lambda: async_task(maintenance_notifications_send, update_id=update_id))
     return update
 
 

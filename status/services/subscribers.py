@@ -63,7 +63,7 @@ def subscriber_subscribe(*, email: str, now=None) -> Subscriber:
     subscriber.confirm_sent_at = now
     subscriber.save(update_fields=["confirm_sent_at", "confirmed_at", "unsubscribed_at"])
     subscriber_id = subscriber.pk
-    transaction.on_commit(lambda: async_task("status.tasks.send_confirmation", subscriber_id))
+    transaction.on_commit(lambda: async_task(confirmation_send, subscriber_id=subscriber_id))
     return subscriber
 
 

@@ -127,8 +127,8 @@ def test_the_maintenance_task_runs_twice_with_one_effect(staff, components):
         scheduled_until=now + timedelta(hours=1),
         actor=staff,
     )
-    assert result(async_task("status.tasks.advance_maintenance")) == (1, 0)
-    assert result(async_task("status.tasks.advance_maintenance")) == (0, 0)
+    assert result(async_task("status.tasks.maintenance_advance")) == (1, 0)
+    assert result(async_task("status.tasks.maintenance_advance")) == (0, 0)
 
 
 def test_the_admin_index_counts_unresolved_incidents(staff_client, staff, components):

@@ -77,8 +77,8 @@ def test_a_late_snapshot_updates_its_hour_and_day(components):
 
 def test_the_rollup_task_runs_twice_with_one_effect(components, stub_probes):
     services.snapshot_take()
-    assert result(async_task("status.tasks.rollup")) == 14
-    assert result(async_task("status.tasks.rollup")) == 0
+    assert result(async_task("status.tasks.rollup_recent")) == 14
+    assert result(async_task("status.tasks.rollup_recent")) == 0
 
 
 def test_it_prunes_raw_rows_after_retention_and_keeps_daily_rows_400_days(components, settings):
@@ -127,8 +127,8 @@ def test_the_prune_task_runs_twice_with_one_effect(components):
     from django.utils import timezone
 
     snap(components["web"], timezone.now() - timedelta(days=40))
-    assert result(async_task("status.tasks.prune"))["snapshots"] == 1
-    assert result(async_task("status.tasks.prune"))["snapshots"] == 0
+    assert result(async_task("status.tasks.history_prune"))["snapshots"] == 1
+    assert result(async_task("status.tasks.history_prune"))["snapshots"] == 0
 
 
 def test_compliance_retention_prunes_raw_snapshots_through_the_status_provider(components):

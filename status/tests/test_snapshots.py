@@ -33,8 +33,8 @@ def test_it_records_one_snapshot_per_component_per_bucket(components, stub_probe
 
 
 def test_it_runs_through_the_queue_and_the_command_twice_with_one_effect(components, stub_probes, capsys):
-    assert result(async_task("status.tasks.snapshot")) == 7
-    assert result(async_task("status.tasks.snapshot")) is None
+    assert result(async_task("status.tasks.snapshot_take")) == 7
+    assert result(async_task("status.tasks.snapshot_take")) is None
     call_command("status_snapshot")
     assert "already has its snapshot" in capsys.readouterr().out
     assert Snapshot.objects.count() == 7
@@ -120,8 +120,8 @@ def test_it_judges_the_task_queue_by_its_heartbeat(now, age, state):
 
 
 def test_the_heartbeat_task_keeps_one_row(db):
-    result(async_task("status.tasks.heartbeat"))
-    result(async_task("status.tasks.heartbeat"))
+    result(async_task("status.tasks.heartbeat_beat"))
+    result(async_task("status.tasks.heartbeat_beat"))
     assert Heartbeat.objects.count() == 1
 
 

@@ -95,7 +95,7 @@ def test_subscribers_get_creation_notified_updates_and_resolution_once_each(
     ]
     assert all(m.to == ["reader@example.test"] for m in mail.outbox)
     # The queue runs the same job again (a retry, a second worker): nothing more is sent.
-    assert result(async_task("status.tasks.notify_subscribers", notified.pk)) == 0
+    assert result(async_task(services.notifications_send, update_id=notified.pk)) == 0
     assert len(mail.outbox) == 3
     assert Notification.objects.filter(sent_at__isnull=False).count() == 3
 

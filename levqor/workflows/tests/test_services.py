@@ -16,8 +16,8 @@ from .conftest import make_workflow
 class TestRunExecution:
     def test_it_executes_a_run_once_however_often_the_task_runs(self, live_workflow):
         run = Run.objects.create(workflow=live_workflow, account=live_workflow.account, payload={"email": "a@b.co"})
-        assert tasks.run_execute(str(run.pk)) is True
-        assert tasks.run_execute(str(run.pk)) is False
+        assert services.run_execute(run_id=str(run.pk)) is True
+        assert services.run_execute(run_id=str(run.pk)) is False
         run.refresh_from_db()
         assert run.status == "succeeded"
         assert RunLog.objects.filter(run=run).count() == 6
@@ -73,11 +73,11 @@ class TestStaleRuns:
         )
         fresh = Run.objects.create(workflow=live_workflow, account=live_workflow.account, payload={"email": "a@b.co"})
 
-        assert tasks.sweep_stale_runs() == {"requeued": 1, "failed": 1}
+        assert tasks.runs_sweep_stale() == {"requeued": 1, "failed": 1}
         assert Run.objects.get(pk=queued.pk).status == "succeeded"  # the re-queued task ran inline (sync)
         assert Run.objects.get(pk=stuck.pk).status == "failed"
         assert Run.objects.get(pk=fresh.pk).status == "queued"
-        assert tasks.sweep_stale_runs() == {"requeued": 0, "failed": 0}
+        assert tasks.runs_sweep_stale() == {"requeued": 0, "failed": 0}
         assert AuditEvent.objects.filter(action="run.failed_stale").count() == 1
 
 

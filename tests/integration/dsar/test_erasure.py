@@ -120,9 +120,8 @@ def test_it_erases_across_apps_and_keeps_the_audit_chain_valid(
 def test_it_erases_once_when_the_task_runs_twice(pending, staff, django_capture_on_commit_callbacks):
     approve(pending, staff, django_capture_on_commit_callbacks)
     sent = len(mail.outbox)
-    from compliance.dsar import tasks
 
-    assert tasks.erasure_execute(pending.pk) is False
+    assert erasure.erasure_execute(request_id=pending.pk) is False
     assert AuditEvent.objects.filter(action="erasure.completed").count() == 1
     assert len(mail.outbox) == sent
 

@@ -207,9 +207,7 @@ def test_it_builds_once_when_the_task_runs_twice(customer, django_capture_on_com
     export = request_and_build(customer, capture=django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
     assert exports.export_build(export_id=export.pk) is False
-    from compliance.dsar import tasks
-
-    assert tasks.export_build(export.pk) is False
+    assert exports.export_build(export_id=export.pk) is False
     export.refresh_from_db()
     assert export.attempts == 1 and export.email_count == 1
     assert len(mail.outbox) == 1
@@ -327,12 +325,12 @@ def test_it_requeues_a_build_the_queue_lost(customer, django_capture_on_commit_c
 
     with django_capture_on_commit_callbacks(execute=False):  # the task is never enqueued
         export = exports.export_request(user=customer, via="web", actor=customer)
-    assert tasks.dsar_sweep() == 0  # too recent to count as lost
+    assert tasks.exports_sweep() == 0  # too recent to count as lost
     DataExport.objects.filter(pk=export.pk).update(requested_at=timezone.now() - timedelta(minutes=11))
-    assert tasks.dsar_sweep() == 1
+    assert tasks.exports_sweep() == 1
     export.refresh_from_db()
     assert export.status == DataExport.Status.READY
-    assert tasks.dsar_sweep() == 0
+    assert tasks.exports_sweep() == 0
 
 
 def test_it_exports_support_records_and_status_subscription_but_not_internal_notes(

@@ -58,7 +58,7 @@ def test_it_applies_the_policy_once(aged):
     assert AuditEvent.objects.filter(action="retention.applied", target_id="run_logs").exists()
     # Running it again finds nothing.
     assert all(o.total == 0 for o in retention.retention_apply())
-    assert tasks.apply_retention() == dict.fromkeys(retention.policy(), 0)
+    assert tasks.retention_apply() == dict.fromkeys(retention.policy(), 0)
 
 
 def test_it_blanks_old_audit_details_and_the_chain_still_verifies(aged):
@@ -91,5 +91,5 @@ def test_it_schedules_the_daily_job():
     from levqor.schedules import JOBS
 
     jobs = {job.name: job for job in JOBS}
-    assert jobs["levqor:compliance.apply_retention"].func == "compliance.dsar.tasks.apply_retention"
-    assert jobs["levqor:compliance.dsar_sweep"].func == "compliance.dsar.tasks.dsar_sweep"
+    assert jobs["levqor:compliance.apply_retention"].func == "compliance.dsar.tasks.retention_apply"
+    assert jobs["levqor:compliance.dsar_sweep"].func == "compliance.dsar.tasks.exports_sweep"
