@@ -21,6 +21,7 @@ from .models import (
     TermsAcceptance,
     TermsVersion,
 )
+from .outbox.admin import OutboundEmailAdmin  # noqa: F401 - registers the outbox's admin
 
 
 @admin.register(AuditEvent)

@@ -21,6 +21,7 @@ class ComplianceConfig(AppConfig):
         # Imported here, not at the top: see the note above.
         from . import abuse, lockout
         from .models import ScreeningAppeal
+        from .outbox import selectors as outbox
 
         # Default screening rules after every migrate (adds only missing ones).
         post_migrate.connect(_install_default_rules, sender=self, dispatch_uid="compliance-default-rules")
@@ -29,6 +30,18 @@ class ComplianceConfig(AppConfig):
             "High-risk data appeals awaiting review",
             count=lambda: ScreeningAppeal.objects.filter(status=ScreeningAppeal.Status.PENDING).count(),
             url_name="admin:compliance_screeningappeal_changelist",
+        )
+        attention.register(
+            "Emails that failed (retries used up)",
+            count=outbox.failed_count,
+            url_name="admin:compliance_outboundemail_changelist",
+            query="state=failed",
+        )
+        attention.register(
+            "Emails failing, being retried",
+            count=outbox.retrying_count,
+            url_name="admin:compliance_outboundemail_changelist",
+            query="state=retrying",
         )
         attention.register(
             "Abuse signals in the last 24 hours",

@@ -34,6 +34,12 @@ JOBS: tuple[Job, ...] = (
         description="Every 15 minutes: re-queue data exports whose build the queue lost.",
     ),
     Job(
+        name="levqor:compliance.emails_retry_due",
+        func="compliance.outbox.tasks.emails_retry_due",
+        cron="* * * * *",
+        description="Every minute: send outbox emails that are due (retries after back-off, ones the queue lost).",
+    ),
+    Job(
         name="levqor:accounts.clear_expired_sessions",
         func="levqor.accounts.tasks.clear_expired_sessions",
         cron="41 4 * * *",

@@ -254,6 +254,9 @@ RESEND_API_KEY = env.str("RESEND_API_KEY", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Levqor <no-reply@levqor.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LEVQOR_SUPPORT_EMAIL = env.str("LEVQOR_SUPPORT_EMAIL", default="support@levqor.local")
+# The outbox tries a failing email this many times (5 min, 10, 20, ... up to
+# 6 hours apart) before it is "failed" and left to staff.
+LEVQOR_EMAIL_MAX_ATTEMPTS = env_int("LEVQOR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
 if RESEND_API_KEY:
     EMAIL_BACKEND = "anymail.backends.resend.EmailBackend"
 else:
@@ -488,6 +491,7 @@ LEVQOR_RETENTION_DAYS = {
     "webhook_payloads": env_int("LEVQOR_RETENTION_WEBHOOK_PAYLOADS_DAYS", 90, minimum=1),
     "expired_exports": env_int("LEVQOR_RETENTION_EXPIRED_EXPORTS_DAYS", 30, minimum=0),
     "audit_details": env_int("LEVQOR_RETENTION_AUDIT_DETAILS_DAYS", 6 * 365, minimum=365),
+    "email_log": env_int("LEVQOR_RETENTION_EMAIL_LOG_DAYS", 2 * 365, minimum=30),
 }
 
 # --- REST framework (the API issue fills this in) --------------------------------

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from .. import audit, consent, marketing, objections, terms
 from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
+from ..outbox import services as outbox
 from .exports import exports_delete_files, exports_expired_before, exports_prune_files
 from .providers import ExportFile, Provider
 
@@ -59,6 +60,10 @@ def audit_rows(*, user):
         }
 
 
+def email_rows(*, user):
+    return outbox.email_rows(address=user.email or "")
+
+
 def erase_user(*, user, actor) -> dict:
     """Anonymise compliance's records of this person; consent proof keeps
     its facts (what was chosen, when) without the person."""
@@ -73,6 +78,7 @@ def erase_user(*, user, actor) -> dict:
         "marketing_subscriptions_deleted": MarketingSubscription.objects.filter(email=email).delete()[0],
         "objections_deleted": Objection.objects.filter(email=email).delete()[0],
         "export_files_deleted": exports_delete_files(user=user),
+        **outbox.emails_forget_address(address=email),
     }
 
 
@@ -102,7 +108,15 @@ provider = Provider(
             "(you, Levqor staff or the system).",
             rows=audit_rows,
         ),
+        "emails.json": ExportFile(
+            "Every email we sent you or have queued for you: what kind, its subject, when it was sent.",
+            rows=email_rows,
+        ),
     },
     erase=erase_user,
-    retention={"expired_exports": prune_expired_exports, "audit_details": prune_audit_details},
+    retention={
+        "expired_exports": prune_expired_exports,
+        "audit_details": prune_audit_details,
+        "email_log": outbox.emails_prune,
+    },
 )

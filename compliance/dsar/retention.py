@@ -19,6 +19,7 @@ KINDS = {
     "webhook_payloads": "Stripe webhook bodies and stored event payloads",
     "expired_exports": "data export ZIP files, counted from their link's expiry",
     "audit_details": "personal details of audit entries (the entries and their chain stay)",
+    "email_log": "the outbox's sent, skipped, dropped and given-up emails (address, subject, context)",
 }
 
 

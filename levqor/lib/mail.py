@@ -3,17 +3,14 @@ is a subject / text / HTML triple under `templates/emails/<name>/`, rendered
 with the same context.
 
 This is the transport only. Who may be sent what (consent, objections,
-unsubscribe links) is compliance's policy: apps call `compliance.mail.send`,
-which calls `send` here. Each outcome is announced with `signals.email_sent`
-/ `signals.email_failed` (the levqor app records failures for staff) without
-this module knowing who listens.
+unsubscribe links) is compliance's policy (`compliance.mail`), and when,
+how often and how many times is the outbox's (`compliance.outbox`): apps
+queue their emails there, and the outbox calls `send` here.
 """
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
-
-from . import signals
 
 
 def render(name: str, context: dict) -> tuple[str, str, str]:
@@ -29,14 +26,12 @@ def send(
     *,
     to: str,
     context: dict,
-    purpose: str,
     tags: list[str] | None = None,
     headers: dict | None = None,
-) -> None:
-    """Render and send one message now, whatever its purpose (the caller has
-    applied the policy). If the backend raises, `email_failed` is sent (in
-    the caller's transaction) and the error re-raised; on success,
-    `email_sent`."""
+) -> str:
+    """Render and send one message now (the caller has applied the
+    policy); returns the subject as sent. A backend error reaches the
+    caller (the outbox records and retries it)."""
     subject, text, html = render(name, context)
     message = EmailMultiAlternatives(
         subject=subject,
@@ -47,9 +42,5 @@ def send(
     )
     message.attach_alternative(html, "text/html")
     message.tags = [name, *(tags or [])]  # anymail: tags reach the provider and its test backend
-    try:
-        message.send()
-    except Exception as exc:
-        signals.email_failed.send(sender=__name__, name=name, to=to, purpose=purpose, error=exc)
-        raise
-    signals.email_sent.send(sender=__name__, name=name, to=to, purpose=purpose)
+    message.send()
+    return subject

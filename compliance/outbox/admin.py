@@ -1,0 +1,77 @@
+"""Staff's view of the outbox: every email sent or waiting, opening on the
+ones that need a person (failed, or failing and being retried), with retry,
+resend and "mark handled" actions that call the outbox's services."""
+
+from django.contrib import admin, messages
+
+from levqor.lib.admin import DefaultSubsetFilter, ReadOnlyAdmin, model_fields
+
+from . import services
+from .models import OutboundEmail
+
+Status = OutboundEmail.Status
+
+
+class OutboxFilter(DefaultSubsetFilter):
+    title = "state"
+    parameter_name = "state"
+    options = [
+        ("attention", "Needs attention"),
+        ("failed", "Failed"),
+        ("retrying", "Retrying"),
+        ("queued", "Queued"),
+        ("sent", "Sent"),
+        ("skipped", "Not sent: policy"),
+        ("dropped", "Not sent: no longer true"),
+        ("handled", "Failed, handled"),
+    ]
+    default = "attention"
+
+    def subset(self, request, queryset, value):
+        failed = queryset.filter(status=Status.FAILED, handled_note="")
+        retrying = queryset.filter(status=Status.QUEUED, attempts__gt=0).exclude(last_error="")
+        if value == "attention":
+            return failed | retrying
+        if value == "failed":
+            return failed
+        if value == "retrying":
+            return retrying
+        if value == "handled":
+            return queryset.filter(status=Status.FAILED).exclude(handled_note="")
+        return queryset.filter(status=value)
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "stage", "about", "to", "status", "attempts", "sent_at", "short_error")
+    list_filter = (OutboxFilter, "kind", "template")
+    search_fields = ("to", "about_id", "kind", "template", "subject")
+    date_hierarchy = "created_at"
+    readonly_fields = model_fields(OutboundEmail)
+    exclude = ("context",)  # may hold links meant for the recipient only
+    actions = ["retry_now", "resend", "mark_handled"]
+    show_full_result_count = False
+    list_per_page = 50
+
+    @admin.display(description="about")
+    def about(self, obj) -> str:
+        return obj.about_key
+
+    @admin.display(description="error")
+    def short_error(self, obj) -> str:
+        return obj.last_error[:120]
+
+    @admin.action(description="Retry now (skip the back-off)")
+    def retry_now(self, request, queryset):
+        done = sum(services.email_retry_now(email=email, actor=request.user) for email in queryset)
+        self.message_user(request, f"{done} email(s) retried; see their state below.", messages.SUCCESS)
+
+    @admin.action(description="Send again (the person says it never arrived)")
+    def resend(self, request, queryset):
+        sent = sum(services.email_resend(email=email, actor=request.user) for email in queryset)
+        self.message_user(request, f"{sent} email(s) sent again.", messages.SUCCESS if sent else messages.WARNING)
+
+    @admin.action(description="Mark handled (the person was reached another way)")
+    def mark_handled(self, request, queryset):
+        count = services.emails_mark_handled(ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+        self.message_user(request, f"{count} failed email(s) marked handled.", messages.SUCCESS)
