@@ -1,7 +1,7 @@
 """The email policy: may this person be sent this message?
 
 Every message names its purpose. The right-to-object and marketing-consent
-policy (`objections.may_send`) is applied here, so a marketing email to a
+policy (`policy.may_send`) is applied here, so a marketing email to a
 person who objected or unsubscribed is never sent, whoever queued it. Only
 the outbox (`compliance.outbox`) calls `send`: apps queue their emails
 there. Rendering and transport are `levqor.lib.mail`.
@@ -12,11 +12,11 @@ import logging
 from levqor.lib import mail
 from levqor.lib.security import pii_hash
 
-from . import marketing, objections
+from . import marketing_links, policy
 
 logger = logging.getLogger(__name__)
 
-PURPOSES = objections.EMAIL_PURPOSES  # "transactional" | "marketing"
+PURPOSES = policy.EMAIL_PURPOSES  # "transactional" | "marketing"
 
 
 def send(
@@ -37,11 +37,11 @@ def send(
     "marketing" (sent only to a confirmed subscriber of `topic` who has not
     objected; gets unsubscribe links and `List-Unsubscribe` headers). A
     backend error is raised to the caller (the outbox retries it)."""
-    if not objections.may_send(to, purpose, topic=topic):
+    if not policy.may_send(to, purpose, topic=topic):
         logger.info("email %s not sent to %s: no consent or objected to %s", name, pii_hash(to), purpose)
         return None
     headers = dict(headers or {})
     if purpose == "marketing":
-        context = {**context, **marketing.marketing_links(to)}
-        headers.update(marketing.list_unsubscribe_headers(to))
+        context = {**context, **marketing_links.marketing_links(to)}
+        headers.update(marketing_links.list_unsubscribe_headers(to))
     return mail.send(name, to=to, context=context, tags=tags, headers=headers)

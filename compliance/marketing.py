@@ -15,83 +15,30 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from levqor.lib import mail
-
 from . import audit
+from .marketing_links import (  # noqa: F401 - views and templates reach the links through this module too
+    manage_token,
+    normalise,
+    preferences_url,
+    subscription_from_manage_token,
+    unsubscribe_url,
+)
 from .models import MARKETING_TOPICS, MarketingSubscription, Objection
+from .outbox.services import email_queue
 
 CONFIRM_VALID = timedelta(days=7)
 TOPIC_CODES = tuple(code for code, _ in MARKETING_TOPICS)
-_MANAGE_SALT = "compliance.marketing.manage"
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _normalise(email: str) -> str:
-    return email.strip().lower()
-
-
-# --- links ---------------------------------------------------------------------
-
-
-def manage_token(subscription: MarketingSubscription) -> str:
-    return signing.dumps(subscription.pk, salt=_MANAGE_SALT)
-
-
-def subscription_from_manage_token(token: str) -> MarketingSubscription | None:
-    try:
-        pk = signing.loads(token, salt=_MANAGE_SALT)
-    except signing.BadSignature:
-        return None
-    return MarketingSubscription.objects.filter(pk=pk).first()
-
-
-def preferences_url(subscription: MarketingSubscription) -> str:
-    return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_preferences", args=[manage_token(subscription)])
-
-
-def unsubscribe_url(subscription: MarketingSubscription) -> str:
-    return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_unsubscribe", args=[manage_token(subscription)])
-
-
-def list_unsubscribe_headers(email: str) -> dict[str, str]:
-    """Headers for a marketing email to `email` (RFC 2369 + RFC 8058 one-click)."""
-    subscription = MarketingSubscription.objects.filter(email=_normalise(email)).first()
-    if subscription is None:
-        return {}
-    return {
-        "List-Unsubscribe": f"<{unsubscribe_url(subscription)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
-
-
-def marketing_links(email: str) -> dict[str, str]:
-    """Context every marketing email template gets: its unsubscribe and preferences links."""
-    subscription = MarketingSubscription.objects.filter(email=_normalise(email)).first()
-    if subscription is None:
-        return {}
-    return {"unsubscribe_url": unsubscribe_url(subscription), "preferences_url": preferences_url(subscription)}
-
-
 # --- selectors -------------------------------------------------------------------
-
-
-def marketing_may_receive(*, email: str, topic: str | None = None) -> bool:
-    """Consent half of the marketing rule: a confirmed subscription (with the
-    topic ticked, if one is named). The objection half is in `objections`."""
-    subscription = MarketingSubscription.objects.filter(
-        email=_normalise(email), status=MarketingSubscription.Status.CONFIRMED
-    ).first()
-    if subscription is None:
-        return False
-    return topic is None or bool(getattr(subscription, topic, False))
 
 
 def marketing_counts() -> dict:
@@ -101,7 +48,7 @@ def marketing_counts() -> dict:
 
 def marketing_export(*, user) -> dict | None:
     """The marketing subscription of `user`'s address, as a plain dict (DSAR)."""
-    s = MarketingSubscription.objects.filter(email=_normalise(user.email)).first()
+    s = MarketingSubscription.objects.filter(email=normalise(user.email)).first()
     if s is None:
         return None
     return {
@@ -130,7 +77,7 @@ def marketing_subscribe(
     """Ask `email` to confirm a subscription. Idempotent: while a confirmation
     sent in the last 7 days is pending, subscribing again sends nothing new;
     an already confirmed address is left as it is. Never reveals which."""
-    email = _normalise(email)
+    email = normalise(email)
     now = now or timezone.now()
     try:
         with transaction.atomic():
@@ -160,7 +107,7 @@ def marketing_subscribe(
     subscription.save()
     audit.record(actor=user, action="marketing.subscribe_requested", target=subscription, details={"via": source})
     link = settings.LEVQOR_BASE_URL + reverse("compliance:marketing_confirm", args=[token])
-    _send_on_commit("marketing-confirm", email, {"link": link, "days": CONFIRM_VALID.days})
+    _queue("marketing-confirm", subscription, now, {"link": link, "days": CONFIRM_VALID.days})
     return SubscribeOutcome(subscription, True)
 
 
@@ -192,7 +139,7 @@ def marketing_confirm(*, token: str, now=None) -> MarketingSubscription | None:
         active=False, updated_at=now
     )
     audit.record(actor=None, action="marketing.confirmed", target=subscription, details={})
-    _send_on_commit("marketing-confirmed", subscription.email, _links(subscription))
+    _queue("marketing-confirmed", subscription, now, _links(subscription))
     return subscription
 
 
@@ -212,8 +159,11 @@ def marketing_preferences_set(*, subscription: MarketingSubscription, topics: di
     audit.record(actor=actor, action="marketing.preferences_changed", target=subscription, details={"topics": wanted})
     if subscription.status == MarketingSubscription.Status.CONFIRMED:
         labels = [label for code, label in MARKETING_TOPICS if wanted[code]]
-        _send_on_commit(
-            "marketing-preferences-updated", subscription.email, {**_links(subscription), "topic_labels": labels}
+        _queue(
+            "marketing-preferences-updated",
+            subscription,
+            timezone.now(),
+            {**_links(subscription), "topic_labels": labels},
         )
     return True
 
@@ -232,13 +182,13 @@ def marketing_unsubscribe(*, subscription: MarketingSubscription, actor=None, no
         return False
     subscription.refresh_from_db()
     audit.record(actor=actor, action="marketing.unsubscribed", target=subscription, details={})
-    _send_on_commit("marketing-unsubscribed", subscription.email, {"resubscribe_url": _subscribe_url()})
+    _queue("marketing-unsubscribed", subscription, now, {"resubscribe_url": _subscribe_url()})
     return True
 
 
 @transaction.atomic
 def marketing_unsubscribe_email(*, email: str, actor=None, now=None) -> bool:
-    subscription = MarketingSubscription.objects.filter(email=_normalise(email)).first()
+    subscription = MarketingSubscription.objects.filter(email=normalise(email)).first()
     if subscription is None:
         return False
     return marketing_unsubscribe(subscription=subscription, actor=actor, now=now)
@@ -252,9 +202,17 @@ def _subscribe_url() -> str:
     return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_subscribe")
 
 
-def _send_on_commit(name: str, to: str, context: dict) -> None:
-    # Service messages about the subscription itself: the person asked for them, so they are
-    # transactional, which the policy always lets through; sent by the transport directly
-    # because compliance.mail (the policy) imports this module for the marketing links.
-    # robust: the change is committed; a failed send is an EmailFailure for staff, not a 500 for the person.
-    transaction.on_commit(lambda: mail.send(name, to=to, purpose="transactional", context=context), robust=True)
+def _queue(template: str, subscription: MarketingSubscription, at, context: dict) -> None:
+    """A service message about the subscription itself, once per change
+    (`at` tells two changes apart). The person asked for it, so it is
+    transactional, which the policy always lets through. Its links manage
+    the subscription, so the outbox forgets them once it is sent."""
+    email_queue(
+        kind="compliance.marketing-service",
+        about=subscription,
+        stage=f"{template}@{at.isoformat()}",
+        template=template,
+        to=subscription.email,
+        context=context,
+        sensitive=True,
+    )

@@ -16,55 +16,21 @@ from django.utils import timezone
 
 from levqor.lib.security import pii_hash
 
-from . import audit
-from .marketing import marketing_may_receive, marketing_unsubscribe_email
+from . import audit, policy
+from .marketing import marketing_unsubscribe_email
 from .models import Objection
 
 logger = logging.getLogger(__name__)
 
-KINDS = tuple(Objection.Kind.values)
-
-# Email purposes: "transactional" mail (sign-in links, receipts, billing and
-# security notices, replies to the person's own requests) is always sent;
-# "marketing" needs consent and no objection.
-EMAIL_PURPOSES = ("transactional", "marketing")
-# Processing purposes a person can object to.
-PROCESSING_PURPOSES = ("profiling", "automation", "analytics")
-
-
-def _email_of(user_or_email) -> str:
-    if isinstance(user_or_email, str):
-        return user_or_email.strip().lower()
-    return (getattr(user_or_email, "email", "") or "").strip().lower()
-
-
-def objected(user_or_email, kind: str) -> bool:
-    """Whether an objection of this kind is in force for this person."""
-    if kind not in KINDS:
-        raise ValueError(f"Unknown objection kind {kind!r}; use one of {', '.join(KINDS)}.")
-    email = _email_of(user_or_email)
-    return bool(email) and Objection.objects.filter(email=email, kind=kind, active=True).exists()
-
-
-def may_send(user_or_email, purpose: str, *, topic: str | None = None) -> bool:
-    """May an email of this purpose go to this person? The single rule every
-    sender goes through (compliance.mail.send)."""
-    if purpose not in EMAIL_PURPOSES:
-        raise ValueError(f"Unknown email purpose {purpose!r}; use one of {', '.join(EMAIL_PURPOSES)}.")
-    if purpose == "transactional":
-        return True
-    email = _email_of(user_or_email)
-    if objected(email, Objection.Kind.MARKETING):
-        return False
-    return marketing_may_receive(email=email, topic=topic)
-
-
-def may_process(user_or_email, purpose: str) -> bool:
-    """May we use this person's data for `purpose` (profiling, automation,
-    analytics)? False once they object. Cheap: one indexed query."""
-    if purpose not in PROCESSING_PURPOSES:
-        raise ValueError(f"Unknown processing purpose {purpose!r}; use one of {', '.join(PROCESSING_PURPOSES)}.")
-    return not objected(user_or_email, purpose)
+KINDS = policy.OBJECTION_KINDS
+EMAIL_PURPOSES = policy.EMAIL_PURPOSES
+PROCESSING_PURPOSES = policy.PROCESSING_PURPOSES
+# The read-only rules live in `policy` (the outbox applies them without
+# importing these services); callers may keep asking them here.
+objected = policy.objected
+may_send = policy.may_send
+may_process = policy.may_process
+_email_of = policy.email_of
 
 
 # --- selectors -------------------------------------------------------------------

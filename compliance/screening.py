@@ -25,8 +25,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from . import audit, mail
+from . import audit
 from .models import ScreeningAppeal, ScreeningBlock, ScreeningRule, Severity
+from .outbox.services import email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -350,23 +351,15 @@ def appeal_decide(*, appeal: ScreeningAppeal, approve: bool, note: str = "", act
     )
     appeal.refresh_from_db()
     audit.record(actor=actor, action=f"screening.appeal_{status}", target=appeal.block, details={"note": note})
-    transaction.on_commit(lambda: _send_decision(appeal.pk), robust=True)  # a failed send is an EmailFailure
-    return True
-
-
-def _send_decision(appeal_id: int) -> None:
-    appeal = ScreeningAppeal.objects.select_related("block", "submitted_by").get(pk=appeal_id)
-    mail.send(
-        "screening-appeal-decided",
+    email_queue(
+        kind="compliance.appeal-decided",
+        about=appeal,
+        template="screening-appeal-decided",
         to=appeal.submitted_by.email,
-        purpose="transactional",
-        context={
-            "appeal": appeal,
-            "block": appeal.block,
-            "what": appeal.block.kind.replace("_", " "),
-            "approved": appeal.status == "approved",
-        },
+        context={"what": appeal.block.kind.replace("_", " "), "approved": approve},
+        objects={"appeal": appeal, "block": appeal.block},
     )
+    return True
 
 
 def screening_counts(*, since=None) -> dict:

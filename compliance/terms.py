@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from . import audit, mail
+from . import audit
 from .models import TermsAcceptance, TermsNotice, TermsVersion
+from .outbox.services import email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -115,34 +116,34 @@ def terms_version_publish(*, version: TermsVersion, actor, now=None) -> bool:
 
 
 def terms_notify(*, version_id: int) -> int:
-    """Email every active customer about a published version, once each (a
-    `TermsNotice` row is claimed before each email). Safe to run twice."""
+    """Queue the "terms changed" email for every active customer, once per
+    (person, version) in the outbox. Safe to run twice: a second run queues
+    nobody again. Returns how many were newly queued."""
     version = TermsVersion.objects.filter(pk=version_id, published_at__isnull=False).first()
     if version is None:
         return 0
     link = settings.LEVQOR_BASE_URL + reverse("compliance:terms_accept")
-    sent = 0
+    queued = 0
     users = get_user_model().objects.filter(is_active=True, is_staff=False, account__isnull=False)
     for user in users.exclude(pk__in=TermsNotice.objects.filter(version=version).values("user_id")).iterator():
-        try:
-            with transaction.atomic():
-                TermsNotice.objects.create(version=version, user=user)
-        except IntegrityError:
-            continue  # another worker claimed this one
-        try:
-            mail.send(
-                "terms-updated",
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    TermsNotice.objects.create(version=version, user=user)
+            except IntegrityError:
+                continue  # another worker took this one
+            email_queue(
+                kind="compliance.terms-updated",
+                about=user,
+                stage=f"terms-{version.pk}",
+                template="terms-updated",
                 to=user.email,
-                purpose="transactional",
-                context={"user": user, "version": version, "link": link},
+                context={"link": link},
+                objects={"user": user, "version": version},
             )
-        except Exception:  # noqa: S112 - recorded as an EmailFailure for staff
-            # Release the claim so a later run retries this person; go on with the others.
-            TermsNotice.objects.filter(version=version, user=user).delete()
-            continue
-        sent += 1
-    logger.info("terms %s: %d notices sent", version.version, sent)
-    return sent
+        queued += 1
+    logger.info("terms %s: %d notices queued", version.version, queued)
+    return queued
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 
-from levqor.lib import attention, signals
+from levqor.lib import attention
 
 
 class LevqorAdminConfig(admin_apps.AdminConfig):
@@ -18,17 +18,6 @@ class LevqorConfig(AppConfig):
     verbose_name = "Levqor"
 
     def ready(self) -> None:
-        # Imported here: it imports models, which need the app registry ready.
-        from . import email_failures
-
-        signals.email_failed.connect(email_failures.on_email_failed, dispatch_uid="levqor.email_failures.failed")
-        signals.email_sent.connect(email_failures.on_email_sent, dispatch_uid="levqor.email_failures.sent")
-        attention.register(
-            "Emails that failed to send",
-            count=email_failures.email_failure_open_count,
-            url_name="admin:levqor_emailfailure_changelist",
-            query="status=open",
-        )
         attention.register(
             "Background tasks failed",
             count=_task_failure_count,

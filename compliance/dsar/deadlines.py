@@ -4,10 +4,9 @@ month after receipt, extendable by up to two more months while the first runs.""
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
-from compliance import mail
+from compliance.outbox.services import email_queue
 
 from .. import audit
 from .models import add_months
@@ -48,9 +47,12 @@ def deadline_extend(*, obj, months: int, reason: str, actor, kind: str, email: s
         target=obj,
         details={"months": months, "reason": reason, "deadline_on": obj.deadline_on.isoformat()},
     )
-    context = {"kind": kind, "request": obj, "reason": reason, "due_on": obj.deadline_on}
-
-    def send():
-        mail.send("dsar-deadline-extended", to=email, context=context, purpose="transactional")
-
-    transaction.on_commit(send, robust=True)  # a failed send is an EmailFailure for staff
+    email_queue(
+        kind="dsar.deadline-extended",
+        about=obj,
+        stage=f"extension-{obj.extension_months}",
+        template="dsar-deadline-extended",
+        to=email,
+        context={"kind": kind, "reason": reason},
+        objects={"request": obj},
+    )

@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from compliance import mail
+from compliance.outbox.services import email_queue
 
 from .. import audit
 from . import providers
@@ -45,12 +45,19 @@ def erasures_open() -> QuerySet:
 # --- services ----------------------------------------------------------------------
 
 
-def _send(name: str, *, to: str, context: dict) -> None:
-    def send():
-        mail.send(name, to=to, context=context, purpose="transactional")
-
-    # robust: the request is recorded; a failed send is an EmailFailure for staff.
-    transaction.on_commit(send, robust=True)
+def _send(name: str, *, request: ErasureRequest, to: str, context: dict | None = None, last: bool = False) -> None:
+    """Queue one email about an erasure request, once per template. The last
+    one ("your data is erased") forgets the address once it is sent."""
+    email_queue(
+        kind="dsar.erasure",
+        about=request,
+        stage=name,
+        template=name,
+        to=to,
+        context=context or {},
+        objects={"request": request},
+        forget_recipient=last,
+    )
 
 
 @transaction.atomic
@@ -72,7 +79,7 @@ def erasure_request(*, user, note: str = "", actor) -> ErasureRequest:
         target=request,
         details={"user_id": user.pk, "due_on": request.due_on.isoformat()},
     )
-    _send("dsar-erasure-received", to=user.email, context={"request": request, "due_on": request.due_on})
+    _send("dsar-erasure-received", request=request, to=user.email)
     return request
 
 
@@ -93,7 +100,7 @@ def erasure_refuse(*, request: ErasureRequest, reason: str, actor) -> bool:
     request.decided_by, request.decided_at, request.decision_reason = actor, timezone.now(), reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit.record(actor=actor, action="erasure.refused", target=request, details={"reason": reason})
-    _send("dsar-erasure-refused", to=request.user.email, context={"request": request, "reason": reason})
+    _send("dsar-erasure-refused", request=request, to=request.user.email, context={"reason": reason})
     return True
 
 
@@ -170,7 +177,7 @@ def _erase(*, request_id: int, actor) -> bool:
     request.save(update_fields=["status", "completed_at", "summary", "note"])
     # Written after the blanking: this entry names no one, only the request.
     audit.record(actor=actor, action="erasure.completed", target=request, details={"summary": summary})
-    _send("dsar-erasure-completed", to=email, context={"request": request})
+    _send("dsar-erasure-completed", request=request, to=email, last=True)
     return True
 
 

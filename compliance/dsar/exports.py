@@ -30,7 +30,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from compliance import mail
+from compliance.outbox.services import email_queue
 
 from .. import audit
 from . import providers
@@ -51,6 +51,7 @@ EXPORT_FILES = (
     "status.json",
     "consents.json",
     "audit.json",
+    "emails.json",
 )
 LINK_SALT = "levqor.compliance.dsar.download-link"
 CHUNK = 64 * 1024
@@ -353,16 +354,22 @@ def _build_failed(*, export_id: int, error: str) -> None:
 
 
 def _email_link(export: DataExport, *, reason: str) -> None:
-    """Queue the download-link email (after commit) and count it."""
-    DataExport.objects.filter(pk=export.pk).update(emailed_at=timezone.now(), email_count=F("email_count") + 1)
-    to, url, expires = export.user.email, link_url(export), export.link_expires_at
-    context = {"export": export, "link": url, "expires_at": expires, "days": settings.LEVQOR_DSAR_LINK_DAYS}
-
-    def send():
-        mail.send("dsar-export-ready", to=to, context=context, purpose="transactional", tags=[reason])
-
-    # robust: the export is built; a failed send is an EmailFailure for staff (who can resend it).
-    transaction.on_commit(send, robust=True)
+    """Queue the download-link email (sent after commit) and count it; each
+    one (ready, then every resend) goes once. The link is a secret, so the
+    outbox forgets it once sent."""
+    count = DataExport.objects.get(pk=export.pk).email_count + 1
+    DataExport.objects.filter(pk=export.pk).update(emailed_at=timezone.now(), email_count=count)
+    email_queue(
+        kind="dsar.export-ready",
+        about=export,
+        stage=f"link-{count}",
+        template="dsar-export-ready",
+        to=export.user.email,
+        context={"link": link_url(export), "days": settings.LEVQOR_DSAR_LINK_DAYS},
+        objects={"export": export},
+        tags=[reason],
+        sensitive=True,
+    )
 
 
 # --- staff actions -----------------------------------------------------------------------

@@ -34,6 +34,9 @@ class OutboundEmail(models.Model):
     sensitive = models.BooleanField(
         default=False, help_text="Its context holds a secret (a sign-in link): emptied once it is sent or given up."
     )
+    forget_recipient = models.BooleanField(
+        default=False, help_text="The last email to a person whose data was erased: the address goes once it is sent."
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not tried before this time (back-off).")

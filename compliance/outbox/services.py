@@ -22,6 +22,7 @@ shown to staff, who can retry it or mark it handled.
 import logging
 from datetime import datetime, timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
@@ -42,6 +43,8 @@ RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX = timedelta(hours=6)
 # Due emails one sweep run delivers (the next run takes the rest).
 SWEEP_BATCH = 500
+# Where a stored context keeps its references to records (see `email_queue`).
+OBJECTS = "_objects"
 
 Status = OutboundEmail.Status
 
@@ -77,13 +80,20 @@ def email_queue(
     tags: list[str] | None = None,
     headers: dict | None = None,
     sensitive: bool = False,
+    forget_recipient: bool = False,
+    objects: dict[str, models.Model] | None = None,
 ) -> OutboundEmail | None:
     """Queue one email, once per (kind, about, stage); None if it was queued
     before. Sent after the caller's transaction commits (nothing is sent for
-    work that rolls back). `context` is stored, so it must be JSON; a kind
-    with a `prepare` hook adds live objects at delivery time. `to` may be
-    left empty when the hook decides the recipient."""
+    work that rolls back). `context` is stored, so it must be JSON; records
+    the template needs go in `objects` (stored as references, read again at
+    delivery, so the email shows them as they are then), and a kind with a
+    `prepare` hook can add more. `to` may be left empty when the hook
+    decides the recipient."""
     about_type, about_id = about_key(about)
+    context = dict(context or {})
+    if objects:
+        context[OBJECTS] = {name: about_key(obj) for name, obj in objects.items()}
     try:
         with transaction.atomic():
             email = OutboundEmail.objects.create(
@@ -93,12 +103,13 @@ def email_queue(
                 stage=str(stage)[:80],
                 template=template,
                 to=to,
-                context=context or {},
+                context=context,
                 purpose=purpose,
                 topic=topic,
                 tags=list(tags or []),
                 headers=dict(headers or {}),
                 sensitive=sensitive,
+                forget_recipient=forget_recipient,
             )
     except IntegrityError:
         return None
@@ -123,6 +134,18 @@ def emails_deliver(*, email_ids: list[int]) -> int:
     return sum(1 for email_id in email_ids if email_deliver(email_id=email_id))
 
 
+def _live_context(stored: dict) -> dict:
+    """The stored context with its record references read back; a record
+    deleted meanwhile means the email has nothing left to say."""
+    context = {name: value for name, value in stored.items() if name != OBJECTS}
+    for name, (label, pk) in (stored.get(OBJECTS) or {}).items():
+        obj = apps.get_model(label).objects.filter(pk=pk).first()
+        if obj is None:
+            raise kinds.Drop(f"its {name} ({label} #{pk}) no longer exists")
+        context[name] = obj
+    return context
+
+
 def _claim(email_id: int, now: datetime, *, resend: bool) -> bool:
     free = Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     rows = OutboundEmail.objects.filter(free, pk=email_id)
@@ -139,6 +162,8 @@ def _close(email: OutboundEmail, status: str, reason: str, now: datetime) -> Non
     updates = {"status": status, "last_error": reason[:2000], "lease_until": None, "closed_at": now}
     if email.sensitive:
         updates["context"] = {}
+    if email.forget_recipient:
+        updates["to"] = ""
     OutboundEmail.objects.filter(pk=email.pk).update(**updates)
 
 
@@ -162,24 +187,25 @@ def email_deliver(*, email_id: int, resend: bool = False, now: datetime | None =
     if not _claim(email_id, now, resend=resend):
         return False
     email = OutboundEmail.objects.get(pk=email_id)
-    to, context = email.to, email.context
+    to = email.to
     prepare = kinds.get(email.kind).prepare
-    if prepare is not None:
-        try:
-            prepared = prepare(email, resend=resend)
-        except kinds.Drop as why:
-            if resend:
-                OutboundEmail.objects.filter(pk=email.pk).update(lease_until=None)
-                return False
-            _close(email, Status.DROPPED, f"Not sent: {why}.", now)
-            audit.record(
-                actor=None,
-                action="email.dropped",
-                target_type=email.about_type,
-                target_id=email.about_id,
-                details={"email": email.pk, "kind": email.kind, "stage": email.stage, "why": str(why)},
-            )
+    try:
+        context = _live_context(email.context)
+        prepared = prepare(email, resend=resend) if prepare is not None else None
+    except kinds.Drop as why:
+        if resend:
+            OutboundEmail.objects.filter(pk=email.pk).update(lease_until=None)
             return False
+        _close(email, Status.DROPPED, f"Not sent: {why}.", now)
+        audit.record(
+            actor=None,
+            action="email.dropped",
+            target_type=email.about_type,
+            target_id=email.about_id,
+            details={"email": email.pk, "kind": email.kind, "stage": email.stage, "why": str(why)},
+        )
+        return False
+    if prepared is not None:
         to, context = prepared.to or to, {**context, **prepared.context}
     if not to:
         _failed(email, "No recipient: the account has no active user with an email address.", now)
@@ -224,6 +250,8 @@ def _sent(email: OutboundEmail, *, to: str, subject: str, resend: bool) -> None:
         updates.update(status=Status.SENT, sent_at=now, closed_at=now)
     if email.sensitive:
         updates["context"] = {}
+    if email.forget_recipient:
+        updates["to"] = ""
     OutboundEmail.objects.filter(pk=email.pk).update(**updates)
     audit.record(
         actor=None,

@@ -5,7 +5,6 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from compliance.dsar.providers import ExportFile, Provider
-from levqor.models import EmailFailure
 
 from .models import Account, User
 from .services import account_set_billing_state
@@ -50,8 +49,6 @@ def erase_user(*, user, actor) -> dict:
         )
         Account.objects.filter(pk=account.pk).update(name=f"Erased account #{account.pk}", updated_at=timezone.now())
         summary["account_closed_id"] = account.pk
-    # Failed-send records name the address: they go with it.
-    summary["email_failures_deleted"] = EmailFailure.objects.filter(to__iexact=user.email).delete()[0]
     user.email = f"erased-{user.pk}@{ERASED_DOMAIN}"
     user.name = ""
     user.is_active = False

@@ -7,17 +7,13 @@ app).
 
     external_contact.send(sender=__name__, name="stripe", ok=True, latency_ms=180, error="")
 
-`email_sent` / `email_failed` — sent by `levqor.lib.mail.send` after the
-backend took (or refused) a message, with `name`, `to`, `purpose` (and
-`error`). Sent with `send`, not `send_robust`: the levqor app's receivers
-write in the sender's transaction, and their failure is the sender's.
+Email outcomes are not signals: every email is a row in the outbox
+(`compliance.outbox`), which records its own sends and failures.
 """
 
 from django.dispatch import Signal
 
 external_contact = Signal()
-email_sent = Signal()
-email_failed = Signal()
 
 
 def external_contact_report(*, sender: str, name: str, ok: bool, latency_ms: int | None, error: str = "") -> None:

@@ -3,11 +3,12 @@ its label and count on /admin/ and follow the link to a list showing it."""
 
 import html
 import re
+from datetime import timedelta
 from multiprocessing import Queue, Value
 
 import pytest
 from django.core import mail
-from django.core.mail.backends.base import BaseEmailBackend
+from django.utils import timezone
 from django_q.brokers.orm import ORM
 from django_q.conf import Conf
 from django_q.models import Failure
@@ -16,18 +17,11 @@ from django_q.signing import SignedPackage
 from django_q.tasks import async_task
 from django_q.worker import worker
 
-from compliance.models import AuditEvent, MarketingSubscription
+from compliance.models import AuditEvent, MarketingSubscription, OutboundEmail
+from compliance.outbox import services as outbox
 from levqor.lib import attention
-from levqor.models import EmailFailure
 
 pytestmark = pytest.mark.django_db
-
-
-class UnreachableBackend(BaseEmailBackend):
-    """The email provider is down: every send raises, as anymail does on a 5xx."""
-
-    def send_messages(self, email_messages):
-        raise ConnectionError("email provider unreachable (demo)")
 
 
 def explode(order_id):
@@ -82,61 +76,65 @@ def test_it_counts_a_failed_background_task_and_links_to_it(staff_client):
     assert "sync-order-42" in listing.content.decode()
 
 
-def test_it_counts_a_sign_in_email_the_provider_refused_until_it_goes_out(
+def test_a_sign_in_email_the_provider_refused_is_retried_then_dropped_once_its_link_expired(
     client, staff, customer, settings, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "levqor.tests.test_attention.UnreachableBackend"
+    settings.EMAIL_BACKEND = "compliance.tests.backends.UnreachableBackend"
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/login", {"email": customer.email})
     assert response.status_code == 200  # the person is not shown a crash
-    failure = EmailFailure.objects.get()
-    assert (failure.template, failure.to, failure.resolved_at) == ("magic-link", customer.email, None)
-    assert "unreachable" in failure.error and "token" not in failure.error
+    email = OutboundEmail.objects.get(kind="accounts.sign-in-link")
+    assert (email.template, email.to, email.status) == ("magic-link", customer.email, "queued")
+    assert "refused" in email.last_error and "token" not in email.last_error
 
     client.force_login(staff)
-    count, url = queue_on_index(client, "Emails that failed to send")
+    count, url = queue_on_index(client, "Emails failing, being retried")
     assert count == 1
     listing = client.get(url).content.decode()
-    assert "magic-link" in listing and customer.email in listing and "unreachable" in listing
+    assert "accounts.sign-in-link" in listing and customer.email in listing
 
-    # The provider is back and the person asks again: the failure closes itself.
-    client.logout()
+    # The provider is back, but the link expired meanwhile: it is dropped, not sent late.
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post("/login", {"email": customer.email})
-    assert len(mail.outbox) == 1
-    failure.refresh_from_db()
-    assert failure.resolved_at is not None and failure.resolution == "sent later"
-    client.force_login(staff)
-    assert queue_on_index(client, "Emails that failed to send")[0] == 0
-    assert customer.email not in client.get(url).content.decode()
+    expired = timezone.now() - timedelta(seconds=settings.SESAME_MAX_AGE + 1)
+    OutboundEmail.objects.filter(pk=email.pk).update(created_at=expired)  # queued longer ago than a link lives
+    assert outbox.emails_retry_due(now=email.next_attempt_at) == 0
+    email.refresh_from_db()
+    assert email.status == "dropped" and "expired" in email.last_error and email.context == {}
+    assert mail.outbox == []
+    assert queue_on_index(client, "Emails failing, being retried")[0] == 0
 
 
-def test_it_counts_a_compliance_email_that_failed_and_staff_can_mark_it_handled(
+def test_a_compliance_email_that_failed_is_shown_and_staff_can_mark_it_handled(
     client, staff_client, staff, settings, django_capture_on_commit_callbacks
 ):
-    settings.EMAIL_BACKEND = "levqor.tests.test_attention.UnreachableBackend"
+    settings.EMAIL_BACKEND = "compliance.tests.backends.UnreachableBackend"
+    settings.LEVQOR_EMAIL_MAX_ATTEMPTS = 1
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/marketing/subscribe", {"email": "reader@example.test", "product_updates": "on"})
     assert response.status_code in (200, 302)
     assert MarketingSubscription.objects.filter(email="reader@example.test").exists()
-    failure = EmailFailure.objects.get(template="marketing-confirm")
+    email = OutboundEmail.objects.get(template="marketing-confirm")
+    assert email.status == "failed"
 
-    count, url = queue_on_index(staff_client, "Emails that failed to send")
+    count, url = queue_on_index(staff_client, "Emails that failed (retries used up)")
     assert count == 1
     assert "reader@example.test" in staff_client.get(url).content.decode()
 
-    staff_client.post(url, {"action": "mark_handled", "_selected_action": [failure.pk]})
-    failure.refresh_from_db()
-    assert failure.resolution == f"marked handled by {staff.email}"
+    staff_client.post(url, {"action": "mark_handled", "_selected_action": [email.pk]})
+    email.refresh_from_db()
+    assert email.handled_note == f"handled by {staff.email}"
     assert AuditEvent.objects.filter(action="email.failure_handled", actor=staff).count() == 1
-    assert queue_on_index(staff_client, "Emails that failed to send")[0] == 0
+    assert queue_on_index(staff_client, "Emails that failed (retries used up)")[0] == 0
 
 
 def test_it_shows_every_registered_queue_with_its_count_and_a_working_link(staff_client):
     queues = attention.queue_counts()
     labels = {queue.label for queue in queues}
-    assert {"Emails that failed to send", "Background tasks failed"} <= labels
+    assert {
+        "Emails that failed (retries used up)",
+        "Emails failing, being retried",
+        "Background tasks failed",
+    } <= labels
     for queue in queues:
         count, url = queue_on_index(staff_client, queue.label)
         assert count == queue.count, queue.label
@@ -148,7 +146,7 @@ def test_a_queue_that_cannot_be_counted_does_not_break_the_index(staff_client):
     def broken() -> int:
         raise RuntimeError("table missing")
 
-    attention.register("Broken queue", count=broken, url_name="admin:levqor_emailfailure_changelist")
+    attention.register("Broken queue", count=broken, url_name="admin:django_q_failure_changelist")
     try:
         response = staff_client.get("/admin/")
         assert response.status_code == 200
@@ -156,13 +154,3 @@ def test_a_queue_that_cannot_be_counted_does_not_break_the_index(staff_client):
         assert queue_on_index(staff_client, "Background tasks failed")[0] == 0
     finally:
         attention.unregister("Broken queue")
-
-
-def test_it_deletes_failed_send_records_when_the_person_is_erased(customer, other_customer, staff):
-    from levqor.accounts.privacy import erase_user
-
-    for who in (customer, other_customer):
-        EmailFailure.objects.create(template="magic-link", to=who.email, purpose="transactional", error="x")
-    summary = erase_user(user=customer, actor=staff)
-    assert summary["email_failures_deleted"] == 1
-    assert list(EmailFailure.objects.values_list("to", flat=True)) == [other_customer.email]
