@@ -4,8 +4,8 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from compliance import mail as compliance_mail
 from compliance import campaigns, marketing, policy
+from compliance import mail as compliance_mail
 from compliance.models import AuditEvent, MarketingSubscription
 
 from .conftest import confirm_link

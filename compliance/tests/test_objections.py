@@ -6,10 +6,10 @@ import pytest
 from django.core import mail
 from django.test import TestCase
 
-from compliance import mail as compliance_mail
 from compliance import campaigns, marketing, objections
-from compliance.outbox.services import email_queue
+from compliance import mail as compliance_mail
 from compliance.models import AuditEvent, MarketingSubscription, Objection
+from compliance.outbox.services import email_queue
 
 pytestmark = pytest.mark.django_db
 
