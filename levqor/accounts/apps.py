@@ -7,8 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
+        # Imported here: both import models, which Django loads after every AppConfig module.
         from compliance.outbox import kinds
 
-        from . import services  # imports models: only once the registry is ready
+        from . import services
 
         kinds.register("accounts.sign-in-link", prepare=services.login_link_prepare)
