@@ -1,6 +1,14 @@
 from django import forms
 
-from .models import MARKETING_TOPICS, Objection
+from .models import MARKETING_TOPIC_DESCRIPTIONS, MARKETING_TOPICS, Objection
+
+
+def _topic(code: str) -> forms.BooleanField:
+    """A topic's box: never ticked for the person (pre-ticked boxes are not
+    consent), with its one-line description."""
+    return forms.BooleanField(
+        required=False, label=dict(MARKETING_TOPICS)[code], help_text=MARKETING_TOPIC_DESCRIPTIONS[code]
+    )
 
 
 class CookiePreferencesForm(forms.Form):
@@ -24,11 +32,11 @@ class SubscribeForm(forms.Form):
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         error_messages={"required": "Enter your email address.", "invalid": "Enter a valid email address."},
     )
-    product_updates = forms.BooleanField(required=False, label="Product updates")
-    offers = forms.BooleanField(required=False, label="Offers")
-    technical = forms.BooleanField(required=False, label="Technical")
-    events = forms.BooleanField(required=False, label="Events")
-    educational = forms.BooleanField(required=False, label="Educational")
+    product_updates = _topic("product_updates")
+    offers = _topic("offers")
+    technical = _topic("technical")
+    events = _topic("events")
+    educational = _topic("educational")
 
     def clean(self):
         data = super().clean()
@@ -41,11 +49,11 @@ class SubscribeForm(forms.Form):
 
 
 class PreferencesForm(forms.Form):
-    product_updates = forms.BooleanField(required=False, label="Product updates")
-    offers = forms.BooleanField(required=False, label="Offers")
-    technical = forms.BooleanField(required=False, label="Technical")
-    events = forms.BooleanField(required=False, label="Events")
-    educational = forms.BooleanField(required=False, label="Educational")
+    product_updates = _topic("product_updates")
+    offers = _topic("offers")
+    technical = _topic("technical")
+    events = _topic("events")
+    educational = _topic("educational")
 
     def topics(self) -> dict[str, bool]:
         return {code: bool(self.cleaned_data.get(code)) for code, _ in MARKETING_TOPICS}

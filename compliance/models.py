@@ -194,6 +194,14 @@ MARKETING_TOPICS = (
     ("events", "Events"),
     ("educational", "Educational"),
 )
+# One line each, shown beside its box: consent is specific and informed.
+MARKETING_TOPIC_DESCRIPTIONS = {
+    "product_updates": "New features and changes to Levqor, about once a month.",
+    "offers": "Discounts and plan offers, a few times a year.",
+    "technical": "Deep dives on building AI workflows: tips, patterns and API changes.",
+    "events": "Invitations to webinars and workshops.",
+    "educational": "Guides and courses on automating work with AI.",
+}
 
 
 class MarketingSubscription(models.Model):

@@ -47,6 +47,11 @@ def terms_current_id() -> int | None:
     return cached or None
 
 
+def terms_accepted_before(*, user, version: TermsVersion) -> bool:
+    """Whether this person accepted some other version before this one."""
+    return TermsAcceptance.objects.filter(user=user).exclude(version=version).exists()
+
+
 def terms_acceptance_for(*, user, version: TermsVersion | None = None) -> TermsAcceptance | None:
     version = version or terms_current()
     if version is None:

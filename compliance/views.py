@@ -103,7 +103,15 @@ def terms_accept(request):
             )
             return redirect(next_url)
     status = 400 if request.method == "POST" else 200
-    context = {"version": version, "form": form, "next": next_url, "accepted": accepted}
+    context = {
+        "version": version,
+        "form": form,
+        "next": next_url,
+        "accepted": accepted,
+        # A first-ever acceptance is not a change: only someone who accepted
+        # an earlier version is told the terms "have changed".
+        "changed": terms.terms_accepted_before(user=request.user, version=version),
+    }
     return render(request, "compliance/terms_accept.html", context, status=status)
 
 
@@ -113,8 +121,7 @@ def terms_accept(request):
 @require_http_methods(["GET", "POST"])
 @ratelimit("subscribe", rate="10/10m")
 def marketing_subscribe(request):
-    initial = {"email": request.user.email} if request.user.is_authenticated else {}
-    initial.update(dict.fromkeys(marketing.TOPIC_CODES, True))
+    initial = {"email": request.user.email} if request.user.is_authenticated else {}  # no topic is pre-ticked
     form = SubscribeForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         marketing.marketing_subscribe(

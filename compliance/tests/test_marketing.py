@@ -6,7 +6,7 @@ from django.test import Client
 
 from compliance import campaigns, marketing, policy
 from compliance import mail as compliance_mail
-from compliance.models import AuditEvent, MarketingSubscription
+from compliance.models import MARKETING_TOPIC_DESCRIPTIONS, MARKETING_TOPICS, AuditEvent, MarketingSubscription
 
 from .conftest import confirm_link
 
@@ -253,3 +253,10 @@ def test_the_subscription_is_exported_as_a_plain_dict(confirmed_subscriber, djan
     user = django_user_model.objects.create_user(email="reader@example.test")
     exported = marketing.marketing_export(user=user)
     assert exported["status"] == "confirmed" and exported["topics"]["offers"] is True
+
+
+def test_the_subscribe_form_ticks_nothing_and_says_what_each_topic_is(client):
+    page = client.get("/marketing/subscribe").content.decode()
+    assert "checked" not in page  # pre-ticked boxes are not consent
+    for code, label in MARKETING_TOPICS:
+        assert label in page and MARKETING_TOPIC_DESCRIPTIONS[code] in page

@@ -14,7 +14,9 @@ def test_it_sends_customers_to_accept_the_current_terms_until_they_do(customer_c
 
     page = customer_client.get(response["Location"])
     assert page.status_code == 200
-    assert "First version." in page.content.decode() and "The terms." in page.content.decode()
+    text = page.content.decode()
+    assert "Please accept our terms of service" in text and "The terms." in text
+    assert "have changed" not in text and "First version." not in text  # a first acceptance is not a change
 
     accepted = customer_client.post(
         "/legal/accept-terms", {"version": "2026-11", "agree": "on", "next": "/account"}, REMOTE_ADDR="203.0.113.9"
@@ -38,7 +40,8 @@ def test_it_asks_again_when_a_new_version_is_published(customer_client, customer
 
     response = customer_client.get("/account")
     assert response.status_code == 302 and response["Location"].startswith("/legal/accept-terms")
-    assert "Refunds clarified." in customer_client.get("/legal/accept-terms").content.decode()
+    page = customer_client.get("/legal/accept-terms").content.decode()
+    assert "Our terms of service have changed" in page and "Refunds clarified." in page and "New terms." in page
 
 
 def test_it_refuses_acceptance_without_the_tick_and_writes_nothing(customer_client, customer, published_terms):
