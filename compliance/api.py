@@ -194,7 +194,61 @@ class OptOutApi(APIView):
 
 class SubscribeSerializer(StrictInputSerializer):
     email = serializers.EmailField(max_length=254)
-    topics = serializers.MultipleChoiceField(choices=MARKETING_TOPICS, required=False, help_text="Default: all topics.")
+    topics = serializers.MultipleChoiceField(
+        choices=MARKETING_TOPICS,
+        allow_empty=False,
+        help_text="The topics the person chose. Nothing is chosen for them: consent is per topic.",
+    )
+
+
+class MarketingStatusSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    subscription = serializers.ChoiceField(choices=["none", "pending", "confirmed", "unsubscribed"])
+    topics = inline_serializer("MarketingTopics", {code: serializers.BooleanField() for code, _ in MARKETING_TOPICS})
+    objected_to_marketing = serializers.BooleanField()
+    receives_marketing = serializers.BooleanField(help_text="Confirmed, at least one topic, and no objection.")
+
+
+class MarketingStatusApi(APIView):
+    """The marketing email your address gets, for a signed-in session or an API key acting for its creator."""
+
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [IsPerson]
+
+    @extend_schema(
+        summary="Your marketing email status",
+        responses={200: MarketingStatusSerializer, **person_error_responses()},
+        tags=["marketing"],
+    )
+    def get(self, request):
+        return Response(marketing.marketing_status(email=person_of(request).email))
+
+
+class UnsubscribeSerializer(StrictInputSerializer):
+    """No fields: the call acts for the signed-in person or the key's creator."""
+
+
+class MarketingUnsubscribeApi(APIView):
+    """Stop all marketing email to your address (one call, no questions; safe to repeat)."""
+
+    authentication_classes = AUTH_CLASSES
+    permission_classes = [IsPerson]
+
+    @extend_schema(
+        summary="Unsubscribe from all marketing email",
+        request=UnsubscribeSerializer,
+        responses={
+            200: MarketingStatusSerializer,
+            **person_error_responses(400),
+            400: OpenApiResponse(ErrorSerializer, description="A field was sent (`unknown_field`): none is taken."),
+        },
+        tags=["marketing"],
+    )
+    def post(self, request):
+        UnsubscribeSerializer(data=request.data or {}).is_valid(raise_exception=True)
+        person = person_of(request)
+        marketing.marketing_unsubscribe_email(email=person.email, actor=person)
+        return Response(marketing.marketing_status(email=person.email))
 
 
 class MarketingSubscribeApi(APIView):
@@ -223,9 +277,7 @@ class MarketingSubscribeApi(APIView):
             raise Throttled(wait=limit.retry_after)
         data = SubscribeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        chosen = data.validated_data.get("topics") or set(marketing.TOPIC_CODES)
-        if not chosen:
-            raise serializers.ValidationError({"topics": ["Choose at least one topic."]})
+        chosen = data.validated_data["topics"]
         marketing.marketing_subscribe(
             email=data.validated_data["email"],
             topics={code: code in chosen for code in marketing.TOPIC_CODES},

@@ -61,6 +61,23 @@ def marketing_export(*, user) -> dict | None:
     }
 
 
+def marketing_status(*, email: str) -> dict:
+    """What marketing email this address gets, and why: its subscription
+    (none, pending, confirmed, unsubscribed), its topics, and whether an
+    objection to direct marketing is in force."""
+    email = normalise(email)
+    subscription = MarketingSubscription.objects.filter(email=email).first()
+    objected = Objection.objects.filter(email=email, kind=Objection.Kind.MARKETING, active=True).exists()
+    confirmed = subscription is not None and subscription.status == MarketingSubscription.Status.CONFIRMED
+    return {
+        "email": email,
+        "subscription": subscription.status if subscription else "none",
+        "topics": subscription.topics if subscription else dict.fromkeys(TOPIC_CODES, False),
+        "objected_to_marketing": objected,
+        "receives_marketing": confirmed and not objected and any(subscription.topics.values()),
+    }
+
+
 # --- services ----------------------------------------------------------------------
 
 

@@ -11,7 +11,9 @@ automated decisions about them or counting them in analytics.
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from levqor.lib.security import pii_hash
@@ -19,6 +21,7 @@ from levqor.lib.security import pii_hash
 from . import audit, policy
 from .marketing import marketing_unsubscribe_email
 from .models import Objection
+from .outbox.services import email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -99,4 +102,23 @@ def objections_set(*, user, choices: dict[str, bool], source: str, actor, now=No
         marketing_unsubscribe_email(email=email, actor=actor, now=now)
     if changed:
         logger.info("objections changed for %s: %s", pii_hash(email), ",".join(changed))
+        _confirm(user=user, email=email, choices=choices, changed=changed, now=now)
     return changed
+
+
+def _confirm(*, user, email: str, choices: dict[str, bool], changed: list[str], now) -> None:
+    """Email the person what changed (once per change), so an objection made
+    in their name without them is noticed."""
+    labels = dict(Objection.Kind.choices)
+    lines = [
+        f"{labels[kind]}: {'you object, so we no longer do this' if choices[kind] else 'your objection is withdrawn'}"
+        for kind in changed
+    ]
+    email_queue(
+        kind="compliance.objection-recorded",
+        about=user if getattr(user, "pk", None) else ("compliance.objection", email),
+        stage=now.isoformat(),
+        template="objection-recorded",
+        to=email,
+        context={"changes": lines, "manage_url": settings.LEVQOR_BASE_URL + reverse("compliance:opt_out")},
+    )

@@ -20,6 +20,8 @@ urlpatterns = [
     path("api/legal/acceptance", api.TermsAcceptanceApi.as_view(), name="api_terms_acceptance"),
     path("api/gdpr/opt-out", api.OptOutApi.as_view(), name="api_opt_out"),
     path("api/marketing/subscribe", api.MarketingSubscribeApi.as_view(), name="api_marketing_subscribe"),
+    path("api/marketing/status", api.MarketingStatusApi.as_view(), name="api_marketing_status"),
+    path("api/marketing/unsubscribe", api.MarketingUnsubscribeApi.as_view(), name="api_marketing_unsubscribe"),
     # Data requests (DSAR exports, erasure): compliance/dsar/urls.py.
     path("", include("compliance.dsar.urls")),
 ]

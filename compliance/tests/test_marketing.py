@@ -223,7 +223,10 @@ def test_the_api_subscribes_with_the_same_double_opt_in(client, django_capture_o
             "/api/marketing/subscribe", {"email": "api@example.test", "topics": ["technical"]},
             content_type="application/json",
         )  # fmt: skip
-        again = client.post("/api/marketing/subscribe", {"email": "api@example.test"}, content_type="application/json")
+        again = client.post(
+            "/api/marketing/subscribe", {"email": "api@example.test", "topics": ["offers"]},
+            content_type="application/json",
+        )  # fmt: skip
     assert response.status_code == again.status_code == 202
     subscription = MarketingSubscription.objects.get()
     assert subscription.source == "api" and subscription.status == "pending" and subscription.technical
@@ -231,7 +234,16 @@ def test_the_api_subscribes_with_the_same_double_opt_in(client, django_capture_o
     assert len(mail.outbox) == 1
 
 
-@pytest.mark.parametrize("body", [{"email": "nope"}, {}, {"email": "a@example.test", "topics": ["gossip"]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "nope", "topics": ["offers"]},
+        {},
+        {"email": "a@example.test", "topics": ["gossip"]},
+        {"email": "a@example.test"},  # no topic is chosen for the person
+        {"email": "a@example.test", "topics": []},
+    ],
+)
 def test_the_api_rejects_bad_input_without_writing(client, body):
     response = client.post("/api/marketing/subscribe", body, content_type="application/json")
     assert response.status_code == 400
@@ -260,3 +272,34 @@ def test_the_subscribe_form_ticks_nothing_and_says_what_each_topic_is(client):
     assert "checked" not in page  # pre-ticked boxes are not consent
     for code, label in MARKETING_TOPICS:
         assert label in page and MARKETING_TOPIC_DESCRIPTIONS[code] in page
+
+
+def test_the_api_reports_and_stops_a_persons_marketing_email(customer, customer_client, commit):
+    status = customer_client.get("/api/marketing/status").json()
+    assert status == {
+        "email": customer.email,
+        "subscription": "none",
+        "topics": dict.fromkeys(marketing.TOPIC_CODES, False),
+        "objected_to_marketing": False,
+        "receives_marketing": False,
+    }
+    commit(lambda: marketing.marketing_subscribe(email=customer.email, topics={"offers": True}, user=customer))
+    token = confirm_link(mail.outbox[-1]).rsplit("/", 1)[1]
+    commit(lambda: marketing.marketing_confirm(token=token))
+    status = customer_client.get("/api/marketing/status").json()
+    assert status["subscription"] == "confirmed" and status["receives_marketing"] and status["topics"]["offers"]
+
+    mail.outbox = []
+    with_commit = commit(
+        lambda: customer_client.post("/api/marketing/unsubscribe", {}, content_type="application/json")
+    )
+    assert with_commit.status_code == 200
+    assert with_commit.json()["subscription"] == "unsubscribed" and not with_commit.json()["receives_marketing"]
+    assert [m.tags[0] for m in mail.outbox] == ["marketing-unsubscribed"]  # the opt-out is confirmed by email
+    again = customer_client.post("/api/marketing/unsubscribe", {}, content_type="application/json")
+    assert again.status_code == 200 and len(mail.outbox) == 1
+
+
+def test_the_marketing_status_api_needs_a_person(client):
+    assert client.get("/api/marketing/status").status_code in (401, 403)
+    assert client.post("/api/marketing/unsubscribe", {}, content_type="application/json").status_code in (401, 403)

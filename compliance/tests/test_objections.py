@@ -223,3 +223,16 @@ def test_an_analytics_objection_switches_analytics_cookies_off(customer_client, 
     assert consent.allows(request, "analytics")
     objections.objections_set(user=customer, choices={"analytics": True}, source="web", actor=customer)
     assert not consent.allows(request, "analytics") and consent.allows(request, "functional")
+
+
+def test_an_objection_is_confirmed_by_email_once_per_change(
+    customer, customer_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = customer_client.post("/api/gdpr/opt-out", {"profiling": True}, content_type="application/json")
+    assert response.status_code == 200
+    assert [m.to for m in mail.outbox] == [[customer.email]]
+    assert "Profiling: you object" in mail.outbox[0].body
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_client.post("/api/gdpr/opt-out", {"profiling": True}, content_type="application/json")
+    assert len(mail.outbox) == 1  # nothing changed, nothing sent

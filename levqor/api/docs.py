@@ -362,9 +362,27 @@ def endpoints(base_url: str) -> list[Endpoint]:
             "/api/marketing/subscribe",
             "None (public; 10 requests per 10 minutes per IP address)",
             "Ask for marketing email (double opt-in): we only send a confirmation link, and answer the same "
-            "whether or not the address is already subscribed. Topics default to all.",
+            "whether or not the address is already subscribed. Name the topics the person chose (at least one; "
+            "none is chosen for them).",
             f"curl {json} -X POST {base_url}/api/marketing/subscribe \\\n"
             '  -d \'{"email": "ada@example.com", "topics": ["product_updates", "technical"]}\'',
+        ),
+        Endpoint(
+            PRIVACY,
+            "GET",
+            "/api/marketing/status",
+            PERSON,
+            "The marketing email your address gets: subscription (none, pending, confirmed, unsubscribed), topics, "
+            "whether you objected to direct marketing, and whether any marketing reaches you.",
+            f"curl {auth} {base_url}/api/marketing/status",
+        ),
+        Endpoint(
+            PRIVACY,
+            "POST",
+            "/api/marketing/unsubscribe",
+            PERSON,
+            "Stop all marketing email to your address at once (emails a confirmation; safe to repeat). No body.",
+            f"curl {auth} -X POST {base_url}/api/marketing/unsubscribe",
         ),
     ]
     order = {group: index for index, group in enumerate(GROUPS)}

@@ -64,7 +64,8 @@ WRITES = {
     ("POST", "/api/admin/sla-credits/{request_id}/decision"): lambda w: {"status": "rejected", "notes": "No."},
     ("POST", "/api/legal/accept-terms"): lambda w: {"version": "2026-11"},
     ("POST", "/api/gdpr/opt-out"): lambda w: {"marketing": True},
-    ("POST", "/api/marketing/subscribe"): lambda w: {"email": "ada@example.com"},
+    ("POST", "/api/marketing/subscribe"): lambda w: {"email": "ada@example.com", "topics": ["technical"]},
+    ("POST", "/api/marketing/unsubscribe"): lambda w: {},
     ("POST", "/api/dsar/export"): lambda w: {},
 }
 
