@@ -5,7 +5,7 @@ reach an export. Stripe's own copy is left to Stripe's deletion process."""
 
 from djstripe.models import Invoice, Subscription, WebhookEventTrigger
 
-from compliance.dsar.providers import ExportFile, Provider
+from compliance.dsar.providers import ExportFile, Processing, Provider
 from levqor.accounts.models import Account
 
 from .models import DunningCase, EmailLog, StripeEvent
@@ -148,4 +148,16 @@ provider = Provider(
     },
     erase=erase_user,
     retention={"webhook_payloads": prune_webhook_payloads},
+    processing=(
+        Processing(
+            activity="Subscriptions, invoices and failed-payment recovery (dunning)",
+            subjects="Customers' account owners",
+            data="Name, email address, Stripe customer and subscription ids, invoices and amounts, payment "
+            "failures and decline codes, reminder emails sent",
+            purpose="Bill for the service and recover failed payments before access is paused",
+            legal_basis="Contract (art. 6(1)(b)) and legal obligation for accounting records (art. 6(1)(c))",
+            retention_kind="webhook_payloads",
+            recipients=("Stripe", "Resend (email delivery)", "Cloud hosting provider"),
+        ),
+    ),
 )

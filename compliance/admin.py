@@ -8,6 +8,7 @@ from django.utils import timezone
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin
 
 from . import audit, dashboard, screening, terms
+from .dsar import processing
 from .dsar.admin import DataExportAdmin, ErasureRequestAdmin  # noqa: F401 - registers the data-request admins
 from .models import (
     AbuseSignal,
@@ -60,6 +61,26 @@ def dashboard_view(request):
         "generated_at": timezone.now(),
     }
     return TemplateResponse(request, "compliance/admin_dashboard.html", context)
+
+
+def records_of_processing_view(request):
+    """Records of processing (GDPR art. 30), as a table or a download."""
+    rows = processing.records()
+    wanted = request.GET.get("format")
+    if wanted in ("csv", "md"):
+        body = processing.as_csv(rows) if wanted == "csv" else processing.as_markdown(rows)
+        response = HttpResponse(body, content_type="text/csv" if wanted == "csv" else "text/markdown; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="records-of-processing.{wanted}"'
+        return response
+    context = {
+        **admin.site.each_context(request),
+        "title": "Records of processing",
+        "controller": processing.CONTROLLER,
+        "columns": processing.COLUMNS,
+        "rows": [[row[column] for column in processing.COLUMNS] for row in rows],
+        "processors": processing.PROCESSORS,
+    }
+    return TemplateResponse(request, "compliance/admin_records_of_processing.html", context)
 
 
 @admin.register(CookieConsent)

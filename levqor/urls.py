@@ -2,11 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from compliance.admin import dashboard_view as compliance_dashboard
+from compliance.admin import records_of_processing_view
 
 from . import views
 
 urlpatterns = [
     path("admin/compliance/dashboard/", admin.site.admin_view(compliance_dashboard), name="compliance_dashboard"),
+    path(
+        "admin/compliance/records-of-processing/",
+        admin.site.admin_view(records_of_processing_view),
+        name="records_of_processing",
+    ),
     path("admin/", admin.site.urls),
     path("-/ping", views.ping, name="ping"),
     path("favicon.ico", views.favicon, name="favicon"),

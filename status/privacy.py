@@ -44,4 +44,15 @@ provider = providers.Provider(
     },
     erase=erase_user,
     retention={"status_raw_snapshots": snapshots_prune},
+    processing=(
+        providers.Processing(
+            activity="Status page subscriptions and on-call alerts",
+            subjects="Status subscribers, on-call staff",
+            data="Email address, confirmation and unsubscribe times, emails sent",
+            purpose="Tell the people who asked about incidents and maintenance",
+            legal_basis="Consent (art. 6(1)(a)), double opt-in; staff: legitimate interests (art. 6(1)(f))",
+            retention="Until unsubscribed; unconfirmed subscriptions are deleted after 7 days",
+            recipients=("Resend (email delivery)", "Cloud hosting provider"),
+        ),
+    ),
 )

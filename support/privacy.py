@@ -92,4 +92,16 @@ provider = providers.Provider(
         )
     },
     erase=erase_user,
+    processing=(
+        providers.Processing(
+            activity="SLA credit requests, disputes and chargebacks",
+            subjects="Customers' users who file them",
+            data="Name, email address, what they reported, attachments, staff notes and decisions, Stripe "
+            "dispute and credit references",
+            purpose="Answer claims and disputes and apply service credits under the SLA",
+            legal_basis="Contract (art. 6(1)(b)) and legitimate interests in defending claims (art. 6(1)(f))",
+            retention="While the account is open; anonymised on erasure",
+            recipients=("Stripe", "Resend (email delivery)", "Amazon Web Services S3 (file storage)"),
+        ),
+    ),
 )

@@ -10,7 +10,7 @@ from .. import audit, consent, marketing, objections, terms
 from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
 from ..outbox import services as outbox
 from .exports import exports_delete_files, exports_expired_before, exports_prune_files
-from .providers import ExportFile, Provider
+from .providers import ExportFile, Processing, Provider
 
 
 def consents_export(*, user) -> dict:
@@ -119,4 +119,70 @@ provider = Provider(
         "audit_details": prune_audit_details,
         "email_log": outbox.emails_prune,
     },
+    processing=(
+        Processing(
+            activity="Consent and objection records",
+            subjects="Customers, site visitors, marketing subscribers",
+            data="Cookie choices, terms acceptances (version, time, IP address, browser), marketing "
+            "subscription and topics, objections to processing",
+            purpose="Prove what each person agreed to or objected to, and honour it everywhere",
+            legal_basis="Legal obligation (art. 6(1)(c), art. 7(1))",
+            retention="While the choice applies; marketing and objection records go on erasure",
+            recipients=("Cloud hosting provider",),
+        ),
+        Processing(
+            activity="Marketing email",
+            subjects="Marketing subscribers",
+            data="Email address, chosen topics, delivery status",
+            purpose="Send the product news and offers the person asked for",
+            legal_basis="Consent (art. 6(1)(a)), double opt-in",
+            retention="Until the person unsubscribes or objects",
+            recipients=("Resend (email delivery)", "Cloud hosting provider"),
+        ),
+        Processing(
+            activity="Transactional email log (the outbox)",
+            subjects="Customers, status subscribers, people with data requests",
+            data="Email address, subject, template context, delivery status",
+            purpose="Send each service email once, retry failures and show staff what was sent",
+            legal_basis="Contract (art. 6(1)(b)) and legitimate interests (art. 6(1)(f))",
+            retention_kind="email_log",
+            recipients=("Resend (email delivery)", "Cloud hosting provider"),
+        ),
+        Processing(
+            activity="Audit trail",
+            subjects="Customers and staff",
+            data="Who did what to which record, when, with the details of the change",
+            purpose="Security, accountability and investigating disputes",
+            legal_basis="Legitimate interests (art. 6(1)(f))",
+            retention_kind="audit_details",
+            recipients=("Cloud hosting provider",),
+        ),
+        Processing(
+            activity="Data subject requests (access, export, erasure)",
+            subjects="Customers",
+            data="The request, its deadline, the export archive",
+            purpose="Answer the person's rights under articles 15 to 21",
+            legal_basis="Legal obligation (art. 6(1)(c))",
+            retention_kind="expired_exports",
+            recipients=("Amazon Web Services S3 (file storage)", "Resend (email delivery)"),
+        ),
+        Processing(
+            activity="Sign-in security and abuse signals",
+            subjects="Anyone signing in or signing up",
+            data="Failed sign-in attempts (IP address, browser), hashed abuse identifiers",
+            purpose="Stop account takeover, card testing and sign-up abuse",
+            legal_basis="Legitimate interests (art. 6(1)(f))",
+            retention="30 days (sign-in failures), 90 days (abuse signals)",
+            recipients=("Cloud hosting provider",),
+        ),
+        Processing(
+            activity="High-risk data screening",
+            subjects="Customers' workflow users",
+            data="Workflow definitions that look like health, legal or financial data; appeals",
+            purpose="Keep special-category and high-risk data out of automated workflows",
+            legal_basis="Legitimate interests (art. 6(1)(f)) and legal obligation (art. 9)",
+            retention="While the workflow exists",
+            recipients=("Cloud hosting provider",),
+        ),
+    ),
 )

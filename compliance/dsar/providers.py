@@ -36,11 +36,26 @@ class ExportFile:
 
 
 @dataclass(frozen=True)
+class Processing:
+    """One processing activity, for the records of processing (GDPR art. 30)."""
+
+    activity: str  # what is done, e.g. "Recovering failed payments (dunning)"
+    subjects: str  # whose data: "Customers' account users"
+    data: str  # which personal data
+    purpose: str
+    legal_basis: str  # e.g. "Contract (art. 6(1)(b))"
+    retention: str = ""  # in words, when no retention kind governs it
+    retention_kind: str = ""  # a key of settings.LEVQOR_RETENTION_DAYS
+    recipients: tuple[str, ...] = ()  # processors (by their PROCESSORS name) and others who receive it
+
+
+@dataclass(frozen=True)
 class Provider:
     name: str
     files: dict[str, ExportFile] = field(default_factory=dict)
     erase: Eraser | None = None
     retention: dict[str, Pruner] = field(default_factory=dict)
+    processing: tuple[Processing, ...] = ()
 
 
 _registered: dict[str, Provider] = {}

@@ -4,7 +4,7 @@ privacy provider compliance loads from LEVQOR_PRIVACY_PROVIDERS)."""
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from compliance.dsar.providers import ExportFile, Provider
+from compliance.dsar.providers import ExportFile, Processing, Provider
 
 from .models import Account, User
 from .services import account_set_billing_state
@@ -78,4 +78,15 @@ provider = Provider(
         )
     },
     erase=erase_user,
+    processing=(
+        Processing(
+            activity="Customer accounts and sign-in",
+            subjects="Customers' users",
+            data="Name, email address, organisation, plan and billing state, sign-in times and sessions",
+            purpose="Provide the service the customer subscribed to",
+            legal_basis="Contract (art. 6(1)(b))",
+            retention="While the account is open; anonymised on erasure",
+            recipients=("Cloud hosting provider", "Resend (email delivery)"),
+        ),
+    ),
 )

@@ -2,6 +2,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
+from compliance.dsar import processing
 from levqor import plans
 
 
@@ -32,7 +33,14 @@ home = _page("pages/home.html")
 pricing = _page("pages/pricing.html")
 dfy_contract = _page("pages/dfy_contract.html")
 terms = _page("pages/terms.html")
-privacy = _page("pages/privacy.html")
+
+
+@require_safe
+def privacy(request):
+    # The processors listed here are the records of processing's own table.
+    return render(request, "pages/privacy.html", {**pricing_context(), "processors": processing.PROCESSORS})
+
+
 refunds = _page("pages/refunds.html")
 sla = _page("pages/sla.html")
 business_continuity = _page("pages/business_continuity.html")

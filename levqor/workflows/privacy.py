@@ -4,7 +4,7 @@ query is scoped to it, and rows are streamed in chunks."""
 
 from django.db.models import Q
 
-from compliance.dsar.providers import ExportFile, Provider
+from compliance.dsar.providers import ExportFile, Processing, Provider
 from levqor.accounts.privacy import sole_member
 
 from .models import Run, RunLog, Workflow
@@ -121,4 +121,15 @@ provider = Provider(
     },
     erase=erase_user,
     retention={"run_logs": prune_run_logs},
+    processing=(
+        Processing(
+            activity="Running customers' workflows",
+            subjects="People whose data customers put in workflow runs",
+            data="Run payloads, outputs, errors and log lines",
+            purpose="Run the automations the customer built (Levqor acts as the customer's processor)",
+            legal_basis="Contract (art. 6(1)(b)); the customer is the controller of run data",
+            retention_kind="run_logs",
+            recipients=("Cloud hosting provider",),
+        ),
+    ),
 )
