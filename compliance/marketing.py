@@ -124,7 +124,8 @@ def marketing_subscribe(
     subscription.save()
     audit.record(actor=user, action="marketing.subscribe_requested", target=subscription, details={"via": source})
     link = settings.LEVQOR_BASE_URL + reverse("compliance:marketing_confirm", args=[token])
-    _queue("marketing-confirm", subscription, now, {"link": link, "days": CONFIRM_VALID.days})
+    # Asked for just now, so it reaches even an address that was suppressed (after an erasure, say).
+    _queue("marketing-confirm", subscription, now, {"link": link, "days": CONFIRM_VALID.days}, requested=True)
     return SubscribeOutcome(subscription, True)
 
 
@@ -219,7 +220,7 @@ def _subscribe_url() -> str:
     return settings.LEVQOR_BASE_URL + reverse("compliance:marketing_subscribe")
 
 
-def _queue(template: str, subscription: MarketingSubscription, at, context: dict) -> None:
+def _queue(template: str, subscription: MarketingSubscription, at, context: dict, *, requested: bool = False) -> None:
     """A service message about the subscription itself, once per change
     (`at` tells two changes apart). The person asked for it, so it is
     transactional, which the policy always lets through. Its links manage
@@ -232,4 +233,5 @@ def _queue(template: str, subscription: MarketingSubscription, at, context: dict
         to=subscription.email,
         context=context,
         sensitive=True,
+        requested=requested,
     )

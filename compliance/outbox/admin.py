@@ -2,12 +2,13 @@
 ones that need a person (failed, or failing and being retried), with retry,
 resend and "mark handled" actions that call the outbox's services."""
 
+from django import forms
 from django.contrib import admin, messages
 
 from levqor.lib.admin import DefaultSubsetFilter, ReadOnlyAdmin, model_fields
 
 from . import services
-from .models import OutboundEmail
+from .models import OutboundEmail, Suppression
 
 Status = OutboundEmail.Status
 
@@ -75,3 +76,45 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
     def mark_handled(self, request, queryset):
         count = services.emails_mark_handled(ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
         self.message_user(request, f"{count} failed email(s) marked handled.", messages.SUCCESS)
+
+
+class SuppressionForm(forms.ModelForm):
+    address = forms.EmailField(help_text="Stored only as a SHA-256 hash.")
+
+    class Meta:
+        model = Suppression
+        fields = ("reason", "note")
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    """Addresses the outbox sends nothing to. Staff add one by address (it is
+    hashed) and remove one to allow email again; both are audited."""
+
+    list_display = ("address_hash", "reason", "note", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("note",)
+    form = SuppressionForm
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        if "@" in search_term:  # find an address by its hash
+            return queryset.filter(address_hash=services.address_hash(search_term)), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def save_model(self, request, obj, form, change):
+        created = services.address_suppress(
+            address=form.cleaned_data["address"], reason=obj.reason, note=obj.note, actor=request.user
+        )
+        if not created:
+            self.message_user(request, "That address was already suppressed.", messages.WARNING)
+
+    def delete_model(self, request, obj):
+        services.suppression_remove(suppression=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.suppression_remove(suppression=obj, actor=request.user)

@@ -1,4 +1,4 @@
-"""The outbox table. It belongs to the `compliance` app (compliance/models.py
+"""The outbox tables. It belongs to the `compliance` app (compliance/models.py
 imports it), so its migrations are compliance's."""
 
 from django.db import models
@@ -33,6 +33,11 @@ class OutboundEmail(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     sensitive = models.BooleanField(
         default=False, help_text="Its context holds a secret (a sign-in link): emptied once it is sent or given up."
+    )
+    requested = models.BooleanField(
+        default=False,
+        help_text="The person asked for it just now (a sign-in or confirmation link): sent even to a "
+        "suppressed address.",
     )
     forget_recipient = models.BooleanField(
         default=False, help_text="The last email to a person whose data was erased: the address goes once it is sent."
@@ -69,3 +74,27 @@ class OutboundEmail(models.Model):
     @property
     def about_key(self) -> str:
         return f"{self.about_type}:{self.about_id}"
+
+
+class Suppression(models.Model):
+    """An address the outbox sends nothing to (except what the person asks
+    for at that moment: a sign-in or confirmation link). Kept as a SHA-256
+    of the normalised address, so an erased person's address is not stored
+    again; it survives a SECRET_KEY rotation."""
+
+    class Reason(models.TextChoices):
+        ERASURE = "erasure", "The person's data was erased"
+        STAFF = "staff", "Added by staff"
+        BOUNCE = "bounce", "Hard bounce or complaint"
+
+    address_hash = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=10, choices=Reason.choices)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "suppressed address"
+
+    def __str__(self) -> str:
+        return f"{self.address_hash[:12]}… ({self.get_reason_display()})"

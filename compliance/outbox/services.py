@@ -19,6 +19,7 @@ our commit. A failed send is retried after 5 minutes, 10, 20, ... (capped at
 shown to staff, who can retry it or mark it handled.
 """
 
+import hashlib
 import logging
 from datetime import datetime, timedelta
 
@@ -32,7 +33,7 @@ from django_q.tasks import async_task
 from compliance import audit, mail
 
 from . import kinds
-from .models import OutboundEmail
+from .models import OutboundEmail, Suppression
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def email_queue(
     headers: dict | None = None,
     sensitive: bool = False,
     forget_recipient: bool = False,
+    requested: bool = False,
     objects: dict[str, models.Model] | None = None,
 ) -> OutboundEmail | None:
     """Queue one email, once per (kind, about, stage); None if it was queued
@@ -110,6 +112,7 @@ def email_queue(
                 headers=dict(headers or {}),
                 sensitive=sensitive,
                 forget_recipient=forget_recipient,
+                requested=requested,
             )
     except IntegrityError:
         return None
@@ -164,6 +167,8 @@ def _close(email: OutboundEmail, status: str, reason: str, now: datetime) -> Non
         updates["context"] = {}
     if email.forget_recipient:
         updates["to"] = ""
+        if email.to:
+            address_suppress(address=email.to, reason=Suppression.Reason.ERASURE)
     OutboundEmail.objects.filter(pk=email.pk).update(**updates)
 
 
@@ -210,6 +215,9 @@ def email_deliver(*, email_id: int, resend: bool = False, now: datetime | None =
     if not to:
         _failed(email, "No recipient: the account has no active user with an email address.", now)
         return False
+    if not email.requested and suppressed(to):
+        _close(email, Status.SKIPPED, "Not sent: the address is on the suppression list.", now)
+        return False
     key = f"levqor-email-{email.pk}" + (f"-resend-{email.resends + 1}" if resend else "")
     try:
         subject = mail.send(
@@ -252,6 +260,7 @@ def _sent(email: OutboundEmail, *, to: str, subject: str, resend: bool) -> None:
         updates["context"] = {}
     if email.forget_recipient:
         updates["to"] = ""
+        address_suppress(address=to, reason=Suppression.Reason.ERASURE)
     OutboundEmail.objects.filter(pk=email.pk).update(**updates)
     audit.record(
         actor=None,
@@ -338,6 +347,47 @@ def emails_mark_handled(*, ids: list[int], actor, note: str = "") -> int:
             details={"email": email.pk, "kind": email.kind, "stage": email.stage},
         )
     return len(failed)
+
+
+# --- Suppression ----------------------------------------------------------------------
+
+
+def address_hash(address: str) -> str:
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()
+
+
+def suppressed(address: str) -> bool:
+    return Suppression.objects.filter(address_hash=address_hash(address)).exists()
+
+
+def address_suppress(*, address: str, reason: str, note: str = "", actor=None) -> bool:
+    """Send nothing more to this address (but what the person asks for at
+    the moment). Returns whether it was newly added; audited when it was."""
+    _, created = Suppression.objects.get_or_create(
+        address_hash=address_hash(address), defaults={"reason": reason, "note": note[:200]}
+    )
+    if created:
+        audit.record(
+            actor=actor,
+            action="email.address_suppressed",
+            target_type="compliance.suppression",
+            target_id=address_hash(address)[:16],
+            details={"reason": reason},
+        )
+    return created
+
+
+@transaction.atomic
+def suppression_remove(*, suppression: Suppression, actor) -> None:
+    """Staff allow email to an address again. Audited."""
+    audit.record(
+        actor=actor,
+        action="email.address_unsuppressed",
+        target_type="compliance.suppression",
+        target_id=suppression.address_hash[:16],
+        details={"reason": suppression.reason},
+    )
+    suppression.delete()
 
 
 # --- Personal data: DSAR export, erasure, retention ------------------------------------

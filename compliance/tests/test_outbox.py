@@ -166,7 +166,10 @@ def test_an_email_the_policy_refuses_is_closed_not_retried(customer, commit):
     email = commit(lambda: queue(customer, purpose="marketing", template="marketing-newsletter", context={}))
     email.refresh_from_db()
     assert email.status == "skipped" and mail.outbox == []
-    assert services.emails_retry_due(now=timezone.now() + timedelta(days=1)) == 0
+    services.emails_retry_due(now=timezone.now() + timedelta(days=1))
+    email.refresh_from_db()
+    assert email.status == "skipped" and email.attempts == 1
+    assert "marketing-newsletter" not in [m.tags[0] for m in mail.outbox]
 
 
 def test_a_sign_in_link_does_not_stay_in_the_outbox_after_sending(customer, commit):
@@ -207,3 +210,35 @@ def test_erasure_cancels_what_is_still_queued_to_the_person(customer, django_cap
     assert services.email_deliver(email_id=email.pk) is False
     email.refresh_from_db()
     assert email.status == "dropped" and email.to == "" and mail.outbox == []
+
+
+def test_a_suppressed_address_gets_nothing_but_what_it_asks_for(customer, commit, staff):
+    assert services.address_suppress(address=customer.email.upper(), reason="staff", actor=staff) is True
+    assert services.address_suppress(address=customer.email, reason="staff", actor=staff) is False
+    notice = commit(lambda: queue(customer))
+    notice.refresh_from_db()
+    assert notice.status == "skipped" and "suppression list" in notice.last_error
+    link = commit(lambda: queue(customer, stage="sign-in", requested=True))
+    link.refresh_from_db()
+    assert link.status == "sent" and [m.to for m in mail.outbox] == [[customer.email]]
+
+
+def test_the_last_email_to_an_erased_person_forgets_the_address_and_suppresses_it(customer, commit):
+    last = commit(lambda: queue(customer, forget_recipient=True))
+    last.refresh_from_db()
+    assert last.status == "sent" and last.to == "" and len(mail.outbox) == 1
+    assert services.suppressed(customer.email)
+    later = commit(lambda: queue(customer, stage="later"))
+    later.refresh_from_db()
+    assert later.status == "skipped" and len(mail.outbox) == 1
+
+
+def test_staff_suppress_by_address_and_find_it_again(staff_client, customer):
+    response = staff_client.post(
+        "/admin/compliance/suppression/add/", {"address": customer.email, "reason": "staff", "note": "asked by phone"}
+    )
+    assert response.status_code == 302
+    assert services.suppressed(customer.email)
+    listing = staff_client.get("/admin/compliance/suppression/?q=" + customer.email).content.decode()
+    assert services.address_hash(customer.email) in listing and customer.email not in listing.split("<tbody>")[-1]
+    assert AuditEvent.objects.filter(action="email.address_suppressed").count() == 1
