@@ -4,7 +4,7 @@ is that service itself, enqueued by reference, so no service imports this module
 
 import logging
 
-from . import audit, security
+from . import audit
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +17,3 @@ def audit_verify() -> str:
         logger.error(result.describe())
         raise RuntimeError(result.describe())
     return result.describe()
-
-
-def security_records_prune() -> dict:
-    """Daily data minimisation for lockout logs, abuse signals and
-    unconfirmed subscriptions. Safe to run twice."""
-    return security.security_records_prune()

@@ -16,12 +16,6 @@ JOBS: tuple[Job, ...] = (
         description="Verify the audit trail's hash chain daily; fails loudly if broken.",
     ),
     Job(
-        name="levqor:compliance.prune_security_records",
-        func="compliance.tasks.security_records_prune",
-        cron="29 3 * * *",
-        description="Daily: delete sign-in failure logs (30 days), abuse signals (90), unconfirmed subscriptions.",
-    ),
-    Job(
         name="levqor:compliance.apply_retention",
         func="compliance.dsar.tasks.retention_apply",
         cron="37 3 * * *",

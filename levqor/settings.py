@@ -492,6 +492,12 @@ LEVQOR_RETENTION_DAYS = {
     "expired_exports": env_int("LEVQOR_RETENTION_EXPIRED_EXPORTS_DAYS", 30, minimum=0),
     "audit_details": env_int("LEVQOR_RETENTION_AUDIT_DETAILS_DAYS", 6 * 365, minimum=365),
     "email_log": env_int("LEVQOR_RETENTION_EMAIL_LOG_DAYS", 2 * 365, minimum=30),
+    "sign_in_attempts": env_int("LEVQOR_RETENTION_SIGN_IN_ATTEMPTS_DAYS", 30, minimum=1),
+    "sign_in_logs": env_int("LEVQOR_RETENTION_SIGN_IN_LOGS_DAYS", 90, minimum=1),
+    "abuse_signals": env_int("LEVQOR_RETENTION_ABUSE_SIGNALS_DAYS", 90, minimum=1),
+    "unconfirmed_subscriptions": env_int("LEVQOR_RETENTION_UNCONFIRMED_SUBSCRIPTIONS_DAYS", 30, minimum=8),
+    "cookie_consents": env_int("LEVQOR_RETENTION_COOKIE_CONSENTS_DAYS", 2 * 365, minimum=400),
+    "terms_evidence": env_int("LEVQOR_RETENTION_TERMS_EVIDENCE_DAYS", 6 * 365, minimum=365),
 }
 
 # --- REST framework (the API issue fills this in) --------------------------------

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db.models import Q
 
-from .. import audit, consent, marketing, objections, terms
+from .. import audit, consent, marketing, objections, security, terms
 from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
 from ..outbox import services as outbox
 from .exports import exports_delete_files, exports_expired_before, exports_prune_files
@@ -118,6 +118,12 @@ provider = Provider(
         "expired_exports": prune_expired_exports,
         "audit_details": prune_audit_details,
         "email_log": outbox.emails_prune,
+        "sign_in_attempts": security.prune_sign_in_attempts,
+        "sign_in_logs": security.prune_sign_in_logs,
+        "abuse_signals": security.prune_abuse_signals,
+        "unconfirmed_subscriptions": security.prune_unconfirmed_subscriptions,
+        "cookie_consents": security.prune_cookie_consents,
+        "terms_evidence": security.prune_terms_evidence,
     },
     processing=(
         Processing(
@@ -172,7 +178,7 @@ provider = Provider(
             data="Failed sign-in attempts (IP address, browser), hashed abuse identifiers",
             purpose="Stop account takeover, card testing and sign-up abuse",
             legal_basis="Legitimate interests (art. 6(1)(f))",
-            retention="30 days (sign-in failures), 90 days (abuse signals)",
+            retention_kind="sign_in_attempts",
             recipients=("Cloud hosting provider",),
         ),
         Processing(

@@ -20,6 +20,12 @@ KINDS = {
     "expired_exports": "data export ZIP files, counted from their link's expiry",
     "audit_details": "personal details of audit entries (the entries and their chain stay)",
     "email_log": "the outbox's sent, skipped, dropped and given-up emails (address, subject, context)",
+    "sign_in_attempts": "failed sign-in logs and lockout counters (IP address, browser, username)",
+    "sign_in_logs": "successful sign-in logs (IP address, browser, times)",
+    "abuse_signals": "abuse signals (hashed identifiers)",
+    "unconfirmed_subscriptions": "marketing subscriptions whose confirmation link went unused",
+    "cookie_consents": "cookie banner choices (the banner has asked again since)",
+    "terms_evidence": "IP address and browser of terms acceptances (the acceptance stays)",
 }
 
 

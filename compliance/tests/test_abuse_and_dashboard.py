@@ -89,23 +89,25 @@ def test_every_compliance_admin_changelist_renders(staff_client, model):
     assert staff_client.get(url).status_code == 200
 
 
-def test_the_daily_prune_removes_old_security_records_once(client, staff, django_capture_on_commit_callbacks):
+def test_retention_removes_old_security_and_consent_records_once(client, staff, django_capture_on_commit_callbacks):
     from axes.models import AccessFailureLog
 
     from compliance import marketing
+    from compliance.dsar import retention
     from compliance.models import MarketingSubscription
-    from compliance.tasks import security_records_prune
 
     client.post("/admin/login/", {"username": staff.email, "password": "wrong"})
     abuse.abuse_signal_record(kind="card_testing", identifier="cus_1")
     marketing.marketing_subscribe(email="never@example.test")
     marketing.marketing_subscribe(email="recent@example.test")
-    old = timezone.now() - timedelta(days=91)
+    now = timezone.now()
+    old = now - timedelta(days=91)
     AccessFailureLog.objects.update(attempt_time=old)
     AbuseSignal.objects.update(occurred_at=old)
     MarketingSubscription.objects.filter(email="never@example.test").update(confirm_sent_at=old)
 
-    first = security_records_prune()
-    assert first["failure_logs"] == 1 and first["abuse_signals"] == 1 and first["unconfirmed_subscriptions"] == 1
-    assert set(security_records_prune().values()) == {0}
+    first = {o.kind: o.total for o in retention.retention_apply(now=now)}
+    assert first["sign_in_attempts"] == 1 and first["abuse_signals"] == 1
+    assert first["unconfirmed_subscriptions"] == 1
+    assert set({o.kind: o.total for o in retention.retention_apply(now=now)}.values()) == {0}
     assert list(MarketingSubscription.objects.values_list("email", flat=True)) == ["recent@example.test"]
