@@ -169,7 +169,7 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
 
     @admin.action(description="Resend the current stage's email")
     def action_resend(self, request, queryset):
-        self._run(request, queryset, services.case_resend_current, "queued for a resend")
+        self._run(request, queryset, services.case_resend_current, "had their email sent again (or retried)")
 
     @admin.action(description="Pause the account")
     def action_pause(self, request, queryset):

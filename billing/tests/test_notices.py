@@ -183,3 +183,24 @@ def test_staff_see_failed_emails_and_retry_them_from_the_outbox_admin(
     # Retrying a sent email does nothing.
     staff_client.post(changelist, {"action": "retry_now", "_selected_action": [email.pk]})
     assert len(mail.outbox) == 1
+
+
+def test_staff_resend_a_case_s_current_email_through_the_outbox(
+    mapped, staff, staff_client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        case = open_case()  # the day-0 email leaves
+    email = dunning_emails(case).get()
+    changelist = reverse("admin:billing_dunningcase_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            changelist, {"action": "action_resend", "_selected_action": [case.pk]}, follow=True
+        )
+    assert "1 case(s) had their email sent again" in response.content.decode()
+    assert [m.subject for m in mail.outbox] == ["Payment failed for your Levqor subscription (£29.00)"] * 2
+    assert mail.outbox[1].extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}-resend-1"
+    email.refresh_from_db()
+    assert email.status == "sent" and email.resends == 1
+    resent = AuditEvent.objects.get(action="email.resent")
+    assert (resent.target_type, resent.target_id) == ("billing.dunningcase", str(case.pk))
+    assert AuditEvent.objects.filter(action="email.resend_requested", actor=staff).count() == 1
