@@ -8,13 +8,13 @@
    and enqueues; processing happens in the task queue (not running here).
    Each acknowledgement waits for one durable database commit.
 2. `run_dunning` over 100,000 due pending cases (PostgreSQL only: set
-   DATABASE_URL): wall time and query count of the sweep (stage claims,
-   audit entries, queued deliveries), plus the cost per email delivered by
-   a worker, measured on a sample. Goal: the sweep in 60 s or less.
+   DATABASE_URL): wall time and query count of the sweep (stage updates,
+   audit entries, the stage emails queued in the outbox), plus the cost per
+   email the outbox delivers in a worker, measured on a sample. Goal: the sweep in 60 s or less.
 
 Uses the database the console uses (DATABASE_URL, else var/levqor.sqlite3),
-migrated if needed. Rows it makes are deleted afterwards, except audit
-entries (the trail is append-only).
+migrated if needed. Rows it makes are deleted afterwards (its outbox emails
+included), except audit entries (the trail is append-only).
 """
 
 import hashlib
@@ -36,17 +36,26 @@ DUNNING = """
 import time
 from datetime import timedelta
 from django.db import connection
+from django.db.models import CharField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_create
 from billing import dunning, notices
-from billing.models import DunningCase, DunningNotice
+from billing.models import DunningCase
+from compliance.models import OutboundEmail
+from compliance.outbox import services as outbox
 
 N = {n}
 account = Account.objects.filter(name="Dunning Bench Ltd").first() or account_create(
     name="Dunning Bench Ltd", plan="growth", owner_email="dunning-bench@levqor.local",
     billing_state="active", actor=None,
 )
+def bench_emails():
+    cases = DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_")
+    ids = cases.annotate(about=Cast("pk", CharField())).values("about")
+    return OutboundEmail.objects.filter(kind=notices.KIND, about_type="billing.dunningcase", about_id__in=ids)
+bench_emails().delete()
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
 opened = timezone.now() - timedelta(days=1)
 DunningCase.objects.bulk_create(
@@ -64,12 +73,12 @@ with connection.execute_wrapper(count):
     started = time.perf_counter()
     result = dunning.dunning_run()
     sweep = time.perf_counter() - started
-sample = list(DunningNotice.objects.filter(case__stripe_subscription_id__startswith="sub_bench_")
-              .values_list("pk", flat=True)[:1000])
+sample = list(bench_emails().values_list("pk", flat=True)[:1000])
 started = time.perf_counter()
-sent = sum(1 for pk in sample if notices.notice_deliver(notice_id=pk))
+sent = sum(1 for pk in sample if outbox.email_deliver(email_id=pk))
 per_email = (time.perf_counter() - started) / max(sent, 1)
 print(f"RESULT {{sweep:.1f}} {{queries}} {{sum(result.advanced.values())}} {{per_email * 1000:.2f}} {{sent}}")
+bench_emails().delete()
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
 """
 

@@ -1,6 +1,7 @@
 """Billing admin: the dunning queue, each case's timeline and staff actions
-(all through services), the read-only Stripe event log with "reprocess" and
-"link the customer", and the dunning emails with "retry now"."""
+(all through services), and the read-only Stripe event log with
+"reprocess" and "link the customer". Dunning emails are the outbox's
+(Compliance → Emails (outbox)): each case links to its own there."""
 
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -13,15 +14,18 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django_q.tasks import async_task
 
+from compliance.outbox import services as outbox
+from compliance.outbox.selectors import emails_about
 from levqor.accounts.models import Account
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
 from levqor.plans import PLAN_CHOICES
 
-from . import intake, linking, notices, selectors, services, stages
-from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
+from . import intake, linking, selectors, services, stages
+from .models import DunningCase, StripeEvent
 
 INLINE_REPROCESS = 10  # more than this are reprocessed by the task queue
 
@@ -73,13 +77,6 @@ class CasePlanFilter(SubsetFilter):
     field = "account__plan"
 
 
-class EmailLogInline(KeepRecordsMixin, admin.TabularInline):
-    model = EmailLog
-    extra = 0
-    fields = ("sent_at", "template", "to", "subject", "resend")
-    readonly_fields = fields
-
-
 @admin.register(DunningCase)
 class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
@@ -107,8 +104,7 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     show_full_result_count = False
     ordering = ("next_action_at", "-opened_at")
     actions = ("action_mark_recovered", "action_resend", "action_pause", "action_unpause")
-    inlines = (EmailLogInline,)
-    readonly_fields = [*model_fields(DunningCase), "timeline"]
+    readonly_fields = [*model_fields(DunningCase), "emails", "timeline"]
     fieldsets = (
         (
             None,
@@ -134,7 +130,7 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
                 )
             },
         ),
-        ("Timeline", {"fields": ("timeline",)}),
+        ("Timeline", {"fields": ("emails", "timeline")}),
     )
 
     @admin.display(description="plan", ordering="account__plan")
@@ -144,6 +140,19 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     @admin.display(description="amount due")
     def amount_display(self, case):
         return case.amount_display
+
+    @admin.display(description="emails")
+    def emails(self, case):
+        """The case's emails in the outbox, where staff retry, resend or close them."""
+        about_type, about_id = outbox.about_key(case)
+        query = urlencode({"about_type": about_type, "about_id": about_id, "state": "all"})
+        count = emails_about(case).count()
+        return format_html(
+            '<a href="{}?{}">{} email(s) in the outbox</a>',
+            reverse("admin:compliance_outboundemail_changelist"),
+            query,
+            count,
+        )
 
     @admin.display(description="timeline")
     def timeline(self, case):
@@ -160,7 +169,7 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
 
     @admin.action(description="Resend the current stage's email")
     def action_resend(self, request, queryset):
-        self._run(request, queryset, services.case_resend_current, "queued for a resend")
+        self._run(request, queryset, services.case_resend_current, "had their email sent again (or retried)")
 
     @admin.action(description="Pause the account")
     def action_pause(self, request, queryset):
@@ -289,70 +298,3 @@ class StripeEventAdmin(ReadOnlyAdmin):
             f"{results.count('skipped')} skipped (already processed or in progress).",
             messages.SUCCESS if ok else messages.WARNING,
         )
-
-
-class NoticeDeliveryFilter(SubsetFilter):
-    title = "delivery"
-    parameter_name = "delivery"
-    options = [
-        ("failed", "Failed (retrying with back-off)"),
-        ("in_flight", "Being sent"),
-        ("sent", "Sent"),
-        ("dropped", "Not sent: no longer true"),
-    ]
-
-    def subset(self, request, queryset, value):
-        failed = selectors.notices_failed(now=timezone.now())
-        if value == "failed":
-            return queryset & failed
-        if value == "in_flight":
-            return queryset.filter(sent_at__isnull=True, dropped_at__isnull=True).exclude(pk__in=failed.values("pk"))
-        if value == "sent":
-            return queryset.filter(sent_at__isnull=False)
-        if value == "dropped":
-            return queryset.filter(dropped_at__isnull=False)
-        return queryset
-
-
-@admin.register(DunningNotice)
-class DunningNoticeAdmin(ReadOnlyAdmin):
-    """Read-only: every dunning email claimed, and whether it left."""
-
-    list_display = (
-        "id",
-        "case",
-        "kind",
-        "delivery",
-        "deliveries",
-        "claimed_at",
-        "lease_until",
-        "sent_at",
-        "dropped_at",
-        "error",
-    )
-    list_filter = (NoticeDeliveryFilter, "kind")
-    list_select_related = ("case", "case__account")
-    search_fields = ("case__account__name", "case__stripe_customer_id", "case__stripe_subscription_id")
-    date_hierarchy = "claimed_at"
-    show_full_result_count = False
-    actions = ("action_retry_now",)
-    readonly_fields = model_fields(DunningNotice)
-
-    @admin.display(description="delivery")
-    def delivery(self, notice):
-        if notice.sent_at:
-            return "sent"
-        if notice.dropped_at:
-            return "not sent (no longer true)"
-        if notice.last_error or notice.lease_until <= timezone.now():
-            return f"failed, next try {timezone.localtime(notice.lease_until):%Y-%m-%d %H:%M}"
-        return "being sent"
-
-    @admin.display(description="error")
-    def error(self, notice):
-        return notice.last_error[:120]
-
-    @admin.action(description="Retry now")
-    def action_retry_now(self, request, queryset):
-        count = sum(1 for notice in queryset if notices.notice_retry_now(notice=notice, actor=request.user))
-        self.message_user(request, f"{count} email(s) retried.", messages.SUCCESS if count else messages.WARNING)

@@ -10,12 +10,16 @@ class BillingConfig(AppConfig):
         # AppConfig: these imports have to wait for ready().
         from django.db.models.signals import post_save
 
+        from compliance.outbox import kinds
         from levqor.accounts.models import Account
         from levqor.lib import attention, banners
 
-        from . import linking, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
+        from . import linking, notices, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
         banners.register("billing.paused", views.paused_banner)
+        # Dunning emails: recipient and content decided when they leave, and
+        # dropped if what they say no longer holds (a case paid meanwhile).
+        kinds.register(notices.KIND, prepare=notices.dunning_email_prepare)
         # Staff link a Stripe customer by setting it on the account (accounts
         # admin): apply the events kept unmatched for that customer.
         post_save.connect(linking.on_account_saved, sender=Account, dispatch_uid="billing.account_saved")
@@ -42,10 +46,4 @@ class BillingConfig(AppConfig):
             count=selectors.event_unmatched_count,
             url_name="admin:billing_stripeevent_changelist",
             query="status=unmatched",
-        )
-        attention.register(
-            "Billing emails that failed to send",
-            count=selectors.notice_failed_count,
-            url_name="admin:billing_dunningnotice_changelist",
-            query="delivery=failed",
         )

@@ -1,6 +1,6 @@
 """The dunning sweep: each pending case moves up the ladder of
-`billing.stages` as it ages, its stage's email claimed once per (case,
-stage) and the account paused at the pausing stage. Safe to run twice or
+`billing.stages` as it ages, its stage's email queued once per (case,
+stage) in the outbox and the account paused at the pausing stage. Safe to run twice or
 on several workers at once."""
 
 import logging
@@ -17,8 +17,8 @@ from levqor.accounts.models import Account, User
 from levqor.accounts.services import account_set_billing_state
 
 from . import selectors, stages
-from .models import DunningCase, DunningNotice
-from .notices import NOTICE_LEASE, notices_enqueue, notices_retry_due
+from .models import DunningCase
+from .notices import notices_queue
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def stage_due(case: DunningCase, now: datetime) -> str | None:
 
 def cases_enqueue_advance(case_ids: list[int]) -> None:
     """Advance just-opened cases in a worker now (their day-0 email), with
-    the sweep's own claim so it is sent once whoever runs first. Never
+    the sweep's own stage update so it is sent once whoever runs first. Never
     raises: if the broker is down the hourly sweep sends it."""
     try:
         async_task(cases_advance, case_ids=case_ids, task_name=f"dunning-advance-{case_ids[0]}")
@@ -48,10 +48,10 @@ def case_advance(*, case_id: int, now: datetime, actor: User | None = None) -> s
 
 @transaction.atomic
 def cases_advance(*, case_ids: list[int], now: datetime | None = None, actor: User | None = None) -> dict[int, str]:
-    """Move each pending case to the stage its age calls for, claim that
-    stage's email (a unique (case, stage) row) and queue the emails after
-    commit; a pausing stage (day 14) pauses the account. One transaction and one audit entry
-    per batch, so 100,000 cases stay cheap.
+    """Move each pending case to the stage its age calls for and queue that
+    stage's email in the outbox (once per (case, stage), sent after commit);
+    a pausing stage (day 14) pauses the account. One transaction and one
+    audit entry per batch, so 100,000 cases stay cheap.
 
     Workers racing: the batch's rows are locked first (PostgreSQL: FOR UPDATE
     SKIP LOCKED, so a second worker takes other rows; SQLite: the IMMEDIATE
@@ -109,20 +109,8 @@ def cases_advance(*, case_ids: list[int], now: datetime | None = None, actor: Us
                 audit.record(
                     actor=actor, action="dunning.account_paused", target=case, details={"account": case.account_id}
                 )
-    lease = timezone.now() + NOTICE_LEASE
-    # No conflict is possible: a claim exists only for a stage already
-    # reached, and the stage update above commits with these rows.
-    created = DunningNotice.objects.bulk_create(
-        [DunningNotice(case=case, kind=stage, lease_until=lease) for case, _, stage in plan]
-    )
-    ids = [notice.pk for notice in created]
-    if None in ids:  # a backend that cannot return ids from a bulk insert
-        ids = list(
-            DunningNotice.objects.filter(case_id__in=[c.pk for c, _, _ in plan], sent_at__isnull=True).values_list(
-                "pk", flat=True
-            )
-        )
-    transaction.on_commit(lambda: notices_enqueue(ids))
+    # Queued in this transaction, sent after it commits, in one task for the batch.
+    notices_queue(pairs=[(case, stage) for case, _, stage in plan])
     return {case.pk: stage for case, _, stage in plan}
 
 
@@ -130,20 +118,19 @@ def cases_advance(*, case_ids: list[int], now: datetime | None = None, actor: Us
 class RunResult:
     due: int = 0
     advanced: dict = field(default_factory=dict)
-    redelivered: int = 0
 
     def describe(self, *, dry_run: bool) -> str:
         stages = ", ".join(f"{stage}: {count}" for stage, count in sorted(self.advanced.items())) or "none"
         verb = "would advance" if dry_run else "advanced"
-        return f"{self.due} cases due; {verb} {stages}; {self.redelivered} unsent emails re-sent."
+        return f"{self.due} cases due; {verb} {stages}."
 
 
 def dunning_run(
     *, now: datetime | None = None, dry_run: bool = False, actor: User | None = None, batch_size: int = 1000
 ) -> RunResult:
     """The scheduled sweep: advance every due case, in batches of one
-    transaction each, and deliver claimed emails nobody sent before their
-    lease ran out (a crashed worker). Safe to run twice or on several
+    transaction each. The outbox's own sweep delivers emails a crashed
+    worker left or whose retry is due. Safe to run twice or on several
     workers at once."""
     now = now or timezone.now()
     result = RunResult()
@@ -155,8 +142,4 @@ def dunning_run(
             stages = list(cases_advance(case_ids=ids, now=now, actor=actor).values())
         for stage in filter(None, stages):
             result.advanced[stage] = result.advanced.get(stage, 0) + 1
-    if dry_run:
-        result.redelivered = len(selectors.notice_ids_unsent(now=timezone.now()))
-    else:
-        result.redelivered = notices_retry_due(now=timezone.now())
     return result

@@ -2,8 +2,8 @@
 
 Stripe is the source of truth and dj-stripe mirrors it; these tables hold
 only what Levqor adds: whether each Stripe event has been processed, the
-dunning cases opened by failed payments, the (case, stage) claims that make
-each reminder go out once, and a log of every email actually sent.
+dunning cases opened by failed payments. Their emails (once per case and
+stage) are the outbox's (`compliance.outbox`, see `billing.notices`).
 """
 
 from django.db import models
@@ -161,61 +161,3 @@ class DunningCase(models.Model):
         symbol = {"gbp": "£", "usd": "$", "eur": "€"}.get(self.currency.lower(), "")
         major = f"{self.amount_due / 100:,.2f}"
         return f"{symbol}{major}" if symbol else f"{major} {self.currency.upper()}"
-
-
-class DunningNotice(models.Model):
-    """The claim on one email per (case, kind): inserted before sending, so
-    two workers can never both send it. `sent_at` stays empty until the
-    provider accepted it; a claim left unsent past its lease (a crash between
-    claim and send) is picked up and sent again by the next sweep; a failed
-    send is retried with back-off (`lease_until` is the next attempt)."""
-
-    # One per dunning stage (`billing.stages`), and the "payment received" email.
-    Kind = models.TextChoices(
-        "Kind",
-        [
-            *((stage.code.upper(), (stage.code, stage.notice_label)) for stage in stages.STAGES),
-            ("RECOVERED", ("recovered", "Payment received")),
-        ],
-    )
-
-    case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="notices")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    claimed_at = models.DateTimeField(default=timezone.now)
-    lease_until = models.DateTimeField(default=timezone.now, help_text="Nobody else may deliver it before this time.")
-    sent_at = models.DateTimeField(null=True, blank=True)
-    dropped_at = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="Not sent on purpose: what it would report no longer held at delivery time (see last error).",
-    )
-    deliveries = models.PositiveIntegerField(default=0, help_text="Delivery attempts (1 unless a worker crashed).")
-    resends = models.PositiveIntegerField(default=0, help_text="Staff-requested resends.")
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["claimed_at"]
-        indexes = [models.Index(fields=["sent_at", "lease_until"], name="billing_notice_unsent_idx")]
-        constraints = [models.UniqueConstraint(fields=["case", "kind"], name="billing_one_notice_per_case_kind")]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} for case #{self.case_id}"
-
-
-class EmailLog(models.Model):
-    """Append-only record of every billing email the provider accepted."""
-
-    case = models.ForeignKey(DunningCase, on_delete=models.CASCADE, related_name="emails")
-    notice = models.ForeignKey(DunningNotice, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails")
-    kind = models.CharField(max_length=10)
-    template = models.CharField(max_length=100)
-    to = models.EmailField()
-    subject = models.CharField(max_length=300)
-    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
-    resend = models.BooleanField(default=False)
-
-    class Meta:
-        ordering = ["sent_at"]
-
-    def __str__(self) -> str:
-        return f"{self.template} to {self.to} at {self.sent_at:%Y-%m-%d %H:%M}"

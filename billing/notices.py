@@ -1,73 +1,100 @@
-"""Dunning emails: claimed once per (case, kind), delivered after commit,
-retried with back-off when the send fails, and never sent once what they
-would report is no longer true (a reminder for a case that was paid
-meanwhile, "paused" for an account that is not paused).
+"""Dunning emails, sent through the one outbox (`compliance.outbox`).
 
-A claim is a `DunningNotice` row (unique per case and kind). Delivery takes
-a lease by conditional update, so one worker sends; `lease_until` is also
-the time of the next attempt after a failure."""
-
-import logging
-from datetime import timedelta
+Each is an email of kind "billing.dunning" about a `DunningCase`, once per
+(case, stage): the stage is a code of the stage table (`billing.stages`,
+one reminder template for every stage) or "recovered" ("payment
+received"). The outbox queues it in the caller's transaction, delivers it
+after commit, retries a failed send with back-off and shows staff what gave
+up. At delivery time `dunning_email_prepare` (registered in
+`BillingConfig.ready()`) decides the recipient (the account's owner then)
+and the live context, and drops an email whose news no longer holds: a
+reminder for a case that was paid meanwhile, "paused" for an account that
+is not paused."""
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import transaction
 from django.urls import reverse
-from django.utils import timezone
-from django_q.tasks import async_task
 
-from compliance import audit, mail
+from compliance.outbox import kinds
+from compliance.outbox import services as outbox
+from compliance.outbox.models import OutboundEmail
 from levqor.accounts.models import User
 from levqor.accounts.selectors import account_owner
-from levqor.lib.mail import render
 
-from . import selectors, stages
-from .models import DunningCase, DunningNotice, EmailLog
+from . import stages
+from .models import DunningCase
 
-logger = logging.getLogger(__name__)
-
+KIND = "billing.dunning"
+# The stage of the "payment received" email (the reminders' are stage codes).
+RECOVERED = "recovered"
 # The stages' reminders share one template (`billing.stages`); this one is its own.
 RECOVERED_TEMPLATE = "dunning-recovered"
-# How long a worker may hold an email claim before another may deliver it
-# (a crash between claiming and sending is detected after this).
-NOTICE_LEASE = timedelta(minutes=10)
-# After a failed send: 5 min, 10, 20, ... capped at 6 hours between attempts.
-RETRY_FIRST = timedelta(minutes=5)
-RETRY_MAX = timedelta(hours=6)
 
 
-def retry_delay(failures: int) -> timedelta:
-    """How long to wait after the `failures`-th failed send (1-based)."""
-    return min(RETRY_FIRST * 2 ** max(failures - 1, 0), RETRY_MAX)
+def message(stage: str) -> tuple[str, str]:
+    """(template, name) of a stage's email: its reminder, or "payment
+    received". The name is what the provider's tags and the case timeline
+    show (each stage had its own template folder under this name)."""
+    row = stages.by_code(stage)
+    return (row.template, row.email_name) if row else (RECOVERED_TEMPLATE, RECOVERED_TEMPLATE)
 
 
-def notice_claim(*, case: DunningCase, kind: str) -> DunningNotice | None:
-    """Insert the (case, kind) claim; None if it exists already. Delivery is
-    queued after commit, so the email leaves only once what it reports has
-    committed; an undelivered claim is re-sent by the sweep."""
-    try:
-        with transaction.atomic():
-            notice = DunningNotice.objects.create(case=case, kind=kind, lease_until=timezone.now() + NOTICE_LEASE)
-    except IntegrityError:
-        return None
-    transaction.on_commit(lambda: notices_enqueue([notice.pk]))
-    return notice
+def label(stage: str) -> str:
+    """What staff see for a stage's email."""
+    row = stages.by_code(stage)
+    return row.notice_label if row else "Payment received"
 
 
-def notices_enqueue(notice_ids: list[int]) -> None:
-    """Hand claimed emails to django-q2 workers. Never raises: if the broker
-    is down the claims stay unsent and the sweep delivers them after the lease."""
-    if not notice_ids:
-        return
-    try:
-        async_task(notices_deliver, notice_ids=notice_ids, task_name=f"dunning-emails-{notice_ids[0]}")
-    except Exception:
-        logger.exception("could not run or enqueue %d dunning emails; the sweep will", len(notice_ids))
+def _row(case: DunningCase, stage: str) -> dict:
+    """The outbox fields of one dunning email (`email_queue`'s, for the batch insert)."""
+    template, name = message(stage)
+    about_type, about_id = outbox.about_key(case)
+    return {
+        "kind": KIND,
+        "about_type": about_type,
+        "about_id": about_id,
+        "stage": stage,
+        "template": template,
+        "tags": ["dunning", name] if name != template else ["dunning"],
+    }
+
+
+def notice_queue(*, case: DunningCase, stage: str) -> OutboundEmail | None:
+    """Queue the case's email for this stage, once; None if it was queued
+    before. It leaves after the caller's transaction commits, so only once
+    what it reports has committed."""
+    row = _row(case, stage)
+    return outbox.email_queue(
+        kind=row["kind"], about=case, stage=stage, template=row["template"], tags=row["tags"], context={}
+    )
+
+
+def notices_queue(*, pairs: list[tuple[DunningCase, str]]) -> list[int]:
+    """Queue one stage email for each (case, stage) of a sweep batch in one
+    insert and hand them to the queue in one task after commit (the sweep's
+    batches run to 100,000 cases). Only for stages the caller has just moved
+    the cases to, in the same transaction: no earlier email can exist for
+    them, so there is nothing to de-duplicate (a conflict would roll the
+    batch back). Returns the new emails' ids."""
+    if not pairs:
+        return []
+    created = OutboundEmail.objects.bulk_create([OutboundEmail(**_row(case, stage)) for case, stage in pairs])
+    ids = [email.pk for email in created]
+    if None in ids:  # a backend that cannot return ids from a bulk insert
+        ids = list(
+            OutboundEmail.objects.filter(
+                kind=KIND,
+                about_type=DunningCase._meta.label_lower,
+                about_id__in=[str(case.pk) for case, _ in pairs],
+                status=OutboundEmail.Status.QUEUED,
+            ).values_list("pk", flat=True)
+        )
+    transaction.on_commit(lambda: outbox.emails_enqueue(ids))
+    return ids
 
 
 def _email_context(case: DunningCase, user: User, *, kind: str) -> dict:
-    """What the email of this kind for this case is rendered with: the
+    """What the email of this stage for this case is rendered with: the
     stage's subject and sentence (for "payment received", the case's stage's)."""
     billing_url = settings.LEVQOR_BASE_URL + reverse("billing:overview")
     stage = stages.by_code(kind) or stages.by_code(case.stage)
@@ -85,132 +112,33 @@ def _email_context(case: DunningCase, user: User, *, kind: str) -> dict:
     }
 
 
-def _message(kind: str) -> tuple[str, str]:
-    """(template, name) of a claim's email: its stage's reminder, or "payment
-    received". The name is what the email log and the provider's tags show."""
-    stage = stages.by_code(kind)
-    return (stage.template, stage.email_name) if stage else (RECOVERED_TEMPLATE, RECOVERED_TEMPLATE)
-
-
-def _no_longer_true(notice: DunningNotice) -> str:
-    """Why this email would now say something false, or "" if it still holds."""
-    case = notice.case
-    if notice.kind == DunningNotice.Kind.RECOVERED:
+def _no_longer_true(case: DunningCase, stage: str) -> str:
+    """Why this stage's email would now say something false, or "" if it still holds."""
+    if stage == RECOVERED:
         return "" if case.status == DunningCase.Status.RECOVERED else f"the case is {case.status}, not recovered"
     if case.status != DunningCase.Status.PENDING:
         return f"the case was {case.status} before the reminder went out"
-    stage = stages.by_code(notice.kind)
-    if stage is not None and stage.pauses and not (case.account and case.account.is_paused):
+    row = stages.by_code(stage)
+    if row is not None and row.pauses and not (case.account and case.account.is_paused):
         return "the account is not paused"
     return ""
 
 
-def _drop(notice: DunningNotice, reason: str) -> None:
-    DunningNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
-        dropped_at=timezone.now(), last_error=f"Not sent: {reason}."[:2000]
-    )
-    audit.record(
-        actor=None, action="dunning.email_dropped", target=notice.case, details={"kind": notice.kind, "why": reason}
-    )
-
-
-def _failed(notice_id: int, error: str) -> None:
-    """Record a failed attempt; the next one is due after the back-off."""
-    notice = DunningNotice.objects.get(pk=notice_id)
-    DunningNotice.objects.filter(pk=notice_id).update(
-        last_error=error[:2000], lease_until=timezone.now() + retry_delay(max(notice.deliveries, 1))
-    )
-
-
-def notice_deliver(*, notice_id: int, resend: bool = False) -> bool:
-    """Send a claimed email unless it was sent, dropped or someone else holds
-    it: a conditional update takes a lease first, so one worker sends. A crash
-    after the lease leaves `sent_at` empty and the sweep sends it after the
-    lease ends; a failed send is retried after a back-off. An email whose news
-    no longer holds (the case was paid meanwhile) is dropped, not sent.
-    Returns whether this call sent it."""
-    now = timezone.now()
-    claimable = DunningNotice.objects.filter(pk=notice_id)
-    if resend:
-        claimable = claimable.filter(lease_until__lte=now)
-    else:
-        # The first delivery may go at once; after that only once the
-        # previous attempt's lease (or back-off) has run out.
-        claimable = claimable.filter(
-            Q(deliveries=0) | Q(lease_until__lte=now), sent_at__isnull=True, dropped_at__isnull=True
-        )
-    if not claimable.update(lease_until=now + NOTICE_LEASE, deliveries=F("deliveries") + (0 if resend else 1)):
-        return False
-    notice = DunningNotice.objects.select_related("case", "case__account").get(pk=notice_id)
-    case = notice.case
+def dunning_email_prepare(email: OutboundEmail, *, resend: bool) -> kinds.Prepared:
+    """The outbox's delivery hook for "billing.dunning": the account's owner
+    now and the case as it is now; `kinds.Drop` when the email's news no
+    longer holds. A staff resend sends what was sent, checks aside."""
+    case = DunningCase.objects.select_related("account").filter(pk=email.about_id).first()
+    if case is None:
+        raise kinds.Drop("the case no longer exists")
     if not resend:
-        why = _no_longer_true(notice)
+        why = _no_longer_true(case, email.stage)
         if why:
-            _drop(notice, why)
-            return False
+            raise kinds.Drop(why)
     user = account_owner(case.account)
     if user is None:
-        _failed(notice_id, "The account has no active user to email.")
-        return False
-    template, name = _message(notice.kind)
-    context = _email_context(case, user, kind=notice.kind)
-    try:
-        subject, _, _ = render(template, context)
-        # Resend (through anymail) de-duplicates on this header for 24 hours,
-        # which covers a crash between the provider accepting and our commit.
-        key = f"levqor-dunning-{notice.pk}" + (f"-resend-{notice.resends}" if resend else "")
-        sent = mail.send(
-            template,
-            to=user.email,
-            context=context,
-            purpose="transactional",
-            tags=["dunning", name] if name != template else ["dunning"],
-            headers={"Idempotency-Key": key},
-        )
-    except Exception as exc:
-        logger.exception("dunning email %s for case %s failed", notice.kind, case.pk)
-        _failed(notice_id, f"{type(exc).__name__}: {exc}")
-        return False
-    if sent is False:
-        # The email policy refused it (not expected for billing notices,
-        # which are transactional): nothing to retry.
-        if not resend:
-            _drop(notice, "refused by the email policy")
-        return False
-    with transaction.atomic():
-        DunningNotice.objects.filter(pk=notice_id).update(sent_at=notice.sent_at or timezone.now(), last_error="")
-        EmailLog.objects.create(
-            case=case, notice=notice, kind=notice.kind, template=name, to=user.email, subject=subject, resend=resend
-        )
-        audit.record(
-            actor=None,
-            action="dunning.email_sent",
-            target=case,
-            details={"kind": notice.kind, "to": user.email, "resend": resend},
-        )
-    return True
-
-
-def notices_deliver(*, notice_ids: list[int]) -> int:
-    """Deliver claimed emails (see `notice_deliver`). Returns how many this
-    call sent. Safe to run twice."""
-    return sum(1 for notice_id in notice_ids if notice_deliver(notice_id=notice_id))
-
-
-def notices_retry_due(*, now) -> int:
-    """Deliver every claim whose lease or back-off has run out (a crashed
-    worker, a failed send). Returns how many were sent. Safe to run twice."""
-    return sum(1 for notice_id in selectors.notice_ids_unsent(now=now) if notice_deliver(notice_id=notice_id))
-
-
-@transaction.atomic
-def notice_retry_now(*, notice: DunningNotice, actor: User | None) -> bool:
-    """Staff: try a failed (unsent, not dropped) email again now, skipping
-    the back-off. False if it was sent or dropped already."""
-    if not DunningNotice.objects.filter(pk=notice.pk, sent_at__isnull=True, dropped_at__isnull=True).update(
-        lease_until=timezone.now()
-    ):
-        return False
-    audit.record(actor=actor, action="dunning.email_retry_requested", target=notice.case, details={"kind": notice.kind})
-    transaction.on_commit(lambda: notice_deliver(notice_id=notice.pk))  # staff wait for it
-    return True
+        if resend:
+            raise kinds.Drop("the account has no active user to email")
+        # No recipient: the outbox records a failed attempt and retries.
+        return kinds.Prepared(to="")
+    return kinds.Prepared(to=user.email, context=_email_context(case, user, kind=email.stage))

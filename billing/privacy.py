@@ -8,7 +8,7 @@ from djstripe.models import Invoice, Subscription, WebhookEventTrigger
 from compliance.dsar.providers import ExportFile, Processing, Provider
 from levqor.accounts.models import Account
 
-from .models import DunningCase, EmailLog, StripeEvent
+from .models import DunningCase, StripeEvent
 
 CHUNK = 500
 SUBSCRIPTION_FIELDS = (
@@ -101,9 +101,9 @@ def billing_rows(*, user):
 
 
 def erase_user(*, user, actor) -> dict:
-    """Our copies of the person's address and invoice links; the cases keep
-    amounts, stages and dates."""
-    logs = EmailLog.objects.filter(to__iexact=user.email).update(to="")
+    """Our copies of the person's invoice links; the cases keep amounts,
+    stages and dates. The dunning emails sent to them are the outbox's,
+    erased by compliance by address."""
     cases = 0
     if user.account_id:
         cases = (
@@ -111,7 +111,7 @@ def erase_user(*, user, actor) -> dict:
             .exclude(hosted_invoice_url="")
             .update(hosted_invoice_url="", failure_reason="")
         )
-    return {"email_log_addresses_erased": logs, "cases_anonymised": cases}
+    return {"cases_anonymised": cases}
 
 
 def prune_webhook_payloads(*, cutoff, dry_run: bool) -> int:

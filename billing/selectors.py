@@ -7,9 +7,12 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from compliance import audit
+from compliance.outbox.models import OutboundEmail
+from compliance.outbox.selectors import emails_about
 from levqor.accounts.models import Account
 
-from .models import DunningCase, DunningNotice, EmailLog, StripeEvent
+from . import notices
+from .models import DunningCase, StripeEvent
 
 
 def case_open_for_account(*, account: Account) -> DunningCase | None:
@@ -36,28 +39,6 @@ def case_due_today_count() -> int:
     (the admin index's "needs attention" figure)."""
     end_of_today = timezone.localtime().replace(hour=23, minute=59, second=59, microsecond=999999)
     return DunningCase.objects.filter(status=DunningCase.Status.PENDING, next_action_at__lte=end_of_today).count()
-
-
-def notice_ids_unsent(*, now: datetime) -> list[int]:
-    """Claims nobody has delivered and nobody holds: a worker crashed between
-    claiming and sending, or a failed send whose back-off has run out."""
-    return list(
-        DunningNotice.objects.filter(sent_at__isnull=True, dropped_at__isnull=True, lease_until__lte=now)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def notices_failed(*, now: datetime) -> QuerySet[DunningNotice]:
-    """Dunning emails that should have left and have not: a send failed
-    (waiting for its retry) or the worker holding it vanished."""
-    return DunningNotice.objects.filter(sent_at__isnull=True, dropped_at__isnull=True).filter(
-        ~Q(last_error="") | Q(lease_until__lte=now)
-    )
-
-
-def notice_failed_count() -> int:
-    return notices_failed(now=timezone.now()).count()
 
 
 # A Stripe event not processed this long after it arrived is stuck: the queue
@@ -149,29 +130,10 @@ def case_timeline(*, case: DunningCase) -> list[dict]:
                 + (f" · {event.last_error[:120]}" if event.last_error else ""),
             }
         )
-    for email in EmailLog.objects.filter(case=case):
-        entries.append(
-            {
-                "at": email.sent_at,
-                "kind": "email",
-                "what": email.template + (" (resend)" if email.resend else ""),
-                "detail": f"to {email.to}: {email.subject}",
-            }
-        )
-    for notice in DunningNotice.objects.filter(case=case, sent_at__isnull=True).exclude(last_error=""):
-        state = (
-            "not sent"
-            if notice.dropped_at
-            else f"failed {notice.deliveries}×, next try {timezone.localtime(notice.lease_until):%Y-%m-%d %H:%M}"
-        )
-        entries.append(
-            {
-                "at": notice.dropped_at or notice.claimed_at,
-                "kind": "email",
-                "what": f"{notice.get_kind_display()} ({state})",
-                "detail": notice.last_error[:200],
-            }
-        )
+    for email in emails_about(case).filter(kind=notices.KIND):
+        entry = _email_entry(email)
+        if entry:
+            entries.append(entry)
     # Stage moves are audited in batches: the batch entries naming this case.
     audit_rows = audit.entries_for(case, also=Q(action="dunning.stages_advanced", details__cases__has_key=str(case.pk)))
     if case.account_id:
@@ -193,6 +155,31 @@ def case_timeline(*, case: DunningCase) -> list[dict]:
         )
     entries.sort(key=lambda entry: entry["at"])
     return entries
+
+
+def _email_entry(email: OutboundEmail) -> dict | None:
+    """A case's email on its timeline: sent (to whom, what subject, resends),
+    failing or given up (the error), or not sent and why. One still on its
+    way shows nothing yet."""
+    Status = OutboundEmail.Status
+    if email.status == Status.SENT:
+        _, name = notices.message(email.stage)
+        again = f" · sent again {email.resends}×" if email.resends else ""
+        return {"at": email.sent_at, "kind": "email", "what": name, "detail": f"to {email.to}: {email.subject}{again}"}
+    if email.status == Status.QUEUED and not email.last_error:
+        return None
+    if email.status == Status.QUEUED:
+        state = f"failed {email.attempts}×, next try {timezone.localtime(email.next_attempt_at):%Y-%m-%d %H:%M}"
+    elif email.status == Status.FAILED:
+        state = f"failed {email.attempts}×, retries used up"
+    else:
+        state = "not sent"
+    return {
+        "at": email.closed_at or email.created_at,
+        "kind": "email",
+        "what": f"{notices.label(email.stage)} ({state})",
+        "detail": email.last_error[:200],
+    }
 
 
 def cases_for_admin() -> QuerySet[DunningCase]:

@@ -2,19 +2,20 @@
 Stripe's payment or by staff), and the staff actions of the dunning queue:
 mark recovered, resend the current email, pause and un-pause the account.
 Each is atomic, audits in its own transaction and sends email only after
-commit (see `notices`). Stripe's events reach cases through `cases`; the
-sweep is `dunning`."""
+commit (through the outbox, see `notices`). Stripe's events reach cases
+through `cases`; the sweep is `dunning`."""
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from compliance import audit
+from compliance.outbox import selectors as outbox_selectors
+from compliance.outbox import services as outbox
 from levqor.accounts.models import Account, User
 from levqor.accounts.services import account_set_billing_state
 
-from .models import DunningCase, DunningNotice, SubscriptionStanding
-from .notices import notice_claim, notice_deliver
+from .models import DunningCase, SubscriptionStanding
+from .notices import KIND, RECOVERED, notice_queue
 from .standing import standing_set
 
 # --- Recovery -------------------------------------------------------------------------------
@@ -40,9 +41,9 @@ def case_recover(*, case: DunningCase, reason: str, details: dict, actor: User |
             account=account, state=Account.BillingState.ACTIVE, reason=f"dunning case #{case.pk} recovered", actor=actor
         )
         audit.record(actor=actor, action="dunning.account_unpaused", target=case, details={"account": account.pk})
-    # Claimed in the recovery's transaction, sent after it commits: the
+    # Queued in the recovery's transaction, sent after it commits: the
     # "payment received" email never goes out for a recovery rolled back.
-    notice_claim(case=case, kind=DunningNotice.Kind.RECOVERED)
+    notice_queue(case=case, stage=RECOVERED)
 
 
 # --- Staff actions ----------------------------------------------------------------------------------
@@ -61,18 +62,17 @@ def case_mark_recovered(*, case: DunningCase, actor: User | None) -> bool:
     return True
 
 
-@transaction.atomic
 def case_resend_current(*, case: DunningCase, actor: User | None) -> bool:
-    """Staff: send the current stage's email again (logged as a resend).
-    False if no stage email has been claimed yet."""
-    kind = case.stage or (DunningNotice.Kind.RECOVERED if case.status == DunningCase.Status.RECOVERED else "")
-    notice = DunningNotice.objects.filter(case=case, kind=kind).first() if kind else None
-    if notice is None:
+    """Staff: send the current stage's email again (the outbox's resend,
+    audited there), or, if it has not left yet, try it again now. Returns
+    whether it went (resend) or was retried. False if there is none yet."""
+    stage = case.stage or (RECOVERED if case.status == DunningCase.Status.RECOVERED else "")
+    email = outbox_selectors.emails_about(case).filter(kind=KIND, stage=stage).first() if stage else None
+    if email is None:
         return False
-    DunningNotice.objects.filter(pk=notice.pk).update(resends=F("resends") + 1, lease_until=timezone.now())
-    audit.record(actor=actor, action="dunning.email_resend_requested", target=case, details={"kind": kind})
-    transaction.on_commit(lambda: notice_deliver(notice_id=notice.pk, resend=True))  # staff wait for it
-    return True
+    if email.status == email.Status.SENT:
+        return outbox.email_resend(email=email, actor=actor)
+    return outbox.email_retry_now(email=email, actor=actor)
 
 
 @transaction.atomic

@@ -22,7 +22,7 @@ REMINDER_TEMPLATE = "dunning-reminder"
 
 @dataclass(frozen=True)
 class DunningStage:
-    code: str  # stored on the case and the email claim
+    code: str  # stored on the case and as its email's stage in the outbox
     day: int  # days after the case opened when it falls due
     label: str  # what staff see for a case at this stage
     subject: str  # the email's subject; {amount} is the amount due
@@ -38,7 +38,7 @@ class DunningStage:
 
     @property
     def notice_label(self) -> str:
-        """What staff see for this stage's email claim."""
+        """What staff see for this stage's email."""
         return self.label if self.pauses else f"Day {self.day} reminder"
 
 

@@ -1,12 +1,12 @@
 """The scheduled django-q2 entry points (`levqor/schedules.py`): thin
 wrappers, each named after the service it calls. Work a service queues for later is that service itself, enqueued by
-reference with keyword arguments (`async_task(notices_deliver,
-notice_ids=...)`), so no service imports this module and this module
+reference with keyword arguments (`async_task(cases_advance,
+case_ids=...)`), so no service imports this module and this module
 imports no one back."""
 
 from django.utils import timezone
 
-from . import dunning, intake, notices
+from . import dunning, intake
 
 
 def events_retry() -> int:
@@ -14,12 +14,6 @@ def events_retry() -> int:
     attempts left (with back-off), and apply unmatched events whose customer
     is linked by now. Returns how many were re-enqueued. Safe to run twice."""
     return intake.events_retry(now=timezone.now())
-
-
-def notices_retry_due() -> int:
-    """Scheduled: send dunning emails whose retry back-off has run out or
-    whose worker vanished. Returns how many were sent. Safe to run twice."""
-    return notices.notices_retry_due(now=timezone.now())
 
 
 def dunning_run() -> str:

@@ -58,12 +58,6 @@ JOBS: tuple[Job, ...] = (
         description="Re-enqueue Stripe events the queue lost or that failed with attempts left.",
     ),
     Job(
-        name="levqor:billing.retry_emails",
-        func="billing.tasks.notices_retry_due",
-        cron="*/5 * * * *",
-        description="Every 5 minutes: send dunning emails whose retry back-off has run out.",
-    ),
-    Job(
         name="levqor:status.heartbeat",
         func="status.tasks.heartbeat_beat",
         cron="* * * * *",

@@ -17,6 +17,8 @@ import stripe
 from django.core.management import call_command
 from django.urls import reverse
 
+from compliance.models import OutboundEmail
+
 SECRET_KEY = "sk_test_levqorlocalstripe0123456789abcd"
 WEBHOOK_SECRET = "whsec_levqor_test_secret_0123456789"
 # Copied from Stripe's public OpenAPI fixtures (fixtures3.json in Stripe's openapi repository).
@@ -246,3 +248,11 @@ def account_with_customer(customer_account, ls):
 
 def webhook_url_path(uuid) -> str:
     return reverse("billing:stripe_webhook", kwargs={"uuid": uuid})
+
+
+def dunning_emails(case=None, **filters):
+    """The outbox's dunning emails (of one case), oldest first."""
+    emails = OutboundEmail.objects.filter(kind="billing.dunning", **filters)
+    if case is not None:
+        emails = emails.filter(about_type="billing.dunningcase", about_id=str(case.pk))
+    return emails.order_by("created_at", "pk")

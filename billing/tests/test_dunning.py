@@ -12,12 +12,13 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import cases, dunning, notices, services
-from billing.models import DunningCase, DunningNotice, EmailLog, StripeEvent
-from compliance.models import AuditEvent
+from billing import cases, dunning, services
+from billing.models import DunningCase, StripeEvent
+from compliance.models import AuditEvent, OutboundEmail
+from compliance.outbox import services as outbox
 from levqor.accounts.models import Account
 
-from .conftest import current_invoice
+from .conftest import current_invoice, dunning_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -57,11 +58,16 @@ def test_it_sends_each_stage_once_by_age(mapped_account, django_capture_on_commi
     assert case.stage == "day14" and case.next_action_at is None
     mapped_account.refresh_from_db()
     assert mapped_account.billing_state == "paused_billing"
-    assert list(EmailLog.objects.filter(case=case).values_list("kind", flat=True)) == ["day0", "day7", "day14"]
+    sent = dunning_emails(case).filter(status="sent")
+    assert list(sent.values_list("stage", "template")) == [
+        ("day0", "dunning-reminder"),
+        ("day7", "dunning-reminder"),
+        ("day14", "dunning-reminder"),
+    ]
     actions = list(AuditEvent.objects.filter(target_id=str(case.pk)).values_list("action", flat=True))
     batches = AuditEvent.objects.filter(action="dunning.stages_advanced").order_by("seq")
     assert [row.details["cases"][str(case.pk)]["to"] for row in batches] == ["day0", "day7", "day14"]
-    assert actions.count("dunning.email_sent") == 3
+    assert actions.count("email.sent") == 3
     assert "dunning.account_paused" in actions
 
 
@@ -115,21 +121,19 @@ def test_a_soft_decline_with_no_retry_left_is_not_a_hard_decline(mapped_account)
     assert not case.hard_decline
 
 
-def test_it_resends_an_email_a_crashed_worker_claimed(mapped_account, django_capture_on_commit_callbacks):
+def test_the_outbox_sweep_sends_an_email_a_crashed_worker_left(mapped_account, django_capture_on_commit_callbacks):
     case = open_case(mapped_account)
-    # The claim commits but the worker dies before its on_commit send runs.
+    # The email is queued with the stage but the worker dies before its on_commit send runs.
     assert dunning.case_advance(case_id=case.pk, now=case.opened_at) == "day0"
-    notice = DunningNotice.objects.get(case=case)
-    assert notice.sent_at is None and mail.outbox == []
-    # Within the lease the queue may still deliver it: the sweep leaves it.
-    assert run(case.opened_at, capture=django_capture_on_commit_callbacks).redelivered == 0
-    # Once the lease has run out, the next sweep detects it and sends it.
-    DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    result = run(case.opened_at, capture=django_capture_on_commit_callbacks)
-    assert result.redelivered == 1
+    email = dunning_emails(case).get()
+    assert email.status == "queued" and mail.outbox == []
+    run(case.opened_at, capture=django_capture_on_commit_callbacks)  # the dunning sweep does not send it twice
+    assert mail.outbox == []
+    assert outbox.emails_retry_due(now=timezone.now()) == 1
     assert len(mail.outbox) == 1
-    notice.refresh_from_db()
-    assert notice.sent_at is not None and notice.deliveries == 1
+    email.refresh_from_db()
+    assert email.status == "sent" and email.attempts == 1
+    assert outbox.emails_retry_due(now=timezone.now()) == 0
     run(case.opened_at, capture=django_capture_on_commit_callbacks)
     assert len(mail.outbox) == 1
 
@@ -139,15 +143,14 @@ def test_it_waits_for_the_lease_of_a_worker_that_may_still_be_sending(
 ):
     case = open_case(mapped_account)
     dunning.case_advance(case_id=case.pk, now=case.opened_at)
-    notice = DunningNotice.objects.get(case=case)
+    email = dunning_emails(case).get()
     # Another worker took the lease and then died mid-send.
-    DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() + notices.NOTICE_LEASE, deliveries=1)
-    run(case.opened_at, capture=django_capture_on_commit_callbacks)
+    OutboundEmail.objects.filter(pk=email.pk).update(lease_until=timezone.now() + outbox.LEASE, attempts=1)
+    assert outbox.emails_retry_due(now=timezone.now()) == 0
     assert mail.outbox == []
-    DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    run(case.opened_at, capture=django_capture_on_commit_callbacks)
+    assert outbox.emails_retry_due(now=timezone.now() + outbox.LEASE + timedelta(seconds=1)) == 1
     assert len(mail.outbox) == 1
-    assert DunningNotice.objects.get(pk=notice.pk).deliveries == 2
+    assert OutboundEmail.objects.get(pk=email.pk).attempts == 2
 
 
 def test_dry_run_changes_and_sends_nothing(mapped_account, django_capture_on_commit_callbacks):
@@ -157,7 +160,7 @@ def test_dry_run_changes_and_sends_nothing(mapped_account, django_capture_on_com
         call_command("run_dunning", "--dry-run", stdout=out)
     assert "would advance day7: 1" in out.getvalue()
     case.refresh_from_db()
-    assert case.stage == "" and not DunningNotice.objects.exists() and mail.outbox == []
+    assert case.stage == "" and not dunning_emails().exists() and mail.outbox == []
 
 
 def test_run_dunning_rejects_a_bad_now(db):
@@ -215,7 +218,8 @@ def test_staff_actions_go_through_services_and_are_audited(mapped_account, staff
     with django_capture_on_commit_callbacks(execute=True):
         assert services.case_resend_current(case=case, actor=staff)
     assert len(mail.outbox) == 2
-    assert EmailLog.objects.filter(case=case, resend=True).count() == 1
+    assert mail.outbox[1].subject == mail.outbox[0].subject
+    assert dunning_emails(case).get().resends == 1
     assert services.case_pause_account(case=case, actor=staff)
     assert not services.case_pause_account(case=case, actor=staff)
     assert Account.objects.get(pk=mapped_account.pk).is_paused
@@ -226,7 +230,7 @@ def test_staff_actions_go_through_services_and_are_audited(mapped_account, staff
     assert not services.case_mark_recovered(case=case, actor=staff)
     actions = set(AuditEvent.objects.filter(actor=staff).values_list("action", flat=True))
     assert {
-        "dunning.email_resend_requested",
+        "email.resend_requested",
         "dunning.account_paused",
         "dunning.account_unpaused",
         "dunning.case_recovered",
@@ -297,12 +301,12 @@ def test_the_timeline_shows_the_case_s_webhooks(
 
 def test_delivering_the_same_emails_twice_sends_them_once(mapped_account):
     case = open_case(mapped_account)
-    dunning.case_advance(case_id=case.pk, now=case.opened_at)  # claimed; its on_commit send never ran
-    ids = list(DunningNotice.objects.values_list("pk", flat=True))
-    assert notices.notices_deliver(notice_ids=ids) == 1
-    assert notices.notices_deliver(notice_ids=ids) == 0
+    dunning.case_advance(case_id=case.pk, now=case.opened_at)  # queued; its on_commit send never ran
+    ids = list(dunning_emails().values_list("pk", flat=True))
+    assert outbox.emails_deliver(email_ids=ids) == 1
+    assert outbox.emails_deliver(email_ids=ids) == 0
     assert len(mail.outbox) == 1
-    assert EmailLog.objects.count() == 1
+    assert dunning_emails(status="sent").count() == 1
 
 
 def test_it_reads_the_decline_code_dj_stripe_synced(

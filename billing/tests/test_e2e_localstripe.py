@@ -12,8 +12,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from billing.models import DunningCase, EmailLog, StripeEvent
+from billing.models import DunningCase, StripeEvent
 from levqor.accounts.models import Account
+
+from .conftest import dunning_emails
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,7 +64,7 @@ def test_it_runs_the_dunning_flow_end_to_end(live_server, webhook_path, ls, acco
     assert failed.status == "processed" and failed.trigger.processed
 
     # The day-0 email leaves as the failure is processed, not at the sweep.
-    assert wait_for(lambda: EmailLog.objects.filter(case=case, kind="day0").exists())
+    assert wait_for(lambda: dunning_emails(case, stage="day0", status="sent").exists())
     start = case.opened_at
     run_dunning(start + timedelta(minutes=1))  # already sent: nothing more
     run_dunning(start + timedelta(days=7, minutes=1))
@@ -90,9 +92,9 @@ def test_it_runs_the_dunning_flow_end_to_end(live_server, webhook_path, ls, acco
     )
     account.refresh_from_db()
     assert account.billing_state == Account.BillingState.ACTIVE
-    assert wait_for(lambda: EmailLog.objects.filter(case=case, kind="recovered").exists())
+    assert wait_for(lambda: dunning_emails(case, stage="recovered", status="sent").exists())
     assert "Payment received" in mail.outbox[-1].subject
-    assert EmailLog.objects.filter(case=case).count() == 4
+    assert dunning_emails(case, status="sent").count() == 4
     case.refresh_from_db()
     assert case.closed_at is not None and case.closed_at <= timezone.now()
     # Every event localstripe sent (payment intents, charges, invoices,

@@ -1,6 +1,7 @@
-"""No false words: billing emails leave only after what they report has
-committed and only while it still holds; failed sends are retried with
-back-off, visible to staff, and can be retried from admin."""
+"""No false words: billing emails (the outbox's kind "billing.dunning")
+leave only after what they report has committed and only while it still
+holds; failed sends are retried with back-off, visible to staff, and can
+be retried from admin."""
 
 from datetime import timedelta
 
@@ -10,11 +11,13 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import cases, dunning, notices, selectors, services
-from billing.models import DunningCase, DunningNotice, EmailLog
-from compliance.models import AuditEvent
+from billing import cases, dunning, services
+from billing.models import DunningCase
+from compliance.models import AuditEvent, OutboundEmail
+from compliance.outbox import selectors as outbox_selectors
+from compliance.outbox import services as outbox
 
-from .conftest import current_invoice
+from .conftest import current_invoice, dunning_emails
 
 pytestmark = pytest.mark.django_db
 
@@ -48,42 +51,42 @@ def open_case(*, days_ago=0.0) -> DunningCase:
     return cases.case_record_failure(invoice=invoice, event_id=f"evt_notices_{days_ago}", event_at=at)
 
 
-def pass_time(notice: DunningNotice) -> None:
+def pass_time(email: OutboundEmail) -> None:
     """The back-off has run out (moved back: delivery reads the clock)."""
-    DunningNotice.objects.filter(pk=notice.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    OutboundEmail.objects.filter(pk=email.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+def retry_due() -> int:
+    return outbox.emails_retry_due(now=timezone.now())
 
 
 def test_a_failed_send_is_retried_with_back_off_until_it_leaves(mapped, smtp, django_capture_on_commit_callbacks):
     smtp.down()
     with django_capture_on_commit_callbacks(execute=True):
         case = open_case()  # the day-0 email is attempted at once, and fails
-    notice = DunningNotice.objects.get(case=case)
-    assert notice.sent_at is None and notice.deliveries == 1
-    assert "ConnectionRefusedError" in notice.last_error
-    first_wait = notice.lease_until - timezone.now()
+    email = dunning_emails(case).get()
+    assert email.status == "queued" and email.attempts == 1 and email.stage == "day0"
+    assert "ConnectionRefusedError" in email.last_error
+    first_wait = email.next_attempt_at - timezone.now()
     assert timedelta(minutes=4) < first_wait <= timedelta(minutes=5)
-    assert notices.notices_retry_due(now=timezone.now()) == 0  # backing off: not yet
+    assert retry_due() == 0  # backing off: not yet
 
-    pass_time(notice)
-    assert notices.notices_retry_due(now=timezone.now()) == 0  # still down: a second failure
-    notice.refresh_from_db()
-    assert notice.deliveries == 2
-    assert timedelta(minutes=9) < notice.lease_until - timezone.now() <= timedelta(minutes=10)  # waits longer
-    assert selectors.notice_failed_count() == 1
+    pass_time(email)
+    assert retry_due() == 0  # still down: a second failure
+    email.refresh_from_db()
+    assert email.attempts == 2
+    assert timedelta(minutes=9) < email.next_attempt_at - timezone.now() <= timedelta(minutes=10)  # waits longer
+    assert outbox_selectors.retrying_count() == 1
 
     smtp.up()
-    pass_time(notice)
-    assert notices.notices_retry_due(now=timezone.now()) == 1
-    assert notices.notices_retry_due(now=timezone.now()) == 0
+    pass_time(email)
+    assert retry_due() == 1
+    assert retry_due() == 0
     assert [m.subject for m in mail.outbox] == ["Payment failed for your Levqor subscription (£29.00)"]
-    notice.refresh_from_db()
-    assert notice.sent_at is not None and notice.last_error == "" and notice.deliveries == 3
-    assert selectors.notice_failed_count() == 0
-
-
-def test_the_back_off_doubles_up_to_six_hours():
-    assert [notices.retry_delay(n) for n in (1, 2, 3)] == [timedelta(minutes=m) for m in (5, 10, 20)]
-    assert notices.retry_delay(30) == timedelta(hours=6)
+    email.refresh_from_db()
+    assert email.status == "sent" and email.last_error == "" and email.attempts == 3
+    assert email.subject == mail.outbox[0].subject and email.to == mapped.users.get().email
+    assert outbox_selectors.retrying_count() == 0
 
 
 def test_a_reminder_that_failed_is_not_sent_once_the_case_is_paid(mapped, smtp, django_capture_on_commit_callbacks):
@@ -97,15 +100,15 @@ def test_a_reminder_that_failed_is_not_sent_once_the_case_is_paid(mapped, smtp, 
         )
     # Only the truth: "payment received", never the stale "payment failed".
     assert [m.subject for m in mail.outbox] == ["Payment received: your Levqor account is restored"]
-    day0 = DunningNotice.objects.get(case=case, kind="day0")
+    day0 = dunning_emails(case, stage="day0").get()
     pass_time(day0)
-    notices.notices_retry_due(now=timezone.now())
+    retry_due()
     day0.refresh_from_db()
     assert len(mail.outbox) == 1
-    assert day0.sent_at is None and day0.dropped_at is not None
+    assert day0.status == "dropped" and day0.sent_at is None
     assert day0.last_error == "Not sent: the case was recovered before the reminder went out."
-    assert selectors.notice_failed_count() == 0
-    assert AuditEvent.objects.filter(action="dunning.email_dropped", target_id=str(case.pk)).count() == 1
+    assert outbox_selectors.retrying_count() == outbox_selectors.failed_count() == 0
+    assert AuditEvent.objects.filter(action="email.dropped", target_id=str(case.pk)).count() == 1
 
 
 def test_payment_received_is_sent_only_after_the_recovery_commits(mapped, django_capture_on_commit_callbacks):
@@ -118,53 +121,86 @@ def test_payment_received_is_sent_only_after_the_recovery_commits(mapped, django
             raise RuntimeError("the recovery did not commit")
     assert mail.outbox == []
     case.refresh_from_db()
-    assert case.status == "pending" and not DunningNotice.objects.filter(kind="recovered").exists()
+    assert case.status == "pending" and not dunning_emails(stage="recovered").exists()
 
 
 def test_the_paused_email_is_not_sent_if_staff_lifted_the_pause_first(mapped, django_capture_on_commit_callbacks):
     case = open_case(days_ago=15)
-    dunning.case_advance(case_id=case.pk, now=timezone.now())  # claimed and paused; the send has not run
+    dunning.case_advance(case_id=case.pk, now=timezone.now())  # queued and paused; the send has not run
     assert services.case_unpause_account(case=DunningCase.objects.get(pk=case.pk), actor=None)
-    notice = DunningNotice.objects.get(case=case, kind="day14")
-    assert not notices.notice_deliver(notice_id=notice.pk)
+    email = dunning_emails(case, stage="day14").get()
+    assert not outbox.email_deliver(email_id=email.pk)
     assert mail.outbox == []
-    notice.refresh_from_db()
-    assert notice.last_error == "Not sent: the account is not paused."
+    email.refresh_from_db()
+    assert email.status == "dropped" and email.last_error == "Not sent: the account is not paused."
 
 
-def test_staff_see_failed_emails_and_retry_them_from_admin(
+def test_the_email_goes_to_the_account_s_owner_at_delivery_time(mapped, customer, django_capture_on_commit_callbacks):
+    case = open_case()
+    dunning.case_advance(case_id=case.pk, now=timezone.now())  # queued; the send has not run
+    customer.email = "new-owner@acme.test"
+    customer.save(update_fields=["email"])
+    assert outbox.emails_retry_due(now=timezone.now()) == 1
+    assert [m.to for m in mail.outbox] == [["new-owner@acme.test"]]
+    assert dunning_emails(case).get().to == "new-owner@acme.test"
+
+
+def test_an_email_delivered_twice_is_sent_once(mapped, django_capture_on_commit_callbacks):
+    case = open_case()
+    dunning.case_advance(case_id=case.pk, now=timezone.now())  # queued; its on_commit send never ran
+    email = dunning_emails(case).get()
+    assert outbox.email_deliver(email_id=email.pk) is True
+    assert outbox.email_deliver(email_id=email.pk) is False
+    assert retry_due() == 0
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}"
+    assert AuditEvent.objects.filter(action="email.sent", target_id=str(case.pk)).count() == 1
+
+
+def test_staff_see_failed_emails_and_retry_them_from_the_outbox_admin(
     mapped, smtp, staff_client, django_capture_on_commit_callbacks
 ):
     smtp.down()
     with django_capture_on_commit_callbacks(execute=True):
         case = open_case()
-    notice = DunningNotice.objects.get(case=case)
-    changelist = reverse("admin:billing_dunningnotice_changelist")
-    page = staff_client.get(changelist + "?delivery=failed").content.decode()
-    assert "ConnectionRefusedError" in page
-    timeline = staff_client.get(reverse("admin:billing_dunningcase_change", args=[case.pk])).content.decode()
-    assert "Day 0 reminder (failed 1×" in timeline
+    email = dunning_emails(case).get()
+    changelist = reverse("admin:compliance_outboundemail_changelist")
+    page = staff_client.get(changelist).content.decode()  # opens on "needs attention"
+    assert "ConnectionRefusedError" in page and f"billing.dunningcase:{case.pk}" in page
+    case_page = staff_client.get(reverse("admin:billing_dunningcase_change", args=[case.pk])).content.decode()
+    assert "Day 0 reminder (failed 1×" in case_page
+    assert f"about_type=billing.dunningcase&amp;about_id={case.pk}" in case_page
 
     smtp.up()
     with django_capture_on_commit_callbacks(execute=True):
-        response = staff_client.post(
-            changelist, {"action": "action_retry_now", "_selected_action": [notice.pk]}, follow=True
-        )
-    assert "1 email(s) retried." in response.content.decode()
+        response = staff_client.post(changelist, {"action": "retry_now", "_selected_action": [email.pk]}, follow=True)
+    assert "1 email(s) retried" in response.content.decode()
     assert len(mail.outbox) == 1
-    assert EmailLog.objects.filter(case=case, kind="day0").count() == 1
-    assert "Case #" not in staff_client.get(changelist + "?delivery=failed").content.decode()
-    assert f"Case #{case.pk}" in staff_client.get(changelist + "?delivery=sent").content.decode()
+    email.refresh_from_db()
+    assert email.status == "sent"
+    own = staff_client.get(f"{changelist}?about_type=billing.dunningcase&about_id={case.pk}&state=sent")
+    assert own.status_code == 200 and f"billing.dunningcase:{case.pk}" in own.content.decode()
     # Retrying a sent email does nothing.
-    staff_client.post(changelist, {"action": "action_retry_now", "_selected_action": [notice.pk]})
+    staff_client.post(changelist, {"action": "retry_now", "_selected_action": [email.pk]})
     assert len(mail.outbox) == 1
 
 
-def test_admin_notice_pages_render(mapped, staff_client, django_capture_on_commit_callbacks):
+def test_staff_resend_a_case_s_current_email_through_the_outbox(
+    mapped, staff, staff_client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        case = open_case()
-    notice = DunningNotice.objects.get(case=case)
-    changelist = reverse("admin:billing_dunningnotice_changelist")
-    for query in ("", "?delivery=failed", "?delivery=in_flight", "?delivery=sent", "?delivery=dropped"):
-        assert staff_client.get(changelist + query).status_code == 200
-    assert staff_client.get(reverse("admin:billing_dunningnotice_change", args=[notice.pk])).status_code == 200
+        case = open_case()  # the day-0 email leaves
+    email = dunning_emails(case).get()
+    changelist = reverse("admin:billing_dunningcase_changelist")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            changelist, {"action": "action_resend", "_selected_action": [case.pk]}, follow=True
+        )
+    assert "1 case(s) had their email sent again" in response.content.decode()
+    assert [m.subject for m in mail.outbox] == ["Payment failed for your Levqor subscription (£29.00)"] * 2
+    assert mail.outbox[1].extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}-resend-1"
+    email.refresh_from_db()
+    assert email.status == "sent" and email.resends == 1
+    resent = AuditEvent.objects.get(action="email.resent")
+    assert (resent.target_type, resent.target_id) == ("billing.dunningcase", str(case.pk))
+    assert AuditEvent.objects.filter(action="email.resend_requested", actor=staff).count() == 1

@@ -15,8 +15,11 @@ from django.template import engines
 from django.utils import timezone
 
 from billing import dunning, notices, stages
-from billing.models import DunningCase, DunningNotice, EmailLog, Stage
+from billing.models import DunningCase, Stage
+from compliance.models import OutboundEmail
 from levqor.lib import mail as lib_mail
+
+from .conftest import dunning_emails
 
 # What the customer read before one reminder template served every stage:
 # the templates/emails/dunning-day0, -day7 and -day14 folders had these
@@ -94,18 +97,18 @@ def test_it_renders_each_stage_as_the_old_templates_did(code, variant, customer_
         last_event_at=timezone.now(),
     )
     context = notices._email_context(case, customer, kind=code)
-    template, name = notices._message(code)
+    template, name = notices.message(code)
     assert (template, name) == ("dunning-reminder", f"dunning-{code}")
     assert lib_mail.render(template, context) == _legacy_render(code, context)
 
 
-def test_the_stages_enum_and_email_kinds_come_from_the_table():
+def test_the_stages_enum_and_email_labels_come_from_the_table():
     assert Stage.choices == [(stage.code, stage.label) for stage in stages.STAGES]
-    assert DunningNotice.Kind.choices == [
-        ("day0", "Day 0 reminder"),
-        ("day7", "Day 7 reminder"),
-        ("day14", "Day 14: paused"),
-        ("recovered", "Payment received"),
+    assert [notices.label(code) for code in ("day0", "day7", "day14", "recovered")] == [
+        "Day 0 reminder",
+        "Day 7 reminder",
+        "Day 14: paused",
+        "Payment received",
     ]
     constraint = next(c for c in DunningCase._meta.constraints if c.name == "billing_case_stage_known")
     assert constraint.condition == models.Q(stage__in=["", "day0", "day7", "day14"]) == stages.known_codes_q()
@@ -116,7 +119,7 @@ def test_the_table_is_in_day_order_and_fits_the_columns():
     assert days == sorted(set(days))
     width = DunningCase._meta.get_field("stage").max_length
     assert all(len(stage.code) <= width for stage in stages.STAGES)
-    assert all(len(stage.code) <= DunningNotice._meta.get_field("kind").max_length for stage in stages.STAGES)
+    assert all(len(stage.code) <= OutboundEmail._meta.get_field("stage").max_length for stage in stages.STAGES)
 
 
 def test_the_admin_age_brackets_and_help_follow_the_table(monkeypatch):
@@ -189,5 +192,6 @@ def test_a_day21_stage_is_one_row(day21_ladder, customer_account, customer, djan
     assert "Final notice, please pay now to keep your data." in last.alternatives[0][0]
     case.refresh_from_db()
     assert case.stage == "day21" and case.next_action_at is None
-    assert list(EmailLog.objects.filter(case=case).values_list("kind", flat=True)) == ["day0", "day7", "day14", "day21"]
-    assert EmailLog.objects.get(case=case, kind="day21").template == "dunning-day21"
+    sent = dunning_emails(case, status="sent")
+    assert list(sent.values_list("stage", flat=True)) == ["day0", "day7", "day14", "day21"]
+    assert sent.get(stage="day21").tags == ["dunning", "dunning-day21"]

@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from billing import dunning, intake, selectors, tasks
-from billing.models import DunningCase, EmailLog, StripeEvent
+from billing.models import DunningCase, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
 
-from .conftest import current_invoice, event, fixture
+from .conftest import current_invoice, dunning_emails, event, fixture
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +222,7 @@ def test_it_sends_the_day0_email_when_the_failure_is_processed_not_at_the_sweep(
     with django_capture_on_commit_callbacks(execute=True):
         dunning.dunning_run(now=timezone.now())
     assert result.advanced == {} and len(mail.outbox) == 1
-    assert EmailLog.objects.filter(case=case).count() == 1
+    assert dunning_emails(case, status="sent").count() == 1
 
 
 # --- PaymentIntent failures: before or after the invoice's, on the timeline --------------------

@@ -14,12 +14,12 @@ from django.test.utils import CaptureQueriesContext
 from djstripe.models import WebhookEventTrigger
 
 from billing import intake, tasks
-from billing.models import DunningCase, DunningNotice, StripeEvent
+from billing.models import DunningCase, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
 from status.models import ExternalContact
 
-from .conftest import current_invoice, current_subscription, event, sign, webhook_url_path
+from .conftest import current_invoice, current_subscription, dunning_emails, event, sign, webhook_url_path
 
 pytestmark = pytest.mark.django_db
 
@@ -251,7 +251,7 @@ def test_it_recovers_once_and_never_reopens(deliver, world, shape, kind, order):
     if order == "forward":
         case = DunningCase.objects.get()
         assert case.status == "recovered"
-        assert DunningNotice.objects.filter(case=case, kind="recovered", sent_at__isnull=False).count() == 1
+        assert dunning_emails(case, stage="recovered", status="sent").count() == 1
         assert AuditEvent.objects.filter(action="dunning.case_recovered").count() == 1
     else:
         # The payment came first; the older failure arriving late opens nothing.
