@@ -11,13 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
+from compliance.outbox.services import email_deliver
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
 from status import services as status_services
 from status.models import Component, ExternalContact, Snapshot, State
 from support import rules, selectors, services
-from support.models import SlaCreditRequest, SupportEmail
+from support.models import SlaCreditRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +142,7 @@ def test_it_refuses_bad_input_with_a_clear_error_and_no_row(customer_client, cha
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not SlaCreditRequest.objects.exists()
-    assert not SupportEmail.objects.exists()
+    assert not OutboundEmail.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -350,8 +351,8 @@ def test_it_emails_the_customer_every_decision_once(customer, staff, django_capt
         f"Your SLA credit request #{request.pk}: Needs more info",
         f"Your SLA credit request #{request.pk}: Rejected",
     ]
-    for email in SupportEmail.objects.filter(template="support-sla-credit-decision"):
-        assert services.email_deliver(email_id=email.pk) is False  # already sent: a retry sends nothing
+    for email in OutboundEmail.objects.filter(kind="support.sla-credit-decision"):
+        assert email_deliver(email_id=email.pk) is False  # already sent: a retry sends nothing
     assert len(sent("support-sla-credit-decision")) == 2
 
 
