@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import AuditEvent, OutboundEmail
-from compliance.outbox.services import email_deliver
+from compliance.outbox.services import email_deliver, emails_retry_due
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
 from status import services as status_services
@@ -354,6 +354,22 @@ def test_it_emails_the_customer_every_decision_once(customer, staff, django_capt
     for email in OutboundEmail.objects.filter(kind="support.sla-credit-decision"):
         assert email_deliver(email_id=email.pk) is False  # already sent: a retry sends nothing
     assert len(sent("support-sla-credit-decision")) == 2
+
+
+def test_it_sends_a_decision_email_once_when_it_is_delivered_twice(customer, staff):
+    request = file_request(customer.account, customer)
+    # Nothing runs after commit here: the queue's task and the outbox's sweep both deliver it.
+    services.sla_request_decide(request=request, status="rejected", notes_to_customer="No outage.", actor=staff)
+    email = OutboundEmail.objects.get(kind="support.sla-credit-decision")
+    assert email.about_key == f"support.slacreditrequest:{request.pk}" and email.stage.startswith("rejected:")
+    assert email_deliver(email_id=email.pk) is True
+    assert email_deliver(email_id=email.pk) is False
+    assert emails_retry_due() == 1  # only the filing email to support was still waiting
+    [message] = sent("support-sla-credit-decision")
+    assert message.to == [customer.email] and "No outage." in message.body
+    assert message.extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}"
+    email.refresh_from_db()
+    assert email.status == "sent" and email.attempts == 1
 
 
 # --- Another customer -------------------------------------------------------------------------
