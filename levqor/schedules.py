@@ -106,10 +106,4 @@ JOBS: tuple[Job, ...] = (
         cron="*/5 * * * *",
         description="Every 5 minutes: retry failed SLA credits in Stripe with backoff (each applied once).",
     ),
-    Job(
-        name="levqor:support.emails_sweep",
-        func="support.tasks.emails_sweep",
-        cron="*/10 * * * *",
-        description="Every 10 minutes: re-enqueue support emails the queue lost (each is still sent once).",
-    ),
 )

@@ -13,17 +13,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from levqor.lib.admin import (
-    DefaultStatusFilter,
-    KeepRecordsMixin,
-    ReadOnlyAdmin,
-    SubsetFilter,
-    fieldset_fields,
-    model_fields,
-)
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
 
 from . import selectors, services
-from .models import Dispute, SlaCreditRequest, SupportEmail
+from .models import Dispute, SlaCreditRequest
 
 
 class NeedsAttentionFilter(DefaultStatusFilter):
@@ -81,23 +74,6 @@ class CreditStateFilter(SubsetFilter):
             return queryset.filter(pk__in=selectors.sla_credits_failed().values("pk"))
         if value in SlaCreditRequest.CreditState.values:
             return queryset.filter(credit_state=value)
-        return queryset
-
-
-class DeliveryFilter(SubsetFilter):
-    title = "delivery"
-    parameter_name = "delivery"
-    options = [("failed", "Failed to send"), ("unsent", "Not sent yet"), ("sent", "Sent"), ("skipped", "Skipped")]
-
-    def subset(self, request, queryset, value):
-        if value == "failed":
-            return queryset.filter(pk__in=selectors.emails_failed().values("pk"))
-        if value == "unsent":
-            return queryset.filter(pk__in=selectors.emails_unsent().values("pk"))
-        if value == "sent":
-            return queryset.filter(sent_at__isnull=False)
-        if value == "skipped":
-            return queryset.filter(skipped=True)
         return queryset
 
 
@@ -425,23 +401,3 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         )
         if not changed:
             messages.info(request, "Nothing changed.")
-
-
-@admin.register(SupportEmail)
-class SupportEmailAdmin(ReadOnlyAdmin):
-    list_display = (
-        "created_at",
-        "template",
-        "to",
-        "sent_at",
-        "skipped",
-        "attempts",
-        "last_error",
-        "sla_request",
-        "dispute",
-    )
-    list_filter = (DeliveryFilter, "template", "skipped")
-    search_fields = ("to", "key")
-    date_hierarchy = "created_at"
-    show_full_result_count = False
-    readonly_fields = model_fields(SupportEmail)

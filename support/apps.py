@@ -23,12 +23,6 @@ class SupportConfig(AppConfig):
             query="status=all&credit=failed",
         )
         attention.register(
-            "Support emails that failed to send",
-            count=selectors.email_failed_count,
-            url_name="admin:support_supportemail_changelist",
-            query="delivery=failed",
-        )
-        attention.register(
             "Disputes open or in review",
             count=selectors.dispute_open_count,
             url_name="admin:support_dispute_changelist",

@@ -1,7 +1,7 @@
 """Support state: SLA credit requests (with the measured downtime and the
-Stripe credit), disputes and chargebacks, their messages, and an outbox of
-every email this app sends (each row is claimed once, so each email goes
-out once whoever retries).
+Stripe credit), disputes and chargebacks, and their messages. The emails
+this app sends are rows of the one outbox (`compliance.OutboundEmail`),
+about these records.
 """
 
 import uuid
@@ -302,31 +302,3 @@ class DisputeMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on dispute #{self.dispute_id}"
-
-
-class SupportEmail(models.Model):
-    """One email this app sends, keyed so it is queued once; the task claims
-    the row before sending so it is sent once. Also the email log shown on
-    each record's timeline."""
-
-    key = models.CharField(max_length=200, unique=True)
-    template = models.CharField(max_length=80)
-    to = models.EmailField()
-    context = models.JSONField(default=dict)
-    sla_request = models.ForeignKey(
-        SlaCreditRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
-    )
-    dispute = models.ForeignKey(Dispute, null=True, blank=True, on_delete=models.CASCADE, related_name="emails")
-    created_at = models.DateTimeField(default=timezone.now)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    skipped = models.BooleanField(default=False, help_text="Not sent: the recipient objected or has no consent.")
-    attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed sending attempts so far.")
-    failed_at = models.DateTimeField(null=True, blank=True, help_text="When the latest attempt failed.")
-    last_error = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-
-    def __str__(self) -> str:
-        return f"{self.template} to {self.to}"

@@ -5,16 +5,17 @@ Listed in settings.LEVQOR_PRIVACY_PROVIDERS.
 Erasure keeps the business facts (account, period, measured downtime,
 credit amount and Stripe reference, dispute category, status, chargeback
 amounts): they are financial records. It removes the person's link, the
-free text they wrote and their attachments.
+free text they wrote and their attachments. The emails sent to them are
+the outbox's (`compliance.outbox`), which compliance exports and erases by
+address.
 """
 
 from django.db import transaction
-from django.db.models import Q
 
 from compliance import audit
 from compliance.dsar import providers
 
-from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest, SupportEmail
+from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
 
 ERASED = "[erased at the person's request]"
 
@@ -73,13 +74,11 @@ def erase_user(*, user, actor) -> dict:
     Dispute.objects.filter(pk__in=[d.pk for d in disputes]).update(user=None, description=ERASED)
     messages = SlaCreditMessage.objects.filter(author=user).update(author=None, body=ERASED)
     messages += DisputeMessage.objects.filter(author=user).update(author=None, body=ERASED)
-    emails = SupportEmail.objects.filter(Q(to__iexact=user.email)).update(to="erased@erased.invalid", context={})
     return {
         "support_sla_requests": len(requests),
         "support_disputes": len(disputes),
         "support_messages": messages,
         "support_attachments": files,
-        "support_emails": emails,
     }
 
 

@@ -6,9 +6,11 @@ from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from compliance import audit
+from compliance.outbox.models import OutboundEmail
+from compliance.outbox.selectors import emails_about
 from levqor.accounts.models import Account
 
-from .models import Dispute, DisputeMessage, SlaCreditRequest, SupportEmail
+from .models import Dispute, DisputeMessage, SlaCreditRequest
 from .rules import CLAIM_LEASE
 
 PAYING_STATES = (Account.BillingState.ACTIVE, Account.BillingState.PAUSED_BILLING)
@@ -150,14 +152,17 @@ def _audit_entries(obj) -> list[dict]:
     ]
 
 
-def _email_state(email: SupportEmail) -> str:
-    if email.sent_at:
-        return "sent"
-    if email.skipped:
-        return "not sent (no consent)"
-    if email.last_error:
-        return f"failed to send ({email.attempts} attempt(s)): {email.last_error}"
-    return "queued"
+def _email_state(email: OutboundEmail) -> str:
+    if email.status == OutboundEmail.Status.SENT:
+        return f"sent, and again {email.resends} time(s) at staff request" if email.resends else "sent"
+    if email.status == OutboundEmail.Status.FAILED:
+        handled = f" ({email.handled_note})" if email.handled_note else ""
+        return f"failed to send, gave up after {email.attempts} attempt(s): {email.last_error}{handled}"
+    if email.status == OutboundEmail.Status.QUEUED:
+        if email.last_error:
+            return f"failed to send ({email.attempts} attempt(s)), will be retried: {email.last_error}"
+        return "queued"
+    return email.last_error or email.get_status_display()  # skipped or dropped: the reason
 
 
 def _email_entries(emails) -> list[dict]:
@@ -186,7 +191,7 @@ def _record_entries(obj: SlaCreditRequest | Dispute) -> list[dict]:
         }
         for m in obj.messages.select_related("author")
     ]
-    entries += _email_entries(obj.emails.all())
+    entries += _email_entries(emails_about(obj))
     return entries
 
 
@@ -209,19 +214,6 @@ def dispute_timeline(*, dispute: Dispute) -> list[dict]:
             }
         )
     return sorted(entries, key=lambda e: e["at"])
-
-
-def emails_unsent() -> QuerySet[SupportEmail]:
-    return SupportEmail.objects.filter(sent_at__isnull=True, skipped=False)
-
-
-def emails_failed() -> QuerySet[SupportEmail]:
-    """Emails whose latest sending attempt failed and that are still unsent."""
-    return emails_unsent().exclude(last_error="")
-
-
-def email_failed_count() -> int:
-    return emails_failed().count()
 
 
 def staff_search(queryset, term: str):

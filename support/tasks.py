@@ -1,7 +1,7 @@
 """The scheduled django-q2 entry points (`levqor/schedules.py`): thin
 wrappers, each named after the service it calls. Work a service queues for
 later is that service itself, enqueued by reference with keyword arguments
-(`async_task(email_deliver, email_id=...)`), so no service imports this
+(`async_task(sla_credit_apply, request_id=...)`), so no service imports this
 module and this module imports no one back."""
 
 from . import services
@@ -17,8 +17,3 @@ def evidence_reminders_send() -> int:
     """Daily: email support about chargebacks whose evidence is due within 3
     days, once per dispute per day. Safe to run twice."""
     return services.evidence_reminders_send()
-
-
-def emails_sweep() -> int:
-    """Re-enqueue support emails the queue lost. Safe to run twice."""
-    return services.emails_sweep()

@@ -1,9 +1,15 @@
 """Support writes: SLA credit requests (filing, more information, measuring,
 staff decisions, the Stripe credit), disputes and chargebacks, and the emails
 they send. Each service is atomic, audits in its own transaction and queues
-email only after commit, through the `SupportEmail` outbox (one row per
-email, claimed before sending, so each goes out once)."""
+its emails in the one outbox (`compliance.outbox`, see `common.py`): once per
+(kind, record, stage), sent only after commit, each once."""
 
+from .common import (
+    CREDIT_CURRENCIES,
+    CREDIT_CURRENCY_ERROR,
+    DECISION_STATUSES,
+    email_kind,
+)
 from .credits import (
     CREDIT_MAX_ATTEMPTS,
     credit_error_describe,
@@ -23,14 +29,6 @@ from .disputes import (
     dispute_update,
     evidence_reminders_send,
 )
-from .outbox import (
-    CREDIT_CURRENCIES,
-    CREDIT_CURRENCY_ERROR,
-    DECISION_STATUSES,
-    EMAIL_MAX_ATTEMPTS,
-    email_deliver,
-    emails_sweep,
-)
 from .sla_credits import (
     sla_decision_check,
     sla_request_add_info,
@@ -45,7 +43,6 @@ __all__ = [
     "CREDIT_CURRENCIES",
     "CREDIT_CURRENCY_ERROR",
     "DECISION_STATUSES",
-    "EMAIL_MAX_ATTEMPTS",
     "EVENT_RANK",
     "STRIPE_STATUS",
     "chargeback_record",
@@ -53,8 +50,7 @@ __all__ = [
     "dispute_customer_message",
     "dispute_open",
     "dispute_update",
-    "email_deliver",
-    "emails_sweep",
+    "email_kind",
     "evidence_reminders_send",
     "credit_error_describe",
     "credit_retry_delay",

@@ -27,7 +27,7 @@ from levqor.accounts.models import User
 from .. import selectors
 from ..models import CreditErrorKind, CreditState, SlaCreditRequest
 from ..rules import CLAIM_LEASE
-from .outbox import _customer_email, _email, _url
+from .common import _customer_email, _email, _url
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +98,9 @@ def _claim(request_id: int, now: datetime, *, states=SlaCreditRequest.CREDIT_DUE
 def _confirmed_email(request: SlaCreditRequest) -> None:
     """The decision email with the credit, once, now that Stripe confirmed it."""
     _email(
-        key=f"sla-credit-applied:{request.pk}",
         template="support-sla-credit-decision",
+        about=request,
+        stage="credit-applied",
         to=_customer_email(request.account, request.user),
         context={
             "request_id": request.pk,
@@ -111,7 +112,6 @@ def _confirmed_email(request: SlaCreditRequest) -> None:
             "notes": request.notes_to_customer,
             "url": _url("support:sla_credit_detail", request.pk),
         },
-        sla_request=request,
     )
 
 

@@ -17,7 +17,7 @@ from levqor.accounts.selectors import account_for_stripe_customer
 
 from .. import selectors
 from ..models import Dispute, DisputeMessage
-from .outbox import _customer_email, _email, _url
+from .common import _customer_email, _email, _url
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ def dispute_open(
         details={"account": account.pk, "category": category, "subject": dispute.subject},
     )
     _email(
-        key=f"dispute-opened:{dispute.pk}",
         template="support-dispute-received",
+        about=dispute,
         to=settings.LEVQOR_SUPPORT_EMAIL,
         context={
             "dispute_id": dispute.pk,
@@ -72,7 +72,6 @@ def dispute_open(
             "subject": dispute.subject,
             "admin_url": _url("admin:support_dispute_change", dispute.pk),
         },
-        dispute=dispute,
     )
     return dispute
 
@@ -90,15 +89,15 @@ def dispute_customer_message(*, dispute: Dispute, user: User | None, body: str, 
     )
     audit.record(actor=actor, action="support.dispute.customer_message", target=locked, details={"message": message.pk})
     _email(
-        key=f"dispute-customer-message:{message.pk}",
         template="support-dispute-customer-message",
+        about=locked,
+        stage=str(message.pk),
         to=settings.LEVQOR_SUPPORT_EMAIL,
         context={
             "dispute_id": locked.pk,
             "subject": locked.subject,
             "admin_url": _url("admin:support_dispute_change", locked.pk),
         },
-        dispute=locked,
     )
     return message
 
@@ -138,15 +137,15 @@ def dispute_update(
             actor=actor, action="support.dispute.status", target=locked, details={"from": previous, "to": status}
         )
         _email(
-            key=f"dispute-status:{locked.pk}:{uuid.uuid4().hex}",
             template="support-dispute-status",
+            about=locked,
+            stage=f"{status}:{uuid.uuid4().hex}",  # every change is news: one email each
             to=to,
             context={
                 **context,
                 "status_label": locked.get_status_display(),
                 "resolution_notes": resolution_notes if resolution_notes is not None else locked.resolution_notes,
             },
-            dispute=locked,
         )
     if resolution_notes is not None and resolution_notes != locked.resolution_notes:
         locked.resolution_notes = resolution_notes
@@ -163,11 +162,11 @@ def dispute_update(
         changed.append("reply")
         audit.record(actor=actor, action="support.dispute.reply", target=locked, details={"message": message.pk})
         _email(
-            key=f"dispute-reply:{message.pk}",
             template="support-dispute-reply",
+            about=locked,
+            stage=str(message.pk),
             to=to,
             context={**context, "reply": message.body},
-            dispute=locked,
         )
     if internal_note.strip():
         message = DisputeMessage.objects.create(
@@ -283,8 +282,8 @@ def chargeback_record(*, dispute: dict, event_id: str, event_type: str, event_at
         )
     if created:
         _email(
-            key=f"chargeback-opened:{record.pk}",
             template="support-chargeback-opened",
+            about=record,
             to=settings.LEVQOR_SUPPORT_EMAIL,
             context={
                 "dispute_id": record.pk,
@@ -292,7 +291,6 @@ def chargeback_record(*, dispute: dict, event_id: str, event_type: str, event_at
                 "account_name": record.account.name if record.account else "(no account matched)",
                 "admin_url": _url("admin:support_dispute_change", record.pk),
             },
-            dispute=record,
         )
     return record
 
@@ -307,8 +305,9 @@ def evidence_reminders_send(*, now: datetime | None = None) -> int:
     for dispute in selectors.chargebacks_evidence_due(now=now).select_related("account"):
         with transaction.atomic():
             if _email(
-                key=f"evidence-due:{dispute.pk}:{today.isoformat()}",
                 template="support-evidence-due",
+                about=dispute,
+                stage=today.isoformat(),  # once a day per chargeback
                 to=settings.LEVQOR_SUPPORT_EMAIL,
                 context={
                     "dispute_id": dispute.pk,
@@ -319,7 +318,6 @@ def evidence_reminders_send(*, now: datetime | None = None) -> int:
                     "account_name": dispute.account.name if dispute.account else "(no account matched)",
                     "admin_url": _url("admin:support_dispute_change", dispute.pk),
                 },
-                dispute=dispute,
             ):
                 audit.record(
                     actor=None,

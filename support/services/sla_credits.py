@@ -17,8 +17,7 @@ from status import sla
 
 from .. import attachments, rules, selectors
 from ..models import Impact, SlaCreditMessage, SlaCreditRequest
-from .credits import credit_queue
-from .outbox import (
+from .common import (
     CREDIT_CURRENCIES,
     CREDIT_CURRENCY_ERROR,
     DECISION_STATUSES,
@@ -26,6 +25,7 @@ from .outbox import (
     _email,
     _url,
 )
+from .credits import credit_queue
 
 logger = logging.getLogger(__name__)
 
@@ -163,8 +163,8 @@ def sla_request_file(
         },
     )
     _email(
-        key=f"sla-filed:{request.pk}",
         template="support-sla-credit-received",
+        about=request,
         to=settings.LEVQOR_SUPPORT_EMAIL,
         context={
             "request_id": request.pk,
@@ -175,7 +175,6 @@ def sla_request_file(
             "suggested": request.suggested_display,
             "admin_url": _url("admin:support_slacreditrequest_change", request.pk),
         },
-        sla_request=request,
     )
     return request
 
@@ -201,15 +200,15 @@ def sla_request_add_info(*, request: SlaCreditRequest, user: User | None, body: 
         details={"message": message.pk, "to": "pending"},
     )
     _email(
-        key=f"sla-info:{message.pk}",
         template="support-sla-credit-info-added",
+        about=locked,
+        stage=str(message.pk),
         to=settings.LEVQOR_SUPPORT_EMAIL,
         context={
             "request_id": locked.pk,
             "account_name": locked.account.name,
             "admin_url": _url("admin:support_slacreditrequest_change", locked.pk),
         },
-        sla_request=locked,
     )
     request.refresh_from_db()
     return message
@@ -340,8 +339,9 @@ def sla_request_decide(
     credit_owed = locked.credit_state in (*SlaCreditRequest.CREDIT_DUE, SlaCreditRequest.CreditState.FAILED)
     if customer_facing and not credit_owed:
         _email(
-            key=f"sla-decision:{locked.pk}:{uuid.uuid4().hex}",
             template="support-sla-credit-decision",
+            about=locked,
+            stage=f"{locked.status}:{uuid.uuid4().hex}",  # every customer-facing decision: one email each
             to=_customer_email(locked.account, locked.user),
             context={
                 "request_id": locked.pk,
@@ -353,7 +353,6 @@ def sla_request_decide(
                 "notes": notes_to_customer,
                 "url": _url("support:sla_credit_detail", locked.pk),
             },
-            sla_request=locked,
         )
     credit_queue(locked)
     request.refresh_from_db()

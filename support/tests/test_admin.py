@@ -8,6 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from compliance.outbox.selectors import emails_about
 from support import rules, services
 from support.models import Dispute, SlaCreditRequest
 
@@ -36,9 +37,12 @@ def test_it_renders_every_support_admin_page(staff_client, customer, customer_ac
         assert staff_client.get(reverse(f"admin:support_{name}_changelist")).status_code == 200
         page = staff_client.get(reverse(f"admin:support_{name}_change", args=[obj.pk]))
         assert page.status_code == 200 and "Timeline" in page.content.decode()
-    assert staff_client.get(reverse("admin:support_supportemail_changelist")).status_code == 200
-    email = request.emails.get()
-    assert staff_client.get(reverse("admin:support_supportemail_change", args=[email.pk])).status_code == 200
+    # Its emails are the outbox's: listed there and on the record's timeline.
+    email = emails_about(request).get()
+    assert email.kind == "support.sla-credit-received" and email.template == "support-sla-credit-received"
+    assert staff_client.get(reverse("admin:compliance_outboundemail_change", args=[email.pk])).status_code == 200
+    page = staff_client.get(reverse("admin:support_slacreditrequest_change", args=[request.pk])).content.decode()
+    assert "support-sla-credit-received" in page
 
 
 def test_it_defaults_the_queues_to_what_needs_attention(staff_client, customer, staff):

@@ -6,13 +6,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
 from levqor.accounts.models import Account, User
 from levqor.api.models import ApiKey
 from levqor.api.services import api_key_create, api_key_rotate
 from levqor.api.testing import ApiCaller, issue_key
 from support import rules, services
-from support.models import Dispute, SlaCreditRequest, SupportEmail
+from support.models import Dispute, SlaCreditRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +143,7 @@ def test_it_lets_staff_list_and_decide_with_their_session(
         assert response.status_code == 200, response.content
     assert response.json()["stripe_credit_id"].startswith("cbtxn_")
     assert len(fake_stripe.credits_posted()) == 1
-    assert SupportEmail.objects.filter(template="support-sla-credit-decision").count() == 1
+    assert OutboundEmail.objects.filter(kind="support.sla-credit-decision").count() == 1
     over = staff_client.post(
         f"/api/admin/sla-credits/{request.pk}/decision", {"status": "rejected"}, content_type="application/json"
     )

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from billing.models import StripeEvent
 from compliance.models import AuditEvent
+from compliance.outbox.selectors import emails_about
 from support import selectors, services
-from support.models import Dispute, SupportEmail
+from support.models import Dispute
 
 from .conftest import dispute_object, event
 
@@ -131,7 +133,10 @@ def test_it_emails_support_about_evidence_due_once_per_dispute_per_day(
     assert len(reminders) == 1 and "dp_soon" in reminders[0].subject and reminders[0].to == ["support@levqor.local"]
     with django_capture_on_commit_callbacks(execute=True):
         assert services.evidence_reminders_send(now=now + timedelta(days=1)) == 1  # the next day, again
-    assert SupportEmail.objects.filter(dispute=soon, template="support-evidence-due").count() == 2
+    assert sorted(emails_about(soon).filter(kind="support.evidence-due").values_list("stage", flat=True)) == [
+        timezone.localdate(now).isoformat(),
+        timezone.localdate(now + timedelta(days=1)).isoformat(),
+    ]
 
 
 def test_it_registers_the_daily_evidence_job():

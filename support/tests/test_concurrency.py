@@ -8,8 +8,9 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
+from compliance.outbox.selectors import emails_about
 from support import rules, services
-from support.models import Dispute, SlaCreditRequest, SupportEmail
+from support.models import Dispute, SlaCreditRequest
 
 from .conftest import dispute_object
 
@@ -88,7 +89,7 @@ def test_it_credits_once_when_workers_run_the_retry_job_together(customer, strip
     request.refresh_from_db()
     assert sum(results) == 1 and len(results) == 4, (results, request.credit_error)
     assert request.credit_state == "applied" and len(fake_stripe.credits_posted()) == 1
-    assert SupportEmail.objects.filter(key=f"sla-credit-applied:{request.pk}").count() == 1
+    assert emails_about(request).filter(stage="credit-applied").count() == 1
 
 
 @pytest.mark.postgres

@@ -16,9 +16,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
+from compliance.outbox.selectors import emails_about
+from compliance.outbox.services import emails_retry_due
 from support import rules, selectors, services
-from support.models import SlaCreditRequest, SupportEmail
+from support.models import SlaCreditRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -257,7 +259,7 @@ def test_it_records_instead_of_canceling_a_credit_stripe_already_made(
         stripe_credit_id="", credit_state="retrying", credit_error="Could not reach Stripe"
     )
     mail.outbox = []
-    SupportEmail.objects.filter(key=f"sla-credit-applied:{request.pk}").delete()
+    emails_about(request).filter(stage="credit-applied").delete()
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(Exception, match="already has this credit"):
         services.sla_credit_cancel(request=request, actor=staff)
     request.refresh_from_db()
@@ -295,33 +297,38 @@ def test_it_shows_a_failed_credit_in_needs_attention_with_a_filtered_list(
 def test_it_shows_a_support_email_that_failed_to_send_in_needs_attention(
     customer, staff_client, settings, django_capture_on_commit_callbacks
 ):
-    label = "Support emails that failed to send"
-    assert index_count(staff_client, label)[0] == 0
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port(), 5
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    retrying, failed = "Emails failing, being retried", "Emails that failed (retries used up)"
+    assert index_count(staff_client, retrying)[0] == 0 and index_count(staff_client, failed)[0] == 0
+    settings.EMAIL_BACKEND = "compliance.tests.backends.UnreachableBackend"
     with django_capture_on_commit_callbacks(execute=True):
-        services.dispute_open(
+        dispute = services.dispute_open(
             account=customer.account, user=customer, category="billing", subject="Bill", description="d", actor=None
         )
-    email = SupportEmail.objects.get(template="support-dispute-received")
-    assert email.sent_at is None and email.attempts == 1 and "ConnectionRefusedError" in email.last_error
-    count, url = index_count(staff_client, label)
-    assert count == 1
-    listing = staff_client.get(url).content.decode()
-    assert f"/{email.pk}/change/" in listing and "ConnectionRefusedError" in listing
-    # The sweep retries it (still failing) up to the limit, then leaves it to staff.
+    email = emails_about(dispute).get(kind="support.dispute-received")
+    assert email.status == "queued" and email.attempts == 1 and "ConnectionRefusedError" in email.last_error
+    count, url = index_count(staff_client, retrying)
+    assert count == 1 and "support-dispute-received" in staff_client.get(url).content.decode()
+    timeline = staff_client.get(reverse("admin:support_dispute_change", args=[dispute.pk])).content.decode()
+    assert "will be retried" in timeline and "ConnectionRefusedError" in timeline
+    # The outbox's sweep retries it (still failing) with back-off up to the limit, then leaves it to staff.
     later = email.created_at
-    for _ in range(10):
-        later += timedelta(minutes=15)
-        services.emails_sweep(now=later)
+    for _ in range(settings.LEVQOR_EMAIL_MAX_ATTEMPTS):
+        later += timedelta(hours=7)
+        emails_retry_due(now=later)
     email.refresh_from_db()
-    assert email.attempts == services.EMAIL_MAX_ATTEMPTS and email.sent_at is None
-    assert index_count(staff_client, label)[0] == 1
-    # Once the provider is back, the next successful send takes it off the list.
+    assert email.status == "failed" and email.attempts == settings.LEVQOR_EMAIL_MAX_ATTEMPTS
+    assert index_count(staff_client, failed)[0] == 1 and index_count(staff_client, retrying)[0] == 0
+    assert mail.outbox == []
+    # Once the provider is back, staff retry it from the outbox: sent once, off the list.
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
-    assert services.email_deliver(email_id=email.pk) is True
-    assert index_count(staff_client, label)[0] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(
+            reverse("admin:compliance_outboundemail_changelist"),
+            {"action": "retry_now", "_selected_action": [email.pk]},
+        )
+    email.refresh_from_db()
+    assert email.status == "sent" and [m.to for m in mail.outbox] == [[settings.LEVQOR_SUPPORT_EMAIL]]
+    assert index_count(staff_client, failed)[0] == 0
 
 
 # --- Dispute and chargeback emails report only what was committed ------------------------------------
@@ -340,7 +347,7 @@ def test_it_sends_no_dispute_outcome_email_when_the_change_is_not_saved(
             raise RuntimeError("the save failed after the service ran")
     dispute.refresh_from_db()
     assert dispute.status == "open" and mail.outbox == []
-    assert not SupportEmail.objects.filter(template="support-dispute-status").exists()
+    assert not OutboundEmail.objects.filter(kind="support.dispute-status").exists()
     with django_capture_on_commit_callbacks(execute=True):
         services.dispute_update(dispute=dispute, status="resolved", resolution_notes="Refunded.", actor=staff)
     [email] = mail.outbox

@@ -5,9 +5,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
 from support import demo
-from support.models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest, SupportEmail
+from support.models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def counts() -> dict:
         "request_messages": SlaCreditMessage.objects.count(),
         "disputes": Dispute.objects.count(),
         "dispute_messages": DisputeMessage.objects.count(),
-        "emails": SupportEmail.objects.count(),
+        "emails": OutboundEmail.objects.filter(kind__startswith="support.").count(),
         "audit": AuditEvent.objects.filter(action__startswith="support.").count(),
     }
 

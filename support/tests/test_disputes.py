@@ -4,9 +4,9 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
 from support import services
-from support.models import Dispute, DisputeMessage, SupportEmail
+from support.models import Dispute, DisputeMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_it_refuses_bad_input_with_a_clear_error_and_no_row(customer_client, cha
     response = customer_client.post(URL, valid(**changes))
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not Dispute.objects.exists() and not SupportEmail.objects.exists()
+    assert not Dispute.objects.exists() and not OutboundEmail.objects.exists()
 
 
 def test_it_shows_staff_replies_but_never_internal_notes(

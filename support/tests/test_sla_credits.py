@@ -11,13 +11,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
+from compliance.outbox.services import email_deliver, emails_retry_due
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_set_billing_state
 from status import services as status_services
 from status.models import Component, ExternalContact, Snapshot, State
 from support import rules, selectors, services
-from support.models import SlaCreditRequest, SupportEmail
+from support.models import SlaCreditRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -141,7 +142,7 @@ def test_it_refuses_bad_input_with_a_clear_error_and_no_row(customer_client, cha
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not SlaCreditRequest.objects.exists()
-    assert not SupportEmail.objects.exists()
+    assert not OutboundEmail.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -350,9 +351,25 @@ def test_it_emails_the_customer_every_decision_once(customer, staff, django_capt
         f"Your SLA credit request #{request.pk}: Needs more info",
         f"Your SLA credit request #{request.pk}: Rejected",
     ]
-    for email in SupportEmail.objects.filter(template="support-sla-credit-decision"):
-        assert services.email_deliver(email_id=email.pk) is False  # already sent: a retry sends nothing
+    for email in OutboundEmail.objects.filter(kind="support.sla-credit-decision"):
+        assert email_deliver(email_id=email.pk) is False  # already sent: a retry sends nothing
     assert len(sent("support-sla-credit-decision")) == 2
+
+
+def test_it_sends_a_decision_email_once_when_it_is_delivered_twice(customer, staff):
+    request = file_request(customer.account, customer)
+    # Nothing runs after commit here: the queue's task and the outbox's sweep both deliver it.
+    services.sla_request_decide(request=request, status="rejected", notes_to_customer="No outage.", actor=staff)
+    email = OutboundEmail.objects.get(kind="support.sla-credit-decision")
+    assert email.about_key == f"support.slacreditrequest:{request.pk}" and email.stage.startswith("rejected:")
+    assert email_deliver(email_id=email.pk) is True
+    assert email_deliver(email_id=email.pk) is False
+    assert emails_retry_due() == 1  # only the filing email to support was still waiting
+    [message] = sent("support-sla-credit-decision")
+    assert message.to == [customer.email] and "No outage." in message.body
+    assert message.extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}"
+    email.refresh_from_db()
+    assert email.status == "sent" and email.attempts == 1
 
 
 # --- Another customer -------------------------------------------------------------------------
