@@ -114,7 +114,7 @@ def copy_to_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0002_unmatched_events_and_dropped_notices"),
-        ("compliance", "0004_outbox"),
+        ("compliance", "0005_outbox_suppression"),
     ]
 
     # Backwards: the next migration's reverse recreates the old tables empty;

@@ -32,7 +32,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("levqor", "0001_email_failure"),
-        ("compliance", "0004_outbox"),
+        ("compliance", "0005_outbox_suppression"),
     ]
 
     operations = [

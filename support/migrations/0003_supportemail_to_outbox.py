@@ -114,7 +114,7 @@ def copy_to_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("support", "0002_credit_retries"),
-        ("compliance", "0004_outbox"),
+        ("compliance", "0005_outbox_suppression"),
     ]
 
     # Backwards: the rows stay in the outbox (the old table comes back empty).
