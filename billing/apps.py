@@ -11,11 +11,16 @@ class BillingConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from levqor.accounts.models import Account
-        from levqor.lib import attention, banners
+        from levqor.lib import attention, backlogs, banners
 
         from . import linking, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
         banners.register("billing.paused", views.paused_banner)
+        backlogs.register(
+            "dunning_due",
+            count=selectors.case_due_today_count,
+            description="Dunning cases whose next reminder is due by the end of today.",
+        )
         # Staff link a Stripe customer by setting it on the account (accounts
         # admin): apply the events kept unmatched for that customer.
         post_save.connect(linking.on_account_saved, sender=Account, dispatch_uid="billing.account_saved")

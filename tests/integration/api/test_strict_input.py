@@ -66,6 +66,10 @@ WRITES = {
     ("POST", "/api/gdpr/opt-out"): lambda w: {"marketing": True},
     ("POST", "/api/marketing/subscribe"): lambda w: {"email": "ada@example.com"},
     ("POST", "/api/dsar/export"): lambda w: {},
+    ("POST", "/api/ai/chat"): lambda w: {"query": "How do I start a run?"},
+    ("POST", "/api/ai/workflow"): lambda w: {"description": "Reply to each enquiry"},
+    ("POST", "/api/ai/debug"): lambda w: {"error": "401 invalid_api_key"},
+    ("POST", "/api/ai/onboarding"): lambda w: {},
 }
 
 
