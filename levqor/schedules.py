@@ -40,6 +40,12 @@ JOBS: tuple[Job, ...] = (
         description="Delete expired sign-in sessions daily.",
     ),
     Job(
+        name="levqor:metrics.prune_counts",
+        func="levqor.metrics.tasks.counts_prune",
+        cron="47 3 * * *",
+        description="Daily: delete telemetry counts past their retention, and server-error counts past 30 days.",
+    ),
+    Job(
         name="levqor:workflows.sweep_stale_runs",
         func="levqor.workflows.tasks.runs_sweep_stale",
         cron="*/10 * * * *",

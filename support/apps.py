@@ -11,10 +11,10 @@ class SupportConfig(AppConfig):
         # They import models, which Django loads only after every app's AppConfig.
         from . import selectors, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
-        # Support has no ticket desk yet: what can breach a deadline is a
-        # chargeback's evidence date, and what waits on staff is below.
+        # No ticket desk yet (its "tickets_near_breach" belongs here when it
+        # comes): what can breach a deadline today is a chargeback's evidence date.
         backlogs.register(
-            "tickets_near_breach",
+            "chargebacks_evidence_due",
             count=selectors.chargeback_evidence_due_count,
             description="Chargebacks whose evidence is due within 3 days.",
         )

@@ -48,9 +48,3 @@ def telemetry_record(*, request, event: str, now: datetime | None = None) -> boo
     hour = (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
     bump(TelemetryCount, event=event, hour=hour)
     return True
-
-
-def telemetry_prune(*, cutoff: datetime) -> int:
-    """Delete counts for hours before `cutoff`. Safe to run twice."""
-    deleted, _ = TelemetryCount.objects.filter(hour__lt=cutoff).delete()
-    return deleted

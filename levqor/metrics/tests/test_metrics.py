@@ -34,7 +34,7 @@ def test_staff_read_the_seed_figures_and_the_backlogs(staff_client):
     assert body["ai_requests_last_5m"] == 0 and body["errors_last_5m"] == 0
     assert body["queue_depth"] == 0 and body["failed_tasks"] == 0
     # Filled by billing, compliance and support from their AppConfig.ready().
-    assert {"dunning_due", "data_requests_open", "tickets_near_breach"} <= set(body["backlogs"])
+    assert {"dunning_due", "data_requests_open", "disputes_open", "chargebacks_evidence_due"} <= set(body["backlogs"])
 
 
 def test_the_metrics_token_works_for_machines(client, token):
