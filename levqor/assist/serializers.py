@@ -2,7 +2,7 @@ import json
 
 from rest_framework import serializers
 
-from levqor.lib.drf.serializers import StrictInputSerializer
+from levqor.lib.drf.serializers import EmptyBodySerializer, StrictInputSerializer
 
 MAX_CONTEXT_CHARS = 10_000
 CONTEXT_HELP = (
@@ -36,13 +36,15 @@ class DebugSerializer(StrictInputSerializer):
     error = serializers.CharField(max_length=4000, required=False, help_text="An error message, if there is no run.")
     context = ContextField(required=False, default=dict, help_text=CONTEXT_HELP)
 
+    schema_extra = {"oneOf": [{"required": ["run_id"]}, {"required": ["error"]}]}
+
     def validate(self, attrs):
         if ("run_id" in attrs) == ("error" in attrs):
             raise serializers.ValidationError("Send either run_id or error (one of them).")
         return attrs
 
 
-class OnboardingSerializer(StrictInputSerializer):
+class OnboardingSerializer(EmptyBodySerializer):
     """No body (or `{}`): the answer comes from the account's own state."""
 
 
