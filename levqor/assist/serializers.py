@@ -36,7 +36,11 @@ class DebugSerializer(StrictInputSerializer):
     error = serializers.CharField(max_length=4000, required=False, help_text="An error message, if there is no run.")
     context = ContextField(required=False, default=dict, help_text=CONTEXT_HELP)
 
-    schema_extra = {"oneOf": [{"required": ["run_id"]}, {"required": ["error"]}]}
+    # One of the two, never both (what validate() enforces).
+    schema_extra = {
+        "anyOf": [{"required": ["run_id"]}, {"required": ["error"]}],
+        "not": {"required": ["run_id", "error"]},
+    }
 
     def validate(self, attrs):
         if ("run_id" in attrs) == ("error" in attrs):
