@@ -40,6 +40,12 @@ JOBS: tuple[Job, ...] = (
         description="Delete expired sign-in sessions daily.",
     ),
     Job(
+        name="levqor:assist.prune_calls",
+        func="levqor.assist.tasks.ai_calls_prune",
+        cron="43 3 * * *",
+        description="Daily: delete assistant call records past LEVQOR_AI_CALL_RETENTION_DAYS.",
+    ),
+    Job(
         name="levqor:metrics.prune_counts",
         func="levqor.metrics.tasks.counts_prune",
         cron="47 3 * * *",

@@ -526,6 +526,8 @@ def env_decimal(name: str, default: str) -> Decimal:
 # What the provider charges, in US dollars per million tokens (the model's list price).
 LEVQOR_AI_USD_PER_MTOK_IN = env_decimal("LEVQOR_AI_USD_PER_MTOK_IN", "1.00")
 LEVQOR_AI_USD_PER_MTOK_OUT = env_decimal("LEVQOR_AI_USD_PER_MTOK_OUT", "5.00")
+# Assistant call records (sizes, provider, cost: never the text) are kept this long.
+LEVQOR_AI_CALL_RETENTION_DAYS = env_int("LEVQOR_AI_CALL_RETENTION_DAYS", 400, minimum=31)
 # `Authorization: Bearer <token>` for GET /metrics (Prometheus) and, for
 # machines, GET /api/metrics/app. Unset: /metrics answers 404.
 LEVQOR_METRICS_TOKEN = env.str("LEVQOR_METRICS_TOKEN", default="").strip()

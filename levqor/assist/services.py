@@ -110,3 +110,10 @@ def ai_call_record(
         call.latency_ms,
     )
     return call
+
+
+@transaction.atomic
+def ai_calls_prune(*, before) -> int:
+    """Delete call records older than `before` (their audit entries stay). Safe to run twice."""
+    deleted, _ = AiCall.objects.filter(created_at__lt=before).delete()
+    return deleted

@@ -2,12 +2,15 @@
 question or answer text is ever stored or logged."""
 
 import logging
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from compliance.models import AuditEvent, ScreeningBlock
 from levqor.accounts.models import Account
 from levqor.api import quotas
+from levqor.assist import services
 from levqor.assist.models import AiCall
 from levqor.workflows import services as workflow_services
 from levqor.workflows.models import Workflow
@@ -191,3 +194,12 @@ def test_it_needs_a_key(client):
     response = client.post("/api/ai/chat", {"query": "hi"}, content_type="application/json")
 
     assert response.status_code == 401
+
+
+def test_old_call_records_are_pruned_and_the_audit_stays(api):
+    api.post("/api/ai/onboarding")
+    AiCall.objects.update(created_at=timezone.now() - timedelta(days=500))
+
+    assert services.ai_calls_prune(before=timezone.now() - timedelta(days=400)) == 1
+    assert services.ai_calls_prune(before=timezone.now() - timedelta(days=400)) == 0
+    assert AuditEvent.objects.filter(action="ai.onboarding").exists()
