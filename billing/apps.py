@@ -12,7 +12,7 @@ class BillingConfig(AppConfig):
 
         from compliance.outbox import kinds
         from levqor.accounts.models import Account
-        from levqor.lib import attention, banners
+        from levqor.lib import attention, backlogs, banners
 
         from . import linking, notices, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
@@ -20,6 +20,11 @@ class BillingConfig(AppConfig):
         # Dunning emails: recipient and content decided when they leave, and
         # dropped if what they say no longer holds (a case paid meanwhile).
         kinds.register(notices.KIND, prepare=notices.dunning_email_prepare)
+        backlogs.register(
+            "dunning_due",
+            count=selectors.case_due_today_count,
+            description="Dunning cases whose next reminder is due by the end of today.",
+        )
         # Staff link a Stripe customer by setting it on the account (accounts
         # admin): apply the events kept unmatched for that customer.
         post_save.connect(linking.on_account_saved, sender=Account, dispatch_uid="billing.account_saved")

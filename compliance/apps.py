@@ -1,7 +1,7 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
-from levqor.lib import attention
+from levqor.lib import attention, backlogs
 
 # The app's own modules are imported in functions below: they import models,
 # which Django loads only after every AppConfig module.
@@ -20,8 +20,18 @@ class ComplianceConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: see the note above.
         from . import abuse, lockout
+        from .dsar import erasure
+        from .dsar.models import DataExport
         from .models import ScreeningAppeal
         from .outbox import selectors as outbox
+
+        backlogs.register(
+            "data_requests_open",
+            count=lambda: (
+                DataExport.objects.filter(completed_at__isnull=True).count() + erasure.erasures_open().count()
+            ),
+            description="Data exports not yet answered and erasure requests not yet done.",
+        )
 
         # Default screening rules after every migrate (adds only missing ones).
         post_migrate.connect(_install_default_rules, sender=self, dispatch_uid="compliance-default-rules")

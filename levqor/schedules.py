@@ -40,6 +40,18 @@ JOBS: tuple[Job, ...] = (
         description="Delete expired sign-in sessions daily.",
     ),
     Job(
+        name="levqor:assist.prune_calls",
+        func="levqor.assist.tasks.ai_calls_prune",
+        cron="43 3 * * *",
+        description="Daily: delete assistant call records past LEVQOR_AI_CALL_RETENTION_DAYS.",
+    ),
+    Job(
+        name="levqor:metrics.prune_counts",
+        func="levqor.metrics.tasks.counts_prune",
+        cron="47 3 * * *",
+        description="Daily: delete telemetry counts past their retention, and server-error counts past 30 days.",
+    ),
+    Job(
         name="levqor:workflows.sweep_stale_runs",
         func="levqor.workflows.tasks.runs_sweep_stale",
         cron="*/10 * * * *",

@@ -9,6 +9,7 @@ variable; nothing falls back silently to a default.
 """
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -112,6 +113,8 @@ INSTALLED_APPS = [
     "levqor.pages",
     "levqor.workflows",
     "levqor.api",
+    "levqor.assist",
+    "levqor.metrics",
     "billing",
     "status",
     "support",
@@ -119,6 +122,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "levqor.middleware.CorrelationIdMiddleware",
+    "levqor.metrics.middleware.ServerErrorCountMiddleware",
     "levqor.api.middleware.ApiLimitHeadersMiddleware",
     "levqor.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -500,6 +504,48 @@ LEVQOR_RETENTION_DAYS = {
     "terms_evidence": env_int("LEVQOR_RETENTION_TERMS_EVIDENCE_DAYS", 6 * 365, minimum=365),
 }
 
+# --- AI assist (app `levqor.assist`) and app metrics (app `levqor.metrics`) -------
+
+# The assistant answers from an offline, deterministic provider built from the
+# product's own docs and the account's data. With an Anthropic API key set it
+# asks Claude through the official SDK instead (time-boxed; on a timeout or an
+# error it falls back to the offline answer), and counts each call's cost.
+LEVQOR_AI_ANTHROPIC_API_KEY = env.str("LEVQOR_AI_ANTHROPIC_API_KEY", default="").strip()
+LEVQOR_AI_PROVIDER = env.str("LEVQOR_AI_PROVIDER", default="anthropic" if LEVQOR_AI_ANTHROPIC_API_KEY else "offline")
+if LEVQOR_AI_PROVIDER not in {"offline", "anthropic"}:
+    raise ImproperlyConfigured(f"LEVQOR_AI_PROVIDER={LEVQOR_AI_PROVIDER!r} must be offline or anthropic.")
+if LEVQOR_AI_PROVIDER == "anthropic" and not LEVQOR_AI_ANTHROPIC_API_KEY:
+    raise ImproperlyConfigured("LEVQOR_AI_PROVIDER=anthropic needs LEVQOR_AI_ANTHROPIC_API_KEY.")
+LEVQOR_AI_ANTHROPIC_BASE_URL = env_url("LEVQOR_AI_ANTHROPIC_BASE_URL", schemes={"http", "https"})
+LEVQOR_AI_MODEL = env.str("LEVQOR_AI_MODEL", default="claude-haiku-4-5")
+LEVQOR_AI_TIMEOUT_SECONDS = env_int("LEVQOR_AI_TIMEOUT_SECONDS", 8, minimum=1)
+LEVQOR_AI_MAX_TOKENS = env_int("LEVQOR_AI_MAX_TOKENS", 800, minimum=64)
+
+
+def env_decimal(name: str, default: str) -> Decimal:
+    raw = env.str(name, default=default).strip()
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be zero or more.")
+    return value
+
+
+# What the provider charges, in US dollars per million tokens (the model's list price).
+LEVQOR_AI_USD_PER_MTOK_IN = env_decimal("LEVQOR_AI_USD_PER_MTOK_IN", "1.00")
+LEVQOR_AI_USD_PER_MTOK_OUT = env_decimal("LEVQOR_AI_USD_PER_MTOK_OUT", "5.00")
+# Assistant call records (sizes, provider, cost: never the text) are kept this long.
+LEVQOR_AI_CALL_RETENTION_DAYS = env_int("LEVQOR_AI_CALL_RETENTION_DAYS", 400, minimum=31)
+# `Authorization: Bearer <token>` for GET /metrics (Prometheus) and, for
+# machines, GET /api/metrics/app. Unset: /metrics answers 404.
+LEVQOR_METRICS_TOKEN = env.str("LEVQOR_METRICS_TOKEN", default="").strip()
+if LEVQOR_METRICS_TOKEN and len(LEVQOR_METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured("LEVQOR_METRICS_TOKEN must be at least 24 characters.")
+# Anonymous telemetry counts (event, hour, count) older than this are deleted.
+LEVQOR_TELEMETRY_RETENTION_DAYS = env_int("LEVQOR_TELEMETRY_RETENTION_DAYS", 400, minimum=31)
+
 # --- REST framework (the API issue fills this in) --------------------------------
 
 # Every DRF view gets API-key auth, the burst limit and monthly quota, JSON
@@ -557,6 +603,9 @@ SPECTACULAR_SETTINGS = {
         {"name": "workflows", "description": "Create, read, change and delete workflows."},
         {"name": "runs", "description": "Start runs and read their status, cost, timings and logs."},
         {"name": "sandbox", "description": "Sandbox usage (sandbox keys: lvq_test_…)."},
+        {"name": "ai", "description": "AI assist: answers, workflow drafts, debugging and onboarding steps."},
+        {"name": "usage", "description": "Calls used and left this month, per key and for the account."},
+        {"name": "metrics", "description": "Staff only: the app's health figures (also /metrics for Prometheus)."},
         {"name": "dsar", "description": "Your personal data: request an export (one every 30 days) and list yours."},
         {"name": "support", "description": "SLA credit requests and disputes: file them and follow your own."},
         {"name": "support-staff", "description": "Staff only: the SLA credit queue and decisions."},

@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("levqor.pages.urls")),
     path("", include("levqor.api.urls")),
     path("", include("levqor.workflows.urls")),
+    path("", include("levqor.assist.urls")),
+    path("", include("levqor.metrics.urls")),
     path("", include("billing.urls")),
     path("", include("status.urls")),
     path("", include("support.urls")),

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from levqor.lib import attention
+from levqor.lib import attention, backlogs
 
 
 class SupportConfig(AppConfig):
@@ -10,6 +10,22 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         # They import models, which Django loads only after every app's AppConfig.
         from . import selectors, webhooks  # noqa: F401 - connects the dj-stripe receivers
+
+        # No ticket desk yet (its "tickets_near_breach" belongs here when it
+        # comes): what can breach a deadline today is a chargeback's evidence date.
+        backlogs.register(
+            "chargebacks_evidence_due",
+            count=selectors.chargeback_evidence_due_count,
+            description="Chargebacks whose evidence is due within 3 days.",
+        )
+        backlogs.register(
+            "disputes_open", count=selectors.dispute_open_count, description="Disputes open or in review."
+        )
+        backlogs.register(
+            "sla_credits_pending",
+            count=selectors.sla_request_pending_count,
+            description="SLA credit requests awaiting a decision.",
+        )
 
         attention.register(
             "SLA credit requests awaiting a decision",

@@ -61,11 +61,30 @@ PRIVACY = Group(
     "exports and cannot request one).",
 )
 
-GROUPS = [WORKFLOWS, STATUS, SUPPORT, STAFF, PRIVACY]
+AI = Group(
+    "ai",
+    "AI assist",
+    "Answers about using Levqor, workflow drafts, failure explanations and your next setup steps, as "
+    "{answer, steps, meta}. Each call counts against your monthly quota; questions are screened for high-risk "
+    "data (422 high_risk_data) and never stored, only their size. Answers come from Levqor's own documentation "
+    "and your account's data; meta.provider says what answered (offline, or the configured model provider). "
+    "A paused account may still ask.",
+)
+USAGE = Group(
+    "usage",
+    "Usage and metrics",
+    "Calls used and left this month, per key and for the account. The app metrics are for Levqor staff: a "
+    "signed-in staff session, or the operators' metrics token (LEVQOR_METRICS_TOKEN) as a bearer token; "
+    "customer API keys are refused with 403. /metrics serves the same figures in Prometheus' text format "
+    "(token only).",
+)
+
+GROUPS = [WORKFLOWS, AI, USAGE, STATUS, SUPPORT, STAFF, PRIVACY]
 
 KEY = "API key (sandbox or live)"
 PUBLIC = "None (public)"
 STAFF_SESSION = "Signed-in staff session only; API keys refused"
+METRICS = "Signed-in staff session, or Authorization: Bearer <metrics token>; API keys refused"
 PERSON = "Signed-in session, or an API key created by a person on the account"
 
 
@@ -279,6 +298,60 @@ def endpoints(base_url: str) -> list[Endpoint]:
             KEY,
             "Your account's disputes, newest first, with status, resolution notes and our replies (paginated).",
             f"curl {auth} {base_url}/api/disputes/my",
+        ),
+        # --- AI assist --------------------------------------------------------------------------------
+        Endpoint(
+            AI,
+            "POST",
+            "/api/ai/chat",
+            KEY,
+            "Ask a question about using Levqor; optional context object.",
+            f"curl {auth} {json} -X POST {base_url}/api/ai/chat \\\n"
+            '  -d \'{"query": "How do I rotate an API key?", "context": {"page": "/account/api-keys"}}\'',
+        ),
+        Endpoint(
+            AI,
+            "POST",
+            "/api/ai/workflow",
+            KEY,
+            "Draft a workflow from a description. The draft passes POST /api/workflows's checks and is never saved.",
+            f"curl {auth} {json} -X POST {base_url}/api/ai/workflow \\\n"
+            '  -d \'{"description": "Summarise each customer enquiry and post it to our CRM webhook"}\'',
+        ),
+        Endpoint(
+            AI,
+            "POST",
+            "/api/ai/debug",
+            KEY,
+            "Likely cause and next steps for a failed run (run_id) or an error message (error, context).",
+            f'curl {auth} {json} -X POST {base_url}/api/ai/debug -d \'{{"run_id": "{RUN}"}}\'',
+        ),
+        Endpoint(
+            AI,
+            "POST",
+            "/api/ai/onboarding",
+            KEY,
+            "Your account's next setup steps, from its keys, workflows, runs, billing state and usage.",
+            f"curl {auth} -X POST {base_url}/api/ai/onboarding",
+        ),
+        # --- Usage and metrics ---------------------------------------------------------------------
+        Endpoint(
+            USAGE,
+            "GET",
+            "/api/usage",
+            KEY,
+            "Calls used and left this month for the account (live and sandbox) and per key, the reset time, and "
+            "each day's calls.",
+            f"curl {auth} {base_url}/api/usage",
+        ),
+        Endpoint(
+            USAGE,
+            "GET",
+            "/api/metrics/app",
+            METRICS,
+            "Status, uptime, assistant calls and 5xx errors in the last 5 minutes (all web processes), task "
+            "queue depth, failed tasks and backlogs (dunning due, data requests open, deadlines near breach).",
+            f'curl -H "Authorization: Bearer $LEVQOR_METRICS_TOKEN" {base_url}/api/metrics/app',
         ),
         # --- Support staff ------------------------------------------------------------------------
         Endpoint(

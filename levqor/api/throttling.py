@@ -5,6 +5,7 @@ from levqor.lib.drf.errors import TooManyRequests
 
 from . import quotas
 from .models import ApiKey
+from .usage import usage_record as per_key_usage_record
 
 LIMITS_ATTR = "levqor_api_limits"  # read by middleware.ApiLimitHeadersMiddleware
 
@@ -33,6 +34,7 @@ class ApiKeyThrottle(BaseThrottle):
             )
         usage = quotas.quota_consume(account_id=account.pk, plan=account.plan, sandbox=key.is_sandbox)
         limits["quota"] = usage
+        per_key_usage_record(key_id=key.pk)
         if usage.exceeded:
             wait = int((usage.reset_at - quotas.now()).total_seconds()) + 1
             mode = "sandbox" if key.is_sandbox else "monthly"

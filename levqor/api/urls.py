@@ -2,7 +2,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from . import views
+from . import api, views
 
 app_name = "api"
 
@@ -24,6 +24,7 @@ urlpatterns = [
         _redoc_csp(SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html")),
         name="redoc",
     ),
+    path("api/usage", api.UsageApi.as_view(), name="usage"),
     path("account/api-keys", views.api_keys, name="keys"),
     path("account/api-keys/<int:key_id>/rotate", views.api_key_rotate, name="key_rotate"),
     path("account/api-keys/<int:key_id>/revoke", views.api_key_revoke, name="key_revoke"),

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from . import docs, quotas, selectors, services
+from . import docs, quotas, selectors, services, usage
 from .errors import ERROR_CODES
 from .forms import ApiKeyCreateForm, ApiKeyRotateForm
 
@@ -64,9 +64,13 @@ def api_keys(request):
                     form.add_error(field if field in form.fields else None, error)
         else:
             return _shown_once(request, issued)
+    keys = list(selectors.api_key_list(account=account))
+    month = usage.account_usage(account=account, keys=keys)
     context = {
         "form": form,
-        "keys": selectors.api_key_list(account=account),
+        "keys": keys,
+        "usage": month,
+        "chart": usage.usage_chart(month["daily"]),
         "rotate_form": ApiKeyRotateForm(auto_id=False),
         "usage_live": quotas.quota_peek(account_id=account.pk, plan=account.plan, sandbox=False),
         "usage_sandbox": quotas.quota_peek(account_id=account.pk, plan=account.plan, sandbox=True),

@@ -1,7 +1,8 @@
 """The system check that guards the locked business facts (levqor.plans):
-their seal, and that the rendered /pricing page shows each of them. Here,
-not in plans.py, because it renders the page: pages import plans, not the
-other way round."""
+their seal, that the rendered /pricing page shows each of them, and that no
+page or email template anywhere says a different value (levqor/pages/drift.py).
+Here, not in plans.py, because it renders templates: pages import plans, not
+the other way round."""
 
 from django.conf import settings
 from django.core import checks
@@ -9,7 +10,8 @@ from django.test.utils import override_settings
 
 from levqor import plans
 
-from .views import render_pricing_html
+from . import drift
+from .views import pricing_context, render_pricing_html, roi_context
 
 
 def render_pricing_page() -> str:
@@ -47,6 +49,20 @@ def check_locked_facts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 hint="Render the facts from levqor.plans inside their data-fact sections.",
                 obj="templates/pages/pricing.html",
                 id="levqor.E002",
+            )
+        )
+    try:
+        drifted = drift.drift_report({**pricing_context(), **roi_context(), "show_not_ready": True})
+    except Exception as exc:  # a template that does not even parse must fail the check, not crash it
+        drifted = {"(templates)": [f"could not be rendered: {exc!r}"]}
+    for name, problems in drifted.items():
+        errors.append(
+            checks.Error(
+                f"{name} shows values that are not the locked facts: " + "; ".join(problems),
+                hint="Render prices, SLA hours, DFY tiers and the trial sentence from levqor.plans "
+                "(the context or the gbp / dfy_timeline filters) instead of writing them into the template.",
+                obj=f"templates/{name}",
+                id="levqor.E003",
             )
         )
     return errors

@@ -7,6 +7,7 @@ app_name = "pages"
 urlpatterns = [
     path("", views.home, name="home"),
     path("pricing", views.pricing, name="pricing"),
+    path("pricing/not-ready/dismiss", views.not_ready_dismiss, name="not_ready_dismiss"),
     path("dfy-contract", views.dfy_contract, name="dfy_contract"),
     path("terms", views.terms, name="terms"),
     path("privacy", views.privacy, name="privacy"),

@@ -1,9 +1,17 @@
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
 from compliance.dsar import processing
 from levqor import plans
+from levqor.metrics import telemetry
+
+from .roi import RoiForm, roi_saving
+
+# Set in the visitor's session when they dismiss the "Not ready yet?" aside
+# (their own request: the session cookie is a necessary one).
+NOT_READY_DISMISSED = "pricing_not_ready_dismissed"
 
 
 def pricing_context() -> dict:
@@ -16,9 +24,18 @@ def pricing_context() -> dict:
     }
 
 
+def roi_context(data=None) -> dict:
+    """The calculator's form and, for a valid submission, the saving."""
+    form = RoiForm(data) if data else RoiForm()
+    saving = None
+    if form.is_bound and form.is_valid():
+        saving = roi_saving(hours_per_week=form.cleaned_data["hours"], hourly_rate=form.cleaned_data["rate"])
+    return {"roi_form": form, "roi": saving, "cheapest_plan": plans.PLANS[0]}
+
+
 def render_pricing_html() -> str:
     """The pricing page's HTML without a request: what the system check reads."""
-    return render_to_string("pages/pricing.html", pricing_context())
+    return render_to_string("pages/pricing.html", {**pricing_context(), **roi_context(), "show_not_ready": True})
 
 
 def _page(template: str):
@@ -30,7 +47,33 @@ def _page(template: str):
 
 
 home = _page("pages/home.html")
-pricing = _page("pages/pricing.html")
+
+
+@require_safe
+def pricing(request):
+    """The pricing page, with the ROI calculator (a GET form: ?hours=&rate=)
+    and the "Not ready yet?" aside unless the visitor dismissed it."""
+    wanted = {name: request.GET[name] for name in ("hours", "rate") if name in request.GET}
+    roi = roi_context(wanted or None)
+    context = {
+        **pricing_context(),
+        **roi,
+        "show_not_ready": not request.session.get(NOT_READY_DISMISSED, False),
+    }
+    if request.method == "GET":
+        telemetry.telemetry_record(request=request, event="roi_calculated" if roi["roi"] else "pricing_viewed")
+    response = render(request, "pages/pricing.html", context, status=400 if wanted and not roi["roi"] else 200)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+@require_safe
+def not_ready_dismiss(request):
+    """The no-JavaScript "Dismiss" link of the "Not ready yet?" aside."""
+    request.session[NOT_READY_DISMISSED] = True
+    return redirect("pages:pricing")
+
+
 dfy_contract = _page("pages/dfy_contract.html")
 terms = _page("pages/terms.html")
 

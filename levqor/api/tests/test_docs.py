@@ -70,6 +70,8 @@ def test_endpoints_are_grouped_with_the_auth_each_group_needs(page):
             assert "X-Api-Key" not in endpoint.curl and "sessionid=" in endpoint.curl, path
             if method == "POST":
                 assert "X-CSRFToken" in endpoint.curl, path
+        elif endpoint.auth == docs.METRICS:  # staff or the operators' token, never a customer key
+            assert "X-Api-Key" not in endpoint.curl and "Bearer $LEVQOR_METRICS_TOKEN" in endpoint.curl, path
         elif not endpoint.auth.startswith("None"):
             assert "X-Api-Key: $LEVQOR_API_KEY" in endpoint.curl, path
 

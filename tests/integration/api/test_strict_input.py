@@ -67,6 +67,10 @@ WRITES = {
     ("POST", "/api/marketing/subscribe"): lambda w: {"email": "ada@example.com", "topics": ["technical"]},
     ("POST", "/api/marketing/unsubscribe"): lambda w: {},
     ("POST", "/api/dsar/export"): lambda w: {},
+    ("POST", "/api/ai/chat"): lambda w: {"query": "How do I start a run?"},
+    ("POST", "/api/ai/workflow"): lambda w: {"description": "Reply to each enquiry"},
+    ("POST", "/api/ai/debug"): lambda w: {"error": "401 invalid_api_key"},
+    ("POST", "/api/ai/onboarding"): lambda w: {},
 }
 
 
