@@ -6,12 +6,14 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from . import abuse, marketing, objections, screening, terms
+from .outbox.services import address_suppress
 from .models import (
     AbuseSignal,
     CookieConsent,
     MarketingSubscription,
     ScreeningAppeal,
     ScreeningBlock,
+    Suppression,
     TermsVersion,
 )
 
@@ -21,6 +23,8 @@ DEMO_TERMS = "2026-11"
 def seed(*, admin, stdout) -> None:
     screening.ensure_default_rules()
     now = timezone.now()
+    # An address the outbox sends nothing to (as after a hard bounce); adding it twice adds nothing.
+    address_suppress(address="bounced@example.test", reason=Suppression.Reason.BOUNCE, note="Demo: a hard bounce")
 
     version, _ = TermsVersion.objects.get_or_create(
         version=DEMO_TERMS,
