@@ -12,7 +12,6 @@ reminder for a case that was paid meanwhile, "paused" for an account that
 is not paused."""
 
 from django.conf import settings
-from django.db import transaction
 from django.urls import reverse
 
 from compliance.outbox import kinds
@@ -71,26 +70,14 @@ def notice_queue(*, case: DunningCase, stage: str) -> OutboundEmail | None:
 
 def notices_queue(*, pairs: list[tuple[DunningCase, str]]) -> list[int]:
     """Queue one stage email for each (case, stage) of a sweep batch in one
-    insert and hand them to the queue in one task after commit (the sweep's
-    batches run to 100,000 cases). Only for stages the caller has just moved
-    the cases to, in the same transaction: no earlier email can exist for
-    them, so there is nothing to de-duplicate (a conflict would roll the
-    batch back). Returns the new emails' ids."""
-    if not pairs:
-        return []
-    created = OutboundEmail.objects.bulk_create([OutboundEmail(**_row(case, stage)) for case, stage in pairs])
-    ids = [email.pk for email in created]
-    if None in ids:  # a backend that cannot return ids from a bulk insert
-        ids = list(
-            OutboundEmail.objects.filter(
-                kind=KIND,
-                about_type=DunningCase._meta.label_lower,
-                about_id__in=[str(case.pk) for case, _ in pairs],
-                status=OutboundEmail.Status.QUEUED,
-            ).values_list("pk", flat=True)
-        )
-    transaction.on_commit(lambda: outbox.emails_enqueue(ids))
-    return ids
+    insert, handed to the queue in one task after commit (the sweep's
+    batches run to 100,000 cases); each still once per (case, stage).
+    Returns the ids of the emails waiting to be sent."""
+    emails = []
+    for case, stage in pairs:
+        row = _row(case, stage)
+        emails.append({"about": case, "stage": stage, "template": row["template"], "tags": row["tags"]})
+    return outbox.emails_queue_many(kind=KIND, emails=emails)
 
 
 def _email_context(case: DunningCase, user: User, *, kind: str) -> dict:

@@ -6,7 +6,6 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from . import abuse, marketing, objections, screening, terms
-from .outbox.services import address_suppress
 from .models import (
     AbuseSignal,
     CookieConsent,
@@ -16,6 +15,7 @@ from .models import (
     Suppression,
     TermsVersion,
 )
+from .outbox.services import address_suppress
 
 DEMO_TERMS = "2026-11"
 

@@ -121,6 +121,44 @@ def email_queue(
     return email
 
 
+def emails_queue_many(*, kind: str, emails: list[dict]) -> list[int]:
+    """Queue many emails of one kind in one insert (a sweep's batch), each
+    once per (kind, about, stage) as with `email_queue`: one already queued
+    is left as it is. Each item has `about` and `template`, and may have
+    `stage`, `to`, `context`, `tags`, `purpose`. Delivered after commit in
+    one task; returns the ids of the emails still waiting for it."""
+    if not emails:
+        return []
+    rows = []
+    for item in emails:
+        about_type, about_id = about_key(item["about"])
+        rows.append(
+            OutboundEmail(
+                kind=kind,
+                about_type=about_type,
+                about_id=about_id,
+                stage=str(item.get("stage", ""))[:80],
+                template=item["template"],
+                to=item.get("to", ""),
+                context=item.get("context") or {},
+                purpose=item.get("purpose", "transactional"),
+                tags=list(item.get("tags") or []),
+            )
+        )
+    OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    keys = {(row.about_type, row.about_id, row.stage) for row in rows}
+    waiting = OutboundEmail.objects.filter(
+        kind=kind,
+        about_type__in={key[0] for key in keys},
+        about_id__in={key[1] for key in keys},
+        status=Status.QUEUED,
+        attempts=0,
+    ).values_list("pk", "about_type", "about_id", "stage")
+    ids = [pk for pk, *key in waiting if tuple(key) in keys]
+    transaction.on_commit(lambda: emails_enqueue(ids))
+    return ids
+
+
 def emails_enqueue(email_ids: list[int]) -> None:
     """Hand queued emails to django-q2. Never raises: if the broker is down
     they stay queued and the sweep (`emails_retry_due`) sends them."""
