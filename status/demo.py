@@ -13,6 +13,7 @@ from . import services
 from .models import (
     SNAPSHOT_SECONDS,
     Alert,
+    AlertDelivery,
     AlertState,
     Component,
     ComponentStatus,
@@ -37,6 +38,7 @@ BASE_LATENCY = {"web": 45, "database": 4, "cache": 1, "stripe": 380, "email": 24
 OUTAGES = (("workflows", 3, 42), ("email", 20, 25), ("web", 40, 18), ("stripe", 63, 9), ("cache", 77, 3))
 MAINTENANCE_DAY = ("database", 10, 60)  # the completed maintenance's window
 ONCALL_DEMO = "oncall@demo.levqor.local"
+ONCALL_HOOK_DEMO = "https://hooks.demo.levqor.local/oncall"
 
 
 def seed(*, admin, stdout) -> None:
@@ -98,8 +100,8 @@ def _sent_email(about, *, kind: str, stage: str, template: str, to: str, at) -> 
 
 def _notices(subscriber: Subscriber, components: dict[str, Component], now) -> None:
     """A sent incident email and a past on-call alert episode (down, then
-    recovered, each emailed), so staff see what these records look like in
-    the outbox. Each made once (looked up by its unique key)."""
+    recovered, each emailed and posted to the webhook), so staff see what
+    these records look like. Each made once (looked up by its unique key)."""
     update = IncidentUpdate.objects.filter(incident__draft=False).order_by("created_at").first()
     if update is not None:
         _sent_email(
@@ -131,6 +133,11 @@ def _notices(subscriber: Subscriber, components: dict[str, Component], now) -> N
             template="status-oncall-alert",
             to=ONCALL_DEMO,
             at=at,
+        )
+        AlertDelivery.objects.get_or_create(
+            alert=alert,
+            target=ONCALL_HOOK_DEMO,
+            defaults={"status": AlertDelivery.Status.SENT, "attempts": 1, "sent_at": at},
         )
 
 
