@@ -181,7 +181,8 @@ def oncall_check(*, now: datetime | None = None, raised_by: str, deliver: str = 
     """Compare what is down now (the one evaluation) with what on-call was
     last told; alert each change once, with a draft incident for each new
     outage. `deliver`: "inline" (task, command), "thread" (web process:
-    never blocks the request) or "none". Safe to run twice, on any number
+    never blocks the request) or "none" (left to the task queue and the
+    watchdog). Safe to run twice, on any number
     of processes at once. Returns the alerts this call raised."""
     now = now or timezone.now()
     evaluation = selectors.status_evaluate(now=now, cached=False)

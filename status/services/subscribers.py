@@ -6,6 +6,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
@@ -173,17 +175,17 @@ def _recipients(created_at):
 
 def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
     """Queue one email of `kind` about `about` to each recipient who has none
-    yet (a re-run skips them in one query). Returns how many were queued."""
+    yet (a re-run skips them in the query, on the outbox's unique index).
+    Returns how many were queued."""
     about_type, about_id = about_key(about)
-    done = set(
-        OutboundEmail.objects.filter(kind=kind, about_type=about_type, about_id=about_id).values_list(
-            "stage", flat=True
-        )
+    queued_before = OutboundEmail.objects.filter(
+        kind=kind,
+        about_type=about_type,
+        about_id=about_id,
+        stage=Concat(Value("subscriber-"), Cast(OuterRef("pk"), CharField())),
     )
     queued = 0
-    for subscriber in _recipients(about.created_at).iterator(chunk_size=500):
-        if notice_stage(subscriber.pk) in done:
-            continue
+    for subscriber in _recipients(about.created_at).exclude(Exists(queued_before)).iterator(chunk_size=500):
         link = unsubscribe_url(subscriber)
         email = email_queue(
             kind=kind,
