@@ -173,6 +173,16 @@ def _recipients(created_at):
     ).order_by("pk")
 
 
+def _batches(subscribers, size: int = 500):
+    """Each batch read whole before any is queued: no cursor stays open
+    while the outbox hands emails to the queue (which may run them inline
+    and close the connection)."""
+    last = 0
+    while batch := list(subscribers.filter(pk__gt=last)[:size]):
+        yield from batch
+        last = batch[-1].pk
+
+
 def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
     """Queue one email of `kind` about `about` to each recipient who has none
     yet (a re-run skips them in the query, on the outbox's unique index).
@@ -184,8 +194,9 @@ def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
         about_id=about_id,
         stage=Concat(Value("subscriber-"), Cast(OuterRef("pk"), CharField())),
     )
+    pending = _recipients(about.created_at).exclude(Exists(queued_before))
     queued = 0
-    for subscriber in _recipients(about.created_at).exclude(Exists(queued_before)).iterator(chunk_size=500):
+    for subscriber in _batches(pending):
         link = unsubscribe_url(subscriber)
         email = email_queue(
             kind=kind,
