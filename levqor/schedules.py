@@ -103,8 +103,9 @@ JOBS: tuple[Job, ...] = (
         name="levqor:status.watchdog",
         func="status.tasks.watchdog_run",
         cron="* * * * *",
-        description="Alert on-call of outages and stale monitoring (once per change), retry failed alerts and "
-        "status emails. Cron also runs `manage.py status_watchdog`, for when this queue is dead.",
+        description="Alert on-call of outages and stale monitoring (once per change), retry failed on-call "
+        "webhooks and emails, queue subscriber emails a lost task did not. Cron also runs "
+        "`manage.py status_watchdog`, for when this queue is dead.",
     ),
     Job(
         name="levqor:support.evidence_due_reminders",

@@ -4,13 +4,17 @@ templates, subscribers, and read-only history. Writes go through services."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django_q.tasks import async_task
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 
+from compliance.models import OutboundEmail
+from compliance.outbox.selectors import emails_about
 from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, ReadOnlyAdmin, ReadOnlyMixin, SubsetFilter
 
 from . import services, state
@@ -28,10 +32,10 @@ from .models import (
     Maintenance,
     MaintenanceStatus,
     MaintenanceUpdate,
-    Notification,
     Snapshot,
     Subscriber,
 )
+from .services.subscribers import NOTICE_KINDS
 
 
 class ComponentFreshnessFilter(SubsetFilter):
@@ -391,11 +395,38 @@ class SubscriberStateFilter(SubsetFilter):
         return queryset
 
 
-class NotificationInline(ReadOnlyMixin, admin.TabularInline):
-    model = Notification
-    fields = ("update", "maintenance_update", "claimed_at", "sent_at", "failed_at", "error")
-    readonly_fields = fields
-    extra = 0
+def _outbox_link(query: dict, text: str) -> str:
+    url = reverse("admin:compliance_outboundemail_changelist") + "?" + urlencode({"state": "all", **query})
+    return format_html('<a href="{}">{}</a>', url, text)
+
+
+def _emails_list(emails) -> str:
+    """Outbox emails as a short list, each linked to its outbox record."""
+    rows = [
+        (
+            reverse("admin:compliance_outboundemail_change", args=[email.pk]),
+            f"{email.created_at:%Y-%m-%d %H:%M}",
+            email.to or "(erased)",
+            email.get_status_display(),
+        )
+        for email in emails
+    ]
+    if not rows:
+        return "—"
+    return format_html_join(mark_safe("<br>"), '<a href="{}">{}</a> to {}: {}', rows)
+
+
+def _notices_sent():
+    """A subscriber's sent notices (outbox emails whose stage names them)."""
+    stage = Concat(Value("subscriber-"), Cast(OuterRef("pk"), CharField()))
+    sent = (
+        OutboundEmail.objects.filter(kind__in=NOTICE_KINDS, stage=stage, status=OutboundEmail.Status.SENT)
+        .order_by()
+        .values("stage")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return Coalesce(Subquery(sent, output_field=IntegerField()), 0)
 
 
 @admin.register(Subscriber)
@@ -404,19 +435,22 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = (SubscriberStateFilter,)
     search_fields = ("email",)
     date_hierarchy = "created_at"
-    readonly_fields = ("email", "created_at", "confirm_sent_at", "confirmed_at", "unsubscribed_at")
-    inlines = (NotificationInline,)
+    readonly_fields = ("email", "created_at", "confirm_sent_at", "confirmed_at", "unsubscribed_at", "emails")
     actions = ("unsubscribe",)
 
     def has_add_permission(self, request):
         return False  # only by double opt-in
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_sent=Count("notifications"))
+        return super().get_queryset(request).annotate(_sent=_notices_sent())
 
     @admin.display(description="emails sent", ordering="_sent")
     def sent(self, obj):
         return obj._sent
+
+    @admin.display(description="emails (outbox)")
+    def emails(self, obj):
+        return _outbox_link({"q": obj.email}, "Every email to this address, in the outbox")
 
     @admin.action(description="Unsubscribe")
     def unsubscribe(self, request, queryset):
@@ -447,54 +481,13 @@ class DailyRollupAdmin(ReadOnlyAdmin):
         return "—" if value is None else f"{value:.3f}%"
 
 
-class NotificationStateFilter(SubsetFilter):
-    title = "state"
-    parameter_name = "state"
-    options = (("failed", "Failed"), ("sent", "Sent"), ("sending", "Being sent"))
-
-    def subset(self, request, queryset, value):
-        if value == "failed":
-            return queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
-        if value == "sent":
-            return queryset.filter(sent_at__isnull=False)
-        if value == "sending":
-            return queryset.filter(sent_at__isnull=True, failed_at__isnull=True)
-        return queryset
-
-
-@admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
-    """Status emails to subscribers (incident updates, maintenance notices)."""
-
-    list_display = ("subscriber", "about", "claimed_at", "sent_at", "attempts", "failed_at", "error")
-    list_filter = (NotificationStateFilter,)
-    search_fields = ("subscriber__email",)
-    list_select_related = ("subscriber", "update__incident", "maintenance_update__maintenance")
-    date_hierarchy = "claimed_at"
-    show_full_result_count = False
-    actions = ("retry",)
-
-    @admin.display(description="about")
-    def about(self, obj):
-        return obj.update or obj.maintenance_update
-
-    @admin.action(description="Retry the selected failed emails")
-    def retry(self, request, queryset):
-        failed = queryset.filter(sent_at__isnull=True, failed_at__isnull=False)
-        # Their attempts start again; the task claims each row before sending.
-        count = failed.update(attempts=0)
-        for update_id in set(failed.exclude(update=None).values_list("update_id", flat=True)):
-            async_task(services.notifications_send, update_id=update_id)
-        for update_id in set(failed.exclude(maintenance_update=None).values_list("maintenance_update_id", flat=True)):
-            async_task(services.maintenance_notifications_send, update_id=update_id)
-        self.message_user(request, f"{count} failed email(s) queued to be sent again.")
-
-
 class AlertDeliveryInline(ReadOnlyMixin, admin.TabularInline):
     model = AlertDelivery
-    fields = ("channel", "target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
+    fields = ("target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
     readonly_fields = fields
     extra = 0
+    verbose_name = "webhook delivery"
+    verbose_name_plural = "webhook deliveries"
 
 
 @admin.register(Alert)
@@ -507,6 +500,11 @@ class AlertAdmin(ReadOnlyAdmin):
     list_select_related = ("incident",)
     date_hierarchy = "created_at"
     inlines = (AlertDeliveryInline,)
+    readonly_fields = ("emails",)
+
+    @admin.display(description="emails (outbox)")
+    def emails(self, obj):
+        return _emails_list(emails_about(obj).order_by("stage"))
 
 
 class AlertDeliveryStateFilter(SubsetFilter):
@@ -518,8 +516,10 @@ class AlertDeliveryStateFilter(SubsetFilter):
 
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(ReadOnlyAdmin):
-    list_display = ("alert", "channel", "target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
-    list_filter = (AlertDeliveryStateFilter, "channel")
+    """On-call webhook POSTs. (On-call emails are in the outbox.)"""
+
+    list_display = ("alert", "target", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
+    list_filter = (AlertDeliveryStateFilter,)
     list_select_related = ("alert",)
     search_fields = ("alert__subject", "target")
     actions = ("retry_now",)

@@ -1,6 +1,7 @@
 from anymail.signals import post_send, pre_send
 from django.apps import AppConfig
 
+from compliance.outbox import kinds
 from levqor.lib import attention, banners, signals
 
 
@@ -11,7 +12,14 @@ class StatusConfig(AppConfig):
     def ready(self) -> None:
         # They import models, which Django loads only after every app's AppConfig.
         from . import receivers, selectors, services
+        from .services import oncall, subscribers
 
+        # Status's emails go through the one outbox; these hooks fill in the
+        # live objects at delivery and drop what no longer holds.
+        kinds.register(subscribers.INCIDENT_KIND, prepare=subscribers.incident_notice_prepare)
+        kinds.register(subscribers.MAINTENANCE_KIND, prepare=subscribers.maintenance_notice_prepare)
+        kinds.register(subscribers.CONFIRM_KIND, prepare=subscribers.confirmation_prepare)
+        kinds.register(oncall.EMAIL_KIND, prepare=oncall.oncall_email_prepare)
         banners.register("status", receivers.status_banners)
         attention.register(
             "Unresolved incidents",
@@ -31,17 +39,12 @@ class StatusConfig(AppConfig):
             url_name="admin:status_component_changelist",
             query="monitoring=stale",
         )
+        # On-call (and subscriber) emails that fail are in the outbox's queue.
         attention.register(
-            "On-call alerts that failed to deliver",
+            "On-call webhook alerts that failed to deliver",
             count=services.delivery_failed_count,
             url_name="admin:status_alertdelivery_changelist",
             query="status__exact=failed",
-        )
-        attention.register(
-            "Status emails to subscribers that failed to send",
-            count=services.notification_failed_count,
-            url_name="admin:status_notification_changelist",
-            query="state=failed",
         )
         pre_send.connect(receivers.email_send_started, dispatch_uid="status.email_send_started")
         post_send.connect(receivers.email_send_finished, dispatch_uid="status.email_send_finished")

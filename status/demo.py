@@ -7,6 +7,8 @@ from datetime import UTC, timedelta
 
 from django.utils import timezone
 
+from compliance.models import OutboundEmail
+
 from . import services
 from .models import (
     SNAPSHOT_SECONDS,
@@ -24,17 +26,19 @@ from .models import (
     IncidentTemplate,
     IncidentUpdate,
     MaintenanceStatus,
-    Notification,
     Snapshot,
     State,
     Subscriber,
 )
+from .services import oncall, subscribers
 
 # Typical latency (ms) per component for the generated history.
 BASE_LATENCY = {"web": 45, "database": 4, "cache": 1, "stripe": 380, "email": 240, "workflows": 35}
 # (component slug, days ago, minutes down): incidents and blips in the history.
 OUTAGES = (("workflows", 3, 42), ("email", 20, 25), ("web", 40, 18), ("stripe", 63, 9), ("cache", 77, 3))
 MAINTENANCE_DAY = ("database", 10, 60)  # the completed maintenance's window
+ONCALL_DEMO = "oncall@demo.levqor.local"
+ONCALL_HOOK_DEMO = "https://hooks.demo.levqor.local/oncall"
 
 
 def seed(*, admin, stdout) -> None:
@@ -72,14 +76,41 @@ def seed(*, admin, stdout) -> None:
     _notices(subscriber, components, now)
 
 
+def _sent_email(about, *, kind: str, stage: str, template: str, to: str, at) -> None:
+    """One sent outbox email, as the outbox would have left it; made once
+    (looked up by its unique (kind, about, stage))."""
+    OutboundEmail.objects.get_or_create(
+        kind=kind,
+        about_type=about._meta.label_lower,
+        about_id=str(about.pk),
+        stage=stage,
+        defaults={
+            "template": template,
+            "to": to,
+            "tags": ["status"],
+            "status": OutboundEmail.Status.SENT,
+            "attempts": 1,
+            "created_at": at,
+            "next_attempt_at": at,
+            "sent_at": at,
+            "closed_at": at,
+        },
+    )
+
+
 def _notices(subscriber: Subscriber, components: dict[str, Component], now) -> None:
     """A sent incident email and a past on-call alert episode (down, then
-    recovered, each delivered), so staff see what these records look like.
-    Each made once (looked up by its unique key)."""
+    recovered, each emailed and posted to the webhook), so staff see what
+    these records look like. Each made once (looked up by its unique key)."""
     update = IncidentUpdate.objects.filter(incident__draft=False).order_by("created_at").first()
     if update is not None:
-        Notification.objects.get_or_create(
-            subscriber=subscriber, update=update, defaults={"sent_at": update.created_at, "attempts": 1}
+        _sent_email(
+            update,
+            kind=subscribers.INCIDENT_KIND,
+            stage=subscribers.notice_stage(subscriber.pk),
+            template="status-incident-update",
+            to=subscriber.email,
+            at=update.created_at,
         )
     key = "component:email"
     down_at = now - timedelta(days=9, hours=3)
@@ -89,21 +120,25 @@ def _notices(subscriber: Subscriber, components: dict[str, Component], now) -> N
         (Alert.Kind.RECOVERED, down_at + timedelta(minutes=25), "[Levqor on-call] Recovered: Email",
          "Email is working again."),
     ):  # fmt: skip
-        alert, created = Alert.objects.get_or_create(
+        alert, _ = Alert.objects.get_or_create(
             key=key,
             episode=1,
             kind=kind,
             defaults={"subject": subject, "text": text, "raised_by": "snapshot task", "created_at": at},
         )
-        if created:
-            AlertDelivery.objects.create(
-                alert=alert,
-                channel=AlertDelivery.Channel.EMAIL,
-                target="oncall@demo.levqor.local",
-                status=AlertDelivery.Status.SENT,
-                attempts=1,
-                sent_at=at,
-            )
+        _sent_email(
+            alert,
+            kind=oncall.EMAIL_KIND,
+            stage=ONCALL_DEMO,
+            template="status-oncall-alert",
+            to=ONCALL_DEMO,
+            at=at,
+        )
+        AlertDelivery.objects.get_or_create(
+            alert=alert,
+            target=ONCALL_HOOK_DEMO,
+            defaults={"status": AlertDelivery.Status.SENT, "attempts": 1, "sent_at": at},
+        )
 
 
 def _latency(rng: random.Random, slug: str) -> int | None:

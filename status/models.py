@@ -395,46 +395,6 @@ class Subscriber(models.Model):
         return self.confirmed_at is not None and self.unsubscribed_at is None
 
 
-class Notification(models.Model):
-    """One email about one incident update (or one maintenance notice) to
-    one subscriber. The unique row is claimed before sending, so a retried
-    or doubled task sends nothing twice; a failed send stays here, marked
-    failed (counted in "needs attention"), until a retry sends it."""
-
-    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="notifications")
-    update = models.ForeignKey(
-        IncidentUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
-    )
-    maintenance_update = models.ForeignKey(
-        MaintenanceUpdate, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
-    )
-    claimed_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    failed_at = models.DateTimeField(null=True, blank=True)
-    error = models.CharField(max_length=200, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["subscriber", "update"], condition=Q(update__isnull=False), name="status_notification_once"
-            ),
-            models.UniqueConstraint(
-                fields=["subscriber", "maintenance_update"],
-                condition=Q(maintenance_update__isnull=False),
-                name="status_maintenance_notification_once",
-            ),
-            models.CheckConstraint(
-                condition=Q(update__isnull=False, maintenance_update__isnull=True)
-                | Q(update__isnull=True, maintenance_update__isnull=False),
-                name="status_notification_about_one_thing",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.update or self.maintenance_update} to {self.subscriber}"
-
-
 class AlertState(models.Model):
     """What on-call was last told about one watched thing (`component:<slug>`
     or `monitoring`). A change of state is claimed by a conditional UPDATE
@@ -477,11 +437,8 @@ class Alert(models.Model):
 
 
 class AlertDelivery(models.Model):
-    """One alert to one on-call address or to the on-call webhook."""
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        WEBHOOK = "webhook", "Webhook"
+    """One alert POSTed to the on-call webhook. (On-call emails are outbox
+    emails: `compliance.OutboundEmail`, kind "status.oncall-alert".)"""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -490,7 +447,6 @@ class AlertDelivery(models.Model):
         FAILED = "failed", "Failed"
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    channel = models.CharField(max_length=10, choices=Channel.choices)
     target = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -501,12 +457,10 @@ class AlertDelivery(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["alert", "channel", "target"], name="status_alert_delivery_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["alert", "target"], name="status_alert_webhook_once")]
 
     def __str__(self) -> str:
-        return f"{self.alert} → {self.get_channel_display()} {self.target}"
+        return f"{self.alert} → webhook {self.target}"
 
 
 SNAPSHOT_SECONDS = 300

@@ -1,7 +1,7 @@
 """The scheduled django-q2 entry points of the status app (`levqor/schedules.py`):
 thin, each safe to run twice. Emails are queued as the services themselves, by
-reference (`async_task(notifications_send, update_id=...)`), so no service
-imports this module."""
+reference (`async_task(notifications_send, update_id=...)`, which queues one
+outbox email per subscriber), so no service imports this module."""
 
 from . import services
 
@@ -34,8 +34,9 @@ def maintenance_advance() -> tuple[int, int]:
 
 def watchdog_run() -> dict:
     """Every minute: alert on-call of components down or stale monitoring
-    (once per change), retry failed alert deliveries, and send status emails
-    the queue lost. Safe to run twice."""
+    (once per change), retry failed on-call deliveries, and queue subscriber
+    emails a lost fan-out did not (the outbox sends and retries them). Safe
+    to run twice."""
     result = services.watchdog_run(raised_by="watchdog task")
     result["notifications"] = services.notifications_sweep()
     return result

@@ -11,9 +11,14 @@ Who raises them (a dead worker cannot report itself):
 
 Each change is claimed by a conditional UPDATE of the watched thing's
 `AlertState` row and an `Alert` row unique per (thing, episode, kind), so
-however many of those run at once, on-call hears of it once. Deliveries
-are rows too: each is claimed before it is sent, a failure is recorded
-(counted in "needs attention") and retried with backoff.
+however many of those run at once, on-call hears of it once. Each email is
+one outbox email (`compliance.outbox`, kind "status.oncall-alert", about the
+alert, stage = the address): queued once, retried and shown to staff by the
+outbox. Whoever raised the alert also delivers it at once (the outbox's
+lease makes that once), and the watchdog retries due on-call emails itself,
+so a dead task queue still reaches on-call. The webhook POST is an
+`AlertDelivery` row: claimed before it is sent, a failure recorded (counted
+in "needs attention") and retried with backoff.
 """
 
 import json
@@ -30,7 +35,10 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance import audit, mail
+from compliance import audit
+from compliance.models import OutboundEmail
+from compliance.outbox import kinds
+from compliance.outbox.services import email_deliver, email_queue
 
 from .. import selectors, state
 from ..models import Alert, AlertDelivery, AlertState, Component, ComponentStatus, Impact, IncidentStatus, Probe, State
@@ -43,6 +51,7 @@ WEB_CHECK_KEY = "status:oncall:web-check"
 WEB_CHECK_SECONDS = 30
 CLAIM_FOR = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
+EMAIL_KIND = "status.oncall-alert"
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -134,31 +143,52 @@ def _draft_incident(key: str, component, now: datetime):
     )
 
 
-def _deliveries(alert: Alert) -> list[int]:
-    targets = [(AlertDelivery.Channel.EMAIL, address) for address in settings.LEVQOR_ONCALL_EMAILS]
+def _deliveries(alert: Alert) -> tuple[list[int], list[int]]:
+    """Queue the alert: one outbox email per on-call address, one webhook
+    delivery row. Returns (webhook delivery ids, email ids)."""
+    emails = [
+        email_queue(
+            kind=EMAIL_KIND,
+            about=alert,
+            stage=address,
+            template="status-oncall-alert",
+            to=address,
+            context={"status_url": settings.LEVQOR_BASE_URL + reverse("status:page")},
+            purpose="transactional",
+            tags=["status", "oncall"],
+        )
+        for address in settings.LEVQOR_ONCALL_EMAILS
+    ]
+    hooks = []
     if settings.LEVQOR_ONCALL_WEBHOOK_URL:
-        targets.append((AlertDelivery.Channel.WEBHOOK, settings.LEVQOR_ONCALL_WEBHOOK_URL))
-    if not targets:
+        hooks = [AlertDelivery.objects.create(alert=alert, target=settings.LEVQOR_ONCALL_WEBHOOK_URL)]
+    if not (emails or hooks):
         logger.warning(
             "on-call alert %r has nowhere to go: set LEVQOR_ONCALL_EMAILS or LEVQOR_ONCALL_WEBHOOK_URL", alert.subject
         )
-    rows = AlertDelivery.objects.bulk_create(
-        [AlertDelivery(alert=alert, channel=channel, target=target) for channel, target in targets]
-    )
-    return [row.pk for row in rows]
+    return [row.pk for row in hooks], [email.pk for email in emails if email is not None]
+
+
+def oncall_email_prepare(email, *, resend: bool) -> kinds.Prepared:
+    """Outbox hook: the alert, live (the template shows its time)."""
+    alert = Alert.objects.filter(pk=email.about_id).first()
+    if alert is None:
+        raise kinds.Drop("the alert was deleted")
+    return kinds.Prepared(to=email.to, context={"alert": alert})
 
 
 def oncall_check(*, now: datetime | None = None, raised_by: str, deliver: str = "inline") -> list[Alert]:
     """Compare what is down now (the one evaluation) with what on-call was
     last told; alert each change once, with a draft incident for each new
     outage. `deliver`: "inline" (task, command), "thread" (web process:
-    never blocks the request) or "none". Safe to run twice, on any number
+    never blocks the request) or "none" (left to the task queue and the
+    watchdog). Safe to run twice, on any number
     of processes at once. Returns the alerts this call raised."""
     now = now or timezone.now()
     evaluation = selectors.status_evaluate(now=now, cached=False)
     if not any(not c.is_group and c.probe for c in evaluation.components):
         return []  # nothing is monitored yet
-    raised, delivery_ids = [], []
+    raised, delivery_ids, email_ids = [], [], []
     for key, (down, component) in _watched(evaluation).items():
         since = AlertState.objects.filter(key=key).values_list("changed_at", flat=True).first()
         try:
@@ -176,34 +206,42 @@ def oncall_check(*, now: datetime | None = None, raised_by: str, deliver: str = 
                     key=key, episode=episode, kind=kind, subject=subject, text=text,
                     raised_by=raised_by, created_at=now, incident=incident,
                 )  # fmt: skip
-                ids = _deliveries(alert)
+                hooks, emails = _deliveries(alert)
                 audit.record(
                     actor=None, action=f"status.oncall.{kind}", target=alert, details={"key": key, "by": raised_by}
                 )
         except IntegrityError:
             continue  # the unique alert row says another process told this change: all of it rolled back
         raised.append(alert)
-        delivery_ids += ids
-    if delivery_ids and deliver != "none":
-        _dispatch(delivery_ids, now=now, mode=deliver)
+        delivery_ids += hooks
+        email_ids += emails
+    if (delivery_ids or email_ids) and deliver != "none":
+        _dispatch(delivery_ids, email_ids, now=now, mode=deliver)
     return raised
 
 
-def _dispatch(ids: list[int], *, now: datetime, mode: str) -> None:
+def _send(delivery_ids: list[int], email_ids: list[int], now: datetime) -> None:
+    # Emails at once too, not only by the task queue (it may be what is
+    # down); the outbox's lease sends each once whoever gets there first.
+    for pk in email_ids:
+        email_deliver(email_id=pk)
+    for pk in delivery_ids:
+        delivery_send(delivery_id=pk, now=now)
+
+
+def _dispatch(delivery_ids: list[int], email_ids: list[int], *, now: datetime, mode: str) -> None:
     if mode == "thread":
 
         def run():
             try:
-                for pk in ids:
-                    delivery_send(delivery_id=pk, now=now)
+                _send(delivery_ids, email_ids, now)
             finally:
                 connections.close_all()
 
         # After commit, so the thread's own connection sees the rows.
         transaction.on_commit(lambda: threading.Thread(target=run, name="status-oncall", daemon=True).start())
         return
-    for pk in ids:
-        delivery_send(delivery_id=pk, now=now)
+    _send(delivery_ids, email_ids, now)
 
 
 def raise_on_stale_read(*, now: datetime) -> None:
@@ -239,7 +277,7 @@ def _error_text(exc: Exception) -> str:
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
-    """Send one alert delivery if it is due. Claimed first (a conditional
+    """POST one alert to the on-call webhook if it is due. Claimed first (a conditional
     UPDATE), so two senders never both send it. A failure is recorded with
     what happened and retried with backoff, up to MAX_ATTEMPTS. Returns
     whether it was sent by this call."""
@@ -256,19 +294,10 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
     delivery = AlertDelivery.objects.select_related("alert").get(pk=delivery_id)
     alert = delivery.alert
     try:
-        if delivery.channel == AlertDelivery.Channel.EMAIL:
-            mail.send(
-                "status-oncall-alert",
-                to=delivery.target,
-                context={"alert": alert, "status_url": settings.LEVQOR_BASE_URL + reverse("status:page")},
-                purpose="transactional",
-                tags=["status", "oncall"],
-            )
-        else:
-            _post_webhook(delivery.target, f"{alert.subject}\n{alert.text}")
+        _post_webhook(delivery.target, f"{alert.subject}\n{alert.text}")
     except Exception as exc:
         error = _error_text(exc)
-        logger.warning("on-call alert %s to %s failed: %s", alert.pk, delivery.get_channel_display(), error)
+        logger.warning("on-call alert %s to the webhook failed: %s", alert.pk, error)
         retry_at = now + _backoff(delivery.attempts) if delivery.attempts < MAX_ATTEMPTS else None
         AlertDelivery.objects.filter(pk=delivery_id).update(
             status=AlertDelivery.Status.FAILED, last_error=error[:200], next_attempt_at=retry_at, claimed_until=None
@@ -281,7 +310,7 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
 
 
 def deliveries_retry(*, now: datetime | None = None) -> int:
-    """Send deliveries that are due: failed ones whose backoff has passed,
+    """POST webhook deliveries that are due: failed ones whose backoff has passed,
     and any left pending or claimed by a process that died. Safe to run twice."""
     now = now or timezone.now()
     due = AlertDelivery.objects.filter(
@@ -296,9 +325,23 @@ def deliveries_retry(*, now: datetime | None = None) -> int:
     return sum(delivery_send(delivery_id=pk, now=now) for pk in list(due))
 
 
+def oncall_emails_retry(*, now: datetime | None = None) -> int:
+    """Deliver on-call emails that are due (a retry after a failure, or one
+    the queue never ran). The outbox's own sweep does this too, on the task
+    queue; the watchdog does it from cron as well, for when that queue is
+    down. Each is still sent once (the outbox's lease). Returns how many were sent."""
+    now = now or timezone.now()
+    due = (
+        OutboundEmail.objects.filter(kind=EMAIL_KIND, status=OutboundEmail.Status.QUEUED, next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .values_list("pk", flat=True)
+    )
+    return sum(email_deliver(email_id=pk, now=now) for pk in list(due))
+
+
 @transaction.atomic
 def delivery_retry_now(*, delivery: AlertDelivery, actor) -> bool:
-    """Staff: retry a failed delivery at once (given up ones too). Audited."""
+    """Staff: retry a failed webhook delivery at once (given up ones too). Audited."""
     if not AlertDelivery.objects.filter(pk=delivery.pk, status=AlertDelivery.Status.FAILED).update(
         next_attempt_at=timezone.now(), claimed_until=None
     ):
@@ -315,8 +358,8 @@ def delivery_failed_count() -> int:
 
 def watchdog_run(*, now: datetime | None = None, raised_by: str = "watchdog") -> dict:
     """The watchdog (cron command and a task every minute): check, alert,
-    and retry failed deliveries. Safe to run twice."""
+    and retry failed on-call deliveries (webhook and email). Safe to run twice."""
     now = now or timezone.now()
     raised = oncall_check(now=now, raised_by=raised_by)
-    retried = deliveries_retry(now=now)
+    retried = deliveries_retry(now=now) + oncall_emails_retry(now=now)
     return {"raised": len(raised), "retried": retried}

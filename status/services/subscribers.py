@@ -1,22 +1,22 @@
 """Subscribers: double opt-in by email, one-click unsubscribe, and incident
-notifications sent once each."""
+and maintenance notices, each queued once per subscriber on the one outbox."""
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
-from django_q.tasks import async_task
 
-from compliance import audit, mail
+from compliance import audit
+from compliance.models import OutboundEmail
+from compliance.outbox import kinds
+from compliance.outbox.services import about_key, email_queue
 
-from ..models import IncidentUpdate, MaintenanceStatus, MaintenanceUpdate, Notification, Subscriber
-
-logger = logging.getLogger(__name__)
+from ..models import IncidentUpdate, MaintenanceStatus, MaintenanceUpdate, Subscriber
 
 CONFIRM_SALT = "status.subscriber.confirm"
 UNSUBSCRIBE_SALT = "status.subscriber.unsubscribe"  # noqa: S105 - a signing salt, not a secret
@@ -46,8 +46,8 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
 
 @transaction.atomic
 def subscriber_subscribe(*, email: str, now=None) -> Subscriber:
-    """Ask for incident emails: emails a confirmation link (after commit, by
-    the queue). Says nothing new to an address that is already subscribed,
+    """Ask for incident emails: queues a confirmation link (sent after
+    commit, by the outbox). Says nothing new to an address that is already subscribed,
     and sends at most one confirmation per address every 10 minutes."""
     now = now or timezone.now()
     email = email.strip().lower()
@@ -62,28 +62,8 @@ def subscriber_subscribe(*, email: str, now=None) -> Subscriber:
         subscriber.confirmed_at = subscriber.unsubscribed_at = None
     subscriber.confirm_sent_at = now
     subscriber.save(update_fields=["confirm_sent_at", "confirmed_at", "unsubscribed_at"])
-    subscriber_id = subscriber.pk
-    transaction.on_commit(lambda: async_task(confirmation_send, subscriber_id=subscriber_id))
+    _confirmation_queue(subscriber)
     return subscriber
-
-
-def confirmation_send(*, subscriber_id: int) -> bool:
-    """Email the confirmation link (task body). A retry may send it again,
-    which is harmless: confirming twice confirms once."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id, confirmed_at__isnull=True).first()
-    if subscriber is None:
-        return False
-    mail.send(
-        "status-subscribe-confirm",
-        to=subscriber.email,
-        context={
-            "confirm_url": settings.LEVQOR_BASE_URL + reverse("status:confirm", args=[confirm_token(subscriber)]),
-            "status_url": settings.LEVQOR_BASE_URL + reverse("status:page"),
-        },
-        purpose="transactional",  # the address asked for it, on our own double opt-in
-        tags=["status"],
-    )
-    return True
 
 
 @transaction.atomic
@@ -126,136 +106,200 @@ def subscriber_remove(*, subscriber: Subscriber, actor) -> bool:
     return True
 
 
-MAX_ATTEMPTS = 5
+# --- Emails, through the one outbox (compliance.outbox) ---------------------------------
+#
+# Each email is one `compliance.OutboundEmail`, unique per (kind, about,
+# stage): a subscriber's notice is about the update, its stage names the
+# subscriber; a confirmation is about the subscriber, its stage is the
+# moment it was asked for. Delivery, retries and failures are the outbox's;
+# the hooks below, run at delivery, drop an email whose news no longer holds.
+
+INCIDENT_KIND = "status.incident-update"
+MAINTENANCE_KIND = "status.maintenance"
+CONFIRM_KIND = "status.subscribe-confirm"
+NOTICE_KINDS = (INCIDENT_KIND, MAINTENANCE_KIND)
+TAGS = ["status"]
 
 
-def _claim(subscriber: Subscriber, about: dict, now) -> Notification | None:
-    """Claim one email: insert its unique row, or take back a failed one
-    (conditional UPDATE). None when it was sent, is being sent, or gave up."""
-    try:
-        with transaction.atomic():
-            return Notification.objects.create(subscriber=subscriber, attempts=1, **about)
-    except IntegrityError:
-        pass
-    row = Notification.objects.filter(subscriber=subscriber, **about).first()
-    if row is None or row.sent_at or row.failed_at is None or row.attempts >= MAX_ATTEMPTS:
-        return None
-    claimed = Notification.objects.filter(pk=row.pk, sent_at__isnull=True, failed_at=row.failed_at).update(
-        failed_at=None, claimed_at=now, attempts=F("attempts") + 1
+def notice_stage(subscriber_id: int) -> str:
+    """The outbox stage of one subscriber's copy of a notice."""
+    return f"subscriber-{subscriber_id}"
+
+
+def confirm_stage(subscriber: Subscriber) -> str:
+    """The outbox stage of one requested confirmation: each request (at most
+    one per RESEND_AFTER) is emailed once."""
+    return subscriber.confirm_sent_at.isoformat()
+
+
+def _url(name: str, *args) -> str:
+    return settings.LEVQOR_BASE_URL + reverse(name, args=args)
+
+
+def _confirmation_queue(subscriber: Subscriber) -> None:
+    email_queue(
+        kind=CONFIRM_KIND,
+        about=subscriber,
+        stage=confirm_stage(subscriber),
+        template="status-subscribe-confirm",
+        to=subscriber.email,
+        # The link is made at delivery (confirmation_prepare): no token is stored.
+        purpose="transactional",  # the address asked for it, on our own double opt-in
+        tags=TAGS,
     )
-    return row if claimed else None
 
 
-def _send_all(*, recipients, about: dict, template: str, context: dict) -> int:
-    """Send one notice to each recipient once. A failed send is recorded on
-    its row (counted in "needs attention") and fails the task, so the
-    queue's retry sends only what is missing. Returns emails sent."""
-    sent = failed = 0
-    now = timezone.now()
-    # Skip, in the query, whoever was sent this (or is being sent it, or
-    # gave up): a sweep re-running this costs one query, not one insert each.
-    done = Notification.objects.filter(**about).filter(
-        Q(sent_at__isnull=False) | Q(failed_at__isnull=True) | Q(attempts__gte=MAX_ATTEMPTS)
+def confirmation_prepare(email, *, resend: bool) -> kinds.Prepared:
+    """Outbox hook: the confirmation link, made when sent; dropped once the
+    address is confirmed (or the subscriber was erased)."""
+    subscriber = Subscriber.objects.filter(pk=email.about_id).first()
+    if subscriber is None:
+        raise kinds.Drop("the subscriber was deleted")
+    if subscriber.confirmed_at is not None:
+        raise kinds.Drop("the address is already confirmed")
+    return kinds.Prepared(
+        to=subscriber.email,
+        context={
+            "confirm_url": _url("status:confirm", confirm_token(subscriber)),
+            "status_url": _url("status:page"),
+        },
     )
-    recipients = recipients.exclude(pk__in=done.values("subscriber_id"))
-    for subscriber in recipients.iterator(chunk_size=500):
-        claim = _claim(subscriber, about, now)
-        if claim is None:
-            continue
-        link = unsubscribe_url(subscriber)
-        try:
-            mail.send(
-                template,
-                to=subscriber.email,
-                context={**context, "unsubscribe_url": link},
-                # Service notices the person asked for (double opt-in), each
-                # with its own one-click unsubscribe: not marketing.
-                purpose="transactional",
-                tags=["status"],
-                headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-            )
-        except Exception as exc:
-            logger.warning("status: notification to subscriber %s failed", subscriber.pk, exc_info=True)
-            Notification.objects.filter(pk=claim.pk).update(
-                failed_at=timezone.now(), error=f"send failed ({type(exc).__name__})"
-            )
-            failed += 1
-            continue
-        Notification.objects.filter(pk=claim.pk).update(sent_at=timezone.now(), error="")
-        sent += 1
-    if failed:
-        raise RuntimeError(f"{failed} notification(s) failed; the retry sends only those")
-    return sent
 
 
 def _recipients(created_at):
+    """Who is sent a notice: confirmed before it was posted, not unsubscribed."""
     return Subscriber.objects.filter(
         confirmed_at__isnull=False, confirmed_at__lte=created_at, unsubscribed_at__isnull=True
     ).order_by("pk")
 
 
+def _batches(subscribers, size: int = 500):
+    """Each batch read whole before any is queued: no cursor stays open
+    while the outbox hands emails to the queue (which may run them inline
+    and close the connection)."""
+    last = 0
+    while batch := list(subscribers.filter(pk__gt=last)[:size]):
+        yield from batch
+        last = batch[-1].pk
+
+
+def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
+    """Queue one email of `kind` about `about` to each recipient who has none
+    yet (a re-run skips them in the query, on the outbox's unique index).
+    Returns how many were queued."""
+    about_type, about_id = about_key(about)
+    queued_before = OutboundEmail.objects.filter(
+        kind=kind,
+        about_type=about_type,
+        about_id=about_id,
+        stage=Concat(Value("subscriber-"), Cast(OuterRef("pk"), CharField())),
+    )
+    pending = _recipients(about.created_at).exclude(Exists(queued_before))
+    queued = 0
+    for subscriber in _batches(pending):
+        link = unsubscribe_url(subscriber)
+        email = email_queue(
+            kind=kind,
+            about=about,
+            stage=notice_stage(subscriber.pk),
+            template=template,
+            to=subscriber.email,
+            context={**context, "unsubscribe_url": link},
+            # Service notices the person asked for (double opt-in), each
+            # with its own one-click unsubscribe: not marketing.
+            purpose="transactional",
+            tags=TAGS,
+            headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        )
+        queued += email is not None
+    return queued
+
+
 def notifications_send(*, update_id: int) -> int:
-    """Email one incident update to every subscriber who was confirmed when
-    it was posted. Each (subscriber, update) is claimed with a unique row
-    before sending, so a second run, a retry or a second worker sends nothing
-    twice. Returns emails sent."""
+    """Queue one incident update's email to every subscriber who was
+    confirmed when it was posted (task body, after the update's commit).
+    Each (update, subscriber) is one outbox email, queued once, so a second
+    run, a retry or a second worker sends nothing twice. Returns emails queued."""
     update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
     if update is None or not update.deliver_notifications or update.incident.draft:
         return 0
-    incident_url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[update.incident.public_id])
-    return _send_all(
-        recipients=_recipients(update.created_at),
-        about={"update": update},
+    return _fan_out(
+        kind=INCIDENT_KIND,
+        about=update,
         template="status-incident-update",
-        context={"incident": update.incident, "update": update, "incident_url": incident_url},
+        context={"incident_url": _url("status:incident", update.incident.public_id)},
     )
 
 
 def maintenance_notifications_send(*, update_id: int) -> int:
-    """Email a maintenance notice (announced, or started) to every
-    subscriber confirmed when it was posted; each claimed once, as above."""
+    """Queue a maintenance notice (announced, or started) to every
+    subscriber confirmed when it was posted; each queued once, as above."""
     update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=update_id).first()
     if update is None or not update.deliver_notifications:
         return 0
-    maintenance = update.maintenance
-    url = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[maintenance.public_id])
-    return _send_all(
-        recipients=_recipients(update.created_at),
-        about={"maintenance_update": update},
+    return _fan_out(
+        kind=MAINTENANCE_KIND,
+        about=update,
         template="status-maintenance",
+        context={"maintenance_url": _url("status:incident", update.maintenance.public_id)},
+    )
+
+
+def _subscriber_still_wants(email, created_at) -> Subscriber:
+    subscriber_id = email.stage.removeprefix("subscriber-")
+    subscriber = _recipients(created_at).filter(pk=subscriber_id).first() if subscriber_id.isdigit() else None
+    if subscriber is None:
+        raise kinds.Drop("the subscriber unsubscribed or was removed")
+    return subscriber
+
+
+def incident_notice_prepare(email, *, resend: bool) -> kinds.Prepared:
+    """Outbox hook: the update and its incident, live; dropped if the update
+    is gone or the subscriber unsubscribed meanwhile."""
+    update = IncidentUpdate.objects.select_related("incident").filter(pk=email.about_id).first()
+    if update is None:
+        raise kinds.Drop("the incident update was deleted")
+    subscriber = _subscriber_still_wants(email, update.created_at)
+    return kinds.Prepared(to=subscriber.email, context={"incident": update.incident, "update": update})
+
+
+def maintenance_notice_prepare(email, *, resend: bool) -> kinds.Prepared:
+    """Outbox hook: the maintenance notice, live (as for incidents)."""
+    update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=email.about_id).first()
+    if update is None:
+        raise kinds.Drop("the maintenance notice was deleted")
+    subscriber = _subscriber_still_wants(email, update.created_at)
+    maintenance = update.maintenance
+    return kinds.Prepared(
+        to=subscriber.email,
         context={
             "maintenance": maintenance,
             "update": update,
             "started": update.status == MaintenanceStatus.IN_PROGRESS,
             "components": list(maintenance.components.all()),
-            "maintenance_url": url,
         },
     )
 
 
 def notifications_sweep(*, now=None, within: timedelta = timedelta(hours=6)) -> int:
-    """Every few minutes: send what the queue lost or what failed earlier,
-    for the notices of the last `within`. Each email is still sent once."""
+    """Every minute: queue what a lost fan-out task did not (notices of the
+    last `within`). Each email is still queued once; sending, retrying and
+    failures are the outbox's. Returns emails queued."""
     now = now or timezone.now()
-    sent = 0
-    jobs = [
-        (notifications_send, pk)
-        for pk in IncidentUpdate.objects.filter(
-            deliver_notifications=True, created_at__gte=now - within, incident__draft=False
-        ).values_list("pk", flat=True)
-    ] + [
-        (maintenance_notifications_send, pk)
-        for pk in MaintenanceUpdate.objects.filter(
-            deliver_notifications=True, created_at__gte=now - within
-        ).values_list("pk", flat=True)
-    ]
-    for send, pk in jobs:
-        try:
-            sent += send(update_id=pk)
-        except RuntimeError:
-            logger.warning("status: some notifications failed again; they stay in needs attention")
-    return sent
+    queued = 0
+    for pk in IncidentUpdate.objects.filter(
+        deliver_notifications=True, created_at__gte=now - within, incident__draft=False
+    ).values_list("pk", flat=True):
+        queued += notifications_send(update_id=pk)
+    for pk in MaintenanceUpdate.objects.filter(deliver_notifications=True, created_at__gte=now - within).values_list(
+        "pk", flat=True
+    ):
+        queued += maintenance_notifications_send(update_id=pk)
+    return queued
 
 
-def notification_failed_count() -> int:
-    return Notification.objects.filter(sent_at__isnull=True, failed_at__isnull=False).count()
+def emails_sent_to(subscriber: Subscriber) -> int:
+    """How many notices this subscriber was sent (admin, data export)."""
+    return OutboundEmail.objects.filter(
+        kind__in=NOTICE_KINDS, stage=notice_stage(subscriber.pk), status=OutboundEmail.Status.SENT
+    ).count()

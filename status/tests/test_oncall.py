@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from compliance.models import OutboundEmail
 from status import probes, services
 from status.models import Alert, AlertDelivery, Component, Incident, State
 from status.tests.conftest import attention_row
@@ -65,11 +66,16 @@ def oncall_mail() -> list[str]:
     return [m.subject for m in mail.outbox if m.to == [ONCALL]]
 
 
+def oncall_emails():
+    return OutboundEmail.objects.filter(kind="status.oncall-alert")
+
+
 def wait_until_delivered(expected: int, timeout: float = 10.0) -> None:
     """The web process delivers from a background thread: wait for it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if AlertDelivery.objects.filter(status=AlertDelivery.Status.SENT).count() >= expected:
+        hooks = AlertDelivery.objects.filter(status=AlertDelivery.Status.SENT).count()
+        if hooks + oncall_emails().filter(status="sent").count() >= expected:
             return
         time.sleep(0.05)
     raise AssertionError(f"{expected} deliveries were not sent within {timeout} s")
@@ -179,13 +185,13 @@ def test_a_failed_webhook_is_recorded_in_needs_attention_and_retried(client, sta
     now = timezone.now()
     services.watchdog_run(now=now)
 
-    failed = AlertDelivery.objects.get(channel=AlertDelivery.Channel.WEBHOOK)
+    failed = AlertDelivery.objects.get()
     assert failed.status == AlertDelivery.Status.FAILED
     assert failed.last_error == "webhook answered HTTP 500"
-    assert AlertDelivery.objects.get(channel=AlertDelivery.Channel.EMAIL).status == AlertDelivery.Status.SENT
+    assert oncall_emails().get().status == "sent"
 
     client.force_login(staff)
-    count, url = attention_row(client.get("/admin/").content.decode(), "On-call alerts that failed to deliver")
+    count, url = attention_row(client.get("/admin/").content.decode(), "On-call webhook alerts that failed to deliver")
     assert count == 1
     assert "webhook answered HTTP 500" in client.get(url).content.decode()
 
@@ -195,6 +201,40 @@ def test_a_failed_webhook_is_recorded_in_needs_attention_and_retried(client, sta
     assert services.deliveries_retry(now=now + timedelta(minutes=3)) == 0
     assert len(hook.received) == 2  # the failed POST and the retry that worked
     assert services.delivery_failed_count() == 0
+
+
+def test_an_oncall_email_is_an_outbox_email_retried_by_the_watchdog_without_the_queue(
+    client, staff, components, stub_probes, settings, django_capture_on_commit_callbacks
+):
+    settings.LEVQOR_ONCALL_EMAILS = [ONCALL, "second@levqor.test"]
+    settings.LEVQOR_ONCALL_WEBHOOK_URL = ""
+    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
+    stopped = timezone.now() - timedelta(minutes=30)
+    services.heartbeat_beat(now=stopped)
+    services.snapshot_take(now=stopped)
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=False):  # the task queue is down: nothing runs it
+        assert services.watchdog_run(now=now)["raised"] == 1
+    alert = Alert.objects.get()
+    emails = oncall_emails().order_by("stage")
+    assert [(e.stage, e.to, e.about_id, e.status, e.attempts) for e in emails] == [
+        (ONCALL, ONCALL, str(alert.pk), "queued", 1),
+        ("second@levqor.test", "second@levqor.test", str(alert.pk), "queued", 1),
+    ]
+    assert AlertDelivery.objects.count() == 0  # the webhook is the only delivery row
+    client.force_login(staff)
+    count, _ = attention_row(client.get("/admin/").content.decode(), "Emails failing, being retried")
+    assert count == 2
+    assert ONCALL in client.get(f"/admin/status/alert/{alert.pk}/change/").content.decode()
+
+    # The provider is back; the watchdog (cron) sends them when due, once.
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    assert services.watchdog_run(now=now + timedelta(minutes=1))["retried"] == 0  # back-off
+    due = max(e.next_attempt_at for e in emails)
+    assert services.watchdog_run(now=due)["retried"] == 2
+    assert services.watchdog_run(now=due + timedelta(hours=1))["retried"] == 0
+    assert oncall_mail() == ["[Levqor on-call] Status monitoring is stale"]
+    assert len(mail.outbox) == 2 and "NOT published" in mail.outbox[0].body
 
 
 def test_an_unreachable_webhook_says_it_was_not_reached(components, stub_probes, settings):

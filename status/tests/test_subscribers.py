@@ -6,11 +6,19 @@ from django.core import mail
 from django.utils import timezone
 from django_q.tasks import async_task, result
 
+from compliance.models import OutboundEmail
+from compliance.outbox import services as outbox
 from status import services
-from status.models import Impact, IncidentStatus, Notification, Subscriber
+from status.models import Impact, IncidentStatus, Subscriber
 from status.tests.conftest import attention_row
 
 pytestmark = pytest.mark.django_db
+
+UNREACHABLE = "status.tests.backends.UnreachableBackend"
+
+
+def notices(**filters):
+    return OutboundEmail.objects.filter(kind__in=["status.incident-update", "status.maintenance"], **filters)
 
 
 def link_in(message, path: str) -> str:
@@ -97,7 +105,8 @@ def test_subscribers_get_creation_notified_updates_and_resolution_once_each(
     # The queue runs the same job again (a retry, a second worker): nothing more is sent.
     assert result(async_task(services.notifications_send, update_id=notified.pk)) == 0
     assert len(mail.outbox) == 3
-    assert Notification.objects.filter(sent_at__isnull=False).count() == 3
+    assert notices(status="sent").count() == 3
+    assert set(notices().values_list("stage", flat=True)) == {f"subscriber-{subscribed.pk}"}
 
 
 def test_every_notification_has_one_click_unsubscribe(
@@ -122,31 +131,70 @@ def test_every_notification_has_one_click_unsubscribe(
     assert mail.outbox == []
 
 
-def test_it_keeps_a_failed_send_visible_and_the_retry_sends_it_once(subscribed, staff, components, settings, client):
+def test_a_failed_send_is_the_outboxs_to_retry_and_is_sent_once(
+    subscribed, staff, components, settings, client, django_capture_on_commit_callbacks
+):
     incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
     update = services.incident_update(
         incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
     )
     backend = settings.EMAIL_BACKEND
-    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
-    with pytest.raises(RuntimeError, match="1 notification"):
-        services.notifications_send(update_id=update.pk)
-    failed = Notification.objects.get()
-    assert failed.sent_at is None and failed.failed_at is not None
-    assert failed.error == "send failed (ConnectionRefusedError)"
+    settings.EMAIL_BACKEND = UNREACHABLE
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.notifications_send(update_id=update.pk) == 1
+    email = notices().get()
+    assert (email.status, email.attempts, email.to) == ("queued", 1, "reader@example.test")
+    assert "ConnectionRefusedError" in email.last_error
+    assert email.about_type == "status.incidentupdate" and email.about_id == str(update.pk)
 
     client.force_login(staff)
-    count, url = attention_row(
-        client.get("/admin/").content.decode(), "Status emails to subscribers that failed to send"
-    )
+    count, url = attention_row(client.get("/admin/").content.decode(), "Emails failing, being retried")
     assert count == 1
     assert "reader@example.test" in client.get(url).content.decode()
 
+    # The fan-out runs again (the sweep): it queues nothing more.
+    assert services.notifications_sweep() == 0
     settings.EMAIL_BACKEND = backend
-    assert services.notifications_send(update_id=update.pk) == 1
+    assert outbox.emails_retry_due(now=email.next_attempt_at) == 1
+    assert outbox.emails_retry_due(now=email.next_attempt_at + timedelta(hours=1)) == 0
     assert services.notifications_send(update_id=update.pk) == 0
     assert len(mail.outbox) == 1
-    assert services.notification_failed_count() == 0
+    assert "unsubscribe" in mail.outbox[0].extra_headers["List-Unsubscribe"]
+
+
+def test_a_subscribers_notice_is_sent_once_however_often_it_is_delivered(
+    subscribed, staff, components, django_capture_on_commit_callbacks
+):
+    incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
+    update = services.incident_update(
+        incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
+    )
+    with django_capture_on_commit_callbacks(execute=False):  # the queue has not run it yet
+        assert services.notifications_send(update_id=update.pk) == 1
+        assert services.notifications_send(update_id=update.pk) == 0
+    email = notices().get()
+    assert outbox.email_deliver(email_id=email.pk) is True
+    assert outbox.email_deliver(email_id=email.pk) is False  # a second worker, a retried task
+    assert outbox.emails_retry_due(now=timezone.now() + timedelta(hours=1)) == 0
+    assert [m.to for m in mail.outbox] == [["reader@example.test"]]
+    assert mail.outbox[0].extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}"
+
+
+def test_a_subscriber_who_unsubscribes_before_the_notice_goes_is_not_sent_it(
+    subscribed, staff, components, django_capture_on_commit_callbacks
+):
+    incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
+    update = services.incident_update(
+        incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        services.notifications_send(update_id=update.pk)
+    services.subscriber_remove(subscriber=subscribed, actor=staff)
+    email = notices().get()
+    assert outbox.email_deliver(email_id=email.pk) is False
+    email.refresh_from_db()
+    assert email.status == "dropped" and "unsubscribed" in email.last_error
+    assert mail.outbox == []
 
 
 def test_someone_who_subscribes_after_an_update_is_not_sent_it(subscribed, staff, components):
@@ -175,8 +223,8 @@ def test_erasing_a_person_removes_their_subscription(customer, staff):
     Subscriber.objects.create(email="someone-else@example.test")
     erase = dict(providers.erasers())["status"]
 
-    assert erase(user=customer, actor=staff) == {"status_subscribers": 1, "status_notifications": 0}
-    assert erase(user=customer, actor=staff) == {"status_subscribers": 0, "status_notifications": 0}
+    assert erase(user=customer, actor=staff) == {"status_subscribers": 1}
+    assert erase(user=customer, actor=staff) == {"status_subscribers": 0}
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["someone-else@example.test"]
 
 
@@ -221,30 +269,60 @@ def test_it_emails_scheduled_maintenance_when_announced_and_when_it_starts_once_
     with django_capture_on_commit_callbacks(execute=True):
         services.maintenance_advance(now=end)
     assert len(mail.outbox) == 2
-    assert Notification.objects.filter(maintenance_update__maintenance=maintenance, sent_at__isnull=False).count() == 2
+    sent = notices(kind="status.maintenance", status="sent")
+    notified = maintenance.updates.filter(status__in=["scheduled", "in_progress"]).values_list("pk", flat=True)
+    assert set(sent.values_list("about_id", flat=True)) == {str(pk) for pk in notified}
 
 
-def test_staff_retry_a_failed_status_email_from_admin(subscribed, staff, components, settings, client):
+def test_staff_retry_a_status_email_whose_retries_ran_out_from_the_outbox(
+    subscribed, staff, components, settings, client, django_capture_on_commit_callbacks
+):
     incident = services.incident_create(name="X", impact=Impact.MINOR, body="x", notify=False, actor=staff)
     update = services.incident_update(
         incident=incident, status=IncidentStatus.IDENTIFIED, body="y", notify=True, actor=staff
     )
     backend = settings.EMAIL_BACKEND
-    settings.EMAIL_BACKEND = "status.tests.backends.UnreachableBackend"
-    for _ in range(5):  # the sweep gives up after 5 attempts
-        with pytest.raises(RuntimeError):
-            services.notifications_send(update_id=update.pk)
-    assert Notification.objects.get().attempts == 5
+    settings.EMAIL_BACKEND = UNREACHABLE
+    settings.LEVQOR_EMAIL_MAX_ATTEMPTS = 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notifications_send(update_id=update.pk)
+    failed = notices().get()
+    assert failed.status == "failed"
     settings.EMAIL_BACKEND = backend
     assert services.notifications_sweep() == 0  # given up: only staff can send it again
+    assert outbox.emails_retry_due(now=timezone.now() + timedelta(days=1)) == 0
 
     client.force_login(staff)
-    failed = Notification.objects.get()
-    response = client.post(
-        "/admin/status/notification/", {"action": "retry", "_selected_action": [failed.pk]}, follow=True
-    )
+    count, url = attention_row(client.get("/admin/").content.decode(), "Emails that failed (retries used up)")
+    assert count == 1 and "reader@example.test" in client.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"action": "retry_now", "_selected_action": [failed.pk]})
 
-    assert "1 failed email(s) queued to be sent again." in response.content.decode()
     failed.refresh_from_db()
-    assert failed.sent_at is not None and failed.failed_at is None
+    assert failed.status == "sent"
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["reader@example.test"]
+
+
+def test_each_requested_confirmation_is_sent_once_and_not_once_confirmed(client, django_capture_on_commit_callbacks):
+    subscribe(client, "again@example.test", django_capture_on_commit_callbacks)
+    subscriber = Subscriber.objects.get()
+    first = OutboundEmail.objects.get(kind="status.subscribe-confirm")
+    assert (first.about_id, first.stage, first.status) == (
+        str(subscriber.pk),
+        subscriber.confirm_sent_at.isoformat(),
+        "sent",
+    )
+    assert "confirm_url" not in first.context  # made at delivery, never stored
+    assert outbox.email_deliver(email_id=first.pk) is False
+
+    # Asked again after ten minutes: a second confirmation, queued once; the
+    # address is confirmed before it goes, so it is dropped.
+    later = timezone.now() + timedelta(minutes=11)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.subscriber_subscribe(email="again@example.test", now=later)
+    services.subscriber_confirm(token=services.subscribers.confirm_token(subscriber))
+    second = OutboundEmail.objects.exclude(pk=first.pk).get(kind="status.subscribe-confirm")
+    assert outbox.email_deliver(email_id=second.pk) is False
+    second.refresh_from_db()
+    assert second.status == "dropped" and "already confirmed" in second.last_error
     assert len(mail.outbox) == 1

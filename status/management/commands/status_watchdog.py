@@ -7,8 +7,8 @@ class Command(BaseCommand):
     help = (
         "Run from cron every minute, outside the task queue: alert on-call (LEVQOR_ONCALL_EMAILS, "
         "LEVQOR_ONCALL_WEBHOOK_URL) when a component is down or monitoring is stale (the worker heartbeat or the "
-        "snapshots stopped), and when it recovers; retry alert deliveries that failed. Each change of state is "
-        "alerted once, however often this runs. Safe to run twice."
+        "snapshots stopped), and when it recovers; retry on-call webhooks and emails that failed. Each change of "
+        "state is alerted once, however often this runs. Safe to run twice."
     )
 
     def handle(self, *args, **options):
