@@ -138,7 +138,7 @@ def copy_to_outbox(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("status", "0002_oncall_drafts_maintenance_notices"),
-        ("compliance", "0004_outbox"),
+        ("compliance", "0005_outbox_suppression"),
     ]
 
     operations = [migrations.RunPython(copy_to_outbox, migrations.RunPython.noop)]
