@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 
 from . import audit
 from .models import TermsAcceptance, TermsNotice, TermsVersion
-from .outbox.services import email_queue
+from .outbox.services import emails_queue_many as email_queue_many
 
 logger = logging.getLogger(__name__)
 
@@ -122,33 +122,45 @@ def terms_version_publish(*, version: TermsVersion, actor, now=None) -> bool:
 
 def terms_notify(*, version_id: int) -> int:
     """Queue the "terms changed" email for every active customer, once per
-    (person, version) in the outbox. Safe to run twice: a second run queues
-    nobody again. Returns how many were newly queued."""
+    (person, version): `TermsNotice` records who was told, and the outbox
+    queues each (person, version) once. Safe to run twice and on two
+    workers. Batches of 500 go in one insert and one delivery task each.
+    Returns how many people were told (a re-run finds nobody new)."""
     version = TermsVersion.objects.filter(pk=version_id, published_at__isnull=False).first()
     if version is None:
         return 0
     link = settings.LEVQOR_BASE_URL + reverse("compliance:terms_accept")
-    queued = 0
     users = get_user_model().objects.filter(is_active=True, is_staff=False, account__isnull=False)
-    for user in users.exclude(pk__in=TermsNotice.objects.filter(version=version).values("user_id")).iterator():
+    pending = list(
+        users.exclude(pk__in=TermsNotice.objects.filter(version=version).values("user_id"))
+        .order_by("pk")
+        .values_list("pk", "email")
+    )
+    claimed = 0
+    for start in range(0, len(pending), 500):
+        batch = dict(pending[start : start + 500])
         with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    TermsNotice.objects.create(version=version, user=user)
-            except IntegrityError:
-                continue  # another worker took this one
-            email_queue(
-                kind="compliance.terms-updated",
-                about=user,
-                stage=f"terms-{version.pk}",
-                template="terms-updated",
-                to=user.email,
-                context={"link": link},
-                objects={"user": user, "version": version},
+            created = TermsNotice.objects.bulk_create(
+                [TermsNotice(version=version, user_id=pk) for pk in batch], ignore_conflicts=True
             )
-        queued += 1
-    logger.info("terms %s: %d notices queued", version.version, queued)
-    return queued
+            # The outbox queues each (person, version) once, whoever else runs this.
+            email_queue_many(
+                kind="compliance.terms-updated",
+                emails=[
+                    {
+                        "about": ("accounts.user", pk),
+                        "stage": f"terms-{version.pk}",
+                        "template": "terms-updated",
+                        "to": address,
+                        "context": {"link": link},
+                        "objects": {"user": ("accounts.user", pk), "version": version},
+                    }
+                    for pk, address in batch.items()
+                ],
+            )
+        claimed += len(created)
+    logger.info("terms %s: %d notices queued", version.version, claimed)
+    return claimed
 
 
 @transaction.atomic

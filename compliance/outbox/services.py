@@ -83,7 +83,7 @@ def email_queue(
     sensitive: bool = False,
     forget_recipient: bool = False,
     requested: bool = False,
-    objects: dict[str, models.Model] | None = None,
+    objects: dict[str, models.Model | tuple[str, str | int]] | None = None,
 ) -> OutboundEmail | None:
     """Queue one email, once per (kind, about, stage); None if it was queued
     before. Sent after the caller's transaction commits (nothing is sent for
@@ -125,13 +125,17 @@ def emails_queue_many(*, kind: str, emails: list[dict]) -> list[int]:
     """Queue many emails of one kind in one insert (a sweep's batch), each
     once per (kind, about, stage) as with `email_queue`: one already queued
     is left as it is. Each item has `about` and `template`, and may have
-    `stage`, `to`, `context`, `tags`, `purpose`. Delivered after commit in
+    `stage`, `to`, `context`, `objects` (records as instances or (label, pk)
+    pairs), `tags`, `headers`, `purpose`. Delivered after commit in
     one task; returns the ids of the emails still waiting for it."""
     if not emails:
         return []
     rows = []
     for item in emails:
         about_type, about_id = about_key(item["about"])
+        context = dict(item.get("context") or {})
+        if item.get("objects"):
+            context[OBJECTS] = {name: about_key(obj) for name, obj in item["objects"].items()}
         rows.append(
             OutboundEmail(
                 kind=kind,
@@ -140,9 +144,10 @@ def emails_queue_many(*, kind: str, emails: list[dict]) -> list[int]:
                 stage=str(item.get("stage", ""))[:80],
                 template=item["template"],
                 to=item.get("to", ""),
-                context=item.get("context") or {},
+                context=context,
                 purpose=item.get("purpose", "transactional"),
                 tags=list(item.get("tags") or []),
+                headers=dict(item.get("headers") or {}),
             )
         )
     OutboundEmail.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
