@@ -15,9 +15,9 @@ from levqor.lib import attention
 from levqor.lib.admin import ReadOnlyMixin, SubsetFilter
 
 from .. import audit, dashboard
-from . import erasure, exports
-from .forms import ExtendForm, ReasonForm
-from .models import DataExport, ErasureRequest
+from . import erasure, exports, privacy_requests
+from .forms import ExtendForm, NoteForm, ReasonForm
+from .models import DataExport, ErasureRequest, PrivacyRequest
 
 
 class OverdueFilter(SubsetFilter):
@@ -33,6 +33,8 @@ class OverdueFilter(SubsetFilter):
         today = timezone.localdate()
         if queryset.model is DataExport:
             queryset = queryset.filter(completed_at__isnull=True)
+        elif queryset.model is PrivacyRequest:
+            queryset = queryset.filter(status=PrivacyRequest.Status.PENDING)
         else:
             queryset = queryset.filter(status__in=[ErasureRequest.Status.PENDING, ErasureRequest.Status.APPROVED])
         if value == "overdue":
@@ -269,6 +271,84 @@ class ErasureRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
     def retry(self, request, queryset):
         done = sum(erasure.erasure_retry(request=r, actor=request.user) for r in queryset)
         self.message_user(request, f"Queued {done} erasure(s) again.")
+
+
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
+    """The privacy centre's queue: verified requests from anyone, by email
+    address. Answering runs the kind's service (see privacy_requests.py)."""
+
+    view_action = "privacy_request"
+    list_display = ("id", "email", "kind", "status", "created_at", "verified_at", "due", "deadline", "decided_by")
+    list_filter = ("status", "kind", OverdueFilter, ("created_at", admin.DateFieldListFilter))
+    search_fields = ("email", "=id")
+    list_select_related = ("decided_by",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = (
+        "email",
+        "kind",
+        "details",
+        "objection_kinds",
+        "status",
+        "created_at",
+        "verified_at",
+        "requested_at",
+        "due_on",
+        "deadline_on",
+        "user",
+        "decided_by",
+        "decided_at",
+        "staff_note",
+        "outcome",
+        "data_export",
+        "erasure_request",
+        "link_expires_at",
+    )
+    fields = readonly_fields
+    actions = ["answer", "refuse", "extend_deadline"]
+
+    def is_done(self, obj) -> bool:
+        return obj.status != PrivacyRequest.Status.PENDING
+
+    @admin.action(description="Answer: export / erase / record the objection / confirm the correction (emailed)")
+    def answer(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=NoteForm,
+            title="Answer the request (the note is emailed; required for a correction)",
+            apply=lambda r, data: privacy_requests.privacy_request_answer(
+                request=r, note=data["note"], actor=request.user
+            ),
+        )
+
+    @admin.action(description="Refuse (reason emailed)")
+    def refuse(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Refuse the request",
+            apply=lambda r, data: privacy_requests.privacy_request_refuse(
+                request=r, reason=data["reason"], actor=request.user
+            ),
+        )
+
+    @admin.action(description="Extend the deadline (reason emailed)")
+    def extend_deadline(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ExtendForm,
+            title="Extend the deadline",
+            apply=lambda r, data: privacy_requests.privacy_request_extend_deadline(
+                request=r, months=data["months"], reason=data["reason"], actor=request.user
+            ),
+        )
 
 
 # The admin index's "needs attention" queues and the compliance dashboard's
