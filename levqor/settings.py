@@ -492,6 +492,8 @@ LEVQOR_RETENTION_DAYS = {
     "expired_exports": env_int("LEVQOR_RETENTION_EXPIRED_EXPORTS_DAYS", 30, minimum=0),
     "audit_details": env_int("LEVQOR_RETENTION_AUDIT_DETAILS_DAYS", 6 * 365, minimum=365),
     "email_log": env_int("LEVQOR_RETENTION_EMAIL_LOG_DAYS", 2 * 365, minimum=30),
+    # Privacy-centre requests nobody verified (the link works 7 days).
+    "unverified_privacy_requests": env_int("LEVQOR_RETENTION_UNVERIFIED_PRIVACY_REQUESTS_DAYS", 30, minimum=8),
 }
 
 # --- REST framework (the API issue fills this in) --------------------------------

@@ -12,6 +12,7 @@ from ..marketing_links import normalise
 from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, PrivacyRequest, TermsAcceptance
 from ..outbox import services as outbox
 from .exports import exports_delete_files, exports_expired_before, exports_prune_files
+from .privacy_requests import privacy_requests_prune_unverified
 from .providers import ExportFile, Processing, Provider, audit_history
 
 
@@ -224,6 +225,7 @@ provider = Provider(
         "expired_exports": prune_expired_exports,
         "audit_details": prune_audit_details,
         "email_log": outbox.emails_prune,
+        "unverified_privacy_requests": privacy_requests_prune_unverified,
     },
     processing=(
         Processing(
@@ -271,6 +273,15 @@ provider = Provider(
             legal_basis="Legal obligation (art. 6(1)(c))",
             retention_kind="expired_exports",
             recipients=("Amazon Web Services S3 (file storage)", "Resend (email delivery)"),
+        ),
+        Processing(
+            activity="Privacy centre requests not (yet) verified",
+            subjects="Anyone who asks at /privacy/request",
+            data="Email address, the kind of request and what they wrote",
+            purpose="Check the address is the person's before answering their request",
+            legal_basis="Legal obligation (art. 6(1)(c), art. 12(6))",
+            retention_kind="unverified_privacy_requests",
+            recipients=("Resend (email delivery)", "Cloud hosting provider"),
         ),
         Processing(
             activity="Sign-in security and abuse signals",

@@ -81,6 +81,15 @@ def account_for(email: str):
     return users.first()
 
 
+def privacy_requests_prune_unverified(*, cutoff: datetime, dry_run: bool) -> int:
+    """Retention ("unverified_privacy_requests"): requests never verified,
+    made before `cutoff`, go with the address they hold."""
+    old = PrivacyRequest.objects.filter(status=Status.UNVERIFIED, created_at__lt=cutoff)
+    if dry_run:
+        return old.count()
+    return old.delete()[0]
+
+
 # --- asking and verifying ---------------------------------------------------------------
 
 

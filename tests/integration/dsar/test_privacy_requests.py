@@ -330,3 +330,17 @@ def test_staff_see_and_answer_the_queue(client, staff, staff_client, django_capt
     request.refresh_from_db()
     assert request.status == "done" and request.decided_by == staff
     assert AuditEvent.objects.filter(action="privacy_request.answered", actor=staff).exists()
+
+
+def test_retention_deletes_only_old_unverified_requests(client, django_capture_on_commit_callbacks):
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        old = privacy_requests.privacy_request_submit(email=STRANGER, kind="access", now=now - timedelta(days=40))
+        privacy_requests.privacy_request_submit(email=STRANGER, kind="access", now=now - timedelta(days=2))
+    kept = verified(client, django_capture_on_commit_callbacks, email="other@example.test")
+    PrivacyRequest.objects.filter(pk=kept.pk).update(created_at=now - timedelta(days=40))
+    cutoff = now - timedelta(days=30)
+    assert privacy_requests.privacy_requests_prune_unverified(cutoff=cutoff, dry_run=True) == 1
+    assert privacy_requests.privacy_requests_prune_unverified(cutoff=cutoff, dry_run=False) == 1
+    assert not PrivacyRequest.objects.filter(pk=old.pk).exists()
+    assert PrivacyRequest.objects.count() == 2
