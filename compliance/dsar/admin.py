@@ -380,6 +380,7 @@ def _dashboard_rows() -> list:
     overdue = exports.exports_overdue().count()
     week = open_exports.filter(deadline_on__range=(today, today + timedelta(days=7))).count()
     erasures_overdue = erasure.erasures_open().filter(deadline_on__lt=today).count()
+    privacy_overdue = privacy_requests.privacy_requests_overdue().count()
     return [
         dashboard.Row("Data exports not yet answered", open_exports.count()),
         dashboard.Row("Data exports overdue", overdue, attention=overdue > 0),
@@ -387,6 +388,8 @@ def _dashboard_rows() -> list:
         dashboard.Row("Data exports failed", DataExport.objects.filter(status=DataExport.Status.FAILED).count()),
         dashboard.Row("Erasure requests awaiting review", erasure.erasures_pending().count()),
         dashboard.Row("Erasure requests overdue", erasures_overdue, attention=erasures_overdue > 0),
+        dashboard.Row("Privacy requests awaiting staff", privacy_requests.privacy_requests_awaiting_staff().count()),
+        dashboard.Row("Privacy requests overdue", privacy_overdue, attention=privacy_overdue > 0),
     ]
 
 

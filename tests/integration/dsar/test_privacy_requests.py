@@ -323,10 +323,11 @@ def test_staff_see_and_answer_the_queue(client, staff, staff_client, django_capt
     assert STRANGER in staff_client.get(url + "?status__exact=pending").content.decode()
     assert staff_client.get(f"{url}{request.pk}/change/").status_code == 200
     assert AuditEvent.objects.filter(action="privacy_request_viewed", target_id=str(request.pk)).exists()
+    chosen = {"action": "answer", "_selected_action": [str(request.pk)]}
+    form = staff_client.post(url, chosen).content.decode()  # the action first asks for the note
+    assert "Answer the request" in form and STRANGER in form
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(
-            url, {"action": "answer", "_selected_action": [str(request.pk)], "apply": "1", "note": ""}, follow=True
-        )
+        staff_client.post(url, {**chosen, "apply": "1", "note": ""}, follow=True)
     request.refresh_from_db()
     assert request.status == "done" and request.decided_by == staff
     assert AuditEvent.objects.filter(action="privacy_request.answered", actor=staff).exists()
@@ -344,3 +345,24 @@ def test_retention_deletes_only_old_unverified_requests(client, django_capture_o
     assert privacy_requests.privacy_requests_prune_unverified(cutoff=cutoff, dry_run=False) == 1
     assert not PrivacyRequest.objects.filter(pk=old.pk).exists()
     assert PrivacyRequest.objects.count() == 2
+
+
+def test_staff_are_told_a_correction_needs_a_note(staff_client, django_capture_on_commit_callbacks):
+    request = verified(Client(), django_capture_on_commit_callbacks, kind="correction")
+    chosen = {"action": "answer", "_selected_action": [str(request.pk)], "apply": "1", "note": ""}
+    page = staff_client.post("/admin/compliance/privacyrequest/", chosen, follow=True).content.decode()
+    assert "Say what was corrected" in page
+    request.refresh_from_db()
+    assert request.status == "pending"
+
+
+def test_the_deadline_of_a_verified_request_can_be_extended(client, staff, django_capture_on_commit_callbacks):
+    request = verified(client, django_capture_on_commit_callbacks, kind="objection")
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy_requests.privacy_request_extend_deadline(
+            request=request, months=1, reason="We are checking old backups.", actor=staff
+        )
+    request.refresh_from_db()
+    assert request.deadline_on == add_months(request.received_on, 2)
+    assert "request about your personal data" in mail.outbox[-1].body
+    assert "We are checking old backups." in mail.outbox[-1].body
