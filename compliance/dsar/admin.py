@@ -306,7 +306,7 @@ class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
         "link_expires_at",
     )
     fields = readonly_fields
-    actions = ["answer", "refuse", "extend_deadline"]
+    actions = ["answer", "refuse", "extend_deadline", "resend_link"]
 
     def is_done(self, obj) -> bool:
         return obj.status != PrivacyRequest.Status.PENDING
@@ -349,6 +349,11 @@ class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
                 request=r, months=data["months"], reason=data["reason"], actor=request.user
             ),
         )
+
+    @admin.action(description="Email a new download link (address exports; old links stop working)")
+    def resend_link(self, request, queryset):
+        done = sum(privacy_requests.privacy_request_resend_link(request=r, actor=request.user) for r in queryset)
+        self.message_user(request, f"Sent {done} new link(s) (only answered exports for addresses without an account).")
 
 
 # The admin index's "needs attention" queues and the compliance dashboard's

@@ -212,6 +212,13 @@ def _answer_access(request: PrivacyRequest, user, actor) -> tuple[dict, str]:
             "This address has a Levqor account, so your copy is built as that account's data export: we email "
             "the download link to this address when it is ready, and you download it signed in.",
         )
+    _email_link(request)
+    return {"address_export": True}, ""
+
+
+def _email_link(request: PrivacyRequest) -> None:
+    """A fresh 7-day download link for an address export, emailed once per
+    link version. The link is a secret: the outbox forgets it once sent."""
     request.link_expires_at = timezone.now() + timedelta(days=settings.LEVQOR_DSAR_LINK_DAYS)
     email_queue(
         kind="dsar.privacy-request",
@@ -223,7 +230,6 @@ def _answer_access(request: PrivacyRequest, user, actor) -> tuple[dict, str]:
         objects={"request": request},
         sensitive=True,
     )
-    return {"address_export": True, "link_version": request.link_version}, ""
 
 
 def _answer_erasure(request: PrivacyRequest, user, actor) -> tuple[dict, str]:
@@ -306,6 +312,22 @@ def privacy_request_refuse(*, request: PrivacyRequest, reason: str, actor) -> bo
     request.save(update_fields=["status", "decided_by", "decided_at", "staff_note"])
     audit.record(actor=actor, action="privacy_request.refused", target=request, details={"reason": reason})
     _tell(request, to=request.email, stage="refused", message="We cannot do what you asked, for this reason:")
+    return True
+
+
+@transaction.atomic
+def privacy_request_resend_link(*, request: PrivacyRequest, actor) -> bool:
+    """Email a new download link (7 days) for an answered address export;
+    links sent before stop working. False for any other request."""
+    request = _locked(request)
+    if request.kind != Kind.ACCESS or request.status != Status.DONE or request.data_export_id or not request.email:
+        return False
+    request.link_version += 1
+    _email_link(request)
+    request.save(update_fields=["link_version", "link_expires_at"])
+    audit.record(
+        actor=actor, action="privacy_request.link_resent", target=request, details={"version": request.link_version}
+    )
     return True
 
 

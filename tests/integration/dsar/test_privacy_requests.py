@@ -222,6 +222,13 @@ def test_an_expired_or_forged_download_link_is_refused(client, staff, django_cap
     assert Client().get(link).status_code == 410
     assert Client().get(link[:-3] + "abc").status_code == 404
     assert Client().get("/privacy/request/download/nothing").status_code == 404
+    # Staff send a new link: it works for 7 more days, and the old one is dead.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert privacy_requests.privacy_request_resend_link(request=request, actor=staff)
+    fresh = download_path(mail.outbox[-1])
+    assert fresh != link
+    assert Client().get(fresh).status_code == 200
+    assert Client().get(link).status_code == 404
 
 
 def test_an_account_holder_gets_their_own_account_export(
