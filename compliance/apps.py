@@ -20,7 +20,7 @@ class ComplianceConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: see the note above.
         from . import abuse, lockout
-        from .dsar import erasure
+        from .dsar import erasure, privacy_requests
         from .dsar.models import DataExport
         from .models import ScreeningAppeal
         from .outbox import selectors as outbox
@@ -40,6 +40,12 @@ class ComplianceConfig(AppConfig):
             "High-risk data appeals awaiting review",
             count=lambda: ScreeningAppeal.objects.filter(status=ScreeningAppeal.Status.PENDING).count(),
             url_name="admin:compliance_screeningappeal_changelist",
+        )
+        attention.register(
+            "Privacy requests awaiting staff",
+            count=lambda: privacy_requests.privacy_requests_awaiting_staff().count(),
+            url_name="admin:compliance_privacyrequest_changelist",
+            query="status__exact=pending",
         )
         attention.register(
             "Emails that failed (retries used up)",

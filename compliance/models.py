@@ -6,7 +6,7 @@ from django.db import models
 
 # The data-request models live in their own room (compliance/dsar/) and
 # belong to this app: importing them here registers them with it.
-from .dsar.models import DataExport, ErasureRequest  # noqa: F401
+from .dsar.models import DataExport, ErasureRequest, PrivacyRequest  # noqa: F401
 from .outbox.models import OutboundEmail, Suppression  # noqa: F401 - the email outbox is this app's too
 
 

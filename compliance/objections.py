@@ -69,33 +69,36 @@ def objection_counts() -> dict[str, int]:
 @transaction.atomic
 def objections_set(*, user, choices: dict[str, bool], source: str, actor, now=None) -> list[str]:
     """Set the person's objections to exactly `choices` (kinds not named are
-    left alone). Returns the kinds that changed; setting the same choices
-    twice changes nothing. Objecting to marketing also unsubscribes them."""
+    left alone). `user` is an account user or, for someone without an
+    account (the privacy centre), an email address. Returns the kinds that
+    changed; setting the same choices twice changes nothing. Objecting to
+    marketing also unsubscribes them."""
     unknown = set(choices) - set(KINDS)
     if unknown:
         raise ValueError(f"Unknown objection kind(s): {', '.join(sorted(unknown))}.")
     now = now or timezone.now()
     email = _email_of(user)
+    account = None if isinstance(user, str) else user
     changed = []
     for kind, wanted in choices.items():
         row = Objection.objects.select_for_update().filter(email=email, kind=kind).first()
         if row is None:
             if not wanted:
                 continue
-            Objection.objects.create(email=email, user=user, kind=kind, active=True, source=source, updated_at=now)
+            Objection.objects.create(email=email, user=account, kind=kind, active=True, source=source, updated_at=now)
         elif row.active == bool(wanted):
             continue
         else:
             row.active = bool(wanted)
             row.source = source
-            row.user = user
+            row.user = account or row.user
             row.updated_at = now
             row.save()
         changed.append(kind)
         audit.record(
             actor=actor,
             action="objection.made" if wanted else "objection.withdrawn",
-            target=user,
+            target=account or Objection.objects.get(email=email, kind=kind),
             details={"kind": kind, "via": source},
         )
     if choices.get(Objection.Kind.MARKETING):

@@ -502,6 +502,8 @@ LEVQOR_RETENTION_DAYS = {
     "unconfirmed_subscriptions": env_int("LEVQOR_RETENTION_UNCONFIRMED_SUBSCRIPTIONS_DAYS", 30, minimum=8),
     "cookie_consents": env_int("LEVQOR_RETENTION_COOKIE_CONSENTS_DAYS", 2 * 365, minimum=400),
     "terms_evidence": env_int("LEVQOR_RETENTION_TERMS_EVIDENCE_DAYS", 6 * 365, minimum=365),
+    # Privacy-centre requests nobody verified (the link works 7 days).
+    "unverified_privacy_requests": env_int("LEVQOR_RETENTION_UNVERIFIED_PRIVACY_REQUESTS_DAYS", 30, minimum=8),
 }
 
 # --- AI assist (app `levqor.assist`) and app metrics (app `levqor.metrics`) -------

@@ -35,6 +35,29 @@ def erase_user(*, user, actor) -> dict:
     return {"status_subscribers": deleted}
 
 
+def subscription_rows_for_address(*, email: str):
+    """An address's incident-email subscription, with its history, for the
+    export of someone without an account (the privacy centre)."""
+    for subscriber in Subscriber.objects.filter(email__iexact=email):
+        yield {
+            "email": subscriber.email,
+            "created_at": subscriber.created_at,
+            "confirmed_at": subscriber.confirmed_at,
+            "unsubscribed_at": subscriber.unsubscribed_at,
+            "history": providers.audit_history(subscriber),
+        }
+
+
+@transaction.atomic
+def erase_address(*, email: str, actor) -> dict:
+    """Delete an address's subscription (and what hangs on it). Safe to run twice."""
+    subscribers = list(Subscriber.objects.filter(email__iexact=email))
+    for subscriber in subscribers:
+        audit.record(actor=actor, action="status.subscriber.erased", target=subscriber)
+    deleted = Subscriber.objects.filter(pk__in=[s.pk for s in subscribers]).delete()[0]
+    return {"status_subscribers": len(subscribers), "status_rows_deleted": deleted}
+
+
 provider = providers.Provider(
     name="status",
     files={
@@ -45,6 +68,13 @@ provider = providers.Provider(
         )
     },
     erase=erase_user,
+    address_files={
+        "status.json": providers.ExportFile(
+            "Your subscription to status-page incident emails, if any, and its history.",
+            rows=subscription_rows_for_address,
+        )
+    },
+    erase_address=erase_address,
     retention={"status_raw_snapshots": snapshots_prune},
     processing=(
         providers.Processing(

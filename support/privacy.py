@@ -10,6 +10,7 @@ the outbox's (`compliance.outbox`), which compliance exports and erases by
 address.
 """
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from compliance import audit
@@ -82,6 +83,17 @@ def erase_user(*, user, actor) -> dict:
     }
 
 
+def support_rows_for_address(*, email: str):
+    """SLA credit requests and disputes filed by a (closed or former)
+    account user with this address, with their history, for the export of
+    someone answered by address (the privacy centre)."""
+    for user in get_user_model().objects.filter(email__iexact=email).order_by("pk"):
+        for row in support_rows(user=user):
+            model = SlaCreditRequest if row["kind"] == "sla_credit_request" else Dispute
+            row["history"] = providers.audit_history(model(pk=row["id"]))
+            yield row
+
+
 provider = providers.Provider(
     name="support",
     files={
@@ -91,6 +103,13 @@ provider = providers.Provider(
         )
     },
     erase=erase_user,
+    address_files={
+        "support.json": providers.ExportFile(
+            "SLA credit requests and disputes filed with your address: what you wrote, status, decisions, "
+            "replies to you and their history.",
+            rows=support_rows_for_address,
+        )
+    },
     processing=(
         providers.Processing(
             activity="SLA credit requests, disputes and chargebacks",

@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from compliance.dsar import views as dsar_views
-from compliance.dsar.models import DataExport, ErasureRequest
+from compliance.dsar.models import DataExport, ErasureRequest, PrivacyRequest
 from levqor.lib import ratelimit
 from support import rules
 from support import views as support_views
@@ -129,3 +129,17 @@ def test_erasure_request_is_limited_per_ip(client, customer, pinned_clock):
     assert not ErasureRequest.objects.exists()
     assert signed_in(client, customer, OTHER_ADDRESS).post("/data-requests/erase", {"confirm": "on"}).status_code == 302
     assert ErasureRequest.objects.filter(user=customer).count() == 1
+
+
+def test_privacy_request_form_is_limited_per_ip(client, pinned_clock):
+    scope, limit, period = decorator_rate(dsar_views.privacy_request)
+    assert scope == "privacy-request"
+    for attempt in range(limit):
+        # Not an address: refused by the form, nothing written.
+        assert client.post("/privacy/request", {"email": "nope", "kind": "access"}).status_code == 400, attempt
+    valid = {"email": "reader@example.test", "kind": "access"}
+    assert_limited(client.post("/privacy/request", valid), period)
+    assert not PrivacyRequest.objects.exists()
+    assert client.get("/privacy/request").status_code == 200  # showing the form is free
+    assert Client(REMOTE_ADDR=OTHER_ADDRESS).post("/privacy/request", valid).status_code == 200
+    assert PrivacyRequest.objects.count() == 1

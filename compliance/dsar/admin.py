@@ -15,9 +15,9 @@ from levqor.lib import attention
 from levqor.lib.admin import ReadOnlyMixin, SubsetFilter
 
 from .. import audit, dashboard
-from . import erasure, exports
-from .forms import ExtendForm, ReasonForm
-from .models import DataExport, ErasureRequest
+from . import erasure, exports, privacy_requests
+from .forms import ExtendForm, NoteForm, ReasonForm
+from .models import DataExport, ErasureRequest, PrivacyRequest
 
 
 class OverdueFilter(SubsetFilter):
@@ -33,6 +33,8 @@ class OverdueFilter(SubsetFilter):
         today = timezone.localdate()
         if queryset.model is DataExport:
             queryset = queryset.filter(completed_at__isnull=True)
+        elif queryset.model is PrivacyRequest:
+            queryset = queryset.filter(status=PrivacyRequest.Status.PENDING)
         else:
             queryset = queryset.filter(status__in=[ErasureRequest.Status.PENDING, ErasureRequest.Status.APPROVED])
         if value == "overdue":
@@ -271,6 +273,89 @@ class ErasureRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
         self.message_user(request, f"Queued {done} erasure(s) again.")
 
 
+@admin.register(PrivacyRequest)
+class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
+    """The privacy centre's queue: verified requests from anyone, by email
+    address. Answering runs the kind's service (see privacy_requests.py)."""
+
+    view_action = "privacy_request"
+    list_display = ("id", "email", "kind", "status", "created_at", "verified_at", "due", "deadline", "decided_by")
+    list_filter = ("status", "kind", OverdueFilter, ("created_at", admin.DateFieldListFilter))
+    search_fields = ("email", "=id")
+    list_select_related = ("decided_by",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    readonly_fields = (
+        "email",
+        "kind",
+        "details",
+        "objection_kinds",
+        "status",
+        "created_at",
+        "verified_at",
+        "requested_at",
+        "due_on",
+        "deadline_on",
+        "user",
+        "decided_by",
+        "decided_at",
+        "staff_note",
+        "outcome",
+        "data_export",
+        "erasure_request",
+        "link_expires_at",
+    )
+    fields = readonly_fields
+    actions = ["answer", "refuse", "extend_deadline", "resend_link"]
+
+    def is_done(self, obj) -> bool:
+        return obj.status != PrivacyRequest.Status.PENDING
+
+    @admin.action(description="Answer: export / erase / record the objection / confirm the correction (emailed)")
+    def answer(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=NoteForm,
+            title="Answer the request (the note is emailed; required for a correction)",
+            apply=lambda r, data: privacy_requests.privacy_request_answer(
+                request=r, note=data["note"], actor=request.user
+            ),
+        )
+
+    @admin.action(description="Refuse (reason emailed)")
+    def refuse(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title="Refuse the request",
+            apply=lambda r, data: privacy_requests.privacy_request_refuse(
+                request=r, reason=data["reason"], actor=request.user
+            ),
+        )
+
+    @admin.action(description="Extend the deadline (reason emailed)")
+    def extend_deadline(self, request, queryset):
+        return _reason_action(
+            self,
+            request,
+            queryset,
+            form_class=ExtendForm,
+            title="Extend the deadline",
+            apply=lambda r, data: privacy_requests.privacy_request_extend_deadline(
+                request=r, months=data["months"], reason=data["reason"], actor=request.user
+            ),
+        )
+
+    @admin.action(description="Email a new download link (address exports; old links stop working)")
+    def resend_link(self, request, queryset):
+        done = sum(privacy_requests.privacy_request_resend_link(request=r, actor=request.user) for r in queryset)
+        self.message_user(request, f"Sent {done} new link(s) (only answered exports for addresses without an account).")
+
+
 # The admin index's "needs attention" queues and the compliance dashboard's
 # DSAR section. Registered here (admin modules load once, at start-up) so
 # the rest of compliance needs no knowledge of data requests.
@@ -300,6 +385,7 @@ def _dashboard_rows() -> list:
     overdue = exports.exports_overdue().count()
     week = open_exports.filter(deadline_on__range=(today, today + timedelta(days=7))).count()
     erasures_overdue = erasure.erasures_open().filter(deadline_on__lt=today).count()
+    privacy_overdue = privacy_requests.privacy_requests_overdue().count()
     return [
         dashboard.Row("Data exports not yet answered", open_exports.count()),
         dashboard.Row("Data exports overdue", overdue, attention=overdue > 0),
@@ -307,6 +393,8 @@ def _dashboard_rows() -> list:
         dashboard.Row("Data exports failed", DataExport.objects.filter(status=DataExport.Status.FAILED).count()),
         dashboard.Row("Erasure requests awaiting review", erasure.erasures_pending().count()),
         dashboard.Row("Erasure requests overdue", erasures_overdue, attention=erasures_overdue > 0),
+        dashboard.Row("Privacy requests awaiting staff", privacy_requests.privacy_requests_awaiting_staff().count()),
+        dashboard.Row("Privacy requests overdue", privacy_overdue, attention=privacy_overdue > 0),
     ]
 
 

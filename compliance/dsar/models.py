@@ -154,3 +154,87 @@ class ErasureRequest(StatutoryDeadline):
     @property
     def is_overdue(self) -> bool:
         return self.status in (self.Status.PENDING, self.Status.APPROVED) and self.days_left() < 0
+
+
+class PrivacyRequest(StatutoryDeadline):
+    """A data request from anyone, account or not, made at /privacy/request:
+    unverified until the person follows the emailed link (valid 7 days),
+    then in the staff queue with the statutory deadline counted from
+    verification. Until then `requested_at`/`due_on` are provisional."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "A copy of my data (access / export)"
+        ERASURE = "erasure", "Delete my data (erasure)"
+        OBJECTION = "objection", "Stop using my data (objection)"
+        CORRECTION = "correction", "Correct my data (rectification)"
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "unverified", "Awaiting email verification"
+        PENDING = "pending", "Awaiting staff"
+        DONE = "done", "Answered"
+        REFUSED = "refused", "Refused"
+
+    # Blank once an erasure for an address without an account is done.
+    email = models.EmailField(blank=True, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    details = models.TextField(blank=True, max_length=2000, help_text="What the person wrote with the request.")
+    objection_kinds = models.JSONField(
+        default=list, blank=True, help_text="For an objection: the kinds objected to (none named: every kind)."
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNVERIFIED, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True, help_text="When the form was sent.")
+    # Only a hash of the emailed verification token is stored.
+    verify_token_hash = models.CharField(max_length=64, unique=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The account with this address when staff answered, if any.",
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    staff_note = models.TextField(blank=True, max_length=2000, help_text="Emailed to the person with the answer.")
+    outcome = models.JSONField(default=dict, blank=True, help_text="What was done (export, erasure, objections).")
+    data_export = models.ForeignKey(DataExport, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    erasure_request = models.ForeignKey(
+        ErasureRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The download link of an access answer for an address without an
+    # account: signed with this version, valid until link_expires_at.
+    link_version = models.PositiveIntegerField(default=1)
+    link_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email", "-created_at"], name="privacy_request_email_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["unverified", "pending", "done", "refused"]),
+                name="privacy_request_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["access", "erasure", "objection", "correction"]),
+                name="privacy_request_kind_known",
+            ),
+            models.CheckConstraint(condition=Q(extension_months__lte=2), name="privacy_request_extension_max_2"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Privacy request #{self.pk} ({self.kind})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.is_open and self.days_left() < 0
+
+    @property
+    def link_is_live(self) -> bool:
+        return self.link_expires_at is not None and self.link_expires_at > timezone.now()

@@ -5,12 +5,15 @@ old audit details. Listed first in settings.LEVQOR_PRIVACY_PROVIDERS."""
 from datetime import datetime
 
 from django.db.models import Q
+from django.utils import timezone
 
 from .. import audit, consent, marketing, objections, security, terms
-from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, TermsAcceptance
+from ..marketing_links import normalise
+from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, PrivacyRequest, TermsAcceptance
 from ..outbox import services as outbox
 from .exports import exports_delete_files, exports_expired_before, exports_prune_files
-from .providers import ExportFile, Processing, Provider
+from .privacy_requests import privacy_requests_prune_unverified
+from .providers import ExportFile, Processing, Provider, audit_history
 
 
 def consents_export(*, user) -> dict:
@@ -64,6 +67,90 @@ def email_rows(*, user):
     return outbox.email_rows(address=user.email or "")
 
 
+# --- by address, for people without an account (the privacy centre) ---------------------
+
+
+def _address_records(email: str) -> list:
+    email = normalise(email)
+    return [
+        *MarketingSubscription.objects.filter(email=email),
+        *Objection.objects.filter(email=email).order_by("kind"),
+        *PrivacyRequest.objects.filter(email=email).order_by("created_at"),
+    ]
+
+
+def address_consent_rows(*, email: str):
+    """The address's marketing subscription and objections."""
+    for record in _address_records(email):
+        if isinstance(record, MarketingSubscription):
+            yield {
+                "record": "marketing_subscription",
+                "email": record.email,
+                "status": record.status,
+                "topics": record.topics,
+                "created_at": record.created_at,
+                "confirmed_at": record.confirmed_at,
+                "unsubscribed_at": record.unsubscribed_at,
+            }
+        elif isinstance(record, Objection):
+            yield {
+                "record": "objection",
+                "kind": record.kind,
+                "active": record.active,
+                "source": record.source,
+                "created_at": record.created_at,
+                "updated_at": record.updated_at,
+            }
+
+
+def address_request_rows(*, email: str):
+    """The privacy requests made with the address."""
+    for record in PrivacyRequest.objects.filter(email=normalise(email)).order_by("created_at"):
+        yield {
+            "id": record.pk,
+            "kind": record.kind,
+            "status": record.status,
+            "details": record.details,
+            "created_at": record.created_at,
+            "verified_at": record.verified_at,
+            "deadline_on": record.deadline_on if record.verified_at else None,
+            "answered_at": record.decided_at,
+            "note_to_you": record.staff_note,
+        }
+
+
+def address_audit_rows(*, email: str):
+    """The audit trail of those records (and of the emails sent about them)."""
+    yield from audit_history(*_address_records(email))
+
+
+def address_email_rows(*, email: str):
+    return outbox.email_rows(address=email)
+
+
+def erase_address(*, email: str, actor) -> dict:
+    """Erase what compliance holds about an address with no account: the
+    marketing subscription, the privacy requests' address and text, the
+    emails' address. An objection to marketing is kept (made if missing):
+    it is the suppression that keeps the address from ever being sent
+    marketing again, and holds nothing else."""
+    email = normalise(email)
+    now = timezone.now()
+    suppression, _ = Objection.objects.update_or_create(
+        email=email,
+        kind=Objection.Kind.MARKETING,
+        defaults={"active": True, "source": "staff", "updated_at": now},
+    )
+    objections_deleted = Objection.objects.filter(email=email).exclude(pk=suppression.pk).delete()[0]
+    audit.record(actor=actor, action="objection.suppression_kept", target=suppression, details={})
+    return {
+        "marketing_subscriptions_deleted": MarketingSubscription.objects.filter(email=email).delete()[0],
+        "objections_deleted": objections_deleted,
+        "privacy_requests_anonymised": PrivacyRequest.objects.filter(email=email).update(email="", details=""),
+        **outbox.emails_forget_address(address=email),
+    }
+
+
 def erase_user(*, user, actor) -> dict:
     """Anonymise compliance's records of this person; consent proof keeps
     its facts (what was chosen, when) without the person."""
@@ -114,6 +201,26 @@ provider = Provider(
         ),
     },
     erase=erase_user,
+    address_files={
+        "consents.json": ExportFile(
+            "Your marketing subscription (status, topics, when confirmed) and your objections to processing.",
+            rows=address_consent_rows,
+        ),
+        "privacy_requests.json": ExportFile(
+            "The privacy requests made with your address: what was asked, when, and our answer.",
+            rows=address_request_rows,
+        ),
+        "emails.json": ExportFile(
+            "Every email we sent to your address or have queued for it: what kind, its subject, when it was sent.",
+            rows=address_email_rows,
+        ),
+        "audit.json": ExportFile(
+            "The audit trail entries about the records above: what was done, when, and by whom "
+            "(the system or Levqor staff).",
+            rows=address_audit_rows,
+        ),
+    },
+    erase_address=erase_address,
     retention={
         "expired_exports": prune_expired_exports,
         "audit_details": prune_audit_details,
@@ -124,6 +231,7 @@ provider = Provider(
         "unconfirmed_subscriptions": security.prune_unconfirmed_subscriptions,
         "cookie_consents": security.prune_cookie_consents,
         "terms_evidence": security.prune_terms_evidence,
+        "unverified_privacy_requests": privacy_requests_prune_unverified,
     },
     processing=(
         Processing(
@@ -164,13 +272,22 @@ provider = Provider(
             recipients=("Cloud hosting provider",),
         ),
         Processing(
-            activity="Data subject requests (access, export, erasure)",
-            subjects="Customers",
-            data="The request, its deadline, the export archive",
+            activity="Data subject requests (access, export, erasure, objection, correction)",
+            subjects="Customers, and anyone who asks at /privacy/request",
+            data="The request, the email address it came from, its deadline, the export archive",
             purpose="Answer the person's rights under articles 15 to 21",
             legal_basis="Legal obligation (art. 6(1)(c))",
             retention_kind="expired_exports",
             recipients=("Amazon Web Services S3 (file storage)", "Resend (email delivery)"),
+        ),
+        Processing(
+            activity="Privacy centre requests not (yet) verified",
+            subjects="Anyone who asks at /privacy/request",
+            data="Email address, the kind of request and what they wrote",
+            purpose="Check the address is the person's before answering their request",
+            legal_basis="Legal obligation (art. 6(1)(c), art. 12(6))",
+            retention_kind="unverified_privacy_requests",
+            recipients=("Resend (email delivery)", "Cloud hosting provider"),
         ),
         Processing(
             activity="Sign-in security and abuse signals",

@@ -8,7 +8,13 @@ Each app describes, in a small `privacy.py`, what it holds about a person:
         files={"runs.json": privacy.ExportFile("Every run ...", rows=runs_rows)},
         erase=erase_user,                       # (user=, actor=) -> dict summary
         retention={"run_logs": prune_run_logs},  # kind -> (cutoff=, dry_run=) -> int
+        address_files={"status.json": privacy.ExportFile("...", rows=rows_for_address)},  # rows(email=)
+        erase_address=erase_address,             # (email=, actor=) -> dict summary
     )
+
+`address_files` and `erase_address` answer a person who has no account
+(a marketing contact, a status subscriber, a former customer) by the email
+address they proved they own at /privacy/request: see privacy_requests.py.
 
 and is listed in `settings.LEVQOR_PRIVACY_PROVIDERS` (dotted paths, loaded
 lazily on first use, so compliance imports nothing of ours at start-up).
@@ -24,8 +30,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-Rows = Callable[..., Iterable[dict]]  # rows(user=) -> iterable of JSON-able dicts, streamed
-Eraser = Callable[..., dict]  # erase(user=, actor=) -> {"what": count, ...}
+Rows = Callable[..., Iterable[dict]]  # rows(user=) or, for address files, rows(email=): JSON-able dicts, streamed
+Eraser = Callable[..., dict]  # erase(user=, actor=) or erase_address(email=, actor=) -> {"what": count, ...}
 Pruner = Callable[..., int]  # prune(cutoff=, dry_run=) -> rows that go (or went)
 
 
@@ -56,6 +62,8 @@ class Provider:
     erase: Eraser | None = None
     retention: dict[str, Pruner] = field(default_factory=dict)
     processing: tuple[Processing, ...] = ()
+    address_files: dict[str, ExportFile] = field(default_factory=dict)  # rows(email=): by address alone
+    erase_address: Eraser | None = None  # erase_address(email=, actor=): what the address alone holds
 
 
 _registered: dict[str, Provider] = {}
@@ -99,6 +107,18 @@ def export_files() -> dict[str, ExportFile]:
     return files
 
 
+def address_export_files() -> dict[str, ExportFile]:
+    """The files of an export for an email address without an account."""
+    files: dict[str, ExportFile] = {}
+    for provider in all_providers():
+        files.update(provider.address_files)
+    return files
+
+
+def address_erasers() -> list[tuple[str, Eraser]]:
+    return [(p.name, p.erase_address) for p in all_providers() if p.erase_address is not None]
+
+
 def retention_handlers() -> dict[str, list[tuple[str, Pruner]]]:
     handlers: dict[str, list[tuple[str, Pruner]]] = {}
     for provider in all_providers():
@@ -109,3 +129,22 @@ def retention_handlers() -> dict[str, list[tuple[str, Pruner]]]:
 
 def erasers() -> list[tuple[str, Eraser]]:
     return [(p.name, p.erase) for p in all_providers() if p.erase is not None]
+
+
+def audit_history(*objs) -> list[dict]:
+    """The audit entries about these records, for an address export: what
+    was done and when, with staff named by role only."""
+    if not objs:
+        return []
+    from .. import audit  # imports models: the registry itself stays import-free at start-up
+
+    return [
+        {
+            "occurred_at": event.occurred_at,
+            "action": event.action,
+            "by": "system" if event.actor_id is None else "Levqor staff",
+            "target": f"{event.target_type}:{event.target_id}",
+            "details": {} if event.details_erased_at else event.details,
+        }
+        for event in audit.entries_for(*objs)
+    ]

@@ -10,6 +10,9 @@ urlpatterns = [
     path("data-requests/export", views.export_request, name="dsar_export_request"),
     path("data-requests/erase", views.erasure_request, name="dsar_erasure_request"),
     path("data-requests/download/<str:token>", views.export_download, name="dsar_download"),
+    path("privacy/request", views.privacy_request, name="privacy_request"),
+    path("privacy/request/verify/<str:token>", views.privacy_request_verify, name="privacy_request_verify"),
+    path("privacy/request/download/<str:token>", views.privacy_request_download, name="privacy_request_download"),
     path("api/dsar/export", api.DsarExportCreateApi.as_view(), name="api_dsar_export"),
     path("api/dsar/exports", api.DsarExportListApi.as_view(), name="api_dsar_exports"),
 ]

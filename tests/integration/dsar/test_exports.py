@@ -359,3 +359,22 @@ def test_it_exports_support_records_and_status_subscription_but_not_internal_not
     assert [r["body"] for r in filed["replies"]] == ["We are refunding one."]
     assert "staff-only-remark" not in archive.read("support.json").decode()
     assert rows(archive, "status.json")[0]["email"] == customer.email
+
+
+def test_the_page_shows_progress_and_refreshes_itself_only_while_an_export_builds(
+    customer_client, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):  # queued, not built yet
+        export = exports.export_request(user=customer, via="web", actor=customer)
+    page = customer_client.get("/data-requests").content.decode()
+    assert '<meta http-equiv="refresh" content="10">' in page
+    assert "step 1 of 3, waiting to start" in page
+    DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.BUILDING, attempts=1)
+    page = customer_client.get("/data-requests").content.decode()
+    assert "step 2 of 3, building your archive" in page and 'http-equiv="refresh"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        DataExport.objects.filter(pk=export.pk).update(status=DataExport.Status.QUEUED)
+        exports.export_build(export_id=export.pk)
+    page = customer_client.get("/data-requests").content.decode()
+    assert 'http-equiv="refresh"' not in page and "step " not in page
+    assert "Download" in page
