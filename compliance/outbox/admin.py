@@ -69,8 +69,15 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send again (the person says it never arrived)")
     def resend(self, request, queryset):
-        sent = sum(services.email_resend(email=email, actor=request.user) for email in queryset)
-        self.message_user(request, f"{sent} email(s) sent again.", messages.SUCCESS if sent else messages.WARNING)
+        chosen = list(queryset)
+        sent = sum(services.email_resend(email=email, actor=request.user) for email in chosen)
+        secret = sum(1 for email in chosen if email.sensitive)
+        note = (
+            f" {secret} held a one-time link that is not kept: ask the person to request a new one." if secret else ""
+        )
+        self.message_user(
+            request, f"{sent} email(s) sent again.{note}", messages.SUCCESS if sent and not secret else messages.WARNING
+        )
 
     @admin.action(description="Mark handled (the person was reached another way)")
     def mark_handled(self, request, queryset):

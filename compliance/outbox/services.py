@@ -360,9 +360,11 @@ def email_retry_now(*, email: OutboundEmail, actor) -> bool:
 
 def email_resend(*, email: OutboundEmail, actor) -> bool:
     """Staff: send a sent email again ("I never got it"), under the same
-    lease, with a new idempotency key. Audited; returns whether it went."""
+    lease, with a new idempotency key. Audited; returns whether it went.
+    Not for an email whose secret link was forgotten once sent (a sign-in
+    or download link): the sender makes a new one instead."""
     with transaction.atomic():
-        if not OutboundEmail.objects.filter(pk=email.pk, status=Status.SENT).exists():
+        if not OutboundEmail.objects.filter(pk=email.pk, status=Status.SENT, sensitive=False).exists():
             return False
         audit.record(
             actor=actor,

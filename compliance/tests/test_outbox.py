@@ -244,3 +244,20 @@ def test_staff_suppress_by_address_and_find_it_again(staff_client, customer):
     listing = staff_client.get("/admin/compliance/suppression/?q=" + customer.email).content.decode()
     assert services.address_hash(customer.email) in listing and customer.email not in listing.split("<tbody>")[-1]
     assert AuditEvent.objects.filter(action="email.address_suppressed").count() == 1
+
+
+def test_a_sent_email_whose_secret_link_was_forgotten_is_not_resent_empty(customer, staff, commit):
+    email = commit(lambda: queue(customer, sensitive=True))
+    assert services.email_resend(email=email, actor=staff) is False
+    assert len(mail.outbox) == 1
+
+
+def test_plain_text_shows_names_as_written_and_html_stays_escaped(customer, commit):
+    customer.name = "Ann O'Brien <ops>"
+    customer.save()
+    commit(
+        lambda: queue(customer, template="magic-link", objects={"user": customer}, context={"link": "x", "minutes": 5})
+    )
+    message = mail.outbox[0]
+    assert "O'Brien <ops>" in message.body and "&#x27;" not in message.body
+    assert "O&#x27;Brien &lt;ops&gt;" in message.alternatives[0][0]

@@ -8,6 +8,8 @@ how often and how many times is the outbox's (`compliance.outbox`): apps
 queue their emails there, and the outbox calls `send` here.
 """
 
+from html import unescape
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -15,8 +17,10 @@ from django.template.loader import render_to_string
 
 def render(name: str, context: dict) -> tuple[str, str, str]:
     context = {"base_url": settings.LEVQOR_BASE_URL, "support_email": settings.LEVQOR_SUPPORT_EMAIL, **context}
-    subject = " ".join(render_to_string(f"emails/{name}/subject.txt", context).split())
-    text = render_to_string(f"emails/{name}/body.txt", context)
+    # Plain text is not HTML: undo the template engine's HTML escaping there
+    # ("O'Brien", not "O&#x27;Brien"); the HTML part stays escaped.
+    subject = " ".join(unescape(render_to_string(f"emails/{name}/subject.txt", context)).split())
+    text = unescape(render_to_string(f"emails/{name}/body.txt", context))
     html = render_to_string(f"emails/{name}/body.html", context)
     return subject, text, html
 
