@@ -52,10 +52,26 @@ class PreferencesForm(forms.Form):
 
 
 class ObjectionForm(forms.Form):
-    marketing = forms.BooleanField(required=False, label=Objection.Kind.MARKETING.label)
-    profiling = forms.BooleanField(required=False, label=Objection.Kind.PROFILING.label)
-    automation = forms.BooleanField(required=False, label=Objection.Kind.AUTOMATION.label)
-    analytics = forms.BooleanField(required=False, label=Objection.Kind.ANALYTICS.label)
+    marketing = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.MARKETING.label,
+        help_text="No marketing email of any kind (this also unsubscribes you).",
+    )
+    profiling = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.PROFILING.label,
+        help_text="We will not build a profile of your use to tailor offers.",
+    )
+    automation = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.AUTOMATION.label,
+        help_text="No decision about you is made by automation alone; a person reviews it.",
+    )
+    analytics = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.ANALYTICS.label,
+        help_text="Your use is left out of our product analytics.",
+    )
 
 
 class AppealForm(forms.Form):

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "anymail",
     "django_q",
     "djstripe",
@@ -156,6 +157,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# One form style everywhere (levqor/lib/forms.py, templates/forms/).
+FORM_RENDERER = "levqor.lib.forms.FormRenderer"
 
 # --- Database ---------------------------------------------------------------
 
