@@ -3,6 +3,7 @@ templates, subscribers, and read-only history. Writes go through services."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
@@ -109,7 +110,11 @@ def _template_from(request) -> IncidentTemplate | None:
 
 
 class IncidentForm(forms.ModelForm):
-    started_at = forms.DateTimeField(required=False, help_text="Leave empty for now.")
+    started_at = forms.SplitDateTimeField(
+        required=False,
+        widget=AdminSplitDateTime,
+        help_text="Date and time, UK time (pick them with the calendar and clock). Leave empty for now.",
+    )
     update_status = forms.ChoiceField(label="Status", choices=IncidentStatus.choices, required=False)
     update_body = forms.CharField(
         label="Update", widget=forms.Textarea(attrs={"rows": 4}), required=False, help_text="Shown on /status."
