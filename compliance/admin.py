@@ -6,7 +6,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, confirm_action
 
 from . import audit, dashboard, screening, terms
 from .dsar.admin import DataExportAdmin, ErasureRequestAdmin  # noqa: F401 - registers the data-request admins
@@ -127,10 +127,19 @@ class TermsVersionAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    @admin.action(description="Publish (customers must accept it; they are emailed)")
+    @admin.action(description="Publish (customers must accept it; they are emailed)…")
     def publish(self, request, queryset):
-        published = sum(terms.terms_version_publish(version=v, actor=request.user) for v in queryset)
-        self.message_user(request, f"{published} version(s) published.", messages.SUCCESS)
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Publish terms of service",
+            consequence="Every customer is emailed, and must accept this version before using the site again "
+            "(from its effective date). A published version cannot be withdrawn.",
+            button="Publish and email every customer",
+            irreversible=True,
+            apply=lambda version, data: terms.terms_version_publish(version=version, actor=request.user),
+        )
 
 
 @admin.register(TermsAcceptance)

@@ -12,7 +12,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django_q.tasks import async_task
 
-from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, ReadOnlyAdmin, ReadOnlyMixin, SubsetFilter
+from levqor.lib.admin import (
+    DefaultSubsetFilter,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyMixin,
+    SubsetFilter,
+    confirm_action,
+)
 
 from . import services, state
 from .models import (
@@ -423,10 +430,18 @@ class SubscriberAdmin(admin.ModelAdmin):
     def sent(self, obj):
         return obj._sent
 
-    @admin.action(description="Unsubscribe")
+    @admin.action(description="Unsubscribe…")
     def unsubscribe(self, request, queryset):
-        count = sum(services.subscriber_remove(subscriber=s, actor=request.user) for s in queryset)
-        self.message_user(request, f"{count} subscriber(s) unsubscribed.", messages.SUCCESS)
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Unsubscribe from status emails",
+            consequence="These people get no more incident or maintenance emails; to receive them again they "
+            "must subscribe and confirm again.",
+            button="Unsubscribe them",
+            apply=lambda subscriber, data: services.subscriber_remove(subscriber=subscriber, actor=request.user),
+        )
 
 
 @admin.register(Snapshot)

@@ -204,7 +204,9 @@ class TestKeyAdmin:
             "/admin/api/apikey/", {"action": "rotate_keys", "_selected_action": [live_key.key.pk]}, follow=True
         )
         assert ApiKey.objects.filter(rotated_from=live_key.key).exists()
-        staff_client.post(
-            "/admin/api/apikey/", {"action": "revoke_keys", "_selected_action": [sandbox_key.key.pk]}, follow=True
-        )
+        revoke = {"action": "revoke_keys", "_selected_action": [sandbox_key.key.pk]}
+        confirm = staff_client.post("/admin/api/apikey/", revoke).content.decode()
+        assert "gets 401 from its next call" in confirm and "This cannot be undone." in confirm
+        assert ApiKey.objects.get(pk=sandbox_key.key.pk).state() == "active"
+        staff_client.post("/admin/api/apikey/", {**revoke, "apply": "1"}, follow=True)
         assert ApiKey.objects.get(pk=sandbox_key.key.pk).state() == "revoked"
