@@ -4,9 +4,15 @@ from .models import MARKETING_TOPICS, Objection
 
 
 class CookiePreferencesForm(forms.Form):
-    functional = forms.BooleanField(required=False, label="Functional")
-    analytics = forms.BooleanField(required=False, label="Analytics")
-    marketing = forms.BooleanField(required=False, label="Marketing")
+    functional = forms.BooleanField(
+        required=False, label="Functional", help_text="Remembering settings such as your preferred view."
+    )
+    analytics = forms.BooleanField(
+        required=False, label="Analytics", help_text="Counting visits and page use so we can improve the site."
+    )
+    marketing = forms.BooleanField(
+        required=False, label="Marketing", help_text="Measuring our campaigns and showing relevant offers."
+    )
 
 
 class TermsAcceptForm(forms.Form):
