@@ -174,3 +174,14 @@ def test_another_customer_gets_404_everywhere(client, other_customer, sandbox_wo
     assert client.post(f"/account/runs/{run.pk}/again").status_code == 404
     assert client.post(f"/account/workflows/{sandbox_workflow.pk}", {"payload": "{}"}).status_code == 404
     assert Workflow.objects.get().deleted_at is None and Run.objects.count() == 1
+
+
+def test_it_runs_again_with_the_same_input(customer_client, sandbox_workflow):
+    customer_client.post(f"/account/workflows/{sandbox_workflow.pk}", {"payload": json.dumps({"email": "a@b.test"})})
+    first = Run.objects.get()
+
+    response = customer_client.post(f"/account/runs/{first.pk}/again")
+
+    second = Run.objects.exclude(pk=first.pk).get()
+    assert response.status_code == 302 and response["Location"] == f"/account/runs/{second.pk}"
+    assert second.payload == first.payload and second.workflow == first.workflow
