@@ -21,7 +21,14 @@ from django_q.tasks import async_task
 from compliance.outbox import services as outbox
 from compliance.outbox.selectors import emails_about
 from levqor.accounts.models import Account
-from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, SubsetFilter, model_fields
+from levqor.lib.admin import (
+    DefaultStatusFilter,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    SubsetFilter,
+    confirm_action,
+    model_fields,
+)
 from levqor.plans import PLAN_CHOICES
 
 from . import intake, linking, selectors, services, stages
@@ -171,9 +178,19 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     def action_resend(self, request, queryset):
         self._run(request, queryset, services.case_resend_current, "had their email sent again (or retried)")
 
-    @admin.action(description="Pause the account")
+    @admin.action(description="Pause the account…")
     def action_pause(self, request, queryset):
-        self._run(request, queryset, services.case_pause_account, "paused")
+        return confirm_action(
+            self,
+            request,
+            queryset.select_related("account"),
+            title="Pause the accounts",
+            consequence="Each account becomes read-only: its workflows stop taking new runs (API and site) and "
+            "every signed-in page says the account is paused for failed payments, until payment or un-pausing.",
+            button="Pause the accounts",
+            describe=lambda case: f"Case #{case.pk}: {case.account or case.stripe_customer_id}",
+            apply=lambda case, data: services.case_pause_account(case=case, actor=request.user),
+        )
 
     @admin.action(description="Un-pause the account")
     def action_unpause(self, request, queryset):
@@ -215,10 +232,9 @@ class StripeEventAdmin(ReadOnlyAdmin):
         "customer_id",
         "attempts",
         "deliveries",
-        "stripe_created",
         "received_at",
         "error",
-    )
+    )  # Stripe's own creation time is on the event's page: the list must fit a 1400 px screen.
     list_filter = (EventStatusFilter, "type")
     search_fields = ("stripe_id", "customer_id", "subscription_id", "object_id")
     date_hierarchy = "received_at"

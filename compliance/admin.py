@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin
+from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, confirm_action
 
 from . import audit, dashboard, screening, terms
 from .dsar import processing
@@ -29,7 +30,7 @@ from .outbox.admin import OutboundEmailAdmin  # noqa: F401 - registers the outbo
 class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit trail is written by services, never by hand."""
 
-    list_display = ("seq", "occurred_at", "actor_label", "action", "target", "correlation_id")
+    list_display = ("seq", "occurred_at", "actor_label", "action", "target", "correlation")
     list_filter = ("action",)
     search_fields = ("action", "actor_label", "target_id", "correlation_id")
     date_hierarchy = "occurred_at"
@@ -50,6 +51,14 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "hash",
     )
     readonly_fields = fields
+
+    @admin.display(description="correlation id", ordering="correlation_id")
+    def correlation(self, obj):
+        # The first 12 characters identify a request; the whole id is on
+        # hover, on the entry's page and searchable. The list fits 1400 px.
+        if not obj.correlation_id:
+            return "-"
+        return format_html('<span title="{}">{}…</span>', obj.correlation_id, obj.correlation_id[:12])
 
 
 def dashboard_view(request):
@@ -140,10 +149,19 @@ class TermsVersionAdmin(admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    @admin.action(description="Publish (customers must accept it; they are emailed)")
+    @admin.action(description="Publish (customers must accept it; they are emailed)…")
     def publish(self, request, queryset):
-        published = sum(terms.terms_version_publish(version=v, actor=request.user) for v in queryset)
-        self.message_user(request, f"{published} version(s) published.", messages.SUCCESS)
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Publish terms of service",
+            consequence="Every customer is emailed, and must accept this version before using the site again "
+            "(from its effective date). A published version cannot be withdrawn.",
+            button="Publish and email every customer",
+            irreversible=True,
+            apply=lambda version, data: terms.terms_version_publish(version=version, actor=request.user),
+        )
 
 
 @admin.register(TermsAcceptance)

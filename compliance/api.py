@@ -165,6 +165,8 @@ class OptOutApi(APIView):
 
     @extend_schema(
         summary="Your objections to processing",
+        description="Each kind of processing (marketing, profiling, automation, analytics) and whether "
+        "you object to it now.",
         responses={200: OptOutSerializer, **person_error_responses()},
         tags=["gdpr"],
     )
@@ -173,6 +175,8 @@ class OptOutApi(APIView):
 
     @extend_schema(
         summary="Object to (true) or allow (false) kinds of processing",
+        description="The right to object: send the kinds to change; `true` objects, `false` withdraws the "
+        "objection. Kinds you leave out are unchanged.",
         request=OptOutSerializer,
         responses={
             200: OptOutSerializer,

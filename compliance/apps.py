@@ -70,8 +70,13 @@ class ComplianceConfig(AppConfig):
             url_name="admin:axes_accessfailurelog_changelist",
             query="locked_out__exact=1",
         )
-        attention.register(
-            "Compliance dashboard (terms, consent, opt-outs, screening, audit chain)",
-            count=lambda: 0,
+        attention.register_dashboard(
+            "Compliance dashboard",
             url_name="compliance_dashboard",
+            description="Terms acceptance, consent, opt-outs, screening, DSAR backlog and the audit chain.",
+        )
+        attention.register_dashboard(
+            "Records of processing (GDPR art. 30)",
+            url_name="records_of_processing",
+            description="What personal data we process, why, on what basis, for how long, and who receives it.",
         )

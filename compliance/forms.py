@@ -12,9 +12,15 @@ def _topic(code: str) -> forms.BooleanField:
 
 
 class CookiePreferencesForm(forms.Form):
-    functional = forms.BooleanField(required=False, label="Functional")
-    analytics = forms.BooleanField(required=False, label="Analytics")
-    marketing = forms.BooleanField(required=False, label="Marketing")
+    functional = forms.BooleanField(
+        required=False, label="Functional", help_text="Remembering settings such as your preferred view."
+    )
+    analytics = forms.BooleanField(
+        required=False, label="Analytics", help_text="Counting visits and page use so we can improve the site."
+    )
+    marketing = forms.BooleanField(
+        required=False, label="Marketing", help_text="Measuring our campaigns and showing relevant offers."
+    )
 
 
 class TermsAcceptForm(forms.Form):
@@ -60,10 +66,26 @@ class PreferencesForm(forms.Form):
 
 
 class ObjectionForm(forms.Form):
-    marketing = forms.BooleanField(required=False, label=Objection.Kind.MARKETING.label)
-    profiling = forms.BooleanField(required=False, label=Objection.Kind.PROFILING.label)
-    automation = forms.BooleanField(required=False, label=Objection.Kind.AUTOMATION.label)
-    analytics = forms.BooleanField(required=False, label=Objection.Kind.ANALYTICS.label)
+    marketing = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.MARKETING.label,
+        help_text="No marketing email of any kind (this also unsubscribes you).",
+    )
+    profiling = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.PROFILING.label,
+        help_text="We will not build a profile of your use to tailor offers.",
+    )
+    automation = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.AUTOMATION.label,
+        help_text="No decision about you is made by automation alone; a person reviews it.",
+    )
+    analytics = forms.BooleanField(
+        required=False,
+        label=Objection.Kind.ANALYTICS.label,
+        help_text="Your use is left out of our product analytics.",
+    )
 
 
 class AppealForm(forms.Form):

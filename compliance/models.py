@@ -361,6 +361,16 @@ class ScreeningBlock(models.Model):
     def __str__(self) -> str:
         return f"block #{self.pk} ({self.kind})"
 
+    # What customers read for `kind` (the code names are ours, not theirs).
+    KIND_LABELS = {
+        "workflow_definition": "A workflow definition",
+        "run_payload": "The input data of a workflow run",
+    }
+
+    @property
+    def kind_label(self) -> str:
+        return self.KIND_LABELS.get(self.kind, self.kind.replace("_", " ").capitalize())
+
 
 class ScreeningAppeal(models.Model):
     """A customer's appeal against a block, decided by staff in Admin."""

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "anymail",
     "django_q",
     "djstripe",
@@ -160,6 +161,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# One form style everywhere (levqor/lib/forms.py, templates/forms/).
+FORM_RENDERER = "levqor.lib.forms.FormRenderer"
 
 # --- Database ---------------------------------------------------------------
 

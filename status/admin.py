@@ -3,6 +3,7 @@ templates, subscribers, and read-only history. Writes go through services."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.db.models import CharField, Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
@@ -15,7 +16,14 @@ from django.utils.safestring import mark_safe
 
 from compliance.models import OutboundEmail
 from compliance.outbox.selectors import emails_about
-from levqor.lib.admin import DefaultSubsetFilter, KeepRecordsMixin, ReadOnlyAdmin, ReadOnlyMixin, SubsetFilter
+from levqor.lib.admin import (
+    DefaultSubsetFilter,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    ReadOnlyMixin,
+    SubsetFilter,
+    confirm_action,
+)
 
 from . import services, state
 from .models import (
@@ -113,7 +121,11 @@ def _template_from(request) -> IncidentTemplate | None:
 
 
 class IncidentForm(forms.ModelForm):
-    started_at = forms.DateTimeField(required=False, help_text="Leave empty for now.")
+    started_at = forms.SplitDateTimeField(
+        required=False,
+        widget=AdminSplitDateTime,
+        help_text="Date and time, UK time (pick them with the calendar and clock). Leave empty for now.",
+    )
     update_status = forms.ChoiceField(label="Status", choices=IncidentStatus.choices, required=False)
     update_body = forms.CharField(
         label="Update", widget=forms.Textarea(attrs={"rows": 4}), required=False, help_text="Shown on /status."
@@ -452,10 +464,18 @@ class SubscriberAdmin(admin.ModelAdmin):
     def emails(self, obj):
         return _outbox_link({"q": obj.email}, "Every email to this address, in the outbox")
 
-    @admin.action(description="Unsubscribe")
+    @admin.action(description="Unsubscribe…")
     def unsubscribe(self, request, queryset):
-        count = sum(services.subscriber_remove(subscriber=s, actor=request.user) for s in queryset)
-        self.message_user(request, f"{count} subscriber(s) unsubscribed.", messages.SUCCESS)
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Unsubscribe from status emails",
+            consequence="These people get no more incident or maintenance emails; to receive them again they "
+            "must subscribe and confirm again.",
+            button="Unsubscribe them",
+            apply=lambda subscriber, data: services.subscriber_remove(subscriber=subscriber, actor=request.user),
+        )
 
 
 @admin.register(Snapshot)

@@ -13,7 +13,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
+from levqor.lib.admin import (
+    DefaultStatusFilter,
+    KeepRecordsMixin,
+    SubsetFilter,
+    confirm_action,
+    fieldset_fields,
+)
 
 from . import selectors, services
 from .models import Dispute, SlaCreditRequest
@@ -304,16 +310,23 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
             parts.append(f"{skipped} skipped: no credit owed (none, applied or canceled).")
         self.message_user(request, " ".join(parts), messages.WARNING if failed or skipped else messages.SUCCESS)
 
-    @admin.action(description="Cancel credit")
+    @admin.action(description="Cancel credit…")
     def cancel_credit(self, request, queryset):
-        canceled = 0
-        for item in queryset:
-            try:
-                services.sla_credit_cancel(request=item, actor=request.user)
-                canceled += 1
-            except ValidationError as exc:
-                self.message_user(request, f"#{item.pk}: {' '.join(exc.messages)}", messages.WARNING)
-        self.message_user(request, f"{canceled} credit(s) canceled: they will not be applied in Stripe.")
+        def cancel(item, data) -> bool:
+            services.sla_credit_cancel(request=item, actor=request.user)
+            return True
+
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Cancel SLA credits",
+            consequence="These approved credits will not be applied in Stripe; the decision stays approved.",
+            button="Cancel the credits",
+            irreversible=True,
+            describe=lambda item: f"#{item.pk}: {item.account}, {item.period_label}, {item.credit_display}",
+            apply=cancel,
+        )
 
 
 class DisputeAdminForm(forms.ModelForm):

@@ -2,6 +2,8 @@
 JavaScript (plain forms, server-rendered errors). Another account's request
 or dispute is a 404, never a 403."""
 
+from datetime import UTC
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from levqor.lib.ratelimit import ratelimit
@@ -19,8 +22,9 @@ from .forms import DisputeForm, DisputeMessageForm, MoreInfoForm, SlaCreditForm
 from .models import SlaCreditRequest
 
 
-def _form_errors(form, exc: ValidationError) -> None:
+def _form_errors(form, exc: ValidationError, **aliases: str) -> None:
     for field, errors in exc.message_dict.items():
+        field = aliases.get(field, field)
         form.add_error(field if field in form.fields else None, errors)
 
 
@@ -34,15 +38,16 @@ def _account_or_none(request):
 def sla_credits(request):
     """The SLA credit page: when credits apply, the form, the customer's requests."""
     account = _account_or_none(request)
-    form = SlaCreditForm(initial={"plan": account.plan if account else None, "period_kind": "month"})
+    today = timezone.now().astimezone(UTC).date()
+    form = SlaCreditForm(initial={"period_kind": "month"}, today=today)
     if request.method == "POST" and account is not None:
-        form = SlaCreditForm(request.POST, request.FILES)
+        form = SlaCreditForm(request.POST, request.FILES, today=today)
         if form.is_valid():
             try:
                 filed = services.sla_request_file(
                     account=account,
                     user=request.user,
-                    plan=form.cleaned_data["plan"],
+                    plan=account.plan,
                     period=form.period(),
                     impact=form.cleaned_data["impact"],
                     description=form.cleaned_data["description"],
@@ -50,7 +55,9 @@ def sla_credits(request):
                     actor=request.user,
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                # The period's errors belong beside the field the customer filled in.
+                period_field = "month" if form.cleaned_data["period_kind"] == "month" else "incident_date"
+                _form_errors(form, exc, period=period_field)
             else:
                 messages.success(request, f"Request #{filed.pk} received. We will email you our decision.")
                 return redirect("support:sla_credit_detail", filed.pk)

@@ -149,8 +149,11 @@ def test_admin_case_pages_render(staff_client, case):
 
 def test_admin_actions_call_the_services(staff_client, case, customer_account, django_capture_on_commit_callbacks):
     url = reverse("admin:billing_dunningcase_changelist")
-    response = staff_client.post(url, {"action": "action_pause", "_selected_action": [case.pk]}, follow=True)
-    assert "1 case(s) paused" in response.content.decode()
+    pause = {"action": "action_pause", "_selected_action": [case.pk]}
+    confirm = staff_client.post(url, pause).content.decode()
+    assert "becomes read-only" in confirm and not Account.objects.get(pk=customer_account.pk).is_paused
+    response = staff_client.post(url, {**pause, "apply": "1"}, follow=True)
+    assert "Pause the accounts: 1 done." in response.content.decode()
     customer_account.refresh_from_db()
     assert customer_account.is_paused
     with django_capture_on_commit_callbacks(execute=True):

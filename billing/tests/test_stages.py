@@ -33,7 +33,9 @@ LEGACY_SUBJECTS = {
 }
 LEGACY_BODY_SHA256 = {
     "body.txt": "73fa2e761b1470acc4708bc6a5b88a2f9ccca9dc040c36e22c56955efe0e5265",
-    "body.html": "4c05cd67e7b45b4b593ede5d72edc9bf106eefd2c37f393b9be158ecb24b5406",
+    # The HTML body has since moved into the shared branded layout
+    # (templates/emails/_base.html); its text is otherwise unchanged.
+    "body.html": "6091d0b7e6102cb414b24626b563bca16cf71fae3f3041b0977cf2632d38175e",
 }
 LEGACY_SENTENCES = {
     "day0": "Payment failed, please update your card to avoid interruption.",

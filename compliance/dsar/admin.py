@@ -5,14 +5,12 @@ and the request as target."""
 
 from datetime import timedelta
 
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.template.response import TemplateResponse
+from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
 from levqor.lib import attention
-from levqor.lib.admin import ReadOnlyMixin, SubsetFilter
+from levqor.lib.admin import ReadOnlyMixin, SubsetFilter, confirm_action
 
 from .. import audit, dashboard
 from . import erasure, exports, privacy_requests
@@ -55,33 +53,8 @@ def _deadline_cell(obj, done: bool):
     return f"{left} days left"
 
 
-def _reason_action(modeladmin, request, queryset, *, form_class, title, apply):
-    """An action that asks for a reason (and months) on an intermediate page."""
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid():
-            done, errors = 0, []
-            for obj in queryset:
-                try:
-                    done += bool(apply(obj, form.cleaned_data))
-                except ValidationError as exc:
-                    errors.append(f"#{obj.pk}: {' '.join(exc.messages)}")
-            modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS if done else messages.WARNING)
-            for error in errors:
-                modeladmin.message_user(request, error, messages.ERROR)
-            return None
-    else:
-        form = form_class()
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "title": title,
-        "form": form,
-        "objects": queryset,
-        "action": request.POST.get("action"),
-        "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/compliance/dsar/reason_action.html", context)
+def _describe(obj) -> str:
+    return f"#{obj.pk}: {obj.user.email}, due {obj.deadline_on:%d %b %Y}, {obj.get_status_display().lower()}"
 
 
 class AuditedViewsMixin(ReadOnlyMixin):
@@ -178,24 +151,45 @@ class DataExportAdmin(AuditedViewsMixin, admin.ModelAdmin):
         done = sum(exports.export_resend(export=e, actor=request.user) for e in queryset)
         self.message_user(request, f"Resent {done} of {queryset.count()} (only ready, valid exports are sent).")
 
-    @admin.action(description="Invalidate the download link")
+    @admin.action(description="Invalidate the download link…")
     def invalidate_link(self, request, queryset):
-        done = sum(exports.export_invalidate(export=e, actor=request.user) for e in queryset)
-        self.message_user(request, f"Invalidated {done} link(s).")
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Invalidate the download link",
+            consequence="The emailed download links stop working at once: the person gets “link no longer "
+            "valid” and needs a rebuild to download their data.",
+            button="Invalidate the links",
+            irreversible=True,
+            describe=_describe,
+            apply=lambda e, data: exports.export_invalidate(export=e, actor=request.user),
+        )
 
-    @admin.action(description="Rebuild (new file and link; old links stop working)")
+    @admin.action(description="Rebuild (new file and link; old links stop working)…")
     def rebuild(self, request, queryset):
-        done = sum(exports.export_rebuild(export=e, actor=request.user) for e in queryset)
-        self.message_user(request, f"Queued {done} rebuild(s).")
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Rebuild the export",
+            consequence="A new file is built and a new link emailed; every earlier link stops working.",
+            button="Rebuild and email a new link",
+            describe=_describe,
+            apply=lambda e, data: exports.export_rebuild(export=e, actor=request.user),
+        )
 
-    @admin.action(description="Extend the deadline (reason emailed)")
+    @admin.action(description="Extend the deadline (reason emailed)…")
     def extend_deadline(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=ExtendForm,
             title="Extend the deadline",
+            consequence="The statutory deadline moves by the months you choose; the person is emailed your reason.",
+            button="Extend and email the reason",
+            describe=_describe,
             apply=lambda e, data: exports.export_extend_deadline(
                 export=e, months=data["months"], reason=data["reason"], actor=request.user
             ),
@@ -232,36 +226,47 @@ class ErasureRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
     def is_done(self, obj) -> bool:
         return obj.status not in ("pending", "approved")
 
-    @admin.action(description="Approve: erase the person's data and close the account")
+    @admin.action(description="Approve: erase the person's data and close the account…")
     def approve(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=ReasonForm,
-            title="Approve erasure (note for the record)",
+            title="Approve erasure",
+            consequence="The person's personal data is erased or anonymised in every part of Levqor, and their "
+            "account is closed.",
+            button="Erase the data and close the account",
+            irreversible=True,
+            describe=_describe,
             apply=lambda r, data: erasure.erasure_approve(request=r, reason=data["reason"], actor=request.user),
         )
 
-    @admin.action(description="Refuse (reason emailed)")
+    @admin.action(description="Refuse (reason emailed)…")
     def refuse(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=ReasonForm,
             title="Refuse erasure",
+            consequence="Nothing is erased; the person is emailed your reason.",
+            button="Refuse and email the reason",
+            describe=_describe,
             apply=lambda r, data: erasure.erasure_refuse(request=r, reason=data["reason"], actor=request.user),
         )
 
-    @admin.action(description="Extend the deadline (reason emailed)")
+    @admin.action(description="Extend the deadline (reason emailed)…")
     def extend_deadline(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=ExtendForm,
             title="Extend the deadline",
+            consequence="The statutory deadline moves by the months you choose; the person is emailed your reason.",
+            button="Extend and email the reason",
+            describe=_describe,
             apply=lambda r, data: erasure.erasure_extend_deadline(
                 request=r, months=data["months"], reason=data["reason"], actor=request.user
             ),
@@ -311,40 +316,50 @@ class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
     def is_done(self, obj) -> bool:
         return obj.status != PrivacyRequest.Status.PENDING
 
-    @admin.action(description="Answer: export / erase / record the objection / confirm the correction (emailed)")
+    @admin.action(description="Answer: export / erase / record the objection / confirm the correction (emailed)…")
     def answer(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=NoteForm,
             title="Answer the request (the note is emailed; required for a correction)",
+            consequence="Access: the data is exported and a download link emailed. Erasure: the person's data is "
+            "erased (an account goes through an erasure request). Objection: it is recorded and applies everywhere. "
+            "Correction: your note is emailed.",
+            button="Answer and email the person",
+            irreversible=True,
             apply=lambda r, data: privacy_requests.privacy_request_answer(
                 request=r, note=data["note"], actor=request.user
             ),
         )
 
-    @admin.action(description="Refuse (reason emailed)")
+    @admin.action(description="Refuse (reason emailed)…")
     def refuse(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=ReasonForm,
             title="Refuse the request",
+            consequence="The request is closed unanswered and the person is emailed your reason.",
+            button="Refuse and email the reason",
+            irreversible=True,
             apply=lambda r, data: privacy_requests.privacy_request_refuse(
                 request=r, reason=data["reason"], actor=request.user
             ),
         )
 
-    @admin.action(description="Extend the deadline (reason emailed)")
+    @admin.action(description="Extend the deadline (reason emailed)…")
     def extend_deadline(self, request, queryset):
-        return _reason_action(
+        return confirm_action(
             self,
             request,
             queryset,
             form_class=ExtendForm,
             title="Extend the deadline",
+            consequence="The statutory deadline moves by the months you choose; the person is emailed your reason.",
+            button="Extend and email the reason",
             apply=lambda r, data: privacy_requests.privacy_request_extend_deadline(
                 request=r, months=data["months"], reason=data["reason"], actor=request.user
             ),

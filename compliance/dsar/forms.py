@@ -14,7 +14,7 @@ class ErasureRequestForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Anything we should know (optional)",
+        label="Anything we should know",
     )
 
 

@@ -78,7 +78,7 @@ def test_publishing_emails_each_customer_once(
     version = TermsVersion.objects.create(version="2026-12", text="Terms.", changelog="We changed the SLA section.")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
-            "/admin/compliance/termsversion/", {"action": "publish", "_selected_action": [version.pk]}
+            "/admin/compliance/termsversion/", {"action": "publish", "_selected_action": [version.pk], "apply": "1"}
         )
     assert response.status_code == 302
     version.refresh_from_db()

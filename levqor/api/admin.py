@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from levqor.lib.admin import SubsetFilter
+from levqor.lib.admin import SubsetFilter, confirm_action
 
 from . import services
 from .models import ApiKey
@@ -84,10 +84,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
             level=messages.WARNING,
         )
 
-    @admin.action(description="Revoke selected keys now")
+    @admin.action(description="Revoke selected keys now…")
     def revoke_keys(self, request, queryset):
-        count = sum(services.api_key_revoke(key=key, actor=request.user) for key in queryset)
-        self.message_user(request, f"{count} key(s) revoked.")
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Revoke API keys",
+            consequence="Every system calling the API with these keys gets 401 from its next call; the customer "
+            "must create a new key and deploy it to restore access.",
+            button="Revoke the keys now",
+            irreversible=True,
+            describe=lambda key: f"{key.prefix}… “{key.name}” ({key.account}, {key.get_mode_display().lower()})",
+            apply=lambda key, data: services.api_key_revoke(key=key, actor=request.user),
+        )
 
     @admin.action(description="Rotate selected keys (old keys keep working 24 h)")
     def rotate_keys(self, request, queryset):

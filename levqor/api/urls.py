@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("api/usage", api.UsageApi.as_view(), name="usage"),
     path("account/api-keys", views.api_keys, name="keys"),
+    path("account/api-keys/new", views.api_key_shown, name="key_shown"),
     path("account/api-keys/<int:key_id>/rotate", views.api_key_rotate, name="key_rotate"),
     path("account/api-keys/<int:key_id>/revoke", views.api_key_revoke, name="key_revoke"),
 ]

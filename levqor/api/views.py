@@ -43,8 +43,37 @@ def _key(request, key_id):
     return key
 
 
-def _shown_once(request, issued, *, rotated_from=None, status=201):
-    response = render(request, "api/key_created.html", {"issued": issued, "rotated_from": rotated_from}, status=status)
+# The secret of a key just issued waits in the session for the one GET that
+# shows it (POST-redirect-GET: reloading that page cannot create or rotate
+# again, and shows the secret no more).
+_SHOWN_ONCE = "levqor.api.key_shown_once"
+
+
+def _show_once(request, issued, *, rotated_from=None):
+    request.session[_SHOWN_ONCE] = {
+        "key_id": issued.key.pk,
+        "secret": issued.secret,
+        "rotated_from_id": rotated_from.pk if rotated_from else None,
+    }
+    return redirect("api:key_shown")
+
+
+@login_required
+@never_cache
+@require_safe
+def api_key_shown(request):
+    """The new key's secret, once; afterwards the page says it cannot be shown again."""
+    account = _account(request)
+    pending = request.session.pop(_SHOWN_ONCE, None)
+    key = selectors.api_key_get(account=account, key_id=pending["key_id"]) if pending else None
+    if key is None:
+        messages.info(request, "A key's secret is shown only once. If you did not copy it, rotate the key.")
+        return redirect("api:keys")
+    rotated_from = None
+    if pending["rotated_from_id"]:
+        rotated_from = selectors.api_key_get(account=account, key_id=pending["rotated_from_id"])
+    context = {"key": key, "secret": pending["secret"], "rotated_from": rotated_from}
+    response = render(request, "api/key_created.html", context)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -63,7 +92,7 @@ def api_keys(request):
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
         else:
-            return _shown_once(request, issued)
+            return _show_once(request, issued)
     keys = list(selectors.api_key_list(account=account))
     month = usage.account_usage(account=account, keys=keys)
     context = {
@@ -91,14 +120,20 @@ def api_key_rotate(request, key_id):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("api:keys")
-    key.refresh_from_db()
-    return _shown_once(request, issued, rotated_from=key)
+    return _show_once(request, issued, rotated_from=key)
 
 
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def api_key_revoke(request, key_id):
+    """GET: what revoking this key breaks, and a button; POST: revoke it."""
     key = _key(request, key_id)
+    if request.method == "GET":
+        if key.state() not in ("active", "rotating"):
+            messages.info(request, f"Key {key.prefix}… is already {key.state()}.")
+            return redirect("api:keys")
+        return render(request, "api/key_revoke.html", {"key": key})
     if services.api_key_revoke(key=key, actor=request.user):
         messages.success(request, f"Key {key.prefix}… revoked: calls with it now get 401.")
     else:

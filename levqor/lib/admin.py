@@ -1,8 +1,15 @@
 """The admin kit: list filters that name subsets, and admins for records
-staff may look at but not write by hand. Knows no model of ours."""
+staff may look at but not write by hand; actions that ask before they act.
+Knows no model of ours."""
 
-from django.contrib import admin
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.template.response import TemplateResponse
 
 
 class SubsetFilter(admin.SimpleListFilter):
@@ -97,3 +104,53 @@ def fieldset_fields(fieldsets, *, editable=()) -> tuple[str, ...]:
     """The fields named in `fieldsets` other than `editable`: the read-only
     rest of a form whose few editable fields go to a service."""
     return tuple(name for _, options in fieldsets for name in options["fields"] if name not in editable)
+
+
+def confirm_action(
+    modeladmin,
+    request,
+    queryset,
+    *,
+    title: str,
+    consequence: str,
+    button: str,
+    apply: Callable[[Any, dict], bool],
+    form_class: type[forms.Form] | None = None,
+    irreversible: bool = False,
+    describe: Callable[[Any], str] = str,
+):
+    """An admin action that first shows what it will do: the chosen rows, the
+    consequence in words ("this cannot be undone" when it cannot), an
+    optional form (a reason), and a button naming the act. On confirmation it
+    calls `apply(obj, cleaned_data)` for each row and reports the count;
+    `apply` raising ValidationError reports that row's error and goes on."""
+    form = None
+    if form_class is not None:
+        form = form_class(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and (form is None or form.is_valid()):
+        data = form.cleaned_data if form is not None else {}
+        done, errors = 0, []
+        for obj in queryset:
+            try:
+                done += bool(apply(obj, data))
+            except ValidationError as exc:
+                errors.append(f"#{obj.pk}: {' '.join(exc.messages)}")
+        modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS if done else messages.WARNING)
+        for error in errors:
+            modeladmin.message_user(request, error, messages.ERROR)
+        return None
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "consequence": consequence,
+        "irreversible": irreversible,
+        "button": button,
+        "form": form,
+        "objects": [(obj, describe(obj)) for obj in queryset],
+        "action": request.POST.get("action"),
+        "opts": opts,
+        "app_label": opts.app_label,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/levqor_confirm_action.html", context)

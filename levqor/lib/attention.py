@@ -70,3 +70,30 @@ def queue_counts() -> list[QueueCount]:
 
 def total(counts: list[QueueCount]) -> int:
     return sum(queue.count or 0 for queue in counts)
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    label: str
+    url_name: str
+    description: str = ""
+
+
+_dashboards: dict[str, Dashboard] = {}
+
+
+def register_dashboard(label: str, *, url_name: str, description: str = "") -> None:
+    """Register (or replace, by label) a page staff read rather than work
+    through: the admin index lists it as a link, never with a count."""
+    _dashboards[label] = Dashboard(label=label, url_name=url_name, description=description)
+
+
+def dashboards() -> list[dict]:
+    """Every registered dashboard as {label, url, description}; one whose URL is unknown is left out."""
+    links = []
+    for board in _dashboards.values():
+        try:
+            links.append({"label": board.label, "url": reverse(board.url_name), "description": board.description})
+        except NoReverseMatch:
+            logger.error("dashboard %r links to unknown URL %r", board.label, board.url_name)
+    return links

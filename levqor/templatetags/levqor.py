@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 from levqor import plans
@@ -14,3 +16,9 @@ def gbp(amount) -> str:
 @register.filter
 def dfy_timeline(tier) -> str:
     return plans.dfy_timeline(tier)
+
+
+@register.filter
+def json_pretty(value) -> str:
+    """A JSON value as indented JSON text (for <pre>; the template escapes it)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)

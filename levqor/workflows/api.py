@@ -70,6 +70,7 @@ class WorkflowListCreateApi(KeyScopedApi):
         operation_id="workflows_list",
         tags=["workflows"],
         summary="List workflows",
+        description="The calling key's workflows (sandbox keys: sandbox workflows only), newest first, paginated.",
         responses={200: WorkflowSerializer(many=True), **error_responses()},
     )
     def get(self, request):
@@ -80,6 +81,9 @@ class WorkflowListCreateApi(KeyScopedApi):
         operation_id="workflows_create",
         tags=["workflows"],
         summary="Create a workflow",
+        description="Create a workflow from a name, an optional description, its `steps` and the JSON Schema "
+        "its runs' input must match (`input_schema`). A sandbox key creates a sandbox workflow. Definitions holding "
+        "critical high-risk data are refused with 422 `high_risk_data` and a link to appeal.",
         request=WorkflowCreateSerializer,
         responses={201: WorkflowSerializer, **error_responses(400, 402, 403, 413, 415, 422)},
     )
@@ -100,6 +104,7 @@ class WorkflowDetailApi(KeyScopedApi):
         operation_id="workflows_retrieve",
         tags=["workflows"],
         summary="Read a workflow",
+        description="One workflow of the calling key's account and mode; another account's is 404.",
         responses={200: WorkflowSerializer, **error_responses(404)},
     )
     def get(self, request, workflow_id):
@@ -109,6 +114,8 @@ class WorkflowDetailApi(KeyScopedApi):
         operation_id="workflows_update",
         tags=["workflows"],
         summary="Change a workflow",
+        description="Change only the fields you send (`name`, `description`, `steps`, `input_schema`). "
+        "Runs already started keep the input they were checked with.",
         request=WorkflowUpdateSerializer,
         responses={200: WorkflowSerializer, **error_responses(400, 402, 403, 404, 413, 415, 422)},
     )
@@ -124,6 +131,7 @@ class WorkflowDetailApi(KeyScopedApi):
         operation_id="workflows_destroy",
         tags=["workflows"],
         summary="Delete a workflow (its runs stay readable)",
+        description="Delete a workflow. Its runs and their logs stay readable through `/api/runs/{run_id}`.",
         responses={204: OpenApiResponse(description="Deleted"), **error_responses(402, 403, 404)},
     )
     def delete(self, request, workflow_id):
@@ -140,6 +148,7 @@ class WorkflowRunsApi(KeyScopedApi):
         operation_id="workflows_runs_list",
         tags=["runs"],
         summary="List a workflow's runs",
+        description="The workflow's runs, newest first, paginated, with status, cost and timings.",
         responses={200: RunSerializer(many=True), **error_responses(404)},
     )
     def get(self, request, workflow_id):

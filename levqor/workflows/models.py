@@ -46,6 +46,8 @@ class Run(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    UNFINISHED = ("queued", "running")
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="runs")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="runs")

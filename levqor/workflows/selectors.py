@@ -1,6 +1,6 @@
 """Reads: what an API key (one account, one mode) may see."""
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from levqor.accounts.models import Account
@@ -64,3 +64,23 @@ def sandbox_stats(*, account: Account, since) -> dict:
         "average_duration_ms": int(sum(durations) / len(durations)) if durations else None,
         "simulated_cost": totals["cost"] or 0,
     }
+
+
+def workflow_get_owned(*, account: Account, workflow_id) -> Workflow | None:
+    """One of the account's workflows, live or sandbox (the customer's own
+    pages show both modes; a key sees only its own mode)."""
+    return Workflow.objects.filter(account=account, deleted_at__isnull=True, pk=workflow_id).first()
+
+
+def workflow_list_with_counts(*, account: Account, sandbox: bool) -> QuerySet[Workflow]:
+    """The account's workflows of one mode, with run counts and the last run's time."""
+    return workflow_list(account=account, sandbox=sandbox).annotate(
+        run_count=Count("runs"),
+        failed_count=Count("runs", filter=Q(runs__status=Run.Status.FAILED)),
+        last_run_at=Max("runs__created_at"),
+    )
+
+
+def run_get_owned(*, account: Account, run_id) -> Run | None:
+    """One of the account's runs, live or sandbox, with its workflow."""
+    return Run.objects.filter(account=account, pk=run_id).select_related("workflow").first()

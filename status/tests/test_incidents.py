@@ -286,3 +286,17 @@ def test_every_status_admin_page_renders(staff_client, staff, components, stub_p
         assert staff_client.get(reverse(f"admin:status_{meta.model_name}_change", args=[obj.pk])).status_code == 200
     assert staff_client.get(reverse("admin:status_incident_changelist") + "?state=all").status_code == 200
     assert Component.objects.count() == 7
+
+
+def test_the_incident_start_has_date_and_time_pickers(staff_client, staff, components):
+    page = staff_client.get(reverse("admin:status_incident_add")).content.decode()
+    assert 'name="started_at_0" class="vDateField"' in page and 'name="started_at_1" class="vTimeField"' in page
+
+    response = staff_client.post(
+        reverse("admin:status_incident_add"),
+        _incident_post(started_at_0="2026-03-04", started_at_1="09:30:00"),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    started = timezone.localtime(Incident.objects.get().started_at)
+    assert (started.date().isoformat(), started.strftime("%H:%M")) == ("2026-03-04", "09:30")

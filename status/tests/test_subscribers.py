@@ -210,7 +210,8 @@ def test_staff_can_unsubscribe_an_address_in_admin(staff_client, subscribed):
     from django.urls import reverse
 
     staff_client.post(
-        reverse("admin:status_subscriber_changelist"), {"action": "unsubscribe", "_selected_action": [subscribed.pk]}
+        reverse("admin:status_subscriber_changelist"),
+        {"action": "unsubscribe", "_selected_action": [subscribed.pk], "apply": "1"},
     )
     subscribed.refresh_from_db()
     assert subscribed.unsubscribed_at is not None

@@ -232,8 +232,10 @@ def test_it_lets_staff_cancel_a_failed_credit_and_then_never_applies_it(
     fake_stripe.fail_next_credit = 1
     request = approve(customer, staff, django_capture_on_commit_callbacks)
     url = reverse(CHANGELIST) + "?status=all&credit=failed"
-    response = staff_client.post(url, {"action": "cancel_credit", "_selected_action": [request.pk]}, follow=True)
-    assert "1 credit(s) canceled" in response.content.decode()
+    cancel = {"action": "cancel_credit", "_selected_action": [request.pk]}
+    assert "will not be applied in Stripe" in staff_client.post(url, cancel).content.decode()
+    response = staff_client.post(url, {**cancel, "apply": "1"}, follow=True)
+    assert "Cancel SLA credits: 1 done." in response.content.decode()
     request.refresh_from_db()
     assert request.credit_state == "canceled" and request.credit_canceled_at and not request.stripe_credit_id
     event = AuditEvent.objects.get(action="support.sla_credit.credit_canceled", target_id=str(request.pk))

@@ -70,13 +70,48 @@ def sent(template: str) -> list:
 # --- The page ------------------------------------------------------------------------
 
 
-def test_it_explains_the_sla_and_prefills_the_plan(customer_client):
+def test_it_explains_the_sla_and_shows_the_plan_from_the_account(customer_client):
     response = customer_client.get(URL)
     html = response.content.decode()
     assert response.status_code == 200
     assert "When credits apply" in html and "Claim window" in html and "end of the second month after it" in html
-    assert 'value="growth" selected' in html or 'value="growth" checked' in html or "selected>Growth" in html
+    assert '<p class="readonly" id="plan-value">Growth</p>' in html
+    assert 'name="plan"' not in html  # the fee comes from the account: nothing to edit
     assert "below 99.9%" in html
+
+
+def test_it_offers_the_months_of_the_claim_window_by_name(customer_client):
+    form = customer_client.get(URL).context["form"]
+    this_month = today().replace(day=1)
+    offered = [value for value, _label in form.fields["month"].widget.choices if value]
+    assert offered == [rules.add_months(this_month, -n).strftime("%Y-%m") for n in range(3)]
+    assert dict(form.fields["month"].widget.choices)[offered[1]] == rules.add_months(this_month, -1).strftime("%B %Y")
+
+
+def test_it_ignores_a_plan_posted_by_hand(customer_client):
+    assert customer_client.post(URL, form(plan="business")).status_code == 302
+    assert SlaCreditRequest.objects.get().plan == "growth"
+
+
+def test_it_reads_the_incident_date_as_dd_mm_yyyy(customer_client):
+    day = today() - timedelta(days=2)
+    response = customer_client.post(URL, form(period_kind="day", month="", incident_date=day.strftime("%d/%m/%Y")))
+    assert response.status_code == 302
+    assert SlaCreditRequest.objects.get().period_start == day
+
+
+def test_it_ignores_the_field_that_does_not_apply(customer_client):
+    response = customer_client.post(URL, form(incident_date="not a date"))
+    assert response.status_code == 302
+    assert SlaCreditRequest.objects.get().period_kind == "month"
+
+
+def test_it_shows_a_bad_date_beside_its_field(customer_client):
+    response = customer_client.post(URL, form(period_kind="day", month="", incident_date="31/02/2026"))
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert '<p class="field-error" id="id_incident_date_error">Enter a real date as dd/mm/yyyy' in html
+    assert 'aria-describedby="id_incident_date_helptext id_incident_date_error"' in html
 
 
 def test_it_requires_sign_in(client):

@@ -115,16 +115,22 @@ class TestKeysPage:
 
     def test_it_creates_a_key_and_shows_the_secret_once(self, customer_client, customer):
         response = customer_client.post("/account/api-keys", {"name": "CRM sync", "mode": "live"})
-        assert response.status_code == 201
-        assert "no-store" in response["Cache-Control"]
+        # POST-redirect-GET: the secret is shown by a GET, so a reload cannot create a second key.
+        assert response.status_code == 302 and response["Location"] == "/account/api-keys/new"
         key = ApiKey.objects.get()
-        secret = response.context["issued"].secret
-        assert secret.startswith("lvq_live_") and secret in response.content.decode()
+        shown = customer_client.get("/account/api-keys/new")
+        assert shown.status_code == 200 and "no-store" in shown["Cache-Control"]
+        secret = shown.context["secret"]
+        assert secret.startswith("lvq_live_") and secret in shown.content.decode()
         assert key.created_by == customer and key.account == customer.account
+        again = customer_client.get("/account/api-keys/new", follow=True)
+        assert secret not in again.content.decode() and "shown only once" in again.content.decode()
         listing = customer_client.get("/account/api-keys").content.decode()
         assert key.prefix in listing and secret not in listing
+        assert not any(secret in str(value) for value in customer_client.session.values())
         actions = AuditEvent.objects.filter(action="api_key.created", actor=customer)
         assert actions.count() == 1
+        assert ApiKey.objects.count() == 1
 
     def test_it_rejects_a_bad_form_and_writes_nothing(self, customer_client):
         response = customer_client.post("/account/api-keys", {"name": "", "mode": "galaxy"})
@@ -134,9 +140,11 @@ class TestKeysPage:
 
     def test_it_rotates_with_a_chosen_overlap_and_revokes(self, customer_client, live_key):
         response = customer_client.post(f"/account/api-keys/{live_key.key.pk}/rotate", {"overlap_hours": "72"})
-        assert response.status_code == 201
+        assert response.status_code == 302 and response["Location"] == "/account/api-keys/new"
         new = ApiKey.objects.get(rotated_from=live_key.key)
-        assert response.context["issued"].secret.startswith(new.prefix)
+        shown = customer_client.get("/account/api-keys/new")
+        assert shown.context["secret"].startswith(new.prefix)
+        assert "keeps working until" in shown.content.decode()
         old = ApiKey.objects.get(pk=live_key.key.pk)
         assert old.state() == "rotating"
         assert abs((old.expires_at - timezone.now()).total_seconds() - 72 * 3600) < 60
@@ -150,9 +158,24 @@ class TestKeysPage:
         assert response.status_code == 302
         assert ApiKey.objects.get(pk=new.pk).state() == "revoked"
 
+    def test_it_asks_before_revoking_and_says_what_breaks(self, customer_client, live_key):
+        listing = customer_client.get("/account/api-keys").content.decode()
+        assert f'href="/account/api-keys/{live_key.key.pk}/revoke"' in listing
+
+        confirm = customer_client.get(f"/account/api-keys/{live_key.key.pk}/revoke")
+
+        html = confirm.content.decode()
+        assert confirm.status_code == 200
+        assert "401 Unauthorized" in html and "cannot be undone" in html and live_key.key.prefix in html
+        assert ApiKey.objects.get(pk=live_key.key.pk).state() == "active"
+        customer_client.post(f"/account/api-keys/{live_key.key.pk}/revoke")
+        gone = customer_client.get(f"/account/api-keys/{live_key.key.pk}/revoke")
+        assert gone.status_code == 302 and ApiKey.objects.get(pk=live_key.key.pk).state() == "revoked"
+
     def test_it_gives_another_customer_404(self, client, other_customer, live_key):
         client.force_login(other_customer)
         assert client.post(f"/account/api-keys/{live_key.key.pk}/revoke").status_code == 404
+        assert client.get(f"/account/api-keys/{live_key.key.pk}/revoke").status_code == 404
         assert client.post(f"/account/api-keys/{live_key.key.pk}/rotate", {"overlap_hours": "0"}).status_code == 404
         assert ApiKey.objects.get(pk=live_key.key.pk).state() == "active"
         assert live_key.key.prefix not in client.get("/account/api-keys").content.decode()
@@ -181,7 +204,9 @@ class TestKeyAdmin:
             "/admin/api/apikey/", {"action": "rotate_keys", "_selected_action": [live_key.key.pk]}, follow=True
         )
         assert ApiKey.objects.filter(rotated_from=live_key.key).exists()
-        staff_client.post(
-            "/admin/api/apikey/", {"action": "revoke_keys", "_selected_action": [sandbox_key.key.pk]}, follow=True
-        )
+        revoke = {"action": "revoke_keys", "_selected_action": [sandbox_key.key.pk]}
+        confirm = staff_client.post("/admin/api/apikey/", revoke).content.decode()
+        assert "gets 401 from its next call" in confirm and "This cannot be undone." in confirm
+        assert ApiKey.objects.get(pk=sandbox_key.key.pk).state() == "active"
+        staff_client.post("/admin/api/apikey/", {**revoke, "apply": "1"}, follow=True)
         assert ApiKey.objects.get(pk=sandbox_key.key.pk).state() == "revoked"

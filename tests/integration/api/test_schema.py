@@ -300,3 +300,14 @@ def test_it_generates_the_schema_without_warnings(tmp_path):
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
     assert "/api/workflows" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_each_operation_of_a_shared_path_has_its_own_description(schema):
+    """Redoc shows the description beside each operation: a class docstring
+    shared by GET and POST would describe "Create a workflow" as a list."""
+    for path, operations in schema["paths"].items():
+        described = [op.get("description") for method, op in operations.items() if method != "parameters"]
+        described = [text for text in described if text]
+        assert len(described) == len(set(described)), path
+    create = schema["paths"]["/api/workflows"]["post"]
+    assert create["description"].startswith("Create a workflow") and "list" not in create["description"].lower()

@@ -63,13 +63,15 @@ def test_it_resends_invalidates_and_rebuilds(staff_client, staff, ready, custome
     with django_capture_on_commit_callbacks(execute=True):
         act(staff_client, EXPORTS, "resend_email", [ready.pk])
     assert len(mail.outbox) == 2
-    act(staff_client, EXPORTS, "invalidate_link", [ready.pk])
+    confirm = act(staff_client, EXPORTS, "invalidate_link", [ready.pk])
+    assert "stop working at once" in confirm.content.decode() and customer_client.get(first_link).status_code == 200
+    act(staff_client, EXPORTS, "invalidate_link", [ready.pk], apply="1")
     assert customer_client.get(first_link).status_code == 410
     with django_capture_on_commit_callbacks(execute=True):
         act(staff_client, EXPORTS, "resend_email", [ready.pk])
     assert len(mail.outbox) == 2  # an invalidated export is not resent
     with django_capture_on_commit_callbacks(execute=True):
-        act(staff_client, EXPORTS, "rebuild", [ready.pk])
+        act(staff_client, EXPORTS, "rebuild", [ready.pk], apply="1")
     ready.refresh_from_db()
     assert ready.status == DataExport.Status.READY and ready.invalidated_at is None
     assert customer_client.get(first_link).status_code == 410  # old links stay dead
@@ -133,3 +135,19 @@ def test_it_shows_the_queues_on_the_admin_index_and_dashboard(staff_client, cust
     assert "Data exports overdue" in index
     dashboard = staff_client.get("/admin/compliance/dashboard/").content.decode()
     assert "DSAR backlog and deadlines" in dashboard and "Data exports overdue" in dashboard
+
+
+def test_approving_an_erasure_asks_first_and_says_it_cannot_be_undone(staff_client, staff, customer):
+    from compliance.dsar import erasure
+
+    request = erasure.erasure_request(user=customer, note="", actor=customer)
+
+    page = act(staff_client, ERASURES, "approve", [request.pk]).content.decode()
+
+    assert "This cannot be undone." in page and "account is closed" in page
+    assert 'value="Erase the data and close the account"' in page
+    crumbs = page.split('<div class="breadcrumbs">')[1].split("</div>")[0]
+    assert 'href="/admin/"' in crumbs and 'href="/admin/compliance/erasurerequest/"' in crumbs
+    assert "Approve erasure" in crumbs
+    request.refresh_from_db()
+    assert request.status == ErasureRequest.Status.PENDING

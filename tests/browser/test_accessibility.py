@@ -1,0 +1,69 @@
+"""An automated accessibility check (axe-core, vendored) on every public and
+customer page, in Chromium at desktop and phone widths: no violation of
+serious or critical impact. axe finds about half of the problems a person
+would; it is a floor, not a certificate."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from .site import PUBLIC_PAGES, customer_world, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"
+BLOCKING = {"serious", "critical"}
+# WCAG 2.2 A and AA, plus axe's best practices.
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+def _violations(page, url: str) -> list[str]:
+    response = page.goto(url)
+    assert response.status == 200, url
+    # Injected by Playwright, not served by the site: the context bypasses
+    # the CSP, which rightly refuses any script that is not ours.
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS)
+    found = []
+    for violation in result["violations"]:
+        if violation["impact"] in BLOCKING:
+            targets = [", ".join(node["target"]) for node in violation["nodes"][:3]]
+            found.append(f"{url}: {violation['impact']} {violation['id']} ({violation['help']}) at {targets}")
+    return found
+
+
+def test_the_vendored_axe_is_the_recorded_release():
+    assert hashlib.sha256(AXE.read_bytes()).hexdigest() == AXE_SHA256
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_public_pages_have_no_serious_accessibility_violation(live_server, browser, width):
+    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    found = []
+    for path in PUBLIC_PAGES:
+        found += _violations(page, f"{live_server.url}{path}")
+    context.close()
+    assert found == [], "\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_customer_pages_have_no_serious_accessibility_violation(live_server, browser, customer, width):
+    pages = customer_world(customer)
+    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    sign_in(context, live_server, customer)
+    page = context.new_page()
+    found = []
+    for path in pages:
+        found += _violations(page, f"{live_server.url}{path}")
+    # The forms with their errors showing, too.
+    page.goto(f"{live_server.url}/sla-credits")
+    page.locator("#sla-credit-form").get_by_role("button", name="Send request").click()
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", TAGS)
+    found += [json.dumps(v["id"]) for v in result["violations"] if v["impact"] in BLOCKING]
+    context.close()
+    assert found == [], "\n" + "\n".join(found)
