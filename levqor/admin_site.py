@@ -13,12 +13,13 @@ WORK_GROUPS = [
         [
             "support.SlaCreditRequest",
             "support.Dispute",
+            "compliance.PrivacyRequest",
             "compliance.ErasureRequest",
             "compliance.DataExport",
             "compliance.ScreeningAppeal",
         ],
     ),
-    ("Billing and payments", ["billing.DunningCase", "billing.StripeEvent", "billing.DunningNotice"]),
+    ("Billing and payments", ["billing.DunningCase", "billing.StripeEvent"]),
     (
         "Status and incidents",
         [
@@ -29,16 +30,24 @@ WORK_GROUPS = [
             "status.Alert",
             "status.AlertDelivery",
             "status.Subscriber",
-            "status.Notification",
             "status.Snapshot",
             "status.DailyRollup",
         ],
     ),
     (
         "Customers and their data",
-        ["accounts.Account", "accounts.User", "workflows.Workflow", "workflows.Run", "api.ApiKey"],
+        [
+            "accounts.Account",
+            "accounts.User",
+            "workflows.Workflow",
+            "workflows.Run",
+            "api.ApiKey",
+            "assist.AiCall",
+            "metrics.TelemetryCount",
+            "metrics.ServerErrorCount",
+        ],
     ),
-    ("Email", ["levqor.EmailFailure", "support.SupportEmail"]),
+    ("Email", ["compliance.OutboundEmail", "compliance.Suppression"]),
     (
         "Compliance records",
         [

@@ -57,6 +57,11 @@ def _describe(obj) -> str:
     return f"#{obj.pk}: {obj.user.email}, due {obj.deadline_on:%d %b %Y}, {obj.get_status_display().lower()}"
 
 
+def _describe_privacy_request(obj) -> str:
+    due = f"due {obj.deadline_on:%d %b %Y}" if obj.deadline_on else "not verified"
+    return f"#{obj.pk}: {obj.get_kind_display()} for {obj.email or '(address erased)'}, {due}"
+
+
 class AuditedViewsMixin(ReadOnlyMixin):
     """Audits every list and detail view of these personal-data requests,
     keeps them read-only outside the actions, and gives them their shared
@@ -324,6 +329,7 @@ class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
             queryset,
             form_class=NoteForm,
             title="Answer the request (the note is emailed; required for a correction)",
+            describe=_describe_privacy_request,
             consequence="Access: the data is exported and a download link emailed. Erasure: the person's data is "
             "erased (an account goes through an erasure request). Objection: it is recorded and applies everywhere. "
             "Correction: your note is emailed.",
@@ -342,6 +348,7 @@ class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
             queryset,
             form_class=ReasonForm,
             title="Refuse the request",
+            describe=_describe_privacy_request,
             consequence="The request is closed unanswered and the person is emailed your reason.",
             button="Refuse and email the reason",
             irreversible=True,
@@ -360,6 +367,7 @@ class PrivacyRequestAdmin(AuditedViewsMixin, admin.ModelAdmin):
             title="Extend the deadline",
             consequence="The statutory deadline moves by the months you choose; the person is emailed your reason.",
             button="Extend and email the reason",
+            describe=_describe_privacy_request,
             apply=lambda r, data: privacy_requests.privacy_request_extend_deadline(
                 request=r, months=data["months"], reason=data["reason"], actor=request.user
             ),
