@@ -81,7 +81,7 @@ def test_a_new_api_key_is_shown_once_after_a_redirect(live_server, customer_page
     page = customer_page
     page.goto(f"{live_server.url}/account/api-keys")
     page.get_by_label("Name").fill("CRM sync")
-    page.get_by_label("Live").check()
+    page.get_by_role("radio", name="Live").check()
     page.get_by_role("button", name="Create key").click()
 
     assert page.url == f"{live_server.url}/account/api-keys/new"
