@@ -426,6 +426,10 @@ LEVQOR_STATUS_DAILY_RETENTION_DAYS = env_int("LEVQOR_STATUS_DAILY_RETENTION_DAYS
 # /api/status/health answers from a cached copy of the stored results; a
 # database read for it gives up after this many milliseconds.
 LEVQOR_STATUS_HEALTH_CACHE_SECONDS = env_int("LEVQOR_STATUS_HEALTH_CACHE_SECONDS", 5, minimum=0)
+# The rendered /status page and /api/v2 JSON: rebuilt at once on any change
+# to the status data (status/cache_keys.py); this bounds what changes with
+# the clock alone (staleness, a new day's bar).
+LEVQOR_STATUS_PAGE_CACHE_SECONDS = env_int("LEVQOR_STATUS_PAGE_CACHE_SECONDS", 30, minimum=0)
 LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS = env_int("LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS", 500, minimum=50)
 # The Web/API probe (run by the task queue, never by a request) fetches this URL.
 LEVQOR_STATUS_PROBE_URL = env_url("LEVQOR_STATUS_PROBE_URL", schemes={"http", "https"}) or f"{LEVQOR_BASE_URL}/-/ping"

@@ -2,9 +2,24 @@
 
 The cache only ever holds copies of what is stored in the database, for a
 few seconds; losing it (or a Redis outage) costs a database read, nothing else.
+
+Rendered documents (the /status page, the v2 JSON) are kept under their
+name with the *generation* they were built from. Every change that can
+alter them (new probe results, a heartbeat, an incident, maintenance or
+component change) moves the generation on, so the next read sees its copy
+is outdated and builds a new one: a change shows at once, in every process
+that shares the cache (Redis). One round trip reads both. A copy built from
+data read before a change carries the old generation, so it can never
+outlive the change. They also expire after LEVQOR_STATUS_PAGE_CACHE_SECONDS,
+for what changes with the clock alone (staleness, the day's bar).
 """
 
+import logging
+import uuid
+
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 HEALTH_ROWS = "status:health:rows"  # the evaluation's inputs (health, banners), LEVQOR_STATUS_HEALTH_CACHE_SECONDS
 HEALTH_LAST = "status:health:last"  # last good copy, served when the database is slow
@@ -17,19 +32,65 @@ LAST_GOOD_SECONDS = 24 * 3600
 RENDERED: dict[str, tuple[float, int, bytes]] = {}
 
 
-def forget_results() -> None:
-    """After new probe results: the next health read goes to the database."""
+GENERATION = "status:generation"
+DOCUMENT = "status:doc:{}"
+
+
+def _new_generation() -> str:
+    generation = uuid.uuid4().hex
+    cache.set(GENERATION, generation, None)
+    return generation
+
+
+def document_get(name: str):
+    """(generation, the current copy of `name` or None). Never raises: a
+    cache outage reads as a miss with no generation."""
+    key = DOCUMENT.format(name)
+    try:
+        found = cache.get_many([GENERATION, key])
+    except Exception:
+        logger.warning("status: cache read failed", exc_info=True)
+        return None, None
+    generation = found.get(GENERATION)
+    entry = found.get(key)
+    if generation is not None and entry is not None and entry[0] == generation:
+        return generation, entry[1]
+    return generation, None
+
+
+def document_set(name: str, generation: str | None, value, seconds: int) -> None:
+    """Keep `value`, built from the data of `generation` (as returned by
+    `document_get` before the data was read)."""
+    if seconds <= 0:
+        return
+    try:
+        if generation is None:
+            # First use, or the cache lost it: start one that no copy has,
+            # unless a change started one meanwhile (our data may predate it).
+            generation = uuid.uuid4().hex
+            if not cache.add(GENERATION, generation, None):
+                return
+        cache.set(DOCUMENT.format(name), (generation, value), seconds)
+    except Exception:
+        logger.warning("status: cache write failed", exc_info=True)
+
+
+def _forget() -> None:
     RENDERED.clear()
     try:
         cache.delete(HEALTH_ROWS)
+        _new_generation()
     except Exception:  # noqa: S110 - a cache outage must not fail the write that called us
         pass
 
 
+def forget_results() -> None:
+    """After new probe results: the next health read goes to the database,
+    and every rendered document is rebuilt."""
+    _forget()
+
+
 def forget_incidents() -> None:
-    """After an incident or maintenance change: banners and health re-read."""
-    RENDERED.clear()
-    try:
-        cache.delete(HEALTH_ROWS)
-    except Exception:  # noqa: S110 - as above
-        pass
+    """After an incident, maintenance or component change: banners, health
+    and every rendered document re-read."""
+    _forget()
