@@ -180,7 +180,9 @@ def wrk(port: int, path: str, *, seconds: float, threads: int = 2, connections: 
     out = subprocess.run([*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    percentiles = dict(re.findall(r"^\s*(50|99)%\s+([\d.]+(?:us|ms|s))\s*$", out, re.M))
+    if set(percentiles) != {"50", "99"}:
+        raise SystemExit(f"bench: could not read wrk's output for {path}:\n{out}")
     failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     failed += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
     return Figure(rps, _ms(percentiles["50"]), _ms(percentiles["99"]), failed, requests)

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import lib  # noqa: E402
+from bench import hotpaths, lib  # noqa: E402
 
 PATHS = ["/-/ping", "/api/status/health", "/api/v2/summary.json", "/status", "/api/workflows"]
 
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    os.environ.update({**lib.BENCH_ENV, "DJANGO_SETTINGS_MODULE": "levqor.settings"})
+    os.environ.update({**lib.BENCH_ENV, **hotpaths.LIMITS, "DJANGO_SETTINGS_MODULE": "levqor.settings"})
     import django
 
     django.setup()

@@ -122,7 +122,7 @@ MIDDLEWARE = [
     "levqor.api.middleware.ApiLimitHeadersMiddleware",
     "levqor.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "levqor.middleware.CSPMiddleware",  # django-csp, its common-case headers built once
     "levqor.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,10 +177,13 @@ else:
 if _db["ENGINE"].endswith("sqlite3"):
     # Without these, concurrent requests (webhooks, the threaded dev server,
     # a qcluster beside the web process) fail with "database is locked".
+    # synchronous=NORMAL is SQLite's advice for WAL: a commit no longer waits
+    # for an fsync (the API's per-call quota counter is a commit); a power
+    # cut can lose the last commits, never corrupt the file.
     _db["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -191,7 +194,7 @@ REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss", "unix"})
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "levqor.lib.cache.RedisCache",  # one Redis client per pool, not per call
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("LEVQOR_CACHE_PREFIX", default="levqor"),
         }
