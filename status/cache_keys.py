@@ -15,6 +15,7 @@ for what changes with the clock alone (staleness, the day's bar).
 """
 
 import logging
+import time
 import uuid
 
 from django.core.cache import cache
@@ -34,6 +35,8 @@ RENDERED: dict[str, tuple[float, int, bytes]] = {}
 
 GENERATION = "status:generation"
 DOCUMENT = "status:doc:{}"
+# {name: (generation, document, expiry as a Unix time)}: this process's copies.
+_LOCAL: dict[str, tuple[str, object, float]] = {}
 
 
 def _new_generation() -> str:
@@ -44,16 +47,23 @@ def _new_generation() -> str:
 
 def document_get(name: str):
     """(generation, the current copy of `name` or None). Never raises: a
-    cache outage reads as a miss with no generation."""
-    key = DOCUMENT.format(name)
+    cache outage reads as a miss with no generation.
+
+    Each process also keeps the copies it last saw: a read then costs one
+    small GET of the generation, not the transfer of the whole document."""
     try:
-        found = cache.get_many([GENERATION, key])
+        generation = cache.get(GENERATION)
+        if generation is None:
+            return None, None
+        local = _LOCAL.get(name)
+        if local is not None and local[0] == generation and local[2] > time.time():
+            return generation, local[1]
+        entry = cache.get(DOCUMENT.format(name))
     except Exception:
         logger.warning("status: cache read failed", exc_info=True)
         return None, None
-    generation = found.get(GENERATION)
-    entry = found.get(key)
-    if generation is not None and entry is not None and entry[0] == generation:
+    if entry is not None and entry[0] == generation:
+        _LOCAL[name] = entry
         return generation, entry[1]
     return generation, None
 
@@ -70,13 +80,16 @@ def document_set(name: str, generation: str | None, value, seconds: int) -> None
             generation = uuid.uuid4().hex
             if not cache.add(GENERATION, generation, None):
                 return
-        cache.set(DOCUMENT.format(name), (generation, value), seconds)
+        entry = (generation, value, time.time() + seconds)
+        cache.set(DOCUMENT.format(name), entry, seconds)
+        _LOCAL[name] = entry
     except Exception:
         logger.warning("status: cache write failed", exc_info=True)
 
 
 def _forget() -> None:
     RENDERED.clear()
+    _LOCAL.clear()
     try:
         cache.delete(HEALTH_ROWS)
         _new_generation()

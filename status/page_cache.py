@@ -60,7 +60,7 @@ def serve(request, variant: str, render) -> HttpResponse:
     page, stale = entry
     if stale:
         oncall.raise_on_stale_read(now=timezone.now())
-    token = get_token(request).encode() if len(page.pieces) > 1 else b""
+    token = get_token(request).encode() if page.holes else b""
     if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
         response = HttpResponse(page.gzip(token), content_type="text/html; charset=utf-8")
         response["Content-Encoding"] = "gzip"

@@ -36,26 +36,36 @@ def _stored(value: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class SplicedPage:
-    pieces: tuple[bytes, ...]
+    """Kept small, as it travels from the cache on every miss of a process:
+    the first piece (nearly all of a page) only compressed, with its CRC and
+    length; the pieces after a hole (a form's tail) also as they are."""
+
     deflated: tuple[bytes, ...]
     first_crc: int
+    first_length: int
+    rest: tuple[bytes, ...]
 
     @classmethod
     def cut(cls, content: bytes, hole: bytes | None) -> "SplicedPage":
         """`content` with every `hole` (None or empty: no hole) left open."""
-        pieces = tuple(content.split(hole)) if hole else (content,)
-        return cls(pieces, tuple(_deflate(p) for p in pieces), zlib.crc32(pieces[0]))
+        pieces = content.split(hole) if hole else [content]
+        return cls(tuple(_deflate(p) for p in pieces), zlib.crc32(pieces[0]), len(pieces[0]), tuple(pieces[1:]))
+
+    @property
+    def holes(self) -> int:
+        return len(self.rest)
 
     def body(self, value: bytes = b"") -> bytes:
         """The page with `value` in every hole, uncompressed."""
-        return value.join(self.pieces)
+        first = zlib.decompressobj(-15).decompress(self.deflated[0])
+        return value.join((first, *self.rest))
 
     def gzip(self, value: bytes = b"") -> bytes:
         """The page with `value` in every hole, as a gzip document."""
         stored = _stored(value)
         out = [_GZIP_HEADER, self.deflated[0]]
-        crc, size = self.first_crc, len(self.pieces[0])
-        for piece, deflated in zip(self.pieces[1:], self.deflated[1:], strict=True):
+        crc, size = self.first_crc, self.first_length
+        for piece, deflated in zip(self.rest, self.deflated[1:], strict=True):
             out += (stored, deflated)
             crc = zlib.crc32(piece, zlib.crc32(value, crc))
             size += len(value) + len(piece)
