@@ -3,7 +3,8 @@ import zlib
 
 from levqor.lib.splice import SplicedPage
 
-PAGE = b"<html><p>" + b"status " * 2000 + b'<input value="HOLE"></p><footer>' + b"x" * 300 + b'<input value="HOLE"></html>'
+FOOTER = b"<footer>" + b"x" * 300 + b'<input value="HOLE"></html>'
+PAGE = b"<html><p>" + b"status " * 2000 + b'<input value="HOLE"></p>' + FOOTER
 
 
 def test_it_fills_every_hole_and_every_client_inflates_one_document():
