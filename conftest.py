@@ -26,7 +26,10 @@ def _anymail_test_backend(settings):
 def _clear_cache():
     from django.core.cache import cache
 
+    from status.cache_keys import forget_local
+
     cache.clear()
+    forget_local()  # the copies of status documents each process keeps beside the cache
     yield
 
 

@@ -7,10 +7,10 @@ Rendered documents (the /status page, the v2 JSON) are kept under their
 name with the *generation* they were built from. Every change that can
 alter them (new probe results, a heartbeat, an incident, maintenance or
 component change) moves the generation on, so the next read sees its copy
-is outdated and builds a new one: a change shows at once, in every process
-that shares the cache (Redis). One round trip reads both. A copy built from
-data read before a change carries the old generation, so it can never
-outlive the change. They also expire after LEVQOR_STATUS_PAGE_CACHE_SECONDS,
+is outdated and builds a new one: a change shows at once in the process
+that made it and within a second in every other process that shares the
+cache (Redis). A copy built from data read before a change carries the old
+generation, so it can never outlive the change. They also expire after LEVQOR_STATUS_PAGE_CACHE_SECONDS,
 for what changes with the clock alone (staleness, the day's bar).
 """
 
@@ -35,8 +35,10 @@ RENDERED: dict[str, tuple[float, int, bytes]] = {}
 
 GENERATION = "status:generation"
 DOCUMENT = "status:doc:{}"
-# {name: (generation, document, expiry as a Unix time)}: this process's copies.
-_LOCAL: dict[str, tuple[str, object, float]] = {}
+# {name: (generation, document, expiry as a Unix time, trusted until (monotonic))}:
+# this process's copies.
+_LOCAL: dict[str, tuple[str, object, float, float]] = {}
+LOCAL_TRUST_SECONDS = 1.0
 
 
 def _new_generation() -> str:
@@ -49,21 +51,28 @@ def document_get(name: str):
     """(generation, the current copy of `name` or None). Never raises: a
     cache outage reads as a miss with no generation.
 
-    Each process also keeps the copies it last saw: a read then costs one
-    small GET of the generation, not the transfer of the whole document."""
+    Each process also keeps the copies it last saw. Within a second of
+    checking one it serves it without asking the cache (as the health
+    endpoint does: the process that made a change forgets at once, any
+    other within that second); after that a read costs one small GET of
+    the generation, and only a new generation fetches the document."""
+    now = time.monotonic()
+    local = _LOCAL.get(name)
+    if local is not None and local[3] > now and local[2] > time.time():
+        return local[0], local[1]
     try:
         generation = cache.get(GENERATION)
         if generation is None:
             return None, None
-        local = _LOCAL.get(name)
         if local is not None and local[0] == generation and local[2] > time.time():
+            _LOCAL[name] = (*local[:3], now + LOCAL_TRUST_SECONDS)
             return generation, local[1]
         entry = cache.get(DOCUMENT.format(name))
     except Exception:
         logger.warning("status: cache read failed", exc_info=True)
         return None, None
     if entry is not None and entry[0] == generation:
-        _LOCAL[name] = entry
+        _LOCAL[name] = (*entry, now + LOCAL_TRUST_SECONDS)
         return generation, entry[1]
     return generation, None
 
@@ -82,14 +91,19 @@ def document_set(name: str, generation: str | None, value, seconds: int) -> None
                 return
         entry = (generation, value, time.time() + seconds)
         cache.set(DOCUMENT.format(name), entry, seconds)
-        _LOCAL[name] = entry
+        _LOCAL[name] = (*entry, time.monotonic() + LOCAL_TRUST_SECONDS)
     except Exception:
         logger.warning("status: cache write failed", exc_info=True)
 
 
-def _forget() -> None:
+def forget_local() -> None:
+    """Drop this process's copies (tests: the shared cache was emptied)."""
     RENDERED.clear()
     _LOCAL.clear()
+
+
+def _forget() -> None:
+    forget_local()
     try:
         cache.delete(HEALTH_ROWS)
         _new_generation()
