@@ -27,3 +27,21 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+
+def clear_own_keys(backend) -> None:
+    """Empty `backend` of its own keys only. `clear()` on Redis empties the
+    whole database, taking the keys of every other process that shares it
+    under another KEY_PREFIX (parallel test workers, several runs) with it."""
+    if not isinstance(backend, django_redis.RedisCache):
+        backend.clear()
+        return
+    client = backend._cache.get_client(write=True)
+    batch = []
+    for key in client.scan_iter(match=f"{backend.key_prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) == 1000:
+            client.delete(*batch)
+            batch = []
+    if batch:
+        client.delete(*batch)
