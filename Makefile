@@ -24,12 +24,14 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python scripts/dev.py
 
-## Install and run the whole test suite (DATABASE_URL / REDIS_URL choose the backends).
+## Install and run the whole test suite (DATABASE_URL / REDIS_URL choose the backends),
+## one pytest-xdist worker per core (TEST_WORKERS=0: one process).
+TEST_WORKERS ?= auto
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "NOTE: /usr/bin/chromium is missing: browser tests will be skipped (apt-get install chromium chromium-driver)."; \
 	fi
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## ruff, and the import layering (.importlinter: who may import whom).
 lint: install

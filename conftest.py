@@ -24,9 +24,13 @@ def _anymail_test_backend(settings):
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    from levqor.lib.cache import clear_own_keys
+    from status.cache_keys import forget_local
+
+    clear_own_keys(caches["default"])  # not clear(): parallel workers share one Redis database
+    forget_local()  # the copies of status documents each process keeps beside the cache
     yield
 
 

@@ -4,6 +4,8 @@ in the same run, under the same gunicorn settings, so ratios compare."""
 
 import http.client
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -120,13 +122,14 @@ def baseline(port: int, *, seconds: float, clients: int) -> Load:
 
 
 @contextmanager
-def gunicorn(*, workers: int = 2, env: dict | None = None):
-    """Run the project under gunicorn on a free port; yields the port."""
+def gunicorn(*, workers: int = 2, env: dict | None = None, app: str = "levqor.wsgi:application"):
+    """Run the project (or `app`, e.g. the ceiling) under gunicorn on a free
+    port; yields the port."""
     port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
-            "levqor.wsgi:application",
+            app,
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -143,3 +146,55 @@ def gunicorn(*, workers: int = 2, env: dict | None = None):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+WRK = shutil.which("wrk")
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass
+class Figure:
+    """One wrk run: throughput and latency percentiles (ms)."""
+
+    rps: float
+    p50: float
+    p99: float
+    failed: int
+    requests: int
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * _UNIT[unit]
+
+
+def wrk(port: int, path: str, *, seconds: float, threads: int = 2, connections: int = 32, headers=None) -> Figure:
+    """Load `path` with wrk (C, so the load generator takes little of the
+    CPU the server needs); falls back to `hammer` where wrk is missing."""
+    if WRK is None:
+        load = hammer(port, path, seconds=seconds, clients=connections, headers=headers)
+        return Figure(load.rps, load.percentile(0.5), load.percentile(0.99), load.failed, load.ok + load.failed)
+    args = [WRK, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    percentiles = dict(re.findall(r"^\s*(50|99)%\s+([\d.]+(?:us|ms|s))\s*$", out, re.M))
+    if set(percentiles) != {"50", "99"}:
+        raise SystemExit(f"bench: could not read wrk's output for {path}:\n{out}")
+    failed = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    failed += int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out)) else 0
+    return Figure(rps, _ms(percentiles["50"]), _ms(percentiles["99"]), failed, requests)
+
+
+def merge(figures: list[Figure]) -> Figure:
+    """Slices of one path taken in turns: total throughput, worst percentiles."""
+    total = sum(f.requests for f in figures)
+    return Figure(
+        rps=sum(f.rps for f in figures) / len(figures),
+        p50=sorted(f.p50 for f in figures)[len(figures) // 2],
+        p99=max(f.p99 for f in figures),
+        failed=sum(f.failed for f in figures),
+        requests=total,
+    )

@@ -135,7 +135,12 @@ class DunningCase(models.Model):
 
     class Meta:
         ordering = ["-opened_at"]
-        indexes = [models.Index(fields=["status", "next_action_at"], name="billing_case_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "next_action_at"], name="billing_case_due_idx"),
+            # The admin queue's order (DunningCaseAdmin.ordering, then -pk):
+            # its first page is read from the index, not by sorting every case.
+            models.Index(fields=["next_action_at", "-opened_at", "-id"], name="billing_case_queue_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["stripe_subscription_id"],

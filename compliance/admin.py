@@ -6,7 +6,14 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, ReadOnlyAdmin, confirm_action
+from levqor.lib.admin import (
+    DefaultStatusFilter,
+    EstimatedCountPaginator,
+    IndexedValuesFilter,
+    KeepRecordsMixin,
+    ReadOnlyAdmin,
+    confirm_action,
+)
 
 from . import audit, dashboard, screening, terms
 from .dsar import processing
@@ -26,15 +33,23 @@ from .models import (
 from .outbox.admin import OutboundEmailAdmin  # noqa: F401 - registers the outbox's admin
 
 
+class AuditActionFilter(IndexedValuesFilter):
+    title = "action"
+    field = "action"
+    parameter_name = "action__exact"
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: the audit trail is written by services, never by hand."""
 
     list_display = ("seq", "occurred_at", "actor_label", "action", "target", "correlation")
-    list_filter = ("action",)
+    # No date_hierarchy and no plain ("action",) filter: on millions of rows
+    # each reads the whole table (SELECT DISTINCT) on every page view.
+    list_filter = (("occurred_at", admin.DateFieldListFilter), AuditActionFilter)
     search_fields = ("action", "actor_label", "target_id", "correlation_id")
-    date_hierarchy = "occurred_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 100
     fields = (
         "seq",
@@ -100,6 +115,7 @@ class CookieConsentAdmin(ReadOnlyAdmin):
     list_select_related = ("user",)
     date_hierarchy = "created_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     actions = ["export_csv"]
 
     @admin.action(description="Export selected consent records (CSV)")
@@ -172,6 +188,7 @@ class TermsAcceptanceAdmin(ReadOnlyAdmin):
     list_select_related = ("user", "version")
     date_hierarchy = "accepted_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(MarketingSubscription)
@@ -267,3 +284,4 @@ class AbuseSignalAdmin(ReadOnlyAdmin):
     search_fields = ("identifier_hash",)
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator

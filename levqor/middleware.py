@@ -1,3 +1,6 @@
+from csp import constants as csp_constants
+from csp import middleware as csp_middleware
+from csp import utils as csp_utils
 from django.conf import settings
 
 from levqor.lib import correlation
@@ -37,4 +40,53 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         if self.policy:
             response.setdefault("Permissions-Policy", self.policy)
+        return response
+
+
+# Set by django-csp's view decorators: a response carrying any of them needs
+# its own policy.
+_CSP_PER_RESPONSE = tuple(
+    f"_csp_{what}{ro}" for what in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
+)
+
+
+class CSPMiddleware(csp_middleware.CSPMiddleware):
+    """django-csp, with the common case's headers built once per process.
+
+    django-csp rebuilds both policy strings (enforced and report-only) from
+    settings for every response. Unless the view changed the policy
+    (decorators), used a nonce, or a URL prefix is excluded, the strings are
+    the same every time, so they are built on first use and reused; any
+    other response goes through django-csp unchanged."""
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self._headers: list[tuple[str, str]] | None = None
+        self._simple = not any(
+            (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES")
+            for name in ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
+        )
+
+    def process_response(self, request, response):
+        if (
+            not self._simple
+            or getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, attr) for attr in _CSP_PER_RESPONSE)
+            or csp_constants.HEADER in response
+            or csp_constants.HEADER_REPORT_ONLY in response
+            or (response.status_code in (404, 500) and settings.DEBUG)
+        ):
+            return super().process_response(request, response)
+        if self._headers is None:
+            self._headers = [
+                (header, policy)
+                for header, policy in (
+                    (csp_constants.HEADER, csp_utils.build_policy()),
+                    (csp_constants.HEADER_REPORT_ONLY, csp_utils.build_policy(report_only=True)),
+                )
+                if policy
+            ]
+        for header, policy in self._headers:
+            response[header] = policy
+        request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)
         return response

@@ -127,7 +127,7 @@ MIDDLEWARE = [
     "levqor.api.middleware.ApiLimitHeadersMiddleware",
     "levqor.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "levqor.middleware.CSPMiddleware",  # django-csp, its common-case headers built once
     "levqor.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -185,10 +185,13 @@ else:
 if _db["ENGINE"].endswith("sqlite3"):
     # Without these, concurrent requests (webhooks, the threaded dev server,
     # a qcluster beside the web process) fail with "database is locked".
+    # synchronous=NORMAL is SQLite's advice for WAL: a commit no longer waits
+    # for an fsync (the API's per-call quota counter is a commit); a power
+    # cut can lose the last commits, never corrupt the file.
     _db["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -199,7 +202,7 @@ REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss", "unix"})
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "levqor.lib.cache.RedisCache",  # one Redis client per pool, not per call
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("LEVQOR_CACHE_PREFIX", default="levqor"),
         }
@@ -437,6 +440,10 @@ LEVQOR_STATUS_DAILY_RETENTION_DAYS = env_int("LEVQOR_STATUS_DAILY_RETENTION_DAYS
 # /api/status/health answers from a cached copy of the stored results; a
 # database read for it gives up after this many milliseconds.
 LEVQOR_STATUS_HEALTH_CACHE_SECONDS = env_int("LEVQOR_STATUS_HEALTH_CACHE_SECONDS", 5, minimum=0)
+# The rendered /status page and /api/v2 JSON: rebuilt at once on any change
+# to the status data (status/cache_keys.py); this bounds what changes with
+# the clock alone (staleness, a new day's bar).
+LEVQOR_STATUS_PAGE_CACHE_SECONDS = env_int("LEVQOR_STATUS_PAGE_CACHE_SECONDS", 30, minimum=0)
 LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS = env_int("LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS", 500, minimum=50)
 # The Web/API probe (run by the task queue, never by a request) fetches this URL.
 LEVQOR_STATUS_PROBE_URL = env_url("LEVQOR_STATUS_PROBE_URL", schemes={"http", "https"}) or f"{LEVQOR_BASE_URL}/-/ping"

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from levqor.lib.ratelimit import ratelimit
 
-from . import charts, selectors, services
+from . import charts, page_cache, selectors, services
 from .forms import SubscribeForm
 from .models import Incident, Maintenance
 
@@ -70,12 +70,20 @@ def status_page_context(*, now=None) -> dict:
     }
 
 
+def _render_status_page(request):
+    context = status_page_context()
+    return render(request, "status/page.html", context), context["state"].stale
+
+
 @require_safe
 def status_page(request):
-    context = status_page_context()
-    if context["state"].stale:
-        services.oncall.raise_on_stale_read(now=context["state"].evaluation.now)
-    return render(request, "status/page.html", context)
+    variant = page_cache.shared_variant(request)
+    if variant is not None:
+        return page_cache.serve(request, variant, lambda: _render_status_page(request))
+    response, stale = _render_status_page(request)
+    if stale:
+        services.oncall.raise_on_stale_read(now=timezone.now())
+    return response
 
 
 @require_safe

@@ -66,7 +66,7 @@ def check_ip_burst(request) -> None:
     burst = quotas.burst_consume(scope="ip", ident=ident, limit=settings.LEVQOR_API_BURST_PER_IP)
     if burst.exceeded:
         raise TooManyRequests(
-            message=f"Too many requests from this address: at most {burst.limit} every "
+            message=f"Too many requests from this address: at most {burst.limit} in any "
             f"{settings.LEVQOR_API_BURST_WINDOW} s. Retry in {burst.reset_in} s.",
             code="rate_limited",
             wait=burst.reset_in,

@@ -60,3 +60,26 @@ class ApiKey(models.Model):
 
     def is_usable(self, now=None) -> bool:
         return self.state(now) in ("active", "rotating")
+
+
+class ApiUsage(models.Model):
+    """Calls an account made in one calendar month (UTC), live and sandbox
+    apart: the monthly quota's counter. In the database, so every process
+    shares it and a restart loses nothing; one atomic upsert per call
+    (`levqor.api.quotas`)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="api_usage")
+    mode = models.CharField(max_length=4, choices=ApiKey.Mode.choices)
+    month = models.DateField(help_text="The first day of the month (UTC).")
+    calls = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "API usage"
+        verbose_name_plural = "API usage"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "mode", "month"], name="apiusage_one_row_per_month"),
+            models.CheckConstraint(condition=models.Q(mode__in=["live", "test"]), name="apiusage_mode_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.mode} {self.month:%Y-%m}: {self.calls}"

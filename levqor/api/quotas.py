@@ -5,16 +5,23 @@ renders it and the README repeats it. `None` means unlimited. Sandbox keys
 share one sandbox quota per account whatever the plan; live keys share the
 plan's quota per account. Months are calendar months in UTC.
 
-Counters live in Django's default cache: Redis in production (REDIS_URL),
-so every web process on every machine adds to the same count; local memory
-on the embedded default (one process).
+The monthly counters live in the database (`ApiUsage`, one row per account,
+mode and month), so every process shares them, a restart loses nothing, and
+the month a call counts in is the one `now()` says: exact at the boundary.
+Each call is one atomic upsert that returns the new count. The burst limits
+are sliding windows (`levqor.lib.window`) in the default cache: Redis in
+production, shared by every process; local memory on the embedded default.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
+
+from levqor.lib import window
+
+from .models import ApiKey, ApiUsage
 
 SANDBOX = "sandbox"
 
@@ -57,19 +64,6 @@ def period(at: datetime | None = None) -> tuple[str, datetime, datetime]:
     return f"{at.year:04d}{at.month:02d}", start, reset
 
 
-def _hit(key: str, timeout: int) -> int:
-    """Add one to a shared counter and return the new count. `add` is an
-    atomic SET NX on Redis, `incr` an atomic INCR, so concurrent processes
-    never lose a hit."""
-    if cache.add(key, 1, timeout):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 0, timeout)
-        return cache.incr(key)
-
-
 @dataclass(frozen=True)
 class Usage:
     limit: int | None
@@ -85,32 +79,54 @@ class Usage:
         return self.limit is not None and self.used > self.limit
 
 
-def _quota_key(account_id: int, sandbox: bool, label: str) -> str:
-    return f"api:quota:{account_id}:{'test' if sandbox else 'live'}:{label}"
+def _mode(sandbox: bool) -> str:
+    return ApiKey.Mode.TEST if sandbox else ApiKey.Mode.LIVE
+
+
+def _count_call(*, account_id: int, mode: str, month: date) -> int:
+    """Add one to the month's counter and return it: a single INSERT ... ON
+    CONFLICT DO UPDATE (PostgreSQL and SQLite ≥ 3.35 alike), atomic whatever
+    the number of processes, and no read-modify-write race.
+
+    On PostgreSQL the statement is its own transaction with an asynchronous
+    commit (`set_config('synchronous_commit', 'off', true)` applies to that
+    transaction only): the call does not wait for the WAL flush, and a
+    database crash can lose at most the last fraction of a second of counts,
+    never corrupt them. Inside a caller's transaction it would apply to the
+    whole of it, so there the commit stays synchronous."""
+    table = connection.ops.quote_name(ApiUsage._meta.db_table)
+    source = "VALUES (%s, %s, %s, 1)"
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        source = "SELECT %s, %s, %s, 1 FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (account_id, mode, month, calls) {source} "  # noqa: S608 - our table name
+            f"ON CONFLICT (account_id, mode, month) DO UPDATE SET calls = {table}.calls + 1 RETURNING calls",
+            [account_id, mode, month],
+        )
+        return cursor.fetchone()[0]
 
 
 def quota_consume(*, account_id: int, plan: str, sandbox: bool) -> Usage:
-    """Count one call against the account's monthly quota."""
-    at = now()
-    label, _start, reset = period(at)
-    limit = monthly_limit(plan=plan, sandbox=sandbox)
-    timeout = int((reset - at).total_seconds()) + 86_400
-    used = _hit(_quota_key(account_id, sandbox, label), timeout)
-    return Usage(limit=limit, used=used, reset_at=reset)
+    """Count one call against the account's monthly quota (one write)."""
+    _label, start, reset = period(now())
+    used = _count_call(account_id=account_id, mode=_mode(sandbox), month=start.date())
+    return Usage(limit=monthly_limit(plan=plan, sandbox=sandbox), used=used, reset_at=reset)
 
 
 def quota_peek(*, account_id: int, plan: str, sandbox: bool) -> Usage:
     """The month's usage so far, without counting a call."""
-    label, _start, reset = period()
-    used = cache.get(_quota_key(account_id, sandbox, label)) or 0
-    return Usage(limit=monthly_limit(plan=plan, sandbox=sandbox), used=int(used), reset_at=reset)
+    _label, start, reset = period()
+    row = ApiUsage.objects.filter(account_id=account_id, mode=_mode(sandbox), month=start.date())
+    used = row.values_list("calls", flat=True).first() or 0
+    return Usage(limit=monthly_limit(plan=plan, sandbox=sandbox), used=used, reset_at=reset)
 
 
 @dataclass(frozen=True)
 class Burst:
     limit: int
     used: int
-    reset_in: int  # seconds until the window ends
+    reset_in: int  # seconds until a call is allowed again (the oldest counted one ages out)
 
     @property
     def remaining(self) -> int:
@@ -122,10 +138,9 @@ class Burst:
 
 
 def burst_consume(*, scope: str, ident: str, limit: int) -> Burst:
-    """Count one call in the current fixed window for `scope:ident`."""
-    window = settings.LEVQOR_API_BURST_WINDOW
-    at = now().timestamp()
-    index = int(at // window)
-    reset_in = max(1, int((index + 1) * window - at + 0.999))
-    used = _hit(f"api:burst:{scope}:{ident}:{index}", window + 5)
-    return Burst(limit=limit, used=used, reset_in=reset_in)
+    """Count one call in the sliding window for `scope:ident` (refused calls
+    are not counted, so a client that waits `reset_in` gets in)."""
+    hit = window.hit(
+        f"api:burst:{scope}:{ident}", limit=limit, window=settings.LEVQOR_API_BURST_WINDOW, now=now().timestamp()
+    )
+    return Burst(limit=limit, used=hit.count, reset_in=hit.retry_after)

@@ -23,7 +23,7 @@ _LIMIT_HEADERS = {
     "X-Quota-Reset": "When the monthly quota resets (UTC, ISO 8601).",
     "X-RateLimit-Limit": "Burst allowance of the key per window.",
     "X-RateLimit-Remaining": "Calls left in the current burst window.",
-    "X-RateLimit-Reset": "Seconds until the burst window ends.",
+    "X-RateLimit-Reset": "Seconds until the oldest counted call leaves the sliding burst window.",
 }
 
 

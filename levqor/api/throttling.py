@@ -26,7 +26,7 @@ class ApiKeyThrottle(BaseThrottle):
         if burst.exceeded:
             limits["quota"] = quotas.quota_peek(account_id=account.pk, plan=account.plan, sandbox=key.is_sandbox)
             raise TooManyRequests(
-                message=f"Too many requests for this key: at most {burst.limit} every "
+                message=f"Too many requests for this key: at most {burst.limit} in any "
                 f"{settings.LEVQOR_API_BURST_WINDOW} s. Retry in {burst.reset_in} s.",
                 code="rate_limited",
                 wait=burst.reset_in,

@@ -8,8 +8,11 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import connections
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
+from django.utils.functional import cached_property
 
 
 class SubsetFilter(admin.SimpleListFilter):
@@ -154,3 +157,70 @@ def confirm_action(
         "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/levqor_confirm_action.html", context)
+
+
+class EstimatedCountPaginator(Paginator):
+    """A changelist paginator for tables with millions of rows.
+
+    An exact COUNT(*) of a whole big PostgreSQL table reads all of it (and
+    the admin counts on every page view). Unfiltered, a table the planner
+    estimates at more than `estimate_above` rows shows that estimate
+    (`pg_class.reltuples`, kept by autovacuum) instead; a filtered or
+    searched list, or a smaller table, is counted exactly. Pair it with
+    `show_full_result_count = False`."""
+
+    estimate_above = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where:
+            connection = connections[self.object_list.db]
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                        [connection.ops.quote_name(self.object_list.model._meta.db_table)],
+                    )
+                    row = cursor.fetchone()
+                if row and row[0] > self.estimate_above:
+                    return int(row[0])
+        return super().count
+
+
+def distinct_values(queryset: QuerySet, field: str) -> list:
+    """The distinct non-null values of an indexed column, sorted. On
+    PostgreSQL a recursive query hops from one value to the next through
+    the index (a "loose index scan"): milliseconds for a hundred values
+    among millions of rows, where DISTINCT reads every row. The model's
+    whole table, like Django's own `AllValuesFieldListFilter` choices."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return list(queryset.model._default_manager.order_by(field).values_list(field, flat=True).distinct())
+    table = connection.ops.quote_name(queryset.model._meta.db_table)
+    column = connection.ops.quote_name(queryset.model._meta.get_field(field).column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE hop(value) AS ("  # noqa: S608 - names from the model, quoted
+            f" (SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1)"
+            f" UNION ALL SELECT (SELECT {column} FROM {table} WHERE {column} > hop.value ORDER BY {column} LIMIT 1)"
+            f" FROM hop WHERE hop.value IS NOT NULL"
+            f") SELECT value FROM hop WHERE value IS NOT NULL"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+class IndexedValuesFilter(admin.SimpleListFilter):
+    """A list filter offering each value of an indexed column, like
+    `list_filter = ("field",)` but read with `distinct_values`, so it stays
+    fast on tables of millions of rows. Subclasses set `title`, `field` and
+    `parameter_name` (`<field>__exact` keeps Django's own links working)."""
+
+    field = ""
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in distinct_values(model_admin.get_queryset(request), self.field)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(**{self.field: value}) if value else queryset

@@ -60,7 +60,7 @@ def test_it_switches_to_postgresql_and_redis_from_urls():
     )
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["db_name"] == "levqor"
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "levqor.lib.cache.RedisCache"
     assert config["broker"] == "redis"
     assert config["q"]["redis"] == "redis://cache.internal:6379/2"
 

@@ -1,10 +1,24 @@
-from django.core.paginator import InvalidPage
+from django.core.paginator import InvalidPage, Paginator
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
 
 def _whole(raw: str) -> bool:
     return raw.isascii() and raw.isdigit() and len(raw) <= 12
+
+
+class CountSavingPaginator(Paginator):
+    """Page 1 is read without a COUNT first, and when it is not full its
+    rows are the count: the usual list call costs one query, not two. A
+    full first page counts only when the answer needs it (`count`)."""
+
+    def page(self, number):
+        if number != 1 or self.orphans:
+            return super().page(number)
+        rows = list(self.object_list[: self.per_page])
+        if len(rows) < self.per_page:
+            self.count = len(rows)  # sets the cached_property: no COUNT query
+        return self._get_page(rows, 1, self)
 
 
 class ApiPagination(PageNumberPagination):
@@ -15,6 +29,7 @@ class ApiPagination(PageNumberPagination):
     `validation_error` naming the parameter (never DRF's 404 "Invalid page.").
     Page 1 of an empty list is an empty page."""
 
+    django_paginator_class = CountSavingPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

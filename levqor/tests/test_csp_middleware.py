@@ -1,0 +1,29 @@
+from csp.middleware import CSPMiddleware as DjangoCspMiddleware
+from django.http import HttpResponse
+from django.test import RequestFactory
+
+from levqor.middleware import CSPMiddleware
+
+
+def _answer(middleware_class, view):
+    request = RequestFactory().get("/")
+    return middleware_class(lambda r: view(r))(request)
+
+
+def test_it_sends_the_same_policy_as_django_csp():
+    plain = _answer(CSPMiddleware, lambda r: HttpResponse("ok"))
+    assert (
+        plain["Content-Security-Policy"]
+        == _answer(DjangoCspMiddleware, lambda r: HttpResponse("ok"))["Content-Security-Policy"]
+    )
+    assert "'nonce-" not in plain["Content-Security-Policy"]
+
+
+def test_a_page_that_uses_a_nonce_gets_its_own_policy():
+    def view(request):
+        return HttpResponse(f"<script nonce='{request.csp_nonce}'></script>")
+
+    response = _answer(CSPMiddleware, view)
+    nonce = response.content.decode().split("nonce='")[1].split("'")[0]
+    assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
+    assert "'nonce-" not in _answer(CSPMiddleware, lambda r: HttpResponse("ok"))["Content-Security-Policy"]
