@@ -150,7 +150,9 @@ def erasure_execute(*, request_id: int, actor=None) -> bool:
     try:
         return _erase(request_id=request_id, actor=actor)
     except Exception as exc:
-        erasure_failed(request_id=request_id, error=f"{type(exc).__name__}: {exc}")
+        # A processor step (e.g. Stripe) that failed reports the steps so far.
+        steps = exc.steps if isinstance(exc, providers.ProcessorStepFailed) else None
+        erasure_failed(request_id=request_id, error=f"{type(exc).__name__}: {exc}", steps=steps)
         raise
 
 
@@ -170,6 +172,8 @@ def _erase(*, request_id: int, actor) -> bool:
     closed = [s.get("account_closed_id") for s in summary.values() if s.get("account_closed_id")]
     blanked = audit.blank_details(events=_personal_audit_events(user, email=email, account_ids=closed))
     summary["audit"] = {"events_blanked": blanked}
+    # Each processor step (Stripe: subscriptions canceled, customer deleted, ...), in one list for staff.
+    summary["processor_steps"] = [step for part in summary.values() for step in part.get("steps", [])]
     request.status = ErasureRequest.Status.COMPLETED
     request.completed_at = timezone.now()
     request.summary = summary
@@ -182,18 +186,20 @@ def _erase(*, request_id: int, actor) -> bool:
 
 
 @transaction.atomic
-def erasure_failed(*, request_id: int, error: str) -> None:
-    """Mark an approved request failed (the erasure rolled back) with the error kept for staff."""
-    updated = ErasureRequest.objects.filter(pk=request_id, status=ErasureRequest.Status.APPROVED).update(
-        status=ErasureRequest.Status.FAILED, error=error[:5000]
-    )
+def erasure_failed(*, request_id: int, error: str, steps: list[dict] | None = None) -> None:
+    """Mark an approved request failed (the erasure rolled back) with the
+    error, and the processor steps reached, kept for staff."""
+    changes = {"status": ErasureRequest.Status.FAILED, "error": error[:5000]}
+    if steps is not None:
+        changes["summary"] = {"processor_steps": steps}
+    updated = ErasureRequest.objects.filter(pk=request_id, status=ErasureRequest.Status.APPROVED).update(**changes)
     if updated:
         audit.record(
             actor=None,
             action="erasure.failed",
             target_type="compliance.erasurerequest",
             target_id=request_id,
-            details={"error": error[:500]},
+            details={"error": error[:500], **({"processor_steps": steps} if steps is not None else {})},
         )
 
 

@@ -29,6 +29,17 @@ Eraser = Callable[..., dict]  # erase(user=, actor=) -> {"what": count, ...}
 Pruner = Callable[..., int]  # prune(cutoff=, dry_run=) -> rows that go (or went)
 
 
+class ProcessorStepFailed(Exception):
+    """A provider's erasure could not finish a step at an outside processor
+    (Stripe refused or was unreachable). `steps` are the step outcomes so
+    far (dicts: processor, step, status, detail), kept on the failed request;
+    every step must be safe to repeat, as a retry starts again."""
+
+    def __init__(self, message: str, *, steps: list[dict]):
+        super().__init__(message)
+        self.steps = list(steps)
+
+
 @dataclass(frozen=True)
 class ExportFile:
     description: str  # one line for README.txt: what the file holds
