@@ -157,6 +157,17 @@ provider = Provider(
         )
     },
     erase=erase_user,
+    covers=(
+        "billing.DunningCase",
+        "billing.StripeEvent",
+        "accounts.Account",  # its Stripe customer id, forgotten on erasure
+        "djstripe.Customer",
+        "djstripe.Subscription",
+        "djstripe.Invoice",
+        "djstripe.Charge",
+        "djstripe.PaymentMethod",
+    ),
+    prunes={"webhook_payloads": ("billing.StripeEvent", "djstripe.WebhookEventTrigger")},
     retention={"webhook_payloads": prune_webhook_payloads},
     processing=(
         Processing(

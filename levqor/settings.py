@@ -502,6 +502,8 @@ LEVQOR_RETENTION_DAYS = {
     "unconfirmed_subscriptions": env_int("LEVQOR_RETENTION_UNCONFIRMED_SUBSCRIPTIONS_DAYS", 30, minimum=8),
     "cookie_consents": env_int("LEVQOR_RETENTION_COOKIE_CONSENTS_DAYS", 2 * 365, minimum=400),
     "terms_evidence": env_int("LEVQOR_RETENTION_TERMS_EVIDENCE_DAYS", 6 * 365, minimum=365),
+    "sla_attachments": env_int("LEVQOR_RETENTION_SLA_ATTACHMENTS_DAYS", 365, minimum=30),
+    "status_unconfirmed_subscribers": env_int("LEVQOR_RETENTION_STATUS_UNCONFIRMED_SUBSCRIBERS_DAYS", 30, minimum=8),
 }
 
 # --- AI assist (app `levqor.assist`) and app metrics (app `levqor.metrics`) -------

@@ -34,6 +34,15 @@ def erase_user(*, user, actor) -> dict:
     return {"status_subscribers": deleted, "status_notifications": notifications}
 
 
+def prune_unconfirmed(*, cutoff, dry_run: bool) -> int:
+    """Delete subscriptions whose confirmation link went unused since `cutoff`
+    (with any notification rows). Safe to run twice."""
+    stale = Subscriber.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff)
+    if dry_run:
+        return stale.count()
+    return stale.delete()[0]
+
+
 provider = providers.Provider(
     name="status",
     files={
@@ -43,7 +52,12 @@ provider = providers.Provider(
         )
     },
     erase=erase_user,
-    retention={"status_raw_snapshots": snapshots_prune},
+    retention={"status_raw_snapshots": snapshots_prune, "status_unconfirmed_subscribers": prune_unconfirmed},
+    covers=("status.Subscriber", "status.Notification"),
+    prunes={
+        "status_raw_snapshots": ("status.Snapshot",),
+        "status_unconfirmed_subscribers": ("status.Subscriber", "status.Notification"),
+    },
     processing=(
         providers.Processing(
             activity="Status page subscriptions and on-call alerts",
@@ -51,7 +65,8 @@ provider = providers.Provider(
             data="Email address, confirmation and unsubscribe times, emails sent",
             purpose="Tell the people who asked about incidents and maintenance",
             legal_basis="Consent (art. 6(1)(a)), double opt-in; staff: legitimate interests (art. 6(1)(f))",
-            retention="Until unsubscribed; unconfirmed subscriptions are deleted after 7 days",
+            retention="Until unsubscribed",
+            retention_kind="status_unconfirmed_subscribers",
             recipients=("Resend (email delivery)", "Cloud hosting provider"),
         ),
     ),

@@ -8,6 +8,8 @@ Each app describes, in a small `privacy.py`, what it holds about a person:
         files={"runs.json": privacy.ExportFile("Every run ...", rows=runs_rows)},
         erase=erase_user,                       # (user=, actor=) -> dict summary
         retention={"run_logs": prune_run_logs},  # kind -> (cutoff=, dry_run=) -> int
+        covers=("workflows.Run", ...),           # models the export and erase reach
+        prunes={"run_logs": ("workflows.RunLog",)},  # models each retention kind ages out
     )
 
 and is listed in `settings.LEVQOR_PRIVACY_PROVIDERS` (dotted paths, loaded
@@ -67,6 +69,11 @@ class Provider:
     erase: Eraser | None = None
     retention: dict[str, Pruner] = field(default_factory=dict)
     processing: tuple[Processing, ...] = ()
+    # Coverage, checked by tests/integration/dsar/test_coverage.py: the models
+    # ("app_label.ModelName") whose personal data this provider's export and
+    # erase reach, and for each retention kind the models its pruner ages out.
+    covers: tuple[str, ...] = ()
+    prunes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _registered: dict[str, Provider] = {}
