@@ -13,6 +13,7 @@ from billing import cases
 from billing.models import DunningCase, ErasedCustomer, StripeEvent
 from compliance.dsar import erasure
 from compliance.dsar.models import ErasureRequest
+from compliance.dsar.providers import ProcessorStepFailed
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
 
@@ -140,6 +141,32 @@ def test_it_keeps_the_failed_step_and_finishes_on_retry(
     request.refresh_from_db()
     assert request.status == ErasureRequest.Status.COMPLETED
     assert ls.get(f"/v1/subscriptions/{paying['subscription']}")["status"] == "canceled"
+
+
+def test_it_retries_a_processor_failure_hourly_a_few_times(
+    paying, ls, customer, staff, localstripe, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    settings.LEVQOR_ERASURE_AUTO_RETRIES = 2
+    monkeypatch.setattr(stripe, "api_base", "http://127.0.0.1:9")
+    monkeypatch.setattr(stripe, "max_network_retries", 0, raising=False)
+    request = erase(customer, staff, django_capture_on_commit_callbacks, raises=Exception)
+    for _ in range(2):  # Stripe still unreachable: the retry runs (inline here) and fails again
+        with pytest.raises(ProcessorStepFailed), django_capture_on_commit_callbacks(execute=True):
+            assert erasure.erasures_retry_processor_failures() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert erasure.erasures_retry_processor_failures() == 0  # retries used up: it waits for staff
+    request.refresh_from_db()
+    assert request.status == ErasureRequest.Status.FAILED and request.summary["auto_retries"] == 2
+    assert AuditEvent.objects.filter(action="erasure.retried", target_id=str(request.pk)).count() == 2
+
+    settings.LEVQOR_ERASURE_AUTO_RETRIES = 3
+    monkeypatch.setattr(stripe, "api_base", localstripe)  # Stripe is back
+    with django_capture_on_commit_callbacks(execute=True):
+        assert erasure.erasures_retry_processor_failures() == 1
+    request.refresh_from_db()
+    assert request.status == ErasureRequest.Status.COMPLETED
+    with django_capture_on_commit_callbacks(execute=True):
+        assert erasure.erasures_retry_processor_failures() == 0  # nothing left to retry
 
 
 def test_it_leaves_stripe_alone_while_others_still_use_the_account(
