@@ -18,6 +18,7 @@ from levqor.accounts.selectors import account_for_stripe_customer
 from levqor.accounts.services import account_set_billing_state
 
 from . import dunning
+from .erasure import customer_is_erased
 from .models import DunningCase, StripeEvent, SubscriptionStanding
 from .payloads import HARD_DECLINE_CODES, id_of, intent_error, invoice_facts
 from .services import case_recover
@@ -42,6 +43,8 @@ def failure_apply(*, invoice: dict, event_id: str, event_at: datetime, actor: Us
     the event unmatched. A new case's day-0 email is queued on commit. Safe to
     run twice."""
     facts = invoice_facts(invoice)
+    if customer_is_erased(facts.customer_id):
+        return Outcome(note="ignored: the Stripe customer was erased")
     key = facts.subscription_id or f"invoice:{facts.invoice_id}"
     if failure_is_stale(key, event_at):
         logger.info("ignoring stale payment failure %s for %s", event_id, key)
@@ -191,6 +194,8 @@ def payment_error_apply(
         return Outcome(note="ignored: no payment error on the PaymentIntent")
     if not customer_id:
         return Outcome(note="ignored: no Stripe customer on the PaymentIntent")
+    if customer_is_erased(customer_id):
+        return Outcome(note="ignored: the Stripe customer was erased")
     case = (
         DunningCase.objects.select_for_update()
         .filter(stripe_customer_id=customer_id, status=DunningCase.Status.PENDING)

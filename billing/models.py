@@ -166,3 +166,16 @@ class DunningCase(models.Model):
         symbol = {"gbp": "£", "usd": "$", "eur": "€"}.get(self.currency.lower(), "")
         major = f"{self.amount_due / 100:,.2f}"
         return f"{symbol}{major}" if symbol else f"{major} {self.currency.upper()}"
+
+
+class ErasedCustomer(models.Model):
+    """A Stripe customer deleted by an erasure, remembered by a SHA-256 of its
+    id (not the id): a later event for it (a retry Stripe had already
+    scheduled, a late delivery) is ignored instead of opening a dunning case
+    or waiting "unmatched" for staff to link it to someone."""
+
+    customer_hash = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Erased Stripe customer {self.customer_hash[:12]}"

@@ -1,13 +1,16 @@
 """What billing holds about a person, for DSAR export, erasure and
 retention. billing.json is subscription and invoice metadata only: fields
 are picked from an allow-list, so no card or payment-method data can ever
-reach an export. Stripe's own copy is left to Stripe's deletion process."""
+reach an export. Erasing the account's only person also erases them at
+Stripe (`billing.erasure`): subscriptions canceled, customer deleted."""
 
 from djstripe.models import Invoice, Subscription, WebhookEventTrigger
 
 from compliance.dsar.providers import ExportFile, Processing, Provider
 from levqor.accounts.models import Account
+from levqor.accounts.privacy import sole_member
 
+from .erasure import account_processor_erase
 from .models import DunningCase, StripeEvent
 
 CHUNK = 500
@@ -102,16 +105,23 @@ def billing_rows(*, user):
 
 def erase_user(*, user, actor) -> dict:
     """Our copies of the person's invoice links; the cases keep amounts,
-    stages and dates. The dunning emails sent to them are the outbox's,
-    erased by compliance by address."""
+    stages and dates. When the person is the account's only one (the
+    account closes), also the Stripe side: the steps are returned for
+    compliance to keep on the request. The dunning emails sent to them are
+    the outbox's, erased by compliance by address."""
     cases = 0
+    summary: dict = {}
     if user.account_id:
+        # Before the accounts provider closes the account: sole_member reads the active users.
+        if sole_member(user):
+            account = Account.objects.select_for_update().get(pk=user.account_id)
+            summary["steps"] = account_processor_erase(account=account, actor=actor)
         cases = (
             DunningCase.objects.filter(account_id=user.account_id)
             .exclude(hosted_invoice_url="")
             .update(hosted_invoice_url="", failure_reason="")
         )
-    return {"cases_anonymised": cases}
+    return {"cases_anonymised": cases, **summary}
 
 
 def prune_webhook_payloads(*, cutoff, dry_run: bool) -> int:
@@ -147,6 +157,17 @@ provider = Provider(
         )
     },
     erase=erase_user,
+    covers=(
+        "billing.DunningCase",
+        "billing.StripeEvent",
+        "accounts.Account",  # its Stripe customer id, forgotten on erasure
+        "djstripe.Customer",
+        "djstripe.Subscription",
+        "djstripe.Invoice",
+        "djstripe.Charge",
+        "djstripe.PaymentMethod",
+    ),
+    prunes={"webhook_payloads": ("billing.StripeEvent", "djstripe.WebhookEventTrigger")},
     retention={"webhook_payloads": prune_webhook_payloads},
     processing=(
         Processing(

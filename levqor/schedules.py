@@ -28,6 +28,12 @@ JOBS: tuple[Job, ...] = (
         description="Every 15 minutes: re-queue data exports whose build the queue lost.",
     ),
     Job(
+        name="levqor:compliance.erasures_retry",
+        func="compliance.dsar.tasks.erasures_retry",
+        cron="41 * * * *",
+        description="Hourly: retry erasures that failed at an outside processor (Stripe), a few times.",
+    ),
+    Job(
         name="levqor:compliance.emails_retry_due",
         func="compliance.outbox.tasks.emails_retry_due",
         cron="* * * * *",

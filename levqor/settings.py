@@ -499,6 +499,9 @@ LEVQOR_DSAR_MIN_DAYS_BETWEEN = env_int("LEVQOR_DSAR_MIN_DAYS_BETWEEN", 30, minim
 LEVQOR_DSAR_LINK_DAYS = env_int("LEVQOR_DSAR_LINK_DAYS", 7, minimum=1)
 # Build attempts before an export is marked failed (the error is kept for staff).
 LEVQOR_DSAR_MAX_ATTEMPTS = env_int("LEVQOR_DSAR_MAX_ATTEMPTS", 3, minimum=1)
+# An erasure that failed at an outside processor (Stripe unreachable) is
+# retried hourly this many times before it waits for staff.
+LEVQOR_ERASURE_AUTO_RETRIES = env_int("LEVQOR_ERASURE_AUTO_RETRIES", 6, minimum=0)
 # Days each kind of data is kept (applied daily by levqor:compliance.apply_retention).
 LEVQOR_RETENTION_DAYS = {
     "run_logs": env_int("LEVQOR_RETENTION_RUN_LOGS_DAYS", 365, minimum=1),
@@ -515,6 +518,8 @@ LEVQOR_RETENTION_DAYS = {
     "terms_evidence": env_int("LEVQOR_RETENTION_TERMS_EVIDENCE_DAYS", 6 * 365, minimum=365),
     # Privacy-centre requests nobody verified (the link works 7 days).
     "unverified_privacy_requests": env_int("LEVQOR_RETENTION_UNVERIFIED_PRIVACY_REQUESTS_DAYS", 30, minimum=8),
+    "sla_attachments": env_int("LEVQOR_RETENTION_SLA_ATTACHMENTS_DAYS", 365, minimum=30),
+    "status_unconfirmed_subscribers": env_int("LEVQOR_RETENTION_STATUS_UNCONFIRMED_SUBSCRIBERS_DAYS", 30, minimum=8),
 }
 
 # --- AI assist (app `levqor.assist`) and app metrics (app `levqor.metrics`) -------

@@ -58,6 +58,15 @@ def erase_address(*, email: str, actor) -> dict:
     return {"status_subscribers": len(subscribers), "status_rows_deleted": deleted}
 
 
+def prune_unconfirmed(*, cutoff, dry_run: bool) -> int:
+    """Delete subscriptions whose confirmation link went unused since `cutoff`
+    (with any notification rows). Safe to run twice."""
+    stale = Subscriber.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff)
+    if dry_run:
+        return stale.count()
+    return stale.delete()[0]
+
+
 provider = providers.Provider(
     name="status",
     files={
@@ -75,7 +84,12 @@ provider = providers.Provider(
         )
     },
     erase_address=erase_address,
-    retention={"status_raw_snapshots": snapshots_prune},
+    retention={"status_raw_snapshots": snapshots_prune, "status_unconfirmed_subscribers": prune_unconfirmed},
+    covers=("status.Subscriber",),
+    prunes={
+        "status_raw_snapshots": ("status.Snapshot",),
+        "status_unconfirmed_subscribers": ("status.Subscriber",),
+    },
     processing=(
         providers.Processing(
             activity="Status page subscriptions and on-call alerts",
@@ -83,7 +97,8 @@ provider = providers.Provider(
             data="Email address, confirmation and unsubscribe times, emails sent",
             purpose="Tell the people who asked about incidents and maintenance",
             legal_basis="Consent (art. 6(1)(a)), double opt-in; staff: legitimate interests (art. 6(1)(f))",
-            retention="Until unsubscribed; unconfirmed subscriptions are deleted after 7 days",
+            retention="Until unsubscribed",
+            retention_kind="status_unconfirmed_subscribers",
             recipients=("Resend (email delivery)", "Cloud hosting provider"),
         ),
     ),

@@ -94,6 +94,23 @@ def support_rows_for_address(*, email: str):
             yield row
 
 
+def prune_attachments(*, cutoff, dry_run: bool) -> int:
+    """Delete the files attached to SLA credit requests decided before
+    `cutoff` (the request and its decision stay). Undecided requests keep
+    theirs whatever their age. Safe to run twice."""
+    old = SlaCreditRequest.objects.filter(decided_at__lt=cutoff).exclude(attachment="")
+    if dry_run:
+        return old.count()
+    count = 0
+    for request in old.only("pk", "attachment"):
+        request.attachment.delete(save=False)
+        SlaCreditRequest.objects.filter(pk=request.pk).update(
+            attachment="", attachment_name="", attachment_type="", attachment_size=None
+        )
+        count += 1
+    return count
+
+
 provider = providers.Provider(
     name="support",
     files={
@@ -110,6 +127,9 @@ provider = providers.Provider(
             rows=support_rows_for_address,
         )
     },
+    retention={"sla_attachments": prune_attachments},
+    covers=("support.SlaCreditRequest", "support.SlaCreditMessage", "support.Dispute", "support.DisputeMessage"),
+    prunes={"sla_attachments": ("support.SlaCreditRequest",)},
     processing=(
         providers.Processing(
             activity="SLA credit requests, disputes and chargebacks",
@@ -118,7 +138,8 @@ provider = providers.Provider(
             "dispute and credit references",
             purpose="Answer claims and disputes and apply service credits under the SLA",
             legal_basis="Contract (art. 6(1)(b)) and legitimate interests in defending claims (art. 6(1)(f))",
-            retention="While the account is open; anonymised on erasure",
+            retention="While the account is open; anonymised on erasure; attachments deleted after the decision",
+            retention_kind="sla_attachments",
             recipients=("Stripe", "Resend (email delivery)", "Amazon Web Services S3 (file storage)"),
         ),
     ),

@@ -395,6 +395,12 @@ attention.register(
     query="status__exact=failed",
 )
 attention.register(
+    "Erasure requests failed (a processor step or an app; retry from the request)",
+    count=lambda: ErasureRequest.objects.filter(status=ErasureRequest.Status.FAILED).count(),
+    url_name="admin:compliance_erasurerequest_changelist",
+    query="status__exact=failed",
+)
+attention.register(
     "Erasure requests awaiting review",
     count=lambda: erasure.erasures_pending().count(),
     url_name="admin:compliance_erasurerequest_changelist",

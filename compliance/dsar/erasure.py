@@ -6,6 +6,7 @@ audit entries, so the hash chain still verifies."""
 
 import logging
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -150,7 +151,9 @@ def erasure_execute(*, request_id: int, actor=None) -> bool:
     try:
         return _erase(request_id=request_id, actor=actor)
     except Exception as exc:
-        erasure_failed(request_id=request_id, error=f"{type(exc).__name__}: {exc}")
+        # A processor step (e.g. Stripe) that failed reports the steps so far.
+        steps = exc.steps if isinstance(exc, providers.ProcessorStepFailed) else None
+        erasure_failed(request_id=request_id, error=f"{type(exc).__name__}: {exc}", steps=steps)
         raise
 
 
@@ -170,6 +173,8 @@ def _erase(*, request_id: int, actor) -> bool:
     closed = [s.get("account_closed_id") for s in summary.values() if s.get("account_closed_id")]
     blanked = audit.blank_details(events=_personal_audit_events(user, email=email, account_ids=closed))
     summary["audit"] = {"events_blanked": blanked}
+    # Each processor step (Stripe: subscriptions canceled, customer deleted, ...), in one list for staff.
+    summary["processor_steps"] = [step for part in summary.values() for step in part.get("steps", [])]
     request.status = ErasureRequest.Status.COMPLETED
     request.completed_at = timezone.now()
     request.summary = summary
@@ -182,18 +187,21 @@ def _erase(*, request_id: int, actor) -> bool:
 
 
 @transaction.atomic
-def erasure_failed(*, request_id: int, error: str) -> None:
-    """Mark an approved request failed (the erasure rolled back) with the error kept for staff."""
-    updated = ErasureRequest.objects.filter(pk=request_id, status=ErasureRequest.Status.APPROVED).update(
-        status=ErasureRequest.Status.FAILED, error=error[:5000]
-    )
+def erasure_failed(*, request_id: int, error: str, steps: list[dict] | None = None) -> None:
+    """Mark an approved request failed (the erasure rolled back) with the
+    error, and the processor steps reached, kept for staff."""
+    changes = {"status": ErasureRequest.Status.FAILED, "error": error[:5000]}
+    if steps is not None:
+        before = ErasureRequest.objects.filter(pk=request_id).values_list("summary", flat=True).first() or {}
+        changes["summary"] = {"processor_steps": steps, "auto_retries": before.get("auto_retries", 0)}
+    updated = ErasureRequest.objects.filter(pk=request_id, status=ErasureRequest.Status.APPROVED).update(**changes)
     if updated:
         audit.record(
             actor=None,
             action="erasure.failed",
             target_type="compliance.erasurerequest",
             target_id=request_id,
-            details={"error": error[:500]},
+            details={"error": error[:500], **({"processor_steps": steps} if steps is not None else {})},
         )
 
 
@@ -213,3 +221,30 @@ def erasure_retry(*, request: ErasureRequest, actor) -> bool:
 
     transaction.on_commit(enqueue)
     return True
+
+
+def erasures_retry_processor_failures() -> int:
+    """Queue again the failed erasures whose failure was a processor step
+    (kept in `summary["processor_steps"]`), each at most
+    LEVQOR_ERASURE_AUTO_RETRIES times; the rest wait for staff (needs
+    attention). Returns how many were queued. Safe to run twice."""
+    limit = settings.LEVQOR_ERASURE_AUTO_RETRIES
+    queued = 0
+    failed = ErasureRequest.objects.filter(status=ErasureRequest.Status.FAILED).exclude(summary={})
+    for request in failed.only("pk", "summary"):
+        summary = request.summary or {}
+        steps = summary.get("processor_steps") or []
+        tries = summary.get("auto_retries", 0)
+        if not any(step.get("status") == "failed" for step in steps) or tries >= limit:
+            continue
+        try:
+            with transaction.atomic():
+                # Counted before queuing: the retry's own failure keeps the count.
+                updated = ErasureRequest.objects.filter(pk=request.pk, status=ErasureRequest.Status.FAILED).update(
+                    summary={**summary, "auto_retries": tries + 1}
+                )
+                if updated and erasure_retry(request=request, actor=None):
+                    queued += 1
+        except Exception:  # a queue running tasks inline raises the erasure's failure here; it is recorded
+            logger.warning("erasure %s failed again on its automatic retry", request.pk)
+    return queued

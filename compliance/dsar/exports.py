@@ -50,6 +50,7 @@ EXPORT_FILES = (
     "support.json",
     "status.json",
     "consents.json",
+    "screening.json",
     "audit.json",
     "emails.json",
 )

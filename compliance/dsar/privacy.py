@@ -9,7 +9,16 @@ from django.utils import timezone
 
 from .. import audit, consent, marketing, objections, security, terms
 from ..marketing_links import normalise
-from ..models import AuditEvent, CookieConsent, MarketingSubscription, Objection, PrivacyRequest, TermsAcceptance
+from ..models import (
+    AuditEvent,
+    CookieConsent,
+    MarketingSubscription,
+    Objection,
+    PrivacyRequest,
+    ScreeningAppeal,
+    TermsAcceptance,
+    TermsNotice,
+)
 from ..outbox import services as outbox
 from .exports import exports_delete_files, exports_expired_before, exports_prune_files
 from .privacy_requests import privacy_requests_prune_unverified
@@ -61,6 +70,14 @@ def audit_rows(*, user):
             "details": event["details"],
             "details_erased": event["details_erased_at"] is not None,
         }
+
+
+def appeal_rows(*, user):
+    """The person's appeals against a screening block: what they wrote and the outcome."""
+    appeals = ScreeningAppeal.objects.filter(submitted_by=user).order_by("created_at")
+    fields = ("id", "block_id", "explanation", "status", "created_at", "decided_at", "decision_note")
+    for appeal in appeals.values(*fields):
+        yield {"record": "screening_appeal", **appeal}
 
 
 def email_rows(*, user):
@@ -164,6 +181,11 @@ def erase_user(*, user, actor) -> dict:
         ),
         "marketing_subscriptions_deleted": MarketingSubscription.objects.filter(email=email).delete()[0],
         "objections_deleted": Objection.objects.filter(email=email).delete()[0],
+        # Claims that a new-terms email went to them (the emails are the outbox's).
+        "terms_notices_deleted": TermsNotice.objects.filter(user=user).delete()[0],
+        "screening_appeals_blanked": ScreeningAppeal.objects.filter(submitted_by=user).update(
+            explanation="[erased at the person's request]"
+        ),
         "export_files_deleted": exports_delete_files(user=user),
         **outbox.emails_forget_address(address=email),
     }
@@ -195,6 +217,10 @@ provider = Provider(
             "(you, Levqor staff or the system).",
             rows=audit_rows,
         ),
+        "screening.json": ExportFile(
+            "Your appeals against a high-risk data block: what you wrote, the decision and the note on it.",
+            rows=appeal_rows,
+        ),
         "emails.json": ExportFile(
             "Every email we sent you or have queued for you: what kind, its subject, when it was sent.",
             rows=email_rows,
@@ -221,6 +247,33 @@ provider = Provider(
         ),
     },
     erase_address=erase_address,
+    covers=(
+        "compliance.CookieConsent",
+        "compliance.TermsAcceptance",
+        "compliance.TermsNotice",
+        "compliance.MarketingSubscription",
+        "compliance.Objection",
+        "compliance.ScreeningAppeal",
+        "compliance.AuditEvent",
+        "compliance.OutboundEmail",
+        "compliance.DataExport",  # its file is deleted; the row stays as the record of the answer
+        "compliance.ErasureRequest",  # the person's note is blanked on completion; the row is the evidence
+        # The erasure writes it: a hash of the erased address, kept so nothing is sent there again.
+        "compliance.Suppression",
+        "compliance.PrivacyRequest",
+    ),
+    prunes={
+        "expired_exports": ("compliance.DataExport",),
+        "audit_details": ("compliance.AuditEvent",),
+        "email_log": ("compliance.OutboundEmail",),
+        "sign_in_attempts": ("axes.AccessAttempt", "axes.AccessFailureLog"),
+        "sign_in_logs": ("axes.AccessLog",),
+        "abuse_signals": ("compliance.AbuseSignal",),
+        "unconfirmed_subscriptions": ("compliance.MarketingSubscription",),
+        "cookie_consents": ("compliance.CookieConsent",),
+        "terms_evidence": ("compliance.TermsAcceptance",),
+        "unverified_privacy_requests": ("compliance.PrivacyRequest",),
+    },
     retention={
         "expired_exports": prune_expired_exports,
         "audit_details": prune_audit_details,

@@ -10,6 +10,8 @@ Each app describes, in a small `privacy.py`, what it holds about a person:
         retention={"run_logs": prune_run_logs},  # kind -> (cutoff=, dry_run=) -> int
         address_files={"status.json": privacy.ExportFile("...", rows=rows_for_address)},  # rows(email=)
         erase_address=erase_address,             # (email=, actor=) -> dict summary
+        covers=("workflows.Run", ...),           # models the export and erase reach
+        prunes={"run_logs": ("workflows.RunLog",)},  # models each retention kind ages out
     )
 
 `address_files` and `erase_address` answer a person who has no account
@@ -33,6 +35,17 @@ from django.utils.module_loading import import_string
 Rows = Callable[..., Iterable[dict]]  # rows(user=) or, for address files, rows(email=): JSON-able dicts, streamed
 Eraser = Callable[..., dict]  # erase(user=, actor=) or erase_address(email=, actor=) -> {"what": count, ...}
 Pruner = Callable[..., int]  # prune(cutoff=, dry_run=) -> rows that go (or went)
+
+
+class ProcessorStepFailed(Exception):
+    """A provider's erasure could not finish a step at an outside processor
+    (Stripe refused or was unreachable). `steps` are the step outcomes so
+    far (dicts: processor, step, status, detail), kept on the failed request;
+    every step must be safe to repeat, as a retry starts again."""
+
+    def __init__(self, message: str, *, steps: list[dict]):
+        super().__init__(message)
+        self.steps = list(steps)
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,11 @@ class Provider:
     processing: tuple[Processing, ...] = ()
     address_files: dict[str, ExportFile] = field(default_factory=dict)  # rows(email=): by address alone
     erase_address: Eraser | None = None  # erase_address(email=, actor=): what the address alone holds
+    # Coverage, checked by tests/integration/dsar/test_coverage.py: the models
+    # ("app_label.ModelName") whose personal data this provider's export and
+    # erase reach, and for each retention kind the models its pruner ages out.
+    covers: tuple[str, ...] = ()
+    prunes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 _registered: dict[str, Provider] = {}

@@ -78,6 +78,7 @@ provider = Provider(
         )
     },
     erase=erase_user,
+    covers=("accounts.User", "accounts.Account", "sessions.Session"),
     processing=(
         Processing(
             activity="Customer accounts and sign-in",

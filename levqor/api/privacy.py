@@ -15,4 +15,4 @@ def erase_user(*, user, actor) -> dict:
     return {"api_keys_revoked": revoked}
 
 
-provider = Provider(name="api", erase=erase_user)
+provider = Provider(name="api", erase=erase_user, covers=("api.ApiKey",))

@@ -121,6 +121,8 @@ provider = Provider(
     },
     erase=erase_user,
     retention={"run_logs": prune_run_logs},
+    covers=("workflows.Workflow", "workflows.Run", "workflows.RunLog"),
+    prunes={"run_logs": ("workflows.RunLog",)},
     processing=(
         Processing(
             activity="Running customers' workflows",

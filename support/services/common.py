@@ -9,11 +9,13 @@ name ("support-dispute-reply" → "support.dispute-reply"); `about` is the
 SLA credit request or dispute; the stage tells apart the emails of one kind
 about one record:
 
-    support.sla-credit-received       request   ""                     (filed)
+    support.sla-credit-received       request   ""                     (filed: to support)
+    support.sla-credit-receipt        request   ""                     (filed: the customer's receipt)
     support.sla-credit-info-added     request   "<message pk>"         (the customer answered)
     support.sla-credit-decision       request   "<status>:<uuid>"      (each customer-facing decision)
     support.sla-credit-decision       request   "credit-applied"       (Stripe confirmed the credit)
-    support.dispute-received          dispute   ""                     (opened)
+    support.dispute-received          dispute   ""                     (opened: to support)
+    support.dispute-receipt           dispute   ""                     (opened: the customer's receipt)
     support.dispute-customer-message  dispute   "<message pk>"
     support.dispute-reply             dispute   "<message pk>"
     support.dispute-status            dispute   "<status>:<uuid>"      (each status change)

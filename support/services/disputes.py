@@ -49,7 +49,7 @@ def dispute_open(
     actor: User | None,
     actor_label: str = "",
 ) -> Dispute:
-    """A customer opens a dispute. Audited; support emailed. Raises ValidationError."""
+    """A customer opens a dispute. Audited; support emailed, the customer sent a receipt. Raises ValidationError."""
     dispute_check(category=category, subject=subject, description=description)
     dispute = Dispute.objects.create(
         account=account, user=user, category=category, subject=subject.strip(), description=description.strip()
@@ -71,6 +71,18 @@ def dispute_open(
             "category": dispute.get_category_display(),
             "subject": dispute.subject,
             "admin_url": _url("admin:support_dispute_change", dispute.pk),
+        },
+    )
+    # The customer's receipt, with the reference they can quote.
+    _email(
+        template="support-dispute-receipt",
+        about=dispute,
+        to=_customer_email(account, user),
+        context={
+            "dispute_id": dispute.pk,
+            "category": dispute.get_category_display(),
+            "subject": dispute.subject,
+            "url": _url("support:dispute_detail", dispute.pk),
         },
     )
     return dispute

@@ -176,6 +176,18 @@ def sla_request_file(
             "admin_url": _url("admin:support_slacreditrequest_change", request.pk),
         },
     )
+    # The customer's receipt, with the reference they can quote.
+    _email(
+        template="support-sla-credit-receipt",
+        about=request,
+        to=_customer_email(account, user),
+        context={
+            "request_id": request.pk,
+            "period": request.period_label,
+            "impact": request.get_impact_display(),
+            "url": _url("support:sla_credit_detail", request.pk),
+        },
+    )
     return request
 
 

@@ -309,7 +309,9 @@ def test_it_shows_a_support_email_that_failed_to_send_in_needs_attention(
     email = emails_about(dispute).get(kind="support.dispute-received")
     assert email.status == "queued" and email.attempts == 1 and "ConnectionRefusedError" in email.last_error
     count, url = index_count(staff_client, retrying)
-    assert count == 1 and "support-dispute-received" in staff_client.get(url).content.decode()
+    listing = staff_client.get(url).content.decode()
+    # Support's notice and the customer's receipt, both kept for retry.
+    assert count == 2 and "support-dispute-received" in listing and "support-dispute-receipt" in listing
     timeline = staff_client.get(reverse("admin:support_dispute_change", args=[dispute.pk])).content.decode()
     assert "will be retried" in timeline and "ConnectionRefusedError" in timeline
     # The outbox's sweep retries it (still failing) with back-off up to the limit, then leaves it to staff.
@@ -319,7 +321,7 @@ def test_it_shows_a_support_email_that_failed_to_send_in_needs_attention(
         emails_retry_due(now=later)
     email.refresh_from_db()
     assert email.status == "failed" and email.attempts == settings.LEVQOR_EMAIL_MAX_ATTEMPTS
-    assert index_count(staff_client, failed)[0] == 1 and index_count(staff_client, retrying)[0] == 0
+    assert index_count(staff_client, failed)[0] == 2 and index_count(staff_client, retrying)[0] == 0
     assert mail.outbox == []
     # Once the provider is back, staff retry it from the outbox: sent once, off the list.
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
@@ -330,7 +332,7 @@ def test_it_shows_a_support_email_that_failed_to_send_in_needs_attention(
         )
     email.refresh_from_db()
     assert email.status == "sent" and [m.to for m in mail.outbox] == [[settings.LEVQOR_SUPPORT_EMAIL]]
-    assert index_count(staff_client, failed)[0] == 0
+    assert index_count(staff_client, failed)[0] == 1  # the receipt, not retried here
 
 
 # --- Dispute and chargeback emails report only what was committed ------------------------------------

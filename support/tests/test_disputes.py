@@ -48,6 +48,20 @@ def test_it_opens_a_dispute_and_emails_support_once(customer_client, customer, d
     assert "Charged twice" in customer_client.get(URL).content.decode()
 
 
+def test_it_sends_the_customer_a_receipt_with_the_reference(
+    customer_client, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_client.post(URL, valid(subject="Charged twice for O'Brien's plan"))
+    dispute = Dispute.objects.get()
+    receipts = sent("support-dispute-receipt")
+    assert len(receipts) == 1 and receipts[0].to == [customer.email]
+    assert receipts[0].subject == f"We have your dispute #{dispute.pk}: Charged twice for O'Brien's plan"
+    assert f"reference is #{dispute.pk}" in receipts[0].body and "O'Brien's" in receipts[0].body
+    assert reverse("support:dispute_detail", args=[dispute.pk]) in receipts[0].body
+    assert OutboundEmail.objects.filter(kind="support.dispute-receipt", about_id=str(dispute.pk)).count() == 1
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [

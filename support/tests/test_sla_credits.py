@@ -19,6 +19,7 @@ from status import services as status_services
 from status.models import Component, ExternalContact, Snapshot, State
 from support import rules, selectors, services
 from support.models import SlaCreditRequest
+from support.services import common
 
 pytestmark = pytest.mark.django_db
 
@@ -140,6 +141,24 @@ def test_it_files_a_request_with_its_measured_downtime(customer_client, customer
     assert sent("support-sla-credit-received")[0].to == ["support@levqor.local"]
     page = customer_client.get(URL).content.decode()
     assert f"#{request.pk}" in page and "Pending" in page
+
+
+def test_it_sends_the_customer_a_receipt_with_the_reference_once(
+    customer_client, customer, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_client.post(URL, form())
+    request = SlaCreditRequest.objects.get()
+    receipts = sent("support-sla-credit-receipt")
+    assert len(receipts) == 1 and receipts[0].to == [customer.email]
+    assert receipts[0].subject == f"We have your SLA credit request #{request.pk}"
+    assert f"reference is #{request.pk}" in receipts[0].body
+    assert reverse("support:sla_credit_detail", args=[request.pk]) in receipts[0].body
+    # The outbox row is the claim: queuing the receipt again sends nothing more.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not common._email(template="support-sla-credit-receipt", about=request, to=customer.email, context={})
+    assert len(sent("support-sla-credit-receipt")) == 1
+    assert OutboundEmail.objects.filter(kind="support.sla-credit-receipt", about_id=str(request.pk)).count() == 1
 
 
 def test_it_files_an_incident_date_with_an_attachment_stored_privately(customer_client, customer, settings):
@@ -399,7 +418,7 @@ def test_it_sends_a_decision_email_once_when_it_is_delivered_twice(customer, sta
     assert email.about_key == f"support.slacreditrequest:{request.pk}" and email.stage.startswith("rejected:")
     assert email_deliver(email_id=email.pk) is True
     assert email_deliver(email_id=email.pk) is False
-    assert emails_retry_due() == 1  # only the filing email to support was still waiting
+    assert emails_retry_due() == 2  # only the filing emails (to support, the receipt) were still waiting
     [message] = sent("support-sla-credit-decision")
     assert message.to == [customer.email] and "No outage." in message.body
     assert message.extra_headers["Idempotency-Key"] == f"levqor-email-{email.pk}"

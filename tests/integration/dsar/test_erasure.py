@@ -8,13 +8,13 @@ from django.core.exceptions import ValidationError
 from compliance import audit, objections
 from compliance.dsar import deadlines, erasure
 from compliance.dsar.models import DataExport, ErasureRequest
-from compliance.models import AuditEvent, Objection
+from compliance.models import AuditEvent, Objection, ScreeningAppeal, ScreeningBlock, TermsNotice, TermsVersion
 from levqor.accounts.models import Account, User
 from levqor.api.models import ApiKey
 from levqor.api.testing import issue_key
 from levqor.workflows.models import Run, RunLog, Workflow
 
-from .helpers import make_product_data, request_and_build
+from .helpers import make_product_data, open_zip, request_and_build, rows
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,22 @@ def test_it_keeps_export_rows_after_erasure(pending, staff, customer, django_cap
     request_and_build(customer, capture=django_capture_on_commit_callbacks)
     approve(pending, staff, django_capture_on_commit_callbacks)
     assert DataExport.objects.filter(user=customer).count() == 1
+
+
+def test_it_exports_and_erases_screening_appeals_and_terms_notices(
+    pending, staff, customer, django_capture_on_commit_callbacks
+):
+    block = ScreeningBlock.objects.create(account_id=customer.account_id, kind="workflow_definition", reason="x")
+    appeal = ScreeningAppeal.objects.create(block=block, submitted_by=customer, explanation="It is test data, honest")
+    version = TermsVersion.objects.create(version="2099-01", text="Terms", changelog="New")
+    TermsNotice.objects.create(version=version, user=customer)
+    export = request_and_build(customer, capture=django_capture_on_commit_callbacks)
+    [row] = rows(open_zip(export), "screening.json")
+    assert row["explanation"] == "It is test data, honest" and row["status"] == "pending"
+
+    approve(pending, staff, django_capture_on_commit_callbacks)
+
+    appeal.refresh_from_db()
+    assert "honest" not in appeal.explanation
+    assert not TermsNotice.objects.filter(user=customer).exists()
+    assert pending.summary["compliance"]["terms_notices_deleted"] == 1

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -12,6 +13,10 @@ from compliance.dsar import retention, tasks
 from compliance.dsar.models import DataExport
 from compliance.models import AuditEvent
 from levqor.workflows.models import RunLog
+from status.models import Subscriber
+from support import rules
+from support import services as support_services
+from support.models import SlaCreditRequest
 
 from .helpers import make_product_data, request_and_build
 
@@ -93,3 +98,53 @@ def test_it_schedules_the_daily_job():
     jobs = {job.name: job for job in JOBS}
     assert jobs["levqor:compliance.apply_retention"].func == "compliance.dsar.tasks.retention_apply"
     assert jobs["levqor:compliance.dsar_sweep"].func == "compliance.dsar.tasks.exports_sweep"
+
+
+def test_it_deletes_sla_attachments_a_while_after_the_decision(customer, settings):
+    first_of_month = timezone.now().date().replace(day=1)
+    filed = []
+    for months_ago in (1, 2):  # claims are accepted for the last two months
+        period = rules.month_period(rules.add_months(first_of_month, -months_ago))
+        filed.append(
+            support_services.sla_request_file(
+                account=customer.account,
+                user=customer,
+                actor=customer,
+                plan=customer.account.plan,
+                period=period,
+                impact="major",
+                description="Down.",
+                attachment=SimpleUploadedFile("log.txt", b"error at 10:02"),
+            )
+        )
+    decided_long_ago, undecided = filed
+    now = timezone.now()
+    SlaCreditRequest.objects.filter(pk=decided_long_ago.pk).update(
+        status="rejected", decided_at=now - timedelta(days=400)
+    )
+    old_file = SlaCreditRequest.objects.get(pk=decided_long_ago.pk).attachment.name
+    assert default_storage.exists(old_file)
+
+    outcomes = {o.kind: o for o in retention.retention_apply(now=now)}
+
+    assert outcomes["sla_attachments"].counts == {"support": 1}
+    gone = SlaCreditRequest.objects.get(pk=decided_long_ago.pk)
+    assert not gone.attachment and gone.attachment_name == "" and gone.description == "Down."
+    assert not default_storage.exists(old_file)
+    assert SlaCreditRequest.objects.get(pk=undecided.pk).attachment  # undecided: kept whatever its age
+    SlaCreditRequest.objects.filter(pk=undecided.pk).update(status="rejected", decided_at=now - timedelta(days=10))
+    assert {o.kind: o for o in retention.retention_apply(now=now)}["sla_attachments"].total == 0
+    assert SlaCreditRequest.objects.get(pk=undecided.pk).attachment  # decided lately: kept
+
+
+def test_it_deletes_status_subscriptions_never_confirmed(db):
+    now = timezone.now()
+    stale = Subscriber.objects.create(email="never@example.test")
+    fresh = Subscriber.objects.create(email="fresh@example.test")
+    confirmed = Subscriber.objects.create(email="kept@example.test", confirmed_at=now - timedelta(days=300))
+    Subscriber.objects.filter(pk__in=[stale.pk, confirmed.pk]).update(created_at=now - timedelta(days=300))
+
+    outcomes = {o.kind: o for o in retention.retention_apply(now=now)}
+
+    assert outcomes["status_unconfirmed_subscribers"].counts == {"status": 1}
+    assert set(Subscriber.objects.values_list("pk", flat=True)) == {fresh.pk, confirmed.pk}
