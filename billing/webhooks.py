@@ -19,7 +19,7 @@ from datetime import datetime
 
 from djstripe.event_handlers import djstripe_receiver
 
-from . import abuse, cases
+from . import abuse, cases, signup
 from .payloads import event_object, event_time, id_of, invoice_subscription_id
 from .standing import Outcome
 
@@ -88,6 +88,11 @@ def subscription_deleted(event_id: str, at: datetime, data: dict) -> Outcome:
     )
 
 
+# https://docs.stripe.com/api/events/types#event_types-checkout.session.completed
+def checkout_completed(event_id: str, at: datetime, data: dict) -> Outcome:
+    return signup.checkout_apply(session=event_object(data), event_id=event_id, at=at)
+
+
 HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
     "invoice.payment_failed": invoice_payment_failed,
     "payment_intent.payment_failed": payment_intent_failed,
@@ -97,6 +102,7 @@ HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
     ),
     "customer.subscription.updated": subscription_updated,
     "customer.subscription.deleted": subscription_deleted,
+    "checkout.session.completed": checkout_completed,
 }
 
 
