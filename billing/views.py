@@ -2,14 +2,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from compliance.abuse import signup_observed
 from levqor.lib.banners import Banner
 from levqor.lib.security import client_ip
 from levqor.plans import TRIAL_TEXT
 
-from . import catalogue, selectors, signup
+from . import catalogue, selectors, signup, statement
 from .forms import CheckoutForm
 
 
@@ -36,11 +36,13 @@ def paused_banner(request) -> list[Banner]:
 
 @login_required
 def overview(request):
-    """The customer's billing page: the open dunning case, its stage and
-    the link to pay the invoice or update the card."""
+    """The customer's billing page: plan, trial, next invoice, card and
+    invoices (from the dj-stripe mirror), the open dunning case with the
+    link to pay it, and "Manage billing" (the Stripe Billing Portal)."""
     account = request.user.account
     case = selectors.case_open_for_account(account=account) if account else None
-    return render(request, "billing/overview.html", {"account": account, "case": case})
+    bill = statement.statement_for(account) if account else None
+    return render(request, "billing/overview.html", {"account": account, "case": case, "statement": bill})
 
 
 @require_POST
@@ -74,9 +76,11 @@ def welcome(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def portal(request):
-    """ "Manage billing": a Stripe Billing Portal session, then 303 to it."""
+    """Manage billing: a Stripe Billing Portal session, then 303 to it.
+    GET too, so emails can link it (a portal session expires within
+    minutes, so emails link here, not to one); nothing of ours changes."""
     account = request.user.account
     if account is None:
         return redirect("billing:overview")

@@ -246,7 +246,12 @@ def _create_portal_session(customer=None, return_url=None, **kwargs):
     return _Exported(session)
 
 
+def _portal_session(id, **kwargs):  # noqa: A002 - test hook: a portal session as created
+    return _Exported(PORTAL_SESSIONS[id])
+
+
 def patch() -> None:
+    resources.extra_apis.append(("GET", "/_levqor/billing_portal/sessions/{id}", _portal_session))
     resources.extra_apis.append(("POST", "/v1/prices", _create_price))
     resources.extra_apis.append(("GET", "/v1/prices", _list_prices))
     resources.extra_apis.append(("POST", "/v1/checkout/sessions", _create_checkout_session))
