@@ -4,15 +4,10 @@ from the dj-stripe mirror (synced from localstripe by dj-stripe itself), and
 
 import http.client
 import json
-from io import StringIO
 
-import pytest
 import stripe
-from django.core.management import call_command
 from django.urls import reverse
-from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
-
-from levqor.accounts.models import Account
+from djstripe.models import Invoice
 
 from .conftest import SECRET_KEY
 
@@ -23,28 +18,6 @@ def ls_get(path: str) -> dict:
     response = conn.getresponse()
     assert response.status == 200
     return json.loads(response.read())
-
-
-@pytest.fixture
-def paying(customer, ls, stripe_settings, webhook_path):
-    """The customer on Growth monthly in localstripe, a Visa ending 4242
-    expiring 12/2034, one paid invoice; mirrored by dj-stripe's own sync."""
-    out = StringIO()
-    call_command("stripe_prices", stdout=out)
-    price = dict(line.split("\t")[:2] for line in out.getvalue().splitlines())["levqor_growth_monthly"]
-    cus = ls.customer(email=customer.email)
-    method = ls.card(cus.id, "4242424242424242")
-    sub = stripe.Subscription.create(customer=cus.id, items=[{"plan": price}], api_key=SECRET_KEY)
-    Account.objects.filter(pk=customer.account_id).update(stripe_customer_id=cus.id)
-    Customer.sync_from_stripe_data(stripe.Customer.retrieve(cus.id, api_key=SECRET_KEY), api_key=SECRET_KEY)
-    PaymentMethod.sync_from_stripe_data(
-        stripe.PaymentMethod.retrieve(method.id, api_key=SECRET_KEY), api_key=SECRET_KEY
-    )
-    Subscription.sync_from_stripe_data(stripe.Subscription.retrieve(sub.id, api_key=SECRET_KEY), api_key=SECRET_KEY)
-    for invoice in stripe.Invoice.list(customer=cus.id, api_key=SECRET_KEY)["data"]:
-        Invoice.sync_from_stripe_data(invoice, api_key=SECRET_KEY)
-    customer.account.refresh_from_db()
-    return customer
 
 
 def test_it_shows_plan_next_invoice_card_and_invoices(client, paying):
