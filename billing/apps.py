@@ -37,6 +37,11 @@ class BillingConfig(AppConfig):
             query="status=pending&due=today",
         )
         attention.register(
+            "Recovery analytics (recovery rate, time to recover, revenue at risk, decline codes)",
+            count=lambda: 0,
+            url_name="billing_recovery_analytics",
+        )
+        attention.register(
             "Stripe events failed",
             count=selectors.event_failed_count,
             url_name="admin:billing_stripeevent_changelist",
