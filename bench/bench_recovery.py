@@ -27,7 +27,8 @@ from levqor.accounts.services import account_create
 
 N = {n}
 account = Account.objects.filter(name="Recovery Bench Ltd").first() or account_create(
-    name="Recovery Bench Ltd", plan="growth", owner_email="recovery-bench@levqor.local", billing_state="active", actor=None,
+    name="Recovery Bench Ltd", plan="growth", owner_email="recovery-bench@levqor.local",
+    billing_state="active", actor=None,
 )
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_rbench_").delete()
 now = timezone.now()

@@ -42,7 +42,9 @@ def recovery_analytics_view(request):
         "by_month": analytics.svg_bars(title=f"Recovered per month ({CURRENCY})", rows=month_rows),
         "at_risk": analytics.svg_bars(
             title=f"Revenue at risk by stage ({CURRENCY})",
-            rows=[(row["stage"], row["minor"], row["amount"]) for row in figures.at_risk if row["currency"] == currency],
+            rows=[
+                (row["stage"], row["minor"], row["amount"]) for row in figures.at_risk if row["currency"] == currency
+            ],
         ),
         "by_code": analytics.svg_bars(
             title="Failures by decline code",

@@ -32,8 +32,12 @@ def case(account, n, *, status, opened, took=None, stage="", amount=2900, declin
 @pytest.fixture
 def cases(customer_account):
     a = customer_account
-    case(a, 1, status="recovered", opened=NOW - timedelta(days=40), took=timedelta(days=2), decline="insufficient_funds")
-    case(a, 2, status="recovered", opened=NOW - timedelta(days=20), took=timedelta(days=4), decline="insufficient_funds")
+    case(
+        a, 1, status="recovered", opened=NOW - timedelta(days=40), took=timedelta(days=2), decline="insufficient_funds"
+    )
+    case(
+        a, 2, status="recovered", opened=NOW - timedelta(days=20), took=timedelta(days=4), decline="insufficient_funds"
+    )
     case(a, 3, status="recovered", opened=NOW - timedelta(days=10), took=timedelta(days=9), decline="expired_card")
     case(a, 4, status="canceled", opened=NOW - timedelta(days=30), decline="stolen_card")
     case(a, 5, status="pending", opened=NOW - timedelta(days=8), stage="day7", amount=5900)
@@ -69,7 +73,7 @@ def test_staff_see_tables_and_svg_charts_linked_from_the_index(staff_client, cas
     assert reverse("billing_recovery_analytics") in index
     body = staff_client.get(reverse("billing_recovery_analytics"), {"as_of": "2025-06-15"}).content.decode()
     assert body.count('class="chart"') == 3  # recovered per month, at risk by stage, decline codes
-    assert '<title>May 2025: £58.00</title>' in body
+    assert "<title>May 2025: £58.00</title>" in body
     assert "insufficient_funds" in body and "Revenue at risk by stage" in body
     assert 'id="fig-rate">75%' in body
 

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from billing.models import StripeEvent
-from compliance.models import OutboundEmail
+from compliance.models import AbuseSignal, OutboundEmail
 from levqor.accounts.models import Account, User
 from levqor.plans import TRIAL_TEXT
 
@@ -207,3 +207,11 @@ def test_it_leaves_a_checkout_by_the_owner_of_a_live_account_to_staff(prices, ls
     assert record.note.startswith("needs staff")
     assert Account.objects.get(pk=customer.account_id).stripe_customer_id == "cus_live_elsewhere"
     assert Account.objects.count() == 1
+
+
+def test_a_burst_of_checkouts_from_one_address_is_an_abuse_signal(client, prices):
+    for _ in range(4):
+        start(client, "starter", "monthly")
+    signal = AbuseSignal.objects.get()
+    assert (signal.kind, signal.count) == ("signup_burst", 4)
+    assert "127.0.0.1" not in str(signal.__dict__)  # the address is kept hashed
