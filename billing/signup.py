@@ -23,7 +23,7 @@ from djstripe.models import Subscription
 
 from compliance import audit
 from levqor.accounts.models import Account, User
-from levqor.accounts.services import account_create, login_link_send
+from levqor.accounts.services import account_create, account_set_billing_state, login_link_send
 from levqor.plans import TRIAL_DAYS
 
 from . import catalogue
@@ -194,3 +194,21 @@ def checkout_apply(*, session: dict, event_id: str, at: datetime) -> Outcome:
     if owner is not None:
         login_link_send(email=owner.email, next_url=reverse("billing:overview"))
     return Outcome(note=f"{how}: account {account.pk} on {item.plan.code} {item.interval} ({state})")
+
+
+def trial_end_apply(*, customer_id: str, status: str, event_id: str) -> bool:
+    """`customer.subscription.updated` to `active` for a trialing account:
+    the trial became a paid subscription. Returns whether it changed."""
+    if status != "active" or not customer_id:
+        return False
+    account = Account.objects.filter(
+        stripe_customer_id=customer_id, billing_state=Account.BillingState.TRIALING
+    ).first()
+    if account is None:
+        return False
+    return account_set_billing_state(
+        account=account,
+        state=Account.BillingState.ACTIVE,
+        reason=f"trial ended, subscription active ({event_id})",
+        actor=None,
+    )

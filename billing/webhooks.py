@@ -62,6 +62,9 @@ def invoice_paid(event_id: str, at: datetime, data: dict, *, kind: str) -> Outco
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.updated
 def subscription_updated(event_id: str, at: datetime, data: dict) -> Outcome:
     subscription = event_object(data)
+    signup.trial_end_apply(
+        customer_id=id_of(subscription.get("customer")), status=subscription.get("status", ""), event_id=event_id
+    )
     previous = (data or {}).get("previous_attributes")
     # Only a move *to* active recovers: an update of an already-active
     # subscription (metadata, plan) says nothing about the failed invoice.

@@ -11,13 +11,15 @@ import pytest
 import stripe
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
+from billing import webhooks
 from billing.models import StripeEvent
 from compliance.models import AbuseSignal, OutboundEmail
 from levqor.accounts.models import Account, User
 from levqor.plans import TRIAL_TEXT
 
-from .conftest import SECRET_KEY, event
+from .conftest import SECRET_KEY, current_subscription, event
 
 GOOD_CARD = "4242424242424242"
 
@@ -215,3 +217,14 @@ def test_a_burst_of_checkouts_from_one_address_is_an_abuse_signal(client, prices
     signal = AbuseSignal.objects.get()
     assert (signal.kind, signal.count) == ("signup_burst", 4)
     assert "127.0.0.1" not in str(signal.__dict__)  # the address is kept hashed
+
+
+def test_the_trial_becoming_a_paid_subscription_makes_the_account_active(customer):
+    """Applied as the intake applies a stored event (the webhook path itself is tested above)."""
+    Account.objects.filter(pk=customer.account_id).update(
+        stripe_customer_id="cus_trial_ends", billing_state=Account.BillingState.TRIALING
+    )
+    sub = current_subscription(subscription_id="sub_trial_ends", customer="cus_trial_ends", status="active")
+    record = event("customer.subscription.updated", sub, previous={"status": "trialing"})
+    webhooks.apply(kind=record["type"], event_id=record["id"], at=timezone.now(), data=record["data"])
+    assert Account.objects.get(pk=customer.account_id).billing_state == "active"
