@@ -68,7 +68,8 @@ class Reminder:
 
 
 def _current_card(account: Account) -> tuple[str, statement.Card | None]:
-    method = statement.default_method(account.stripe_customer_id or "", None)
+    customer_id = account.stripe_customer_id or ""
+    method = statement.default_method(customer_id, statement.current_subscription(customer_id))
     return (str((method or {}).get("id", "")), statement.card_of(method))
 
 

@@ -160,6 +160,9 @@ def checkout_apply(*, session: dict, event_id: str, at: datetime) -> Outcome:
     if account is None:
         if not email:
             return Outcome(note="ignored: checkout without an email address")
+        if User.objects.filter(email__iexact=email).exists():
+            # A person with no account (staff): never turned into a customer silently.
+            return Outcome(note=f"needs staff: {customer_id} checked out as a user with no account")
         name = str(details.get("name") or email.split("@")[0])[:200]
         account = account_create(
             name=name,

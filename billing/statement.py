@@ -58,7 +58,8 @@ class Statement:
     invoices: list[InvoiceRow]
 
 
-def _subscription(customer_id: str) -> dict | None:
+def current_subscription(customer_id: str) -> dict | None:
+    """The customer's newest subscription that is not over, as Stripe sent it."""
     rows = Subscription.objects.filter(customer_id=customer_id).order_by("-created")
     data = [row.stripe_data for row in rows[:10]]
     current = [item for item in data if item.get("status") in CURRENT_STATUSES]
@@ -134,7 +135,7 @@ def statement_for(account: Account) -> Statement | None:
     customer_id = account.stripe_customer_id
     if not customer_id:
         return None
-    subscription = _subscription(customer_id)
+    subscription = current_subscription(customer_id)
     sub = subscription or {}
     ends = bool(sub.get("cancel_at_period_end")) or bool(sub.get("cancel_at"))
     period_end = _period_end(sub) if subscription else None

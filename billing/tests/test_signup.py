@@ -228,3 +228,12 @@ def test_the_trial_becoming_a_paid_subscription_makes_the_account_active(custome
     record = event("customer.subscription.updated", sub, previous={"status": "trialing"})
     webhooks.apply(kind=record["type"], event_id=record["id"], at=timezone.now(), data=record["data"])
     assert Account.objects.get(pk=customer.account_id).billing_state == "active"
+
+
+def test_a_checkout_by_a_staff_address_is_left_to_staff(client, prices, ls, deliver, staff):
+    _, session_id = start(client, "pro", "monthly")
+    session = pay(ls, session_id, email=staff.email)
+    deliver(event("checkout.session.completed", session))
+    record = StripeEvent.objects.get(type="checkout.session.completed")
+    assert record.status == "processed" and record.note.startswith("needs staff")
+    assert not Account.objects.filter(stripe_customer_id=session["customer"]).exists()
