@@ -134,3 +134,9 @@ def on_charge(sender, event, **kwargs):
 def on_checkout_payment_failed(sender, event, **kwargs):
     session = event_object(event.data)
     abuse.checkout_failure_observed(customer_id=id_of(session.get("customer")), event_id=event.id, at=event_time(event))
+
+
+# https://docs.stripe.com/api/events/types#event_types-setup_intent.setup_failed
+@djstripe_receiver("setup_intent.setup_failed")
+def on_setup_failed(sender, event, **kwargs):
+    abuse.setup_failure_observed(intent=event_object(event.data), event_id=event.id, at=event_time(event))
