@@ -61,7 +61,7 @@ def best(fn):
     return min(times)
 figures_s = best(lambda: recovery_figures(now=timezone.now()))
 status = []
-page_s = best(lambda: status.append(client.get("/admin/billing/recovery-analytics/").status_code))
+page_s = best(lambda: status.append(client.get("/admin/billing/dunningcase/recovery-analytics/").status_code))
 print(f"RESULT {{figures_s:.3f}} {{page_s:.3f}} {{status[-1]}}")
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_rbench_").delete()
 staff.delete()

@@ -39,7 +39,7 @@ class BillingConfig(AppConfig):
         attention.register(
             "Recovery analytics (recovery rate, time to recover, revenue at risk, decline codes)",
             count=lambda: 0,
-            url_name="billing_recovery_analytics",
+            url_name="admin:billing_recovery_analytics",
         )
         attention.register(
             "Stripe events failed",

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from billing.admin_analytics import recovery_analytics_view
 from compliance.admin import dashboard_view as compliance_dashboard
 from compliance.admin import records_of_processing_view
 
@@ -13,11 +12,6 @@ urlpatterns = [
         "admin/compliance/records-of-processing/",
         admin.site.admin_view(records_of_processing_view),
         name="records_of_processing",
-    ),
-    path(
-        "admin/billing/recovery-analytics/",
-        admin.site.admin_view(recovery_analytics_view),
-        name="billing_recovery_analytics",
     ),
     path("admin/", admin.site.urls),
     path("-/ping", views.ping, name="ping"),

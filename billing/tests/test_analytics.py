@@ -70,8 +70,8 @@ def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(customer_acco
 
 def test_staff_see_tables_and_svg_charts_linked_from_the_index(staff_client, cases):
     index = staff_client.get(reverse("admin:index")).content.decode()
-    assert reverse("billing_recovery_analytics") in index
-    body = staff_client.get(reverse("billing_recovery_analytics"), {"as_of": "2025-06-15"}).content.decode()
+    assert reverse("admin:billing_recovery_analytics") in index
+    body = staff_client.get(reverse("admin:billing_recovery_analytics"), {"as_of": "2025-06-15"}).content.decode()
     assert body.count('class="chart"') == 3  # recovered per month, at risk by stage, decline codes
     assert "<title>May 2025: £58.00</title>" in body
     assert "insufficient_funds" in body and "Revenue at risk by stage" in body
@@ -79,4 +79,4 @@ def test_staff_see_tables_and_svg_charts_linked_from_the_index(staff_client, cas
 
 
 def test_customers_cannot_open_it(customer_client, client, db):
-    assert customer_client.get(reverse("billing_recovery_analytics")).status_code == 302
+    assert customer_client.get(reverse("admin:billing_recovery_analytics")).status_code == 302
