@@ -18,7 +18,9 @@ from bench import lib
 SCRIPT = """
 import time
 from datetime import timedelta
+from django.conf import settings
 from django.test import Client
+from django.test.utils import override_settings
 from django.utils import timezone
 from billing.analytics import recovery_figures
 from billing.models import DunningCase
@@ -61,7 +63,10 @@ def best(fn):
     return min(times)
 figures_s = best(lambda: recovery_figures(now=timezone.now()))
 status = []
-page_s = best(lambda: status.append(client.get("/admin/billing/dunningcase/recovery-analytics/").status_code))
+# No collectstatic in a bench run: plain static storage (whitenoise's manifest needs it).
+plain = {{**settings.STORAGES, "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}}}
+with override_settings(STORAGES=plain):
+    page_s = best(lambda: status.append(client.get("/admin/billing/dunningcase/recovery-analytics/").status_code))
 print(f"RESULT {{figures_s:.3f}} {{page_s:.3f}} {{status[-1]}}")
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_rbench_").delete()
 staff.delete()

@@ -32,7 +32,7 @@ def recovery_analytics_view(request):
     now = _as_of(request.GET.get("as_of", ""))
     figures = analytics.recovery_figures(now=now)
     currency = CURRENCY.lower()
-    per_month = {(row["month"].date().replace(day=1), row["currency"]): row for row in figures.by_month}
+    per_month = {(row["month"].date(), row["currency"]): row for row in figures.by_month}
     month_rows = []
     for month in analytics.month_labels(now):
         row = per_month.get((month.date(), currency))
