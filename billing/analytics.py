@@ -8,7 +8,7 @@ server-side SVG (`svg_bars`), no JavaScript."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, F, FloatField, Func, Q, Sum
+from django.db.models import Case, Count, F, FloatField, Func, IntegerField, Sum, Value, When
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -86,15 +86,19 @@ def _median_duration(cases, count: int) -> timedelta | None:
 def recovery_figures(*, now: datetime, months: int = MONTHS) -> Figures:
     since = window_start(now, months)
     cases = DunningCase.objects.filter(opened_at__gte=since, opened_at__lte=now)
-    totals = cases.aggregate(
-        opened=Count("pk"),
-        recovered=Count("pk", filter=Q(status=DunningCase.Status.RECOVERED)),
-        canceled=Count("pk", filter=Q(status=DunningCase.Status.CANCELED)),
-        pending=Count("pk", filter=Q(status=DunningCase.Status.PENDING)),
-    )
-    figures = Figures(since=since, **totals)
+    # One grouped pass gives the totals by status and the failures by code.
+    figures = Figures(since=since)
+    codes: dict[str, int] = {}
+    for row in cases.values("status", "decline_code", "failure_code").annotate(cases=Count("pk")).order_by():
+        figures.opened += row["cases"]
+        status = row["status"]
+        if status in ("recovered", "canceled", "pending"):
+            setattr(figures, status, getattr(figures, status) + row["cases"])
+        code = row["decline_code"] or row["failure_code"] or "unknown"
+        codes[code] = codes.get(code, 0) + row["cases"]
+    figures.by_code = [{"code": code, "cases": n} for code, n in sorted(codes.items(), key=lambda item: -item[1])]
     recovered = cases.filter(status=DunningCase.Status.RECOVERED, closed_at__isnull=False)
-    figures.median_to_recover = _median_duration(recovered, recovered.count())
+    figures.median_to_recover = _median_duration(recovered, figures.recovered)
 
     labels = {stage.code: stage.label for stage in stages.STAGES}
     order = {stage.code: n for n, stage in enumerate(stages.STAGES, start=1)}
@@ -114,40 +118,37 @@ def recovery_figures(*, now: datetime, months: int = MONTHS) -> Figures:
             }
         )
 
-    # One pass with a conditional sum per month (no per-row month function).
+    # Each recovered case's month as a bucket number (a CASE of range
+    # tests, no per-row function), grouped with its currency.
     bounds = month_labels(now, months) + [now + timedelta(microseconds=1)]
-    aggregates = {}
-    for n in range(months):
-        in_month = Q(closed_at__gte=bounds[n], closed_at__lt=bounds[n + 1])
-        aggregates[f"c{n}"] = Count("pk", filter=in_month)
-        aggregates[f"m{n}"] = Sum("amount_due", filter=in_month)
-    per_currency = (
+    bucket = Case(
+        *(When(closed_at__lt=bounds[n + 1], then=Value(n)) for n in range(months)),
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+    grouped = (
         DunningCase.objects.filter(status=DunningCase.Status.RECOVERED, closed_at__gte=since, closed_at__lte=now)
-        .values("currency")
-        .annotate(**aggregates)
-        .order_by("currency")
+        .annotate(bucket=bucket)
+        .values("bucket", "currency")
+        .annotate(cases=Count("pk"), minor=Sum("amount_due"))
+        .order_by()
     )
     rows = []
-    for row in per_currency:
-        for n in range(months):
-            if row[f"c{n}"]:
-                minor = row[f"m{n}"] or 0
-                rows.append(
-                    {
-                        "month": bounds[n],
-                        "cases": row[f"c{n}"],
-                        "minor": minor,
-                        "currency": row["currency"],
-                        "amount": money(minor, row["currency"]),
-                    }
-                )
+    for row in grouped:
+        if row["bucket"] < 0:
+            continue
+        minor = row["minor"] or 0
+        rows.append(
+            {
+                "month": bounds[row["bucket"]],
+                "cases": row["cases"],
+                "minor": minor,
+                "currency": row["currency"],
+                "amount": money(minor, row["currency"]),
+            }
+        )
     figures.by_month = sorted(rows, key=lambda row: (row["month"], row["currency"]))
 
-    codes: dict[str, int] = {}
-    for row in cases.values("decline_code", "failure_code").annotate(cases=Count("pk")):
-        code = row["decline_code"] or row["failure_code"] or "unknown"
-        codes[code] = codes.get(code, 0) + row["cases"]
-    figures.by_code = [{"code": code, "cases": n} for code, n in sorted(codes.items(), key=lambda item: -item[1])]
     return figures
 
 
