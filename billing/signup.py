@@ -53,7 +53,8 @@ def checkout_start(*, item: Offer, user: User | None) -> str:
     person's account (if any) is named in the metadata and, when it has a
     Stripe customer, reused. Raises CheckoutError when Stripe or the price
     is unavailable."""
-    signed_in = user if user is not None and user.is_authenticated else None
+    # Only a customer's sign-in counts: a staff login (no account) checks out as anyone would.
+    signed_in = user if user is not None and user.is_authenticated and user.account_id else None
     account = signed_in.account if signed_in is not None else None
     base = settings.LEVQOR_BASE_URL
     metadata = {"plan": item.plan.code, "interval": item.interval}
