@@ -6,6 +6,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from compliance.abuse import signup_observed
 from levqor.lib.banners import Banner
+from levqor.lib.ratelimit import ratelimit
 from levqor.lib.security import client_ip
 from levqor.plans import TRIAL_TEXT
 
@@ -45,6 +46,7 @@ def overview(request):
     return render(request, "billing/overview.html", {"account": account, "case": case, "statement": bill})
 
 
+@ratelimit("checkout", rate="20/h")  # each post asks Stripe for a session
 @require_POST
 def checkout(request):
     """ "Start free trial" on /pricing: a Stripe Checkout Session, then 303 to
@@ -75,6 +77,7 @@ def welcome(request):
     return render(request, "billing/welcome.html", {"trial_text": TRIAL_TEXT})
 
 
+@ratelimit("billing-portal", rate="30/h", methods=("GET", "POST"))
 @login_required
 @require_http_methods(["GET", "POST"])
 def portal(request):

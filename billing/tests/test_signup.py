@@ -5,6 +5,7 @@ account, plan, trial and a sign-in link in the outbox."""
 
 import http.client
 import json
+import types
 from io import StringIO
 
 import pytest
@@ -17,6 +18,7 @@ from billing import webhooks
 from billing.models import StripeEvent
 from compliance.models import AbuseSignal, OutboundEmail
 from levqor.accounts.models import Account, User
+from levqor.lib import ratelimit
 from levqor.plans import TRIAL_TEXT
 
 from .conftest import SECRET_KEY, current_subscription, event
@@ -237,3 +239,12 @@ def test_a_checkout_by_a_staff_address_is_left_to_staff(client, prices, ls, deli
     record = StripeEvent.objects.get(type="checkout.session.completed")
     assert record.status == "processed" and record.note.startswith("needs staff")
     assert not Account.objects.filter(stripe_customer_id=session["customer"]).exists()
+
+
+def test_one_address_starting_checkout_after_checkout_is_limited(client, prices, monkeypatch):
+    start_of_hour = 1_800_000_000 - 1_800_000_000 % 3600 + 1  # no window boundary mid-test
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: start_of_hour))
+    for _ in range(20):
+        start(client, "starter", "monthly")
+    response = client.post(reverse("billing:checkout"), {"plan": "starter", "interval": "monthly"})
+    assert response.status_code == 429 and response["Retry-After"]
