@@ -7,7 +7,8 @@ production), keyed by customer and a fixed window; each Stripe event is
 counted once however often it is delivered or processed.
 
 - card_decline: three or more failed invoice payments for one customer in 24 h
-- failed_checkout: three or more failed checkout payments for one customer in 24 h
+- failed_checkout: three or more failed checkout payments, or cards refused
+  while setting up a trial in Checkout, for one customer (or one card) in 24 h
 - card_testing: five or more small charges (under 2.00 in the charge's
   currency) for one customer (or, without one, one card fingerprint) within
   an hour, succeeded or failed
@@ -69,6 +70,19 @@ def decline_observed(*, customer_id: str, event_id: str, at: datetime, decline_c
 def checkout_failure_observed(*, customer_id: str, event_id: str, at: datetime) -> bool:
     """A failed checkout payment (`checkout.session.async_payment_failed`)."""
     return _observe("failed_checkout", customer_id=customer_id, event_id=event_id, at=at, details={})
+
+
+def setup_failure_observed(*, intent: dict, event_id: str, at: datetime) -> bool:
+    """`setup_intent.setup_failed`: the card a trial checkout asked for was
+    refused. Counted per customer, else per card fingerprint (a checkout
+    that fails has often made no customer yet)."""
+    customer_id = id_of(intent.get("customer"))
+    error = intent.get("last_setup_error") or {}
+    if not customer_id:
+        card = (error.get("payment_method") or {}).get("card") or {}
+        customer_id = f"card:{card['fingerprint']}" if card.get("fingerprint") else ""
+    details = {"code": str(error.get("decline_code") or error.get("code") or "")[:60]}
+    return _observe("failed_checkout", customer_id=customer_id, event_id=event_id, at=at, details=details)
 
 
 def charge_observed(*, charge: dict, event_id: str, at: datetime) -> bool:

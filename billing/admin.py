@@ -33,6 +33,7 @@ from levqor.lib.admin import (
 from levqor.plans import PLAN_CHOICES
 
 from . import intake, linking, selectors, services, stages
+from .admin_analytics import recovery_analytics_view
 from .models import DunningCase, StripeEvent
 
 INLINE_REPROCESS = 10  # more than this are reprocessed by the task queue
@@ -101,6 +102,12 @@ class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     )
     list_filter = (CaseStatusFilter, "stage", CaseAgeFilter, CasePlanFilter, CaseDueFilter, "hard_decline")
     list_select_related = ("account",)
+
+    def get_urls(self):
+        # Recovery analytics (billing/admin_analytics.py) lives under the cases it reads.
+        view = self.admin_site.admin_view(recovery_analytics_view)
+        return [path("recovery-analytics/", view, name="billing_recovery_analytics"), *super().get_urls()]
+
     search_fields = (
         "account__name",
         "stripe_customer_id",

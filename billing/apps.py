@@ -14,12 +14,14 @@ class BillingConfig(AppConfig):
         from levqor.accounts.models import Account
         from levqor.lib import attention, backlogs, banners
 
-        from . import linking, notices, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
+        from . import expiry, linking, notices, selectors, views, webhooks  # noqa: F401 - connects the dj-stripe receivers
 
         banners.register("billing.paused", views.paused_banner)
         # Dunning emails: recipient and content decided when they leave, and
         # dropped if what they say no longer holds (a case paid meanwhile).
         kinds.register(notices.KIND, prepare=notices.dunning_email_prepare)
+        # Card-expiry reminders: dropped if the card was replaced meanwhile.
+        kinds.register(expiry.KIND, prepare=expiry.card_expiring_prepare)
         backlogs.register(
             "dunning_due",
             count=selectors.case_due_today_count,
@@ -33,6 +35,11 @@ class BillingConfig(AppConfig):
             count=selectors.case_due_today_count,
             url_name="admin:billing_dunningcase_changelist",
             query="status=pending&due=today",
+        )
+        attention.register(
+            "Recovery analytics (recovery rate, time to recover, revenue at risk, decline codes)",
+            count=lambda: 0,
+            url_name="admin:billing_recovery_analytics",
         )
         attention.register(
             "Stripe events failed",

@@ -92,6 +92,9 @@ def _email_context(case: DunningCase, user: User, *, kind: str) -> dict:
         "amount": case.amount_display,
         "pay_url": case.hosted_invoice_url or billing_url,
         "billing_url": billing_url,
+        # The Billing Portal, through our page: a portal session itself
+        # expires within minutes, long before an email is read.
+        "manage_url": settings.LEVQOR_BASE_URL + reverse("billing:portal"),
         "next_retry": case.next_payment_attempt if not case.hard_decline else None,
         "hard_decline": case.hard_decline,
         "sentence": stage.sentence if stage else "",

@@ -6,7 +6,7 @@ imports no one back."""
 
 from django.utils import timezone
 
-from . import dunning, intake
+from . import dunning, expiry, intake
 
 
 def events_retry() -> int:
@@ -19,3 +19,8 @@ def events_retry() -> int:
 def dunning_run() -> str:
     """Scheduled: the dunning sweep. Safe to run twice or on several workers."""
     return dunning.dunning_run().describe(dry_run=False)
+
+
+def cards_expiring_notify() -> int:
+    """Scheduled daily: the card-expiry reminders due today, each once."""
+    return expiry.cards_expiring_notify(now=timezone.now())

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from djstripe.event_handlers import djstripe_receiver
 
-from . import abuse, cases
+from . import abuse, cases, signup
 from .payloads import event_object, event_time, id_of, invoice_subscription_id
 from .standing import Outcome
 
@@ -62,6 +62,9 @@ def invoice_paid(event_id: str, at: datetime, data: dict, *, kind: str) -> Outco
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.updated
 def subscription_updated(event_id: str, at: datetime, data: dict) -> Outcome:
     subscription = event_object(data)
+    signup.trial_end_apply(
+        customer_id=id_of(subscription.get("customer")), status=subscription.get("status", ""), event_id=event_id
+    )
     previous = (data or {}).get("previous_attributes")
     # Only a move *to* active recovers: an update of an already-active
     # subscription (metadata, plan) says nothing about the failed invoice.
@@ -88,6 +91,11 @@ def subscription_deleted(event_id: str, at: datetime, data: dict) -> Outcome:
     )
 
 
+# https://docs.stripe.com/api/events/types#event_types-checkout.session.completed
+def checkout_completed(event_id: str, at: datetime, data: dict) -> Outcome:
+    return signup.checkout_apply(session=event_object(data), event_id=event_id, at=at)
+
+
 HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
     "invoice.payment_failed": invoice_payment_failed,
     "payment_intent.payment_failed": payment_intent_failed,
@@ -97,6 +105,7 @@ HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
     ),
     "customer.subscription.updated": subscription_updated,
     "customer.subscription.deleted": subscription_deleted,
+    "checkout.session.completed": checkout_completed,
 }
 
 
@@ -125,3 +134,9 @@ def on_charge(sender, event, **kwargs):
 def on_checkout_payment_failed(sender, event, **kwargs):
     session = event_object(event.data)
     abuse.checkout_failure_observed(customer_id=id_of(session.get("customer")), event_id=event.id, at=event_time(event))
+
+
+# https://docs.stripe.com/api/events/types#event_types-setup_intent.setup_failed
+@djstripe_receiver("setup_intent.setup_failed")
+def on_setup_failed(sender, event, **kwargs):
+    abuse.setup_failure_observed(intent=event_object(event.data), event_id=event.id, at=event_time(event))

@@ -70,6 +70,12 @@ JOBS: tuple[Job, ...] = (
         description="Dunning sweep hourly: each stage's email (billing/stages.py) once per case, and the pause.",
     ),
     Job(
+        name="levqor:billing.cards_expiring",
+        func="billing.tasks.cards_expiring_notify",
+        cron="20 9 * * *",
+        description="Daily: email the owner 30 and 7 days before the card Stripe charges expires, once each.",
+    ),
+    Job(
         name="levqor:billing.retry_stripe_events",
         func="billing.tasks.events_retry",
         cron="*/5 * * * *",

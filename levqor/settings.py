@@ -358,7 +358,9 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # Our forms post to ourselves; the checkout and "Manage billing" forms
+        # are then redirected to Stripe, which browsers check against this too.
+        "form-action": ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"],
         "frame-ancestors": ["'none'"],
     },
 }

@@ -246,6 +246,34 @@ def account_with_customer(customer_account, ls):
     return customer_account
 
 
+@pytest.fixture
+def paying(customer, ls, stripe_settings, webhook_path):
+    """The customer on Growth monthly in localstripe, a Visa ending 4242
+    expiring 12/2034, one paid invoice; mirrored by dj-stripe's own sync."""
+    from io import StringIO
+
+    from djstripe.models import Customer, Invoice, PaymentMethod, Subscription
+
+    from levqor.accounts.models import Account
+
+    out = StringIO()
+    call_command("stripe_prices", stdout=out)
+    price = dict(line.split("\t")[:2] for line in out.getvalue().splitlines())["levqor_growth_monthly"]
+    cus = ls.customer(email=customer.email)
+    method = ls.card(cus.id, "4242424242424242")
+    sub = stripe.Subscription.create(customer=cus.id, items=[{"plan": price}], api_key=SECRET_KEY)
+    Account.objects.filter(pk=customer.account_id).update(stripe_customer_id=cus.id)
+    Customer.sync_from_stripe_data(stripe.Customer.retrieve(cus.id, api_key=SECRET_KEY), api_key=SECRET_KEY)
+    PaymentMethod.sync_from_stripe_data(
+        stripe.PaymentMethod.retrieve(method.id, api_key=SECRET_KEY), api_key=SECRET_KEY
+    )
+    Subscription.sync_from_stripe_data(stripe.Subscription.retrieve(sub.id, api_key=SECRET_KEY), api_key=SECRET_KEY)
+    for invoice in stripe.Invoice.list(customer=cus.id, api_key=SECRET_KEY)["data"]:
+        Invoice.sync_from_stripe_data(invoice, api_key=SECRET_KEY)
+    customer.account.refresh_from_db()
+    return customer
+
+
 def webhook_url_path(uuid) -> str:
     return reverse("billing:stripe_webhook", kwargs={"uuid": uuid})
 

@@ -13,6 +13,7 @@ import argparse
 import pickle
 import socket
 import sys
+import time
 
 from localstripe import resources
 from localstripe.errors import UserError
@@ -45,7 +46,7 @@ def price_from_plan(plan) -> dict:
         "currency": plan.currency,
         "custom_unit_amount": None,
         "livemode": False,
-        "lookup_key": None,
+        "lookup_key": (getattr(plan, "metadata", None) or {}).get("lookup_key"),
         "metadata": getattr(plan, "metadata", None) or {},
         "nickname": getattr(plan, "nickname", None),
         "product": plan.product,
@@ -119,6 +120,17 @@ def _tax_rates_fix(self, data):
         data["default_tax_rates"] = []
 
 
+def _trial_fix(self, data):
+    # localstripe records trial_period_days but neither starts the trial nor
+    # says when it ends; Stripe does both (status `trialing`, `trial_end`).
+    days = data.get("trial_period_days")
+    if days and not data.get("trial_end"):
+        data["trial_start"] = data["created"]
+        data["trial_end"] = data["created"] + int(days) * 86400
+        if data.get("status") == "incomplete":
+            data["status"] = "trialing"
+
+
 def _not_found_like_stripe() -> None:
     """Stripe's 404 carries `code: resource_missing` (dj-stripe's test for an
     absent object); localstripe's has no code."""
@@ -132,7 +144,121 @@ def _not_found_like_stripe() -> None:
     UserError.__init__ = __init__
 
 
+# --- Prices, Checkout and the Billing Portal, which localstripe lacks ---------------
+# Prices are Plans with the lookup key in their metadata; sessions are kept in
+# memory, with the parameters they were created with, for the tests to assert.
+
+SESSIONS: dict[str, dict] = {}
+_session_numbers = iter(range(1, 10**9))
+
+
+def _create_price(lookup_key=None, unit_amount=None, currency=None, recurring=None, product=None, **kwargs):
+    interval = (recurring or {}).get("interval")
+    plan = resources.Plan._api_create(
+        id=f"price_{lookup_key}" if lookup_key else None,
+        amount=int(unit_amount),
+        currency=currency,
+        interval=interval,
+        product=product,
+        metadata={"lookup_key": lookup_key} if lookup_key else None,
+        nickname=kwargs.get("nickname"),
+    )
+    return _Exported(price_from_plan(plan))
+
+
+def _list_prices(lookup_keys=None, **kwargs):
+    keys = set(lookup_keys or [])
+    plans = [obj for key, obj in resources.store.items() if key.startswith("plan:")]
+    data = [price_from_plan(plan) for plan in plans if not keys or (plan.metadata or {}).get("lookup_key") in keys]
+    return _Exported({"object": "list", "data": data, "has_more": False, "url": "/v1/prices"})
+
+
+def _create_checkout_session(**params):
+    number = next(_session_numbers)
+    session_id = f"cs_test_levqor{number:06d}"
+    session = {
+        "id": session_id,
+        "object": "checkout.session",
+        "mode": params.get("mode"),
+        "status": "open",
+        "payment_status": "unpaid",
+        "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        "customer": params.get("customer"),
+        "customer_email": params.get("customer_email"),
+        "customer_details": None,
+        "client_reference_id": params.get("client_reference_id"),
+        "metadata": params.get("metadata") or {},
+        "subscription": None,
+        "success_url": params.get("success_url"),
+        "cancel_url": params.get("cancel_url"),
+        "livemode": False,
+        "created": int(time.time()),
+        "expires_at": int(time.time()) + 86400,
+        "currency": "gbp",
+        "payment_method_collection": params.get("payment_method_collection"),
+        "_params": params,
+    }
+    SESSIONS[session_id] = session
+    return _Exported({k: v for k, v in session.items() if k != "_params"})
+
+
+def _retrieve_checkout_session(id, **kwargs):  # noqa: A002 - localstripe passes `id`
+    if id not in SESSIONS:
+        raise UserError(404, f"No such checkout.session: {id}")
+    return _Exported({k: v for k, v in SESSIONS[id].items() if k != "_params"})
+
+
+def _checkout_session_params(id, **kwargs):  # noqa: A002
+    """Test hook: the parameters the session was created with."""
+    return _Exported(SESSIONS[id]["_params"])
+
+
+def _complete_checkout_session(id, customer=None, subscription=None, email=None, name=None, **kwargs):  # noqa: A002
+    """Test hook: what Stripe does when the customer pays (the test creates
+    the customer and subscription in localstripe first)."""
+    session = SESSIONS[id]
+    session.update(
+        status="complete",
+        payment_status="no_payment_required",
+        customer=customer,
+        subscription=subscription,
+        customer_details={"email": email, "name": name, "address": None, "phone": None, "tax_exempt": "none"},
+    )
+    return _retrieve_checkout_session(id)
+
+
+PORTAL_SESSIONS: dict[str, dict] = {}
+
+
+def _create_portal_session(customer=None, return_url=None, **kwargs):
+    resources.Customer._api_retrieve(customer)
+    number = next(_session_numbers)
+    session = {
+        "id": f"bps_levqor{number:06d}",
+        "object": "billing_portal.session",
+        "customer": customer,
+        "return_url": return_url,
+        "url": f"https://billing.stripe.com/p/session/test_levqor{number:06d}",
+        "livemode": False,
+        "created": int(time.time()),
+    }
+    PORTAL_SESSIONS[session["id"]] = session
+    return _Exported(session)
+
+
+def _portal_session(id, **kwargs):  # noqa: A002 - test hook: a portal session as created
+    return _Exported(PORTAL_SESSIONS[id])
+
+
 def patch() -> None:
+    resources.extra_apis.append(("GET", "/_levqor/billing_portal/sessions/{id}", _portal_session))
+    resources.extra_apis.append(("POST", "/v1/prices", _create_price))
+    resources.extra_apis.append(("GET", "/v1/prices", _list_prices))
+    resources.extra_apis.append(("POST", "/v1/checkout/sessions", _create_checkout_session))
+    resources.extra_apis.append(("GET", "/v1/checkout/sessions/{id}", _retrieve_checkout_session))
+    resources.extra_apis.append(("GET", "/_levqor/checkout/sessions/{id}/params", _checkout_session_params))
+    resources.extra_apis.append(("POST", "/_levqor/checkout/sessions/{id}/complete", _complete_checkout_session))
+    resources.extra_apis.append(("POST", "/v1/billing_portal/sessions", _create_portal_session))
     _not_found_like_stripe()
     resources.Store.try_load_from_disk = _load
     resources.Store.dump_to_disk = _dump
@@ -155,6 +281,7 @@ def patch() -> None:
     resources.Invoice.paid = property(lambda self: self.status == "paid")
     _patch_export(resources.Invoice, _tax_rates_fix)
     _patch_export(resources.Subscription, _tax_rates_fix)
+    _patch_export(resources.Subscription, _trial_fix)
 
 
 def main() -> None:

@@ -62,6 +62,17 @@ def test_it_signals_repeated_failed_checkouts():
     assert AbuseSignal.objects.get().kind == "failed_checkout"
 
 
+def test_it_signals_cards_refused_again_and_again_in_trial_checkouts():
+    refused = {"customer": None, "last_setup_error": {"code": "card_declined", "decline_code": "generic_decline"}}
+    refused["last_setup_error"]["payment_method"] = {"card": {"fingerprint": "fpTESTER"}}
+    assert not abuse.setup_failure_observed(intent=refused, event_id="seti_0", at=NOW)
+    abuse.setup_failure_observed(intent=refused, event_id="seti_0", at=NOW)  # a redelivery counts once
+    assert not abuse.setup_failure_observed(intent=refused, event_id="seti_1", at=NOW)
+    assert abuse.setup_failure_observed(intent=refused, event_id="seti_2", at=NOW)
+    signal = AbuseSignal.objects.get()
+    assert signal.kind == "failed_checkout" and signal.count == 3
+
+
 @pytest.fixture
 def _stripe_key(stripe_settings):
     stripe.api_key = stripe_settings.STRIPE_TEST_SECRET_KEY

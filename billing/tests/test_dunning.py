@@ -81,6 +81,7 @@ def test_it_renders_amount_link_and_next_retry(mapped_account, django_capture_on
         assert "Payment failed, please update your card to avoid interruption." in part
         assert "£29.00" in part
         assert case.hosted_invoice_url in part
+        assert "/billing/portal" in part  # the Billing Portal: update card, change plan, cancel
         assert f"{timezone.localtime(case.next_payment_attempt):%-d %B %Y}" in part
     # One template for every stage; the stage's own tag is kept for the provider's dashboards.
     assert message.tags == ["dunning-reminder", "dunning", "dunning-day0"]

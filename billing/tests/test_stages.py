@@ -70,9 +70,18 @@ def _legacy_render(code: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def test_the_reminder_body_is_the_old_per_stage_body_unchanged():
+# The one deliberate change since: the Billing Portal link (issue 14).
+PORTAL_LINK = {
+    "body.txt": "Update your card, change plan or cancel: {{ manage_url }}\n\n",
+    "body.html": 'Update your card, change plan or cancel: <a href="{{ manage_url }}">{{ manage_url }}</a><br>',
+}
+
+
+def test_the_reminder_body_is_the_old_per_stage_body_plus_only_the_portal_link():
     for name, digest in LEGACY_BODY_SHA256.items():
-        assert hashlib.sha256((REMINDER / name).read_bytes()).hexdigest() == digest
+        body = (REMINDER / name).read_text()
+        assert body.count(PORTAL_LINK[name]) == 1
+        assert hashlib.sha256(body.replace(PORTAL_LINK[name], "").encode()).hexdigest() == digest
 
 
 @pytest.mark.django_db
