@@ -15,7 +15,11 @@ from django.utils.safestring import mark_safe
 
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
 
-from . import selectors, services
+from . import (
+    admin_tickets,  # noqa: F401 - registers the ticket desk admin
+    selectors,
+    services,
+)
 from .models import Dispute, SlaCreditRequest
 
 

@@ -1,4 +1,4 @@
-"""Support writes: SLA credit requests (filing, more information, measuring,
+"""Support writes: tickets (tickets.py), SLA credit requests (filing, more information, measuring,
 staff decisions, the Stripe credit), disputes and chargebacks, and the emails
 they send. Each service is atomic, audits in its own transaction and queues
 its emails in the one outbox (`compliance.outbox`, see `common.py`): once per
@@ -37,6 +37,17 @@ from .sla_credits import (
     sla_request_file,
     sla_request_remeasure,
 )
+from .tickets import (
+    reply_address,
+    ticket_check,
+    ticket_customer_reply,
+    ticket_first_response_due,
+    ticket_merge,
+    ticket_note,
+    ticket_open,
+    ticket_reply,
+    ticket_update,
+)
 
 __all__ = [
     "CREDIT_MAX_ATTEMPTS",
@@ -64,4 +75,13 @@ __all__ = [
     "sla_request_decide",
     "sla_request_file",
     "sla_request_remeasure",
+    "reply_address",
+    "ticket_check",
+    "ticket_customer_reply",
+    "ticket_first_response_due",
+    "ticket_merge",
+    "ticket_note",
+    "ticket_open",
+    "ticket_reply",
+    "ticket_update",
 ]
