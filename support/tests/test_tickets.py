@@ -258,3 +258,19 @@ def test_it_merges_selected_duplicates_from_the_changelist(staff_client, custome
     assert response.status_code == 302
     second.refresh_from_db()
     assert second.merged_into_id == first.pk
+
+
+def test_it_exports_and_erases_what_the_person_wrote_in_tickets(customer_account, customer, staff):
+    from support.privacy import ERASED, erase_user, support_rows
+
+    ticket = _open(customer_account, customer, subject="My secret project")
+    services.ticket_note(ticket=ticket, body="internal only", actor=staff)
+    [row] = [r for r in support_rows(user=customer) if r["kind"] == "ticket"]
+    assert row["subject"] == "My secret project" and [m["body"] for m in row["messages"]] == [
+        "My workflow run is stuck."
+    ]
+    assert erase_user(user=customer, actor=None)["support_tickets"] == 1
+    ticket.refresh_from_db()
+    assert ticket.user is None and ticket.subject == ERASED
+    assert ticket.messages.get(kind="customer").body == ERASED
+    assert ticket.messages.get(kind="internal").body == "internal only"
