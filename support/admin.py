@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from levqor.accounts.links import account_column
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
 
 from . import (
@@ -143,7 +144,7 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
     form = SlaDecisionForm
     list_display = (
         "id",
-        "account",
+        account_column,
         "period_display",
         "impact",
         "status",
@@ -342,7 +343,7 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "source",
-        "account",
+        account_column,
         "category",
         "subject",
         "status",

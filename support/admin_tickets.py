@@ -15,6 +15,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from levqor.accounts.links import account_column
 from levqor.accounts.models import User
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
 
@@ -120,7 +121,7 @@ class TicketAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "subject",
-        "account",
+        account_column,
         "plan",
         "status",
         "priority",
