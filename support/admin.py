@@ -7,9 +7,10 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -21,7 +22,8 @@ from . import (
     selectors,
     services,
 )
-from .models import Dispute, SlaCreditRequest
+from .clock import clock_text, first_response_due
+from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
 
 
 class NeedsAttentionFilter(DefaultStatusFilter):
@@ -154,6 +156,7 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
         "credit_state_display",
         "stripe_credit_id",
         "created_at",
+        "first_response",
     )
     list_filter = (SlaStatusFilter, CreditStateFilter, "impact", "period_kind", "account__plan")
     list_select_related = ("account", "user")
@@ -174,6 +177,7 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
                     "description",
                     "attachment_link",
                     "created_at",
+                    "first_response",
                 )
             },
         ),
@@ -212,6 +216,21 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
     readonly_fields = fieldset_fields(
         fieldsets, editable=("status", "credit_amount", "credit_currency", "notes_to_customer", "internal_notes")
     )
+
+    def get_queryset(self, request):
+        staff_message = Min("messages__created_at", filter=Q(messages__kind=SlaCreditMessage.Kind.STAFF))
+        return super().get_queryset(request).annotate(first_staff_message_at=staff_message)
+
+    @admin.display(description="first response")
+    def first_response(self, obj):
+        """The plan's first-response clock: a decision or a note to the customer answers."""
+        answers = [t for t in (obj.decided_at, getattr(obj, "first_staff_message_at", None)) if t is not None]
+        return clock_text(
+            due=first_response_due(plan=obj.account.plan, opened_at=obj.created_at),
+            answered_at=min(answers) if answers else None,
+            now=timezone.now(),
+            waiting=obj.is_open,
+        )
 
     @admin.display(description="period")
     def period_display(self, obj):
@@ -351,6 +370,7 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         "stripe_status",
         "evidence_due_by",
         "updated_at",
+        "first_response",
     )
     list_filter = (DisputeStatusFilter, "source", EvidenceDueFilter, "category", "stripe_status")
     list_select_related = ("account", "user")
@@ -366,7 +386,21 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     fieldsets = (
-        ("Dispute", {"fields": ("source", "account", "user", "category", "subject", "description", "created_at")}),
+        (
+            "Dispute",
+            {
+                "fields": (
+                    "source",
+                    "account",
+                    "user",
+                    "category",
+                    "subject",
+                    "description",
+                    "created_at",
+                    "first_response",
+                )
+            },
+        ),
         (
             "Stripe chargeback",
             {
@@ -385,6 +419,24 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         ("Timeline", {"fields": ("timeline",)}),
     )
     readonly_fields = fieldset_fields(fieldsets, editable=("status", "resolution_notes", "reply", "internal_note"))
+
+    def get_queryset(self, request):
+        reply = Min("messages__created_at", filter=Q(messages__kind=DisputeMessage.Kind.REPLY))
+        return super().get_queryset(request).annotate(first_reply_at=reply)
+
+    @admin.display(description="first response")
+    def first_response(self, obj):
+        """The plan's first-response clock for a customer's dispute: a reply or a resolution answers.
+        Chargebacks run on Stripe's evidence date instead."""
+        if obj.is_chargeback or obj.account is None:
+            return "—"
+        answers = [t for t in (getattr(obj, "first_reply_at", None), obj.resolved_at) if t is not None]
+        return clock_text(
+            due=first_response_due(plan=obj.account.plan, opened_at=obj.created_at),
+            answered_at=min(answers) if answers else None,
+            now=timezone.now(),
+            waiting=obj.status in Dispute.OPEN,
+        )
 
     @admin.display(description="amount")
     def amount_display(self, obj):

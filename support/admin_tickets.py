@@ -20,19 +20,18 @@ from levqor.accounts.models import User
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
 
 from . import selectors, services
+from .clock import clock_text
 from .models import CannedReply, Ticket
 
 
 def time_left(ticket: Ticket, now: datetime) -> str:
     """The first-response clock as staff read it: "3 h 20 min left", "breached 2 h ago", "answered in time"."""
-    if ticket.first_responded_at is not None:
-        return "answered in time" if ticket.first_response_met else "answered late"
-    left = ticket.first_response_left(now)
-    minutes = int(abs(left.total_seconds()) // 60)
-    span = f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-    if ticket.merged_into_id or ticket.status not in Ticket.ACTIVE:
-        return "—"
-    return f"{span} left" if left.total_seconds() > 0 else f"breached {span} ago"
+    return clock_text(
+        due=ticket.first_response_due_at,
+        answered_at=ticket.first_responded_at,
+        now=now,
+        waiting=ticket.merged_into_id is None and ticket.status in Ticket.ACTIVE,
+    )
 
 
 class TicketStatusFilter(DefaultStatusFilter):

@@ -11,7 +11,7 @@ Emails (one outbox row each, see `common.py`):
     support.ticket-reply             ticket  "<message pk>"  (to the customer)
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from compliance.outbox.services import email_queue
 from levqor.accounts.models import Account, User
 from levqor.plans import plan_by_code
 
+from ..clock import first_response_due
 from ..models import Ticket, TicketMessage
 from .common import _customer_email, _url
 from .common import email_kind as _kind
@@ -33,7 +34,7 @@ BODY_MAX = 20000
 
 def ticket_first_response_due(*, plan: str, opened_at: datetime) -> datetime:
     """Opened + the plan's first-response hours, as the locked facts promise (calendar hours)."""
-    return opened_at + timedelta(hours=plan_by_code(plan).support_sla_hours)
+    return first_response_due(plan=plan, opened_at=opened_at)
 
 
 def _check_body(body: str) -> str:

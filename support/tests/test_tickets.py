@@ -274,3 +274,25 @@ def test_it_exports_and_erases_what_the_person_wrote_in_tickets(customer_account
     assert ticket.user is None and ticket.subject == ERASED
     assert ticket.messages.get(kind="customer").body == ERASED
     assert ticket.messages.get(kind="internal").body == "internal only"
+
+
+def test_it_shows_the_same_first_response_clock_on_disputes_and_sla_requests(
+    staff_client, staff, customer_account, customer
+):
+    from support.clock import clock_text, first_response_due
+
+    now = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+    due = first_response_due(plan="growth", opened_at=now)
+    assert due == now + timedelta(hours=24)
+    assert clock_text(due=due, answered_at=None, now=now + timedelta(hours=21, minutes=30)) == "2 h 30 min left"
+    assert clock_text(due=due, answered_at=None, now=now + timedelta(hours=25)) == "breached 1 h 0 min ago"
+    assert clock_text(due=due, answered_at=now + timedelta(hours=3), now=now) == "answered in time"
+
+    dispute = services.dispute_open(
+        account=customer_account, user=customer, category="other", subject="Clock", description="d", actor=None
+    )
+    page = staff_client.get(reverse("admin:support_dispute_change", args=[dispute.pk])).content.decode()
+    assert "23 h 59 min left" in page or "24 h 0 min left" in page
+    services.dispute_update(dispute=dispute, reply="On it.", actor=staff)
+    listing = staff_client.get(reverse("admin:support_dispute_changelist")).content.decode()
+    assert "answered in time" in listing
