@@ -18,6 +18,7 @@ from levqor.accounts.links import account_column
 from levqor.lib.admin import DefaultStatusFilter, KeepRecordsMixin, SubsetFilter, fieldset_fields
 
 from . import (
+    admin_dfy,  # noqa: F401 - registers the DFY orders admin
     admin_tickets,  # noqa: F401 - registers the ticket desk admin
     selectors,
     services,

@@ -43,6 +43,18 @@ class SupportConfig(AppConfig):
             query="sla=breached",
         )
         attention.register(
+            "DFY orders due within 3 business days",
+            count=selectors.dfy_orders_due_soon_count,
+            url_name="admin:support_dfyorder_changelist",
+            query="due=soon",
+        )
+        attention.register(
+            "DFY orders overdue (customer may cancel for a full refund)",
+            count=selectors.dfy_orders_overdue_count,
+            url_name="admin:support_dfyorder_changelist",
+            query="due=overdue",
+        )
+        attention.register(
             "SLA credit requests awaiting a decision",
             count=selectors.sla_request_pending_count,
             url_name="admin:support_slacreditrequest_changelist",

@@ -1,5 +1,5 @@
 """One page per customer for staff (Admin → Customers): plan and billing
-state, dunning cases, tickets, disputes and chargebacks, SLA credits, data
+state, dunning cases, tickets, DFY orders, disputes and chargebacks, SLA credits, data
 requests, API keys with this month's usage, and the audit timeline; and the
 search that finds an account by email, name, Stripe customer, subscription
 or invoice id, or API key prefix.
@@ -22,7 +22,7 @@ from levqor.api import usage
 from levqor.api.models import ApiKey
 from levqor.api.selectors import api_key_list
 
-from .models import Dispute, SlaCreditRequest, Ticket
+from .models import DfyOrder, Dispute, SlaCreditRequest, Ticket
 
 SEARCH_LIMIT = 50
 TIMELINE_LIMIT = 200
@@ -48,6 +48,7 @@ def customer_overview(*, account: Account) -> dict:
         "dunning_cases": list(billing_selectors.case_list_for_account(account=account)),
         "tickets": list(Ticket.objects.filter(account=account).select_related("assignee").order_by("-opened_at")),
         "disputes": list(Dispute.objects.filter(account=account).order_by("-created_at")),
+        "dfy_orders": list(DfyOrder.objects.filter(account=account).order_by("-created_at")),
         "sla_credits": list(SlaCreditRequest.objects.filter(account=account).order_by("-created_at")),
         "exports": list(DataExport.objects.filter(user__in=users).order_by("-pk")),
         "erasures": list(ErasureRequest.objects.filter(user__in=users).order_by("-pk")),

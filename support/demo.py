@@ -1,5 +1,5 @@
 """Demo data for the support app: tickets around their first-response
-deadline, canned replies, SLA credit requests in each state, customer
+deadline, canned replies, a DFY order being built, SLA credit requests in each state, customer
 disputes and a chargeback. Idempotent for every object: each is looked up by
 its account and text before it is made, so running `seed_demo` again (or
 after deleting some of them) creates only what is missing."""
@@ -11,7 +11,7 @@ from django.utils import timezone
 from levqor.accounts.models import Account
 
 from . import rules, services
-from .models import CannedReply, Dispute, SlaCreditRequest, Ticket
+from .models import CannedReply, DfyOrder, Dispute, SlaCreditRequest, Ticket
 
 PENDING = "Workflows failed for about an hour on the 12th; our order sync stopped."
 REJECTED = "The console was unreachable for 20 minutes in the morning."
@@ -104,6 +104,11 @@ def seed(*, admin, stdout) -> None:
     )
     made += ["chargeback"] if created else []
     made += _tickets(growth=growth, business=business, admin=admin)
+    if not DfyOrder.objects.filter(account=pro).exists():
+        order = services.dfy_order_create(account=pro, tier="pro", actor=admin)
+        for step in services.DFY_STEPS:
+            services.dfy_order_step(order=order, step=step, actor=admin)
+        made.append("DFY order")
     stdout.write(f"support: created {', '.join(made)}" if made else "support: demo data already there")
 
 

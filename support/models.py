@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from levqor.accounts.models import Account
-from levqor.plans import PLAN_CHOICES
+from levqor.plans import DFY_TIERS, PLAN_CHOICES
 
 
 def _token() -> str:
@@ -437,3 +437,62 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class DfyOrder(models.Model):
+    """A done-for-you build (the /dfy-contract): one per purchase. The tier's
+    price, workflows and timeline come from levqor/plans.py and are stored at
+    purchase. The start date is the business day after payment, the approved
+    brief and access (clause 2.3); the due date is the tier's maximum business
+    days on from it (the start date is day 1), plus the customer's delay
+    (clause 2.4). After delivery the customer has ten business days to report
+    defects; then the build is accepted (clause 2.6)."""
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting-payment", "Awaiting payment"
+        AWAITING_BRIEF = "awaiting-brief", "Awaiting brief and access"
+        BUILDING = "building", "Building"
+        DELIVERED = "delivered", "Delivered: acceptance window open"
+        REVISION = "revision", "Revision in progress"
+        ACCEPTED = "accepted", "Accepted"
+
+    IN_PROGRESS = (Status.AWAITING_BRIEF, Status.BUILDING, Status.REVISION)
+    REVISIONS_PER_WORKFLOW = 2
+    ACCEPTANCE_BUSINESS_DAYS = 10
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="dfy_orders")
+    tier = models.CharField(max_length=20, choices=[(t.code, t.name) for t in DFY_TIERS])
+    price = models.PositiveIntegerField(help_text="Whole pounds, from the DFY catalogue at purchase.")
+    workflows = models.PositiveSmallIntegerField()
+    business_days_min = models.PositiveSmallIntegerField()
+    business_days_max = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    brief_approved_at = models.DateTimeField(null=True, blank=True)
+    access_given_at = models.DateTimeField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField(default=0, help_text="Business days added (clause 2.4).")
+    due_date = models.DateField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    acceptance_ends_on = models.DateField(null=True, blank=True)
+    revisions_used = models.JSONField(default=dict, blank=True, help_text="Workflow number → rounds used.")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_how = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "DFY order"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["awaiting-payment", "awaiting-brief", "building", "delivered", "revision", "accepted"]
+                ),
+                name="support_dfy_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"DFY #{self.pk} {self.get_tier_display()} for {self.account}"

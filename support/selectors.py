@@ -13,7 +13,8 @@ from compliance.outbox.selectors import emails_about
 from levqor.accounts.models import Account
 from levqor.plans import PLANS
 
-from .models import Dispute, DisputeMessage, SlaCreditRequest, Ticket, TicketMessage
+from .businessdays import add_business_days
+from .models import DfyOrder, Dispute, DisputeMessage, SlaCreditRequest, Ticket, TicketMessage
 from .rules import CLAIM_LEASE
 
 PAYING_STATES = (Account.BillingState.ACTIVE, Account.BillingState.PAUSED_BILLING)
@@ -332,3 +333,32 @@ def ticket_sla_report(*, month: date, now: datetime | None = None) -> list[SlaRe
             )
         )
     return report
+
+
+# --- DFY orders ------------------------------------------------------------------------
+
+
+def dfy_orders_overdue(today: date | None = None):
+    """Builds under way past their due date: late against the contract (clause 2.5, full refund on request)."""
+    today = today or timezone.localdate()
+    return DfyOrder.objects.filter(status__in=DfyOrder.IN_PROGRESS, due_date__lt=today)
+
+
+def dfy_orders_due_soon(today: date | None = None):
+    """Builds under way due within 3 business days (not yet overdue)."""
+    today = today or timezone.localdate()
+    return DfyOrder.objects.filter(
+        status__in=DfyOrder.IN_PROGRESS, due_date__gte=today, due_date__lte=add_business_days(today, 3)
+    )
+
+
+def dfy_orders_overdue_count() -> int:
+    return dfy_orders_overdue().count()
+
+
+def dfy_orders_due_soon_count() -> int:
+    return dfy_orders_due_soon().count()
+
+
+def dfy_order_get(*, account: Account, order_id: int) -> DfyOrder | None:
+    return DfyOrder.objects.filter(account=account, pk=order_id).first()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("support/tickets/<int:ticket_id>", views.ticket_detail, name="ticket_detail"),
     path("api/support/tickets", api.TicketListCreateApi.as_view(), name="api_tickets"),
     path("api/support/tickets/<int:ticket_id>", api.TicketDetailApi.as_view(), name="api_ticket"),
+    path("dfy/orders/<int:order_id>", views.dfy_order_detail, name="dfy_order_detail"),
     path("emergency-contacts", views.emergency_contacts, name="emergency_contacts"),
     path("api/sla-credits/request", api.SlaCreditRequestCreateApi.as_view(), name="api_sla_credit_request"),
     path("api/sla-credits/my-requests", api.SlaCreditRequestListApi.as_view(), name="api_sla_credit_list"),

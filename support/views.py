@@ -231,3 +231,27 @@ def ticket_detail(request, ticket_id: int):
                 return redirect("support:ticket_detail", ticket.pk)
     context = {"ticket": ticket, "form": form, "thread": selectors.ticket_public_messages(ticket=ticket)}
     return render(request, "support/ticket_detail.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def dfy_order_detail(request, order_id: int):
+    """A customer's DFY order: its timeline against the contract and the due date."""
+    account = _account_or_none(request)
+    order = selectors.dfy_order_get(account=account, order_id=order_id) if account else None
+    if order is None:
+        raise Http404("No such order.")
+    return render(request, "support/dfy_order.html", {"order": order, "steps": dfy_steps(order)})
+
+
+def dfy_steps(order) -> list[tuple[str, object]]:
+    """The order's milestones in contract order, each with its date (None: not yet)."""
+    return [
+        ("Paid", order.paid_at),
+        ("Brief approved", order.brief_approved_at),
+        ("Access given", order.access_given_at),
+        ("Build starts", order.start_date),
+        ("Due by", order.due_date),
+        ("Delivered", order.delivered_at),
+        ("Acceptance window ends", order.acceptance_ends_on),
+        ("Accepted", order.accepted_at),
+    ]

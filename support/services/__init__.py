@@ -19,6 +19,18 @@ from .credits import (
     sla_credit_retry_now,
     sla_credits_retry,
 )
+from .dfy import (
+    STEPS as DFY_STEPS,
+)
+from .dfy import (
+    dfy_order_accept,
+    dfy_order_create,
+    dfy_order_deliver,
+    dfy_order_extend,
+    dfy_order_revision,
+    dfy_order_step,
+    dfy_orders_auto_accept,
+)
 from .disputes import (
     EVENT_RANK,
     STRIPE_STATUS,
@@ -75,6 +87,14 @@ __all__ = [
     "sla_request_decide",
     "sla_request_file",
     "sla_request_remeasure",
+    "DFY_STEPS",
+    "dfy_order_accept",
+    "dfy_order_create",
+    "dfy_order_deliver",
+    "dfy_order_extend",
+    "dfy_order_revision",
+    "dfy_order_step",
+    "dfy_orders_auto_accept",
     "reply_address",
     "ticket_check",
     "ticket_customer_reply",

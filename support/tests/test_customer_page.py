@@ -36,10 +36,11 @@ def world(customer_account, customer, other_customer):
         account=customer_account, user=customer, category="billing", subject="Page dispute", description="d", actor=None
     )
     key = issue_key(customer_account, mode=ApiKey.Mode.LIVE, name="Zapier")
+    order = services.dfy_order_create(account=customer_account, tier="pro", actor=None)
     services.ticket_open(
         account=other_customer.account, user=other_customer, subject="Not theirs", body="x", actor=other_customer
     )
-    return {"case": case, "ticket": ticket, "dispute": dispute, "key": key, "account": customer_account}
+    return {"case": case, "ticket": ticket, "dispute": dispute, "key": key, "order": order, "account": customer_account}
 
 
 @pytest.mark.parametrize(
@@ -69,6 +70,7 @@ def test_it_shows_the_whole_customer_on_one_page(staff_client, world):
         reverse("admin:billing_dunningcase_change", args=[world["case"].pk]),
         reverse("admin:support_ticket_change", args=[world["ticket"].pk]),
         reverse("admin:support_dispute_change", args=[world["dispute"].pk]),
+        reverse("admin:support_dfyorder_change", args=[world["order"].pk]),
         world["key"].key.prefix,
         "support.ticket.opened",
     ):
@@ -83,6 +85,7 @@ def test_it_links_every_account_column_to_the_customer_page(staff_client, world)
     for changelist, query in (
         ("admin:support_ticket_changelist", {}),
         ("admin:support_dispute_changelist", {}),
+        ("admin:support_dfyorder_changelist", {}),
         ("admin:billing_dunningcase_changelist", {"status": "all"}),
         ("admin:api_apikey_changelist", {}),
         ("admin:accounts_account_changelist", {}),
