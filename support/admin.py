@@ -8,8 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Min, Q
+from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -424,6 +425,20 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         reply = Min("messages__created_at", filter=Q(messages__kind=DisputeMessage.Kind.REPLY))
         return super().get_queryset(request).annotate(first_reply_at=reply)
+
+    def get_urls(self):
+        outcomes = path("outcomes/", self.admin_site.admin_view(self.outcomes_view), name="support_dispute_outcomes")
+        return [outcomes, *super().get_urls()]
+
+    def outcomes_view(self, request):
+        """Chargebacks won and lost per month."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Chargebacks won and lost, per month",
+            "rows": selectors.chargeback_outcomes_by_month(),
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/support/dispute/outcomes.html", context)
 
     @admin.display(description="first response")
     def first_response(self, obj):

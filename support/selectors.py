@@ -362,3 +362,40 @@ def dfy_orders_due_soon_count() -> int:
 
 def dfy_order_get(*, account: Account, order_id: int) -> DfyOrder | None:
     return DfyOrder.objects.filter(account=account, pk=order_id).first()
+
+
+@dataclass(frozen=True)
+class ChargebackMonth:
+    month: date
+    won: int
+    lost: int
+    won_minor: int
+    lost_minor: int
+
+    @property
+    def won_pounds(self) -> str:
+        return f"{self.won_minor / 100:.2f}"
+
+    @property
+    def lost_pounds(self) -> str:
+        return f"{self.lost_minor / 100:.2f}"
+
+    @property
+    def win_percent(self) -> float | None:
+        closed = self.won + self.lost
+        return round(100 * self.won / closed, 1) if closed else None
+
+
+def chargeback_outcomes_by_month() -> list[ChargebackMonth]:
+    """Chargebacks Stripe closed as won or lost (charge.dispute.closed), per
+    UTC month of the closing event, newest first."""
+    rows = Dispute.objects.filter(
+        source=Dispute.Source.CHARGEBACK, stripe_status__in=["won", "lost"], stripe_event_at__isnull=False
+    ).values_list("stripe_event_at", "stripe_status", "amount_minor")
+    months: dict[date, dict[str, int]] = {}
+    for at, outcome, amount in rows:
+        month = at.astimezone(UTC).date().replace(day=1)
+        tally = months.setdefault(month, {"won": 0, "lost": 0, "won_minor": 0, "lost_minor": 0})
+        tally[outcome] += 1
+        tally[f"{outcome}_minor"] += amount or 0
+    return [ChargebackMonth(month=month, **tally) for month, tally in sorted(months.items(), reverse=True)]
