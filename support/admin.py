@@ -353,9 +353,34 @@ class DisputeAdminForm(forms.ModelForm):
         label="Internal note", required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Staff only."
     )
 
+    submit_evidence = forms.BooleanField(
+        label="Submit the evidence to Stripe now",
+        required=False,
+        help_text="Sent to the bank through Stripe; only before the evidence due date, and usually only once.",
+    )
+
     class Meta:
         model = Dispute
         fields = ("status", "resolution_notes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in services.EVIDENCE_FIELDS:
+            self.initial.setdefault(f"evidence_{name}", (self.instance.evidence or {}).get(name, ""))
+
+    def evidence(self) -> dict:
+        return {name: self.cleaned_data.get(f"evidence_{name}", "") for name in services.EVIDENCE_FIELDS}
+
+
+# Stripe's evidence fields as form fields, declared on the class so the admin knows them.
+DisputeAdminForm = type(
+    "DisputeAdminForm",
+    (DisputeAdminForm,),
+    {
+        f"evidence_{name}": forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        for name, label in services.EVIDENCE_FIELDS.items()
+    },
+)
 
 
 @admin.register(Dispute)
@@ -421,6 +446,18 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         ("Timeline", {"fields": ("timeline",)}),
     )
     readonly_fields = fieldset_fields(fieldsets, editable=("status", "resolution_notes", "reply", "internal_note"))
+    readonly_fields = (*readonly_fields, "evidence_submitted_at")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not obj.is_chargeback:
+            return self.fieldsets
+        evidence = tuple(f"evidence_{name}" for name in services.EVIDENCE_FIELDS)
+        submitted = ("evidence_submitted_at", "submit_evidence")
+        return (
+            *self.fieldsets[:2],
+            ("Evidence for the bank (Stripe)", {"fields": (*evidence, *submitted)}),
+            *self.fieldsets[2:],
+        )
 
     def get_queryset(self, request):
         reply = Min("messages__created_at", filter=Q(messages__kind=DisputeMessage.Kind.REPLY))
@@ -472,5 +509,16 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
             internal_note=data.get("internal_note", ""),
             actor=request.user,
         )
-        if not changed:
+        if obj.is_chargeback:
+            self._evidence(request, obj, form)
+        elif not changed:
             messages.info(request, "Nothing changed.")
+
+    def _evidence(self, request, obj, form):
+        try:
+            services.chargeback_evidence_save(dispute=obj, evidence=form.evidence(), actor=request.user)
+            if form.cleaned_data.get("submit_evidence"):
+                services.chargeback_evidence_submit(dispute=obj, actor=request.user)
+                messages.success(request, "Evidence submitted to Stripe.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))

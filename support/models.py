@@ -249,6 +249,8 @@ class Dispute(models.Model):
     stripe_status = models.CharField(max_length=40, blank=True)
     evidence_due_by = models.DateTimeField(null=True, blank=True)
     evidence_submission_count = models.PositiveIntegerField(default=0)
+    evidence = models.JSONField(default=dict, blank=True, help_text="Stripe evidence fields staff filled in.")
+    evidence_submitted_at = models.DateTimeField(null=True, blank=True)
     stripe_event_at = models.DateTimeField(null=True, blank=True, help_text="Stripe time of the latest event applied.")
     stripe_event_rank = models.PositiveSmallIntegerField(default=0)
     stripe_events = models.JSONField(default=list, blank=True, help_text="Every event seen: id, type, time, applied.")

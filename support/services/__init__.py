@@ -41,6 +41,7 @@ from .disputes import (
     dispute_update,
     evidence_reminders_send,
 )
+from .evidence import EVIDENCE_FIELDS, chargeback_evidence_save, chargeback_evidence_submit
 from .sla_credits import (
     sla_decision_check,
     sla_request_add_info,
@@ -88,6 +89,9 @@ __all__ = [
     "sla_request_file",
     "sla_request_remeasure",
     "DFY_STEPS",
+    "EVIDENCE_FIELDS",
+    "chargeback_evidence_save",
+    "chargeback_evidence_submit",
     "dfy_order_accept",
     "dfy_order_create",
     "dfy_order_deliver",
