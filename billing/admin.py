@@ -20,6 +20,7 @@ from django_q.tasks import async_task
 
 from compliance.outbox import services as outbox
 from compliance.outbox.selectors import emails_about
+from levqor.accounts.links import account_column
 from levqor.accounts.models import Account
 from levqor.lib.admin import (
     DefaultStatusFilter,
@@ -90,7 +91,7 @@ class CasePlanFilter(SubsetFilter):
 class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
         "id",
-        "account",
+        account_column,
         "plan",
         "status",
         "stage",

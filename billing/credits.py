@@ -1,5 +1,6 @@
 """Billing's Stripe calls for support: service credits applied as customer
-balance credits, and the customer behind a disputed charge.
+balance credits, the customer behind a disputed charge, and a chargeback's
+evidence submitted to the bank.
 
 Support owns *when* a credit is due (an approved SLA credit request, claimed
 by conditional update so one request calls this once at a time); this
@@ -124,3 +125,26 @@ def charge_customer_id(*, charge, livemode: bool = False) -> str:
         return ""
     _record(True, started)
     return id_of(fetched.get("customer"))
+
+
+class EvidenceError(Exception):
+    """The evidence could not be submitted; the message is safe to show staff."""
+
+
+def dispute_evidence_submit(*, dispute_id: str, evidence: dict, idempotency_key: str) -> dict:
+    """Send a chargeback's evidence to Stripe and submit it to the bank
+    (https://docs.stripe.com/api/disputes/update, `submit=true`). Returns
+    Stripe's dispute. The idempotency key makes a retried call one submission.
+    Raises EvidenceError."""
+    started = time.monotonic()
+    try:
+        dispute = stripe.Dispute.modify(
+            dispute_id, evidence=evidence, submit=True, idempotency_key=idempotency_key, api_key=_api_key()
+        )
+    except stripe.StripeError as exc:
+        code = getattr(exc, "code", None) or getattr(getattr(exc, "error", None), "code", None) or type(exc).__name__
+        _record(False, started, error=str(code))
+        logger.warning("Stripe evidence submission for %s failed: %s", dispute_id, code)
+        raise EvidenceError(f"Stripe refused the evidence ({code}).") from exc
+    _record(True, started)
+    return dict(dispute)

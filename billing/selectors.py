@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from djstripe.models import Invoice, Subscription
 
 from compliance import audit
 from compliance.outbox.models import OutboundEmail
@@ -184,3 +185,26 @@ def _email_entry(email: OutboundEmail) -> dict | None:
 
 def cases_for_admin() -> QuerySet[DunningCase]:
     return DunningCase.objects.select_related("account")
+
+
+def case_list_for_account(*, account: Account) -> QuerySet[DunningCase]:
+    """Every dunning case of the account, newest first (the customer page)."""
+    return DunningCase.objects.filter(account=account).order_by("-opened_at", "-pk")
+
+
+def account_ids_for_stripe_ref(ref: str) -> set[int]:
+    """Accounts a Stripe customer, subscription or invoice id belongs to: from
+    the dunning cases and dj-stripe's mirror (the admin's customer search)."""
+    ref = ref.strip()
+    if not ref:
+        return set()
+    ids = set(
+        DunningCase.objects.filter(
+            Q(stripe_customer_id=ref) | Q(stripe_subscription_id=ref) | Q(stripe_invoice_id=ref), account__isnull=False
+        ).values_list("account_id", flat=True)
+    )
+    customers = {ref}
+    customers |= set(Subscription.objects.filter(id=ref).values_list("customer_id", flat=True))
+    customers |= set(Invoice.objects.filter(id=ref).values_list("customer_id", flat=True))
+    ids |= set(Account.objects.filter(stripe_customer_id__in=customers - {None}).values_list("pk", flat=True))
+    return ids

@@ -131,4 +131,10 @@ JOBS: tuple[Job, ...] = (
         cron="*/5 * * * *",
         description="Every 5 minutes: retry failed SLA credits in Stripe with backoff (each applied once).",
     ),
+    Job(
+        name="levqor:support.dfy_auto_accept",
+        func="support.tasks.dfy_orders_auto_accept",
+        cron="15 6 * * *",
+        description="Daily: accept delivered DFY builds whose ten-business-day acceptance window has ended.",
+    ),
 )

@@ -265,6 +265,11 @@ RESEND_API_KEY = env.str("RESEND_API_KEY", default="")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Levqor <no-reply@levqor.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LEVQOR_SUPPORT_EMAIL = env.str("LEVQOR_SUPPORT_EMAIL", default="support@levqor.local")
+# Inbound email (Resend "receiving" through anymail's inbound webhook): the
+# domain Resend receives mail for. Set, ticket emails carry a Reply-To of
+# support+t<id>.<token>@<domain> and a reply by email joins the ticket's thread.
+LEVQOR_SUPPORT_INBOUND_DOMAIN = env.str("LEVQOR_SUPPORT_INBOUND_DOMAIN", default="")
+RESEND_INBOUND_SECRET = env.str("RESEND_INBOUND_SECRET", default="")
 # The outbox tries a failing email this many times (5 min, 10, 20, ... up to
 # 6 hours apart) before it is "failed" and left to staff.
 LEVQOR_EMAIL_MAX_ATTEMPTS = env_int("LEVQOR_EMAIL_MAX_ATTEMPTS", 8, minimum=1)
@@ -273,7 +278,7 @@ if RESEND_API_KEY:
 else:
     EMAIL_BACKEND = "anymail.backends.console.EmailBackend"
 EMAIL_BACKEND = env.str("LEVQOR_EMAIL_BACKEND", default=EMAIL_BACKEND)
-ANYMAIL = {"RESEND_API_KEY": RESEND_API_KEY}
+ANYMAIL = {"RESEND_API_KEY": RESEND_API_KEY, "RESEND_INBOUND_SECRET": RESEND_INBOUND_SECRET}
 
 # --- Stripe (dj-stripe) -------------------------------------------------------
 

@@ -1,3 +1,5 @@
+from anymail.webhooks.resend import ResendInboundWebhookView
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,6 +15,8 @@ urlpatterns = [
         admin.site.admin_view(records_of_processing_view),
         name="records_of_processing",
     ),
+    # One page per customer (support/customer.py), by dotted name so the core's test URLconfs stay app-free.
+    path("admin/customers/", include("support.admin_urls")),
     path("admin/", admin.site.urls),
     path("-/ping", views.ping, name="ping"),
     path("favicon.ico", views.favicon, name="favicon"),
@@ -27,6 +31,15 @@ urlpatterns = [
     path("", include("support.urls")),
     path("", include("compliance.urls")),
 ]
+
+# Inbound email (replies to ticket emails, support/inbound.py): only with the
+# Svix signing secret Resend gives the receiving webhook, so nothing unsigned
+# is ever accepted. https://anymail.dev/en/stable/esps/resend/#inbound
+if settings.RESEND_INBOUND_SECRET:
+    urlpatterns.insert(
+        0,
+        path("anymail/resend/inbound/", ResendInboundWebhookView.as_view(), name="resend_inbound_webhook"),
+    )
 
 # Under /api/ these answer in the API's JSON error format; elsewhere they
 # render Django's usual pages (levqor/lib/drf/errors.py).

@@ -7,12 +7,15 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Min, Q
+from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from levqor.accounts.links import account_column
 from levqor.lib.admin import (
     DefaultStatusFilter,
     KeepRecordsMixin,
@@ -21,8 +24,14 @@ from levqor.lib.admin import (
     fieldset_fields,
 )
 
-from . import selectors, services
-from .models import Dispute, SlaCreditRequest
+from . import (
+    admin_dfy,  # noqa: F401 - registers the DFY orders admin
+    admin_tickets,  # noqa: F401 - registers the ticket desk admin
+    selectors,
+    services,
+)
+from .clock import clock_text, first_response_due
+from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
 
 
 class NeedsAttentionFilter(DefaultStatusFilter):
@@ -145,7 +154,7 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
     form = SlaDecisionForm
     list_display = (
         "id",
-        "account",
+        account_column,
         "period_display",
         "impact",
         "status",
@@ -155,6 +164,7 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
         "credit_state_display",
         "stripe_credit_id",
         "created_at",
+        "first_response",
     )
     list_filter = (SlaStatusFilter, CreditStateFilter, "impact", "period_kind", "account__plan")
     list_select_related = ("account", "user")
@@ -175,6 +185,7 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
                     "description",
                     "attachment_link",
                     "created_at",
+                    "first_response",
                 )
             },
         ),
@@ -213,6 +224,21 @@ class SlaCreditRequestAdmin(KeepRecordsMixin, admin.ModelAdmin):
     readonly_fields = fieldset_fields(
         fieldsets, editable=("status", "credit_amount", "credit_currency", "notes_to_customer", "internal_notes")
     )
+
+    def get_queryset(self, request):
+        staff_message = Min("messages__created_at", filter=Q(messages__kind=SlaCreditMessage.Kind.STAFF))
+        return super().get_queryset(request).annotate(first_staff_message_at=staff_message)
+
+    @admin.display(description="first response")
+    def first_response(self, obj):
+        """The plan's first-response clock: a decision or a note to the customer answers."""
+        answers = [t for t in (obj.decided_at, getattr(obj, "first_staff_message_at", None)) if t is not None]
+        return clock_text(
+            due=first_response_due(plan=obj.account.plan, opened_at=obj.created_at),
+            answered_at=min(answers) if answers else None,
+            now=timezone.now(),
+            waiting=obj.is_open,
+        )
 
     @admin.display(description="period")
     def period_display(self, obj):
@@ -340,9 +366,34 @@ class DisputeAdminForm(forms.ModelForm):
         label="Internal note", required=False, widget=forms.Textarea(attrs={"rows": 3}), help_text="Staff only."
     )
 
+    submit_evidence = forms.BooleanField(
+        label="Submit the evidence to Stripe now",
+        required=False,
+        help_text="Sent to the bank through Stripe; only before the evidence due date, and usually only once.",
+    )
+
     class Meta:
         model = Dispute
         fields = ("status", "resolution_notes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in services.EVIDENCE_FIELDS:
+            self.initial.setdefault(f"evidence_{name}", (self.instance.evidence or {}).get(name, ""))
+
+    def evidence(self) -> dict:
+        return {name: self.cleaned_data.get(f"evidence_{name}", "") for name in services.EVIDENCE_FIELDS}
+
+
+# Stripe's evidence fields as form fields, declared on the class so the admin knows them.
+DisputeAdminForm = type(
+    "DisputeAdminForm",
+    (DisputeAdminForm,),
+    {
+        f"evidence_{name}": forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        for name, label in services.EVIDENCE_FIELDS.items()
+    },
+)
 
 
 @admin.register(Dispute)
@@ -351,7 +402,7 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "source",
-        "account",
+        account_column,
         "category",
         "subject",
         "status",
@@ -359,6 +410,7 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         "stripe_status",
         "evidence_due_by",
         "updated_at",
+        "first_response",
     )
     list_filter = (DisputeStatusFilter, "source", EvidenceDueFilter, "category", "stripe_status")
     list_select_related = ("account", "user")
@@ -374,7 +426,21 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     fieldsets = (
-        ("Dispute", {"fields": ("source", "account", "user", "category", "subject", "description", "created_at")}),
+        (
+            "Dispute",
+            {
+                "fields": (
+                    "source",
+                    "account",
+                    "user",
+                    "category",
+                    "subject",
+                    "description",
+                    "created_at",
+                    "first_response",
+                )
+            },
+        ),
         (
             "Stripe chargeback",
             {
@@ -393,6 +459,50 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         ("Timeline", {"fields": ("timeline",)}),
     )
     readonly_fields = fieldset_fields(fieldsets, editable=("status", "resolution_notes", "reply", "internal_note"))
+    readonly_fields = (*readonly_fields, "evidence_submitted_at")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not obj.is_chargeback:
+            return self.fieldsets
+        evidence = tuple(f"evidence_{name}" for name in services.EVIDENCE_FIELDS)
+        submitted = ("evidence_submitted_at", "submit_evidence")
+        return (
+            *self.fieldsets[:2],
+            ("Evidence for the bank (Stripe)", {"fields": (*evidence, *submitted)}),
+            *self.fieldsets[2:],
+        )
+
+    def get_queryset(self, request):
+        reply = Min("messages__created_at", filter=Q(messages__kind=DisputeMessage.Kind.REPLY))
+        return super().get_queryset(request).annotate(first_reply_at=reply)
+
+    def get_urls(self):
+        outcomes = path("outcomes/", self.admin_site.admin_view(self.outcomes_view), name="support_dispute_outcomes")
+        return [outcomes, *super().get_urls()]
+
+    def outcomes_view(self, request):
+        """Chargebacks won and lost per month."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Chargebacks won and lost, per month",
+            "rows": selectors.chargeback_outcomes_by_month(),
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/support/dispute/outcomes.html", context)
+
+    @admin.display(description="first response")
+    def first_response(self, obj):
+        """The plan's first-response clock for a customer's dispute: a reply or a resolution answers.
+        Chargebacks run on Stripe's evidence date instead."""
+        if obj.is_chargeback or obj.account is None:
+            return "—"
+        answers = [t for t in (getattr(obj, "first_reply_at", None), obj.resolved_at) if t is not None]
+        return clock_text(
+            due=first_response_due(plan=obj.account.plan, opened_at=obj.created_at),
+            answered_at=min(answers) if answers else None,
+            now=timezone.now(),
+            waiting=obj.status in Dispute.OPEN,
+        )
 
     @admin.display(description="amount")
     def amount_display(self, obj):
@@ -412,5 +522,16 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
             internal_note=data.get("internal_note", ""),
             actor=request.user,
         )
-        if not changed:
+        if obj.is_chargeback:
+            self._evidence(request, obj, form)
+        elif not changed:
             messages.info(request, "Nothing changed.")
+
+    def _evidence(self, request, obj, form):
+        try:
+            services.chargeback_evidence_save(dispute=obj, evidence=form.evidence(), actor=request.user)
+            if form.cleaned_data.get("submit_evidence"):
+                services.chargeback_evidence_submit(dispute=obj, actor=request.user)
+                messages.success(request, "Evidence submitted to Stripe.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))

@@ -39,6 +39,9 @@ from .serializers import (
     SlaCreditRequestSerializer,
     SlaDecisionSerializer,
     StaffSlaCreditRequestSerializer,
+    TicketCreateSerializer,
+    TicketReplySerializer,
+    TicketSerializer,
 )
 
 
@@ -292,3 +295,92 @@ class StaffSlaCreditDecisionApi(StaffApi):
             raise exceptions.ValidationError({data.sent_as(name): text for name, text in fields.items()}) from None
         found.refresh_from_db()
         return Response(StaffSlaCreditRequestSerializer(found).data)
+
+
+# --- Tickets ---------------------------------------------------------------------------
+
+
+class TicketListCreateApi(SupportApi):
+    """The account's tickets (GET), or open one (POST)."""
+
+    serializer_class = TicketSerializer
+
+    def get_queryset(self):
+        if self.sandbox:
+            return selectors.ticket_list(account=self.account).none()
+        return selectors.ticket_list(account=self.account).prefetch_related("messages")
+
+    @extend_schema(
+        operation_id="support_tickets_mine",
+        tags=["support"],
+        summary="List your support tickets",
+        description="Newest first, each with its thread (internal notes never) and `first_response_due_at`.",
+        responses={200: TicketSerializer(many=True), **error_responses()},
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(TicketSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="support_ticket_create",
+        tags=["support"],
+        summary="Open a support ticket",
+        description="The first response is due `support_sla_hours` after opening, by the account's plan "
+        "(`first_response_due_at`). Support and the account are emailed. Needs a live key: sandbox keys get 403.",
+        request=TicketCreateSerializer,
+        responses={201: TicketSerializer, **error_responses(400, 403)},
+    )
+    def post(self, request):
+        self.refuse_sandbox()
+        data = TicketCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            ticket = services.ticket_open(
+                account=self.account, user=self.person(), via="api", **data.validated_data, **self.audit_actor()
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+
+class TicketDetailApi(SupportApi):
+    """One of the account's tickets (GET), or add a message to it (POST)."""
+
+    serializer_class = TicketSerializer
+
+    def ticket(self, ticket_id: int):
+        found = None if self.sandbox else selectors.ticket_get(account=self.account, ticket_id=ticket_id)
+        if found is None:
+            raise exceptions.NotFound("No such ticket.")
+        return found
+
+    @extend_schema(
+        operation_id="support_ticket_read",
+        tags=["support"],
+        summary="Read one of your tickets",
+        responses={200: TicketSerializer, **error_responses(404)},
+    )
+    def get(self, request, ticket_id: int):
+        return Response(TicketSerializer(self.ticket(ticket_id)).data)
+
+    @extend_schema(
+        operation_id="support_ticket_reply",
+        tags=["support"],
+        summary="Add a message to one of your tickets",
+        description="A ticket waiting on you or resolved opens again; a closed or merged one answers 400.",
+        request=TicketReplySerializer,
+        responses={201: TicketSerializer, **error_responses(400, 403, 404)},
+    )
+    def post(self, request, ticket_id: int):
+        self.refuse_sandbox()
+        ticket = self.ticket(ticket_id)
+        data = TicketReplySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.ticket_customer_reply(
+                ticket=ticket, user=self.person(), body=data.validated_data["body"], via="api", **self.audit_actor()
+            )
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError(exc.message_dict) from None
+        ticket.refresh_from_db()
+        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)

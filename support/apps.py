@@ -9,10 +9,13 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         # They import models, which Django loads only after every app's AppConfig.
-        from . import selectors, webhooks  # noqa: F401 - connects the dj-stripe receivers
+        from . import inbound, selectors, webhooks  # noqa: F401 - connects the dj-stripe and anymail receivers
 
-        # No ticket desk yet (its "tickets_near_breach" belongs here when it
-        # comes): what can breach a deadline today is a chargeback's evidence date.
+        backlogs.register(
+            "tickets_near_breach",
+            count=selectors.tickets_near_breach_count,
+            description="Tickets whose first response is due within the hour.",
+        )
         backlogs.register(
             "chargebacks_evidence_due",
             count=selectors.chargeback_evidence_due_count,
@@ -27,6 +30,40 @@ class SupportConfig(AppConfig):
             description="SLA credit requests awaiting a decision.",
         )
 
+        attention.register_dashboard(
+            "Tickets: first response by plan, per month",
+            url_name="admin:support_ticket_report",
+            description="Tickets, median first response and the share answered within each plan's SLA.",
+        )
+        attention.register_dashboard(
+            "Chargebacks won and lost, per month",
+            url_name="admin:support_dispute_outcomes",
+            description="Outcomes of Stripe disputes as recorded from charge.dispute.closed.",
+        )
+        attention.register(
+            "Tickets: first response due within 1 hour",
+            count=selectors.tickets_near_breach_count,
+            url_name="admin:support_ticket_changelist",
+            query="sla=due1h",
+        )
+        attention.register(
+            "Tickets: first response breached",
+            count=selectors.tickets_breached_count,
+            url_name="admin:support_ticket_changelist",
+            query="sla=breached",
+        )
+        attention.register(
+            "DFY orders due within 3 business days",
+            count=selectors.dfy_orders_due_soon_count,
+            url_name="admin:support_dfyorder_changelist",
+            query="due=soon",
+        )
+        attention.register(
+            "DFY orders overdue (customer may cancel for a full refund)",
+            count=selectors.dfy_orders_overdue_count,
+            url_name="admin:support_dfyorder_changelist",
+            query="due=overdue",
+        )
         attention.register(
             "SLA credit requests awaiting a decision",
             count=selectors.sla_request_pending_count,

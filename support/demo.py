@@ -1,4 +1,5 @@
-"""Demo data for the support app: SLA credit requests in each state, customer
+"""Demo data for the support app: tickets around their first-response
+deadline, canned replies, a DFY order being built, SLA credit requests in each state, customer
 disputes and a chargeback. Idempotent for every object: each is looked up by
 its account and text before it is made, so running `seed_demo` again (or
 after deleting some of them) creates only what is missing."""
@@ -10,7 +11,7 @@ from django.utils import timezone
 from levqor.accounts.models import Account
 
 from . import rules, services
-from .models import Dispute, SlaCreditRequest
+from .models import CannedReply, DfyOrder, Dispute, SlaCreditRequest, Ticket
 
 PENDING = "Workflows failed for about an hour on the 12th; our order sync stopped."
 REJECTED = "The console was unreachable for 20 minutes in the morning."
@@ -102,4 +103,47 @@ def seed(*, admin, stdout) -> None:
         },
     )
     made += ["chargeback"] if created else []
+    made += _tickets(growth=growth, business=business, admin=admin)
+    if not DfyOrder.objects.filter(account=pro).exists():
+        order = services.dfy_order_create(account=pro, tier="pro", actor=admin)
+        for step in services.DFY_STEPS:
+            services.dfy_order_step(order=order, step=step, actor=admin)
+        made.append("DFY order")
     stdout.write(f"support: created {', '.join(made)}" if made else "support: demo data already there")
+
+
+TICKETS = (
+    # (account key, subject, body, hours ago opened, staff reply)
+    ("business", "Webhook step times out", "Our CRM webhook step times out since this morning.", 3.5, ""),
+    ("business", "Invite a colleague", "How do I add a second user to our account?", 6, ""),
+    ("growth", "Export runs to CSV", "Can we export last month's runs?", 30, "Yes: Workflows → Runs → Export."),
+)
+
+
+def _tickets(*, growth, business, admin) -> list[str]:
+    """A ticket near its first-response deadline, one breached, one answered; two canned replies."""
+    made = []
+    for title, body in (
+        ("Thanks, looking into it", "Thanks for getting in touch: we are looking into it and will update you here."),
+        ("Closing: no reply", "We have not heard back, so we are closing this ticket. Reply to open it again."),
+    ):
+        _reply, created = CannedReply.objects.get_or_create(title=title, defaults={"body": body})
+        made += [f"canned reply {title!r}"] if created else []
+    accounts = {"growth": growth, "business": business}
+    for key, subject, body, hours, reply in TICKETS:
+        account = accounts[key]
+        if Ticket.objects.filter(account=account, subject=subject).exists():
+            continue
+        owner = account.users.order_by("date_joined", "pk").first()
+        ticket = services.ticket_open(
+            account=account,
+            user=owner,
+            subject=subject,
+            body=body,
+            actor=owner,
+            now=timezone.now() - timedelta(hours=hours),
+        )
+        if reply:
+            services.ticket_reply(ticket=ticket, body=reply, actor=admin)
+        made.append(f"ticket {subject!r}")
+    return made

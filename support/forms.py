@@ -97,3 +97,17 @@ class DisputeForm(forms.Form):
 
 class DisputeMessageForm(forms.Form):
     body = forms.CharField(label="Your message", widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+
+
+class TicketForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    body = forms.CharField(
+        label="How can we help?",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=20000,
+        help_text="What you were doing, what happened, and any workflow or run ids.",
+    )
+
+
+class TicketReplyForm(forms.Form):
+    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 5}), max_length=20000)

@@ -1,10 +1,12 @@
-"""Support state: SLA credit requests (with the measured downtime and the
+"""Support state: tickets (with the first-response clock), SLA credit requests (with the measured downtime and the
 Stripe credit), disputes and chargebacks, and their messages. The emails
 this app sends are rows of the one outbox (`compliance.OutboundEmail`),
 about these records.
 """
 
+import secrets
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -12,7 +14,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from levqor.accounts.models import Account
-from levqor.plans import PLAN_CHOICES
+from levqor.plans import DFY_TIERS, PLAN_CHOICES
+
+
+def _token() -> str:
+    return secrets.token_hex(16)
 
 
 def attachment_path(instance, filename: str) -> str:
@@ -243,6 +249,8 @@ class Dispute(models.Model):
     stripe_status = models.CharField(max_length=40, blank=True)
     evidence_due_by = models.DateTimeField(null=True, blank=True)
     evidence_submission_count = models.PositiveIntegerField(default=0)
+    evidence = models.JSONField(default=dict, blank=True, help_text="Stripe evidence fields staff filled in.")
+    evidence_submitted_at = models.DateTimeField(null=True, blank=True)
     stripe_event_at = models.DateTimeField(null=True, blank=True, help_text="Stripe time of the latest event applied.")
     stripe_event_rank = models.PositiveSmallIntegerField(default=0)
     stripe_events = models.JSONField(default=list, blank=True, help_text="Every event seen: id, type, time, applied.")
@@ -302,3 +310,191 @@ class DisputeMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on dispute #{self.dispute_id}"
+
+
+class Ticket(models.Model):
+    """A customer's support ticket. Its first-response clock starts when it
+    is opened: due `support_sla_hours` (calendar hours, levqor/plans.py) of
+    the account's plan later; the first staff reply stops it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WAITING = "waiting-on-customer", "Waiting on customer"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    ACTIVE = (Status.OPEN, Status.WAITING)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="support_tickets")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+        limit_choices_to={"is_staff": True, "is_active": True},
+    )
+    opened_via = models.CharField(max_length=10, default="web")
+    plan = models.CharField(max_length=20, choices=PLAN_CHOICES, help_text="The account's plan when opened.")
+    sla_hours = models.PositiveSmallIntegerField(help_text="The plan's first-response time, in hours.")
+    opened_at = models.DateTimeField(default=timezone.now)
+    first_response_due_at = models.DateTimeField()
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+    )
+    # The secret part of the reply-to address (support+t<id>.<token>@…): an
+    # emailed reply joins the thread only with it, and only from the account.
+    reply_token = models.CharField(max_length=32, default=_token, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "waiting-on-customer", "resolved", "closed"]),
+                name="support_ticket_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__in=["low", "normal", "high", "urgent"]), name="support_ticket_priority_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_due_at__gt=models.F("opened_at")), name="support_ticket_due_after_opened"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "first_response_due_at"]),
+            models.Index(fields=["opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ticket #{self.pk}: {self.subject}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    def first_response_left(self, now: datetime) -> timedelta | None:
+        """Time left before the first response is due (negative once breached);
+        None once answered."""
+        if self.first_responded_at is not None:
+            return None
+        return self.first_response_due_at - now
+
+    @property
+    def first_response_met(self) -> bool | None:
+        if self.first_responded_at is None:
+            return None
+        return self.first_responded_at <= self.first_response_due_at
+
+
+class TicketMessage(models.Model):
+    """One message of a ticket's thread: the customer's, a staff reply (the
+    customer sees it) or an internal note (they never do)."""
+
+    class Kind(models.TextChoices):
+        CUSTOMER = "customer", "From the customer"
+        REPLY = "reply", "Reply to customer"
+        INTERNAL = "internal", "Internal note"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    via = models.CharField(max_length=10, default="web")
+    body = models.TextField()
+    # The inbound email's Message-ID: an email delivered twice joins once.
+    email_message_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on ticket #{self.ticket_id}"
+
+
+class CannedReply(models.Model):
+    """A reply staff reuse, managed in admin."""
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class DfyOrder(models.Model):
+    """A done-for-you build (the /dfy-contract): one per purchase. The tier's
+    price, workflows and timeline come from levqor/plans.py and are stored at
+    purchase. The start date is the business day after payment, the approved
+    brief and access (clause 2.3); the due date is the tier's maximum business
+    days on from it (the start date is day 1), plus the customer's delay
+    (clause 2.4). After delivery the customer has ten business days to report
+    defects; then the build is accepted (clause 2.6)."""
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting-payment", "Awaiting payment"
+        AWAITING_BRIEF = "awaiting-brief", "Awaiting brief and access"
+        BUILDING = "building", "Building"
+        DELIVERED = "delivered", "Delivered: acceptance window open"
+        REVISION = "revision", "Revision in progress"
+        ACCEPTED = "accepted", "Accepted"
+
+    IN_PROGRESS = (Status.AWAITING_BRIEF, Status.BUILDING, Status.REVISION)
+    REVISIONS_PER_WORKFLOW = 2
+    ACCEPTANCE_BUSINESS_DAYS = 10
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="dfy_orders")
+    tier = models.CharField(max_length=20, choices=[(t.code, t.name) for t in DFY_TIERS])
+    price = models.PositiveIntegerField(help_text="Whole pounds, from the DFY catalogue at purchase.")
+    workflows = models.PositiveSmallIntegerField()
+    business_days_min = models.PositiveSmallIntegerField()
+    business_days_max = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    brief_approved_at = models.DateTimeField(null=True, blank=True)
+    access_given_at = models.DateTimeField(null=True, blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    extension_days = models.PositiveSmallIntegerField(default=0, help_text="Business days added (clause 2.4).")
+    due_date = models.DateField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    acceptance_ends_on = models.DateField(null=True, blank=True)
+    revisions_used = models.JSONField(default=dict, blank=True, help_text="Workflow number → rounds used.")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_how = models.CharField(max_length=20, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "DFY order"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=["awaiting-payment", "awaiting-brief", "building", "delivered", "revision", "accepted"]
+                ),
+                name="support_dfy_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_date"])]
+
+    def __str__(self) -> str:
+        return f"DFY #{self.pk} {self.get_tier_display()} for {self.account}"

@@ -1,4 +1,4 @@
-"""What the support app holds about a person (SLA credit requests and
+"""What the support app holds about a person (tickets, SLA credit requests and
 disputes they filed, messages they wrote, attachments) and how it is erased.
 Listed in settings.LEVQOR_PRIVACY_PROVIDERS.
 
@@ -16,7 +16,7 @@ from django.db import transaction
 from compliance import audit
 from compliance.dsar import providers
 
-from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
+from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest, Ticket, TicketMessage
 
 ERASED = "[erased at the person's request]"
 
@@ -54,6 +54,20 @@ def support_rows(*, user):
             ],
         }
 
+    for ticket in Ticket.objects.filter(user=user).order_by("pk"):
+        yield {
+            "kind": "ticket",
+            "id": ticket.pk,
+            "opened_at": ticket.opened_at.isoformat(),
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "first_response_due_at": ticket.first_response_due_at.isoformat(),
+            "messages": [
+                {"kind": m.kind, "body": m.body, "at": m.created_at.isoformat()}
+                for m in ticket.messages.exclude(kind=TicketMessage.Kind.INTERNAL)
+            ],
+        }
+
 
 @transaction.atomic
 def erase_user(*, user, actor) -> dict:
@@ -73,11 +87,17 @@ def erase_user(*, user, actor) -> dict:
     for dispute in disputes:
         audit.record(actor=actor, action="support.dispute.erased", target=dispute)
     Dispute.objects.filter(pk__in=[d.pk for d in disputes]).update(user=None, description=ERASED)
+    tickets = list(Ticket.objects.filter(user=user))
+    for ticket in tickets:
+        audit.record(actor=actor, action="support.ticket.erased", target=ticket)
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(user=None, subject=ERASED)
     messages = SlaCreditMessage.objects.filter(author=user).update(author=None, body=ERASED)
     messages += DisputeMessage.objects.filter(author=user).update(author=None, body=ERASED)
+    messages += TicketMessage.objects.filter(author=user).update(author=None, body=ERASED)
     return {
         "support_sla_requests": len(requests),
         "support_disputes": len(disputes),
+        "support_tickets": len(tickets),
         "support_messages": messages,
         "support_attachments": files,
     }
@@ -115,7 +135,8 @@ provider = providers.Provider(
     name="support",
     files={
         "support.json": providers.ExportFile(
-            "SLA credit requests and disputes you filed: what you wrote, status, decisions and replies to you.",
+            "SLA credit requests, disputes and support tickets you filed: what you wrote, status, decisions "
+            "and replies to you.",
             rows=support_rows,
         )
     },
@@ -132,7 +153,7 @@ provider = providers.Provider(
     prunes={"sla_attachments": ("support.SlaCreditRequest",)},
     processing=(
         providers.Processing(
-            activity="SLA credit requests, disputes and chargebacks",
+            activity="Support tickets, SLA credit requests, disputes and chargebacks",
             subjects="Customers' users who file them",
             data="Name, email address, what they reported, attachments, staff notes and decisions, Stripe "
             "dispute and credit references",

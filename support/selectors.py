@@ -1,6 +1,8 @@
 """Support reads: the named questions pages, API, admin and tasks ask."""
 
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from statistics import median
 
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
@@ -9,8 +11,10 @@ from compliance import audit
 from compliance.outbox.models import OutboundEmail
 from compliance.outbox.selectors import emails_about
 from levqor.accounts.models import Account
+from levqor.plans import PLANS
 
-from .models import Dispute, DisputeMessage, SlaCreditRequest
+from .businessdays import add_business_days
+from .models import DfyOrder, Dispute, DisputeMessage, SlaCreditRequest, Ticket, TicketMessage
 from .rules import CLAIM_LEASE
 
 PAYING_STATES = (Account.BillingState.ACTIVE, Account.BillingState.PAUSED_BILLING)
@@ -218,3 +222,180 @@ def dispute_timeline(*, dispute: Dispute) -> list[dict]:
 
 def staff_search(queryset, term: str):
     return queryset.filter(Q(account__name__icontains=term) | Q(user__email__icontains=term))
+
+
+# --- Tickets ---------------------------------------------------------------------------
+
+
+def ticket_list(*, account: Account):
+    """The account's tickets, newest first (merged duplicates included, marked)."""
+    return Ticket.objects.filter(account=account).order_by("-opened_at", "-pk")
+
+
+def ticket_get(*, account: Account, ticket_id: int) -> Ticket | None:
+    return Ticket.objects.filter(account=account, pk=ticket_id).first()
+
+
+def ticket_public_messages(*, ticket: Ticket):
+    """What the customer sees of the thread: never internal notes."""
+    return ticket.messages.exclude(kind=TicketMessage.Kind.INTERNAL).select_related("author")
+
+
+def tickets_awaiting_first_response():
+    return Ticket.objects.filter(status__in=Ticket.ACTIVE, first_responded_at__isnull=True, merged_into__isnull=True)
+
+
+def tickets_near_breach(now: datetime | None = None):
+    """Awaiting a first response that is due within the hour (not yet breached)."""
+    now = now or timezone.now()
+    return tickets_awaiting_first_response().filter(
+        first_response_due_at__gt=now, first_response_due_at__lte=now + timedelta(hours=1)
+    )
+
+
+def tickets_breached(now: datetime | None = None):
+    """Awaiting a first response that is overdue."""
+    return tickets_awaiting_first_response().filter(first_response_due_at__lte=now or timezone.now())
+
+
+def tickets_near_breach_count() -> int:
+    return tickets_near_breach().count()
+
+
+def tickets_breached_count() -> int:
+    return tickets_breached().count()
+
+
+def ticket_timeline(*, ticket: Ticket) -> list[dict]:
+    """Audit entries, messages (internal notes marked) and emails, oldest first."""
+    entries = _audit_entries(ticket)
+    entries += [
+        {
+            "at": m.created_at,
+            "kind": "message",
+            "what": m.get_kind_display(),
+            "who": str(m.author or ""),
+            "detail": m.body,
+        }
+        for m in ticket.messages.select_related("author")
+    ]
+    entries += _email_entries(emails_about(ticket))
+    return sorted(entries, key=lambda e: e["at"])
+
+
+@dataclass(frozen=True)
+class SlaReportRow:
+    plan: str
+    plan_name: str
+    sla_hours: int
+    tickets: int
+    answered: int
+    median_first_response: timedelta | None
+    within_sla: int
+    breached_open: int
+
+    @property
+    def within_percent(self) -> float | None:
+        """Of the month's tickets whose clock has run out or stopped, the share answered in time."""
+        judged = self.answered + self.breached_open
+        return round(100 * self.within_sla / judged, 1) if judged else None
+
+
+def ticket_sla_report(*, month: date, now: datetime | None = None) -> list[SlaReportRow]:
+    """Per plan, the tickets opened in `month` (UTC): how many, the median time
+    to first response, and the share answered within the plan's hours (open
+    tickets count against it once overdue). Merged duplicates are left out."""
+    now = now or timezone.now()
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+    rows = (
+        Ticket.objects.filter(opened_at__gte=start, opened_at__lt=end, merged_into__isnull=True)
+        .values_list("plan", "opened_at", "first_responded_at", "first_response_due_at")
+        .order_by()
+    )
+    by_plan: dict[str, list] = {plan.code: [] for plan in PLANS}
+    for row in rows:
+        by_plan.setdefault(row[0], []).append(row)
+    report = []
+    for plan in PLANS:
+        tickets = by_plan[plan.code]
+        waits = [answered - opened for _, opened, answered, _ in tickets if answered is not None]
+        report.append(
+            SlaReportRow(
+                plan=plan.code,
+                plan_name=plan.name,
+                sla_hours=plan.support_sla_hours,
+                tickets=len(tickets),
+                answered=len(waits),
+                median_first_response=median(waits) if waits else None,
+                within_sla=sum(1 for _, _, answered, due in tickets if answered is not None and answered <= due),
+                breached_open=sum(1 for _, _, answered, due in tickets if answered is None and due <= now),
+            )
+        )
+    return report
+
+
+# --- DFY orders ------------------------------------------------------------------------
+
+
+def dfy_orders_overdue(today: date | None = None):
+    """Builds under way past their due date: late against the contract (clause 2.5, full refund on request)."""
+    today = today or timezone.localdate()
+    return DfyOrder.objects.filter(status__in=DfyOrder.IN_PROGRESS, due_date__lt=today)
+
+
+def dfy_orders_due_soon(today: date | None = None):
+    """Builds under way due within 3 business days (not yet overdue)."""
+    today = today or timezone.localdate()
+    return DfyOrder.objects.filter(
+        status__in=DfyOrder.IN_PROGRESS, due_date__gte=today, due_date__lte=add_business_days(today, 3)
+    )
+
+
+def dfy_orders_overdue_count() -> int:
+    return dfy_orders_overdue().count()
+
+
+def dfy_orders_due_soon_count() -> int:
+    return dfy_orders_due_soon().count()
+
+
+def dfy_order_get(*, account: Account, order_id: int) -> DfyOrder | None:
+    return DfyOrder.objects.filter(account=account, pk=order_id).first()
+
+
+@dataclass(frozen=True)
+class ChargebackMonth:
+    month: date
+    won: int
+    lost: int
+    won_minor: int
+    lost_minor: int
+
+    @property
+    def won_pounds(self) -> str:
+        return f"{self.won_minor / 100:.2f}"
+
+    @property
+    def lost_pounds(self) -> str:
+        return f"{self.lost_minor / 100:.2f}"
+
+    @property
+    def win_percent(self) -> float | None:
+        closed = self.won + self.lost
+        return round(100 * self.won / closed, 1) if closed else None
+
+
+def chargeback_outcomes_by_month() -> list[ChargebackMonth]:
+    """Chargebacks Stripe closed as won or lost (charge.dispute.closed), per
+    UTC month of the closing event, newest first."""
+    rows = Dispute.objects.filter(
+        source=Dispute.Source.CHARGEBACK, stripe_status__in=["won", "lost"], stripe_event_at__isnull=False
+    ).values_list("stripe_event_at", "stripe_status", "amount_minor")
+    months: dict[date, dict[str, int]] = {}
+    for at, outcome, amount in rows:
+        month = at.astimezone(UTC).date().replace(day=1)
+        tally = months.setdefault(month, {"won": 0, "lost": 0, "won_minor": 0, "lost_minor": 0})
+        tally[outcome] += 1
+        tally[f"{outcome}_minor"] += amount or 0
+    return [ChargebackMonth(month=month, **tally) for month, tally in sorted(months.items(), reverse=True)]

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from levqor.lib.drf.serializers import StrictInputSerializer, request_schema_tighten
 from levqor.plans import PLAN_CHOICES
 
-from .models import Dispute, DisputeMessage, Impact, SlaCreditRequest
+from .models import Dispute, DisputeMessage, Impact, SlaCreditRequest, Ticket, TicketMessage
 from .services import CREDIT_CURRENCIES, CREDIT_CURRENCY_ERROR, DECISION_STATUSES
 
 MONTH_PATTERN = r"^([2-9]\d{3})-(0[1-9]|1[0-2])$"
@@ -287,3 +287,59 @@ class DisputeSerializer(serializers.ModelSerializer):
     def get_replies(self, obj):
         rows = obj.messages.exclude(kind=DisputeMessage.Kind.INTERNAL)
         return DisputeMessageSerializer(rows, many=True).data
+
+
+# --- Tickets ---------------------------------------------------------------------------
+
+
+class TicketCreateSerializer(StrictInputSerializer):
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=20000, help_text="The first message of the thread.")
+
+
+class TicketReplySerializer(StrictInputSerializer):
+    body = serializers.CharField(max_length=20000)
+
+
+class TicketMessageSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(
+        choices=[("customer", "From the customer"), ("reply", "Reply from support")],
+        help_text="`customer` (yours) or `reply` (support's). Internal notes are never shown.",
+    )
+
+    class Meta:
+        model = TicketMessage
+        fields = ("id", "kind", "via", "body", "created_at")
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    """What the customer sees of a ticket: the thread without internal notes,
+    and the first-response clock from their plan."""
+
+    status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    priority = serializers.ChoiceField(choices=Ticket.Priority.choices)
+    first_response_due_at = serializers.DateTimeField(
+        help_text="opened_at + the plan's first-response hours (Starter 48, Growth 24, Pro 12, Business 4)."
+    )
+    messages = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = (
+            "id",
+            "subject",
+            "status",
+            "priority",
+            "plan",
+            "sla_hours",
+            "opened_at",
+            "first_response_due_at",
+            "first_responded_at",
+            "merged_into",
+            "messages",
+        )
+
+    @extend_schema_field(TicketMessageSerializer(many=True))
+    def get_messages(self, ticket):
+        shown = [m for m in ticket.messages.all() if m.kind != TicketMessage.Kind.INTERNAL]
+        return TicketMessageSerializer(shown, many=True).data

@@ -17,3 +17,8 @@ def evidence_reminders_send() -> int:
     """Daily: email support about chargebacks whose evidence is due within 3
     days, once per dispute per day. Safe to run twice."""
     return services.evidence_reminders_send()
+
+
+def dfy_orders_auto_accept() -> int:
+    """Daily: accept delivered DFY builds whose ten-business-day window has ended. Safe to run twice."""
+    return services.dfy_orders_auto_accept()

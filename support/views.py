@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from levqor.lib.ratelimit import ratelimit
 
 from . import attachments, rules, selectors, services
-from .forms import DisputeForm, DisputeMessageForm, MoreInfoForm, SlaCreditForm
+from .forms import DisputeForm, DisputeMessageForm, MoreInfoForm, SlaCreditForm, TicketForm, TicketReplyForm
 from .models import SlaCreditRequest
 
 
@@ -184,3 +184,81 @@ def dispute_detail(request, dispute_id: int):
 def emergency_contacts(request):
     """Public: the severity-1 procedure and who to call."""
     return render(request, "support/emergency_contacts.html", {"support_email": settings.LEVQOR_SUPPORT_EMAIL})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@ratelimit("support-ticket", rate="20/h")
+def tickets(request):
+    """The support page: open a ticket (first response within the plan's hours), and the customer's tickets."""
+    account = _account_or_none(request)
+    form = TicketForm()
+    if request.method == "POST" and account is not None:
+        form = TicketForm(request.POST)
+        if form.is_valid():
+            try:
+                ticket = services.ticket_open(
+                    account=account, user=request.user, actor=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, f"Ticket #{ticket.pk} opened. We will reply by email.")
+                return redirect("support:ticket_detail", ticket.pk)
+    context = {
+        "account": account,
+        "form": form,
+        "sla_hours": account.plan_facts.support_sla_hours if account else None,
+        "tickets": selectors.ticket_list(account=account) if account else [],
+    }
+    return render(request, "support/tickets.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@ratelimit("support-ticket", rate="20/h")
+def ticket_detail(request, ticket_id: int):
+    """One ticket with its thread (never internal notes), and a reply form."""
+    account = _account_or_none(request)
+    ticket = selectors.ticket_get(account=account, ticket_id=ticket_id) if account else None
+    if ticket is None:
+        raise Http404("No such ticket.")
+    form = TicketReplyForm()
+    if request.method == "POST":
+        form = TicketReplyForm(request.POST)
+        if form.is_valid():
+            try:
+                services.ticket_customer_reply(
+                    ticket=ticket, user=request.user, body=form.cleaned_data["body"], actor=request.user
+                )
+            except ValidationError as exc:
+                _form_errors(form, exc)
+            else:
+                messages.success(request, "Reply sent to support.")
+                return redirect("support:ticket_detail", ticket.pk)
+    context = {"ticket": ticket, "form": form, "thread": selectors.ticket_public_messages(ticket=ticket)}
+    return render(request, "support/ticket_detail.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def dfy_order_detail(request, order_id: int):
+    """A customer's DFY order: its timeline against the contract and the due date."""
+    account = _account_or_none(request)
+    order = selectors.dfy_order_get(account=account, order_id=order_id) if account else None
+    if order is None:
+        raise Http404("No such order.")
+    return render(request, "support/dfy_order.html", {"order": order, "steps": dfy_steps(order)})
+
+
+def dfy_steps(order) -> list[tuple[str, object]]:
+    """The order's milestones in contract order, each with its date (None: not yet)."""
+    return [
+        ("Paid", order.paid_at),
+        ("Brief approved", order.brief_approved_at),
+        ("Access given", order.access_given_at),
+        ("Build starts", order.start_date),
+        ("Due by", order.due_date),
+        ("Delivered", order.delivered_at),
+        ("Acceptance window ends", order.acceptance_ends_on),
+        ("Accepted", order.accepted_at),
+    ]

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Count
 
+from .links import account_column, customer_link
 from .models import Account, User
 
 
@@ -30,6 +31,7 @@ class UserInline(admin.TabularInline):
 class AccountAdmin(admin.ModelAdmin):
     list_display = (
         "name",
+        "customer_page",
         "plan",
         "billing_interval",
         "billing_state",
@@ -46,6 +48,10 @@ class AccountAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(user_count=Count("users"))
 
+    @admin.display(description="Customer page")
+    def customer_page(self, obj):
+        return customer_link(obj)
+
     @admin.display(ordering="user_count", description="Users")
     def user_count(self, obj):
         return obj.user_count
@@ -56,7 +62,7 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserAddForm
     form = UserEditForm
     ordering = ("email",)
-    list_display = ("email", "name", "account", "is_staff", "is_active", "last_login")
+    list_display = ("email", "name", account_column, "is_staff", "is_active", "last_login")
     list_filter = ("is_staff", "is_superuser", "is_active")
     list_select_related = ("account",)
     search_fields = ("email", "name", "account__name")

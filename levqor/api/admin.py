@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from levqor.accounts.links import account_column
 from levqor.lib.admin import SubsetFilter, confirm_action
 
 from . import services
@@ -33,7 +34,16 @@ class ApiKeyAddForm(forms.ModelForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("prefix", "name", "account", "mode", "state_display", "last_used_at", "expires_at", "created_at")
+    list_display = (
+        "prefix",
+        "name",
+        account_column,
+        "mode",
+        "state_display",
+        "last_used_at",
+        "expires_at",
+        "created_at",
+    )
     list_filter = (KeyStateFilter, "mode")
     list_select_related = ("account",)
     search_fields = ("prefix", "name", "account__name")

@@ -42,7 +42,7 @@ STATUS = Group(
 )
 SUPPORT = Group(
     "support",
-    "SLA credits and disputes",
+    "Support tickets, SLA credits and disputes",
     "These act for the key's account and accept calls from a paused account too (you can always dispute a "
     "bill). Sandbox keys touch no real records: lists are empty and filing answers 403.",
 )
@@ -298,6 +298,42 @@ def endpoints(base_url: str) -> list[Endpoint]:
             KEY,
             "Your account's disputes, newest first, with status, resolution notes and our replies (paginated).",
             f"curl {auth} {base_url}/api/disputes/my",
+        ),
+        Endpoint(
+            SUPPORT,
+            "POST",
+            "/api/support/tickets",
+            "Live API key",
+            "Open a support ticket (subject, body). first_response_due_at is the opening time plus your plan's "
+            "first-response hours (see /pricing); support and your account are emailed.",
+            f"curl {auth} {json} -X POST {base_url}/api/support/tickets \\\n"
+            '  -d \'{"subject": "Run stuck in queued", "body": "Run 812 has been queued since 09:10."}\'',
+        ),
+        Endpoint(
+            SUPPORT,
+            "GET",
+            "/api/support/tickets",
+            KEY,
+            "Your account's tickets, newest first, each with its thread and first-response times (paginated).",
+            f"curl {auth} {base_url}/api/support/tickets",
+        ),
+        Endpoint(
+            SUPPORT,
+            "GET",
+            "/api/support/tickets/{ticket_id}",
+            KEY,
+            "One of your tickets with its thread; another account's ticket is 404.",
+            f"curl {auth} {base_url}/api/support/tickets/41",
+        ),
+        Endpoint(
+            SUPPORT,
+            "POST",
+            "/api/support/tickets/{ticket_id}",
+            "Live API key",
+            "Add a message (body) to one of your tickets; a ticket waiting on you or resolved opens again, a closed "
+            "one answers 400.",
+            f"curl {auth} {json} -X POST {base_url}/api/support/tickets/41 \\\n"
+            '  -d \'{"body": "It is running again, thank you."}\'',
         ),
         # --- AI assist --------------------------------------------------------------------------------
         Endpoint(

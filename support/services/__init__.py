@@ -1,4 +1,4 @@
-"""Support writes: SLA credit requests (filing, more information, measuring,
+"""Support writes: tickets (tickets.py), SLA credit requests (filing, more information, measuring,
 staff decisions, the Stripe credit), disputes and chargebacks, and the emails
 they send. Each service is atomic, audits in its own transaction and queues
 its emails in the one outbox (`compliance.outbox`, see `common.py`): once per
@@ -19,6 +19,18 @@ from .credits import (
     sla_credit_retry_now,
     sla_credits_retry,
 )
+from .dfy import (
+    STEPS as DFY_STEPS,
+)
+from .dfy import (
+    dfy_order_accept,
+    dfy_order_create,
+    dfy_order_deliver,
+    dfy_order_extend,
+    dfy_order_revision,
+    dfy_order_step,
+    dfy_orders_auto_accept,
+)
 from .disputes import (
     EVENT_RANK,
     STRIPE_STATUS,
@@ -29,6 +41,7 @@ from .disputes import (
     dispute_update,
     evidence_reminders_send,
 )
+from .evidence import EVIDENCE_FIELDS, chargeback_evidence_save, chargeback_evidence_submit
 from .sla_credits import (
     sla_decision_check,
     sla_request_add_info,
@@ -36,6 +49,17 @@ from .sla_credits import (
     sla_request_decide,
     sla_request_file,
     sla_request_remeasure,
+)
+from .tickets import (
+    reply_address,
+    ticket_check,
+    ticket_customer_reply,
+    ticket_first_response_due,
+    ticket_merge,
+    ticket_note,
+    ticket_open,
+    ticket_reply,
+    ticket_update,
 )
 
 __all__ = [
@@ -64,4 +88,24 @@ __all__ = [
     "sla_request_decide",
     "sla_request_file",
     "sla_request_remeasure",
+    "DFY_STEPS",
+    "EVIDENCE_FIELDS",
+    "chargeback_evidence_save",
+    "chargeback_evidence_submit",
+    "dfy_order_accept",
+    "dfy_order_create",
+    "dfy_order_deliver",
+    "dfy_order_extend",
+    "dfy_order_revision",
+    "dfy_order_step",
+    "dfy_orders_auto_accept",
+    "reply_address",
+    "ticket_check",
+    "ticket_customer_reply",
+    "ticket_first_response_due",
+    "ticket_merge",
+    "ticket_note",
+    "ticket_open",
+    "ticket_reply",
+    "ticket_update",
 ]

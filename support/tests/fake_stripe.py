@@ -142,6 +142,31 @@ class FakeStripe:
                 if key:
                     self.idempotent[key] = txn
                 return 200, txn
+            if len(parts) == 2 and parts[0] == "disputes" and method == "POST":
+                found = self.disputes.get(parts[1])
+                if found is None:
+                    return 404, _missing(path)
+                key = headers.get("Idempotency-Key")
+                if key and key in self.idempotent:
+                    return 200, self.idempotent[key]
+                if found["status"] not in ("needs_response", "warning_needs_response"):
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "dispute_already_submitted",
+                            "message": "This dispute is no longer awaiting a response.",
+                        }
+                    }
+                params = _unflatten(parse_qsl(body.decode()))
+                found["evidence"] = {**found.get("evidence", {}), **(params.get("evidence") or {})}
+                if params.get("submit") == "true":
+                    found["status"] = "under_review"
+                    details = found["evidence_details"]
+                    details.update(submission_count=details.get("submission_count", 0) + 1, has_evidence=True)
+                answer = copy.deepcopy(found)
+                if key:
+                    self.idempotent[key] = answer
+                return 200, answer
             if len(parts) == 2 and method == "GET":
                 store = {"disputes": self.disputes, "charges": self.charges, "customers": self.customers}.get(parts[0])
                 if store is not None and parts[1] in store:

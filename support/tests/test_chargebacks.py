@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import StripeEvent
@@ -15,7 +16,7 @@ from compliance.outbox.selectors import emails_about
 from support import selectors, services
 from support.models import Dispute
 
-from .conftest import dispute_object, event
+from .conftest import dispute_object, event, utc
 
 pytestmark = pytest.mark.django_db
 
@@ -147,3 +148,29 @@ def test_it_registers_the_daily_evidence_job():
     from support import tasks
 
     assert tasks.evidence_reminders_send() == 0
+
+
+def test_it_counts_chargebacks_won_and_lost_per_month(staff_client, customer_account):
+    def closed(name, outcome, at, amount=2900):
+        Dispute.objects.create(
+            source="chargeback",
+            stripe_dispute_id=name,
+            account=customer_account,
+            category="billing",
+            subject=name,
+            status="closed",
+            stripe_status=outcome,
+            amount_minor=amount,
+            currency="GBP",
+            stripe_event_at=at,
+        )
+
+    closed("dp_1", "won", utc(2026, 5, 3, 10))
+    closed("dp_2", "lost", utc(2026, 5, 31, 23), amount=14900)
+    closed("dp_3", "won", utc(2026, 6, 1, 0))
+    closed("dp_4", "needs_response", utc(2026, 6, 2))
+    may, june = selectors.chargeback_outcomes_by_month()[::-1]
+    assert (may.won, may.lost, may.lost_minor, may.win_percent) == (1, 1, 14900, 50.0)
+    assert (june.won, june.lost, june.win_percent) == (1, 0, 100.0)
+    page = staff_client.get(reverse("admin:support_dispute_outcomes")).content.decode()
+    assert "May 2026" in page and "£149.00" in page and "50.0%" in page

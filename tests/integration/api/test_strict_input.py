@@ -30,7 +30,7 @@ def _last_month() -> str:
 
 @pytest.fixture
 def world(client, customer, customer_account, staff):
-    """A live key created by the customer, a workflow, a terms version and an SLA request to decide."""
+    """A live key created by the customer, a workflow, a terms version, an SLA request to decide and a ticket."""
     secret = api_key_create(account=customer_account, name="Live", mode=ApiKey.Mode.LIVE, actor=customer).secret
     workflow = workflow_services.workflow_create(
         account=customer_account, sandbox=False, name="Welcome", steps=STEPS, input_schema={}, actor=None
@@ -46,7 +46,16 @@ def world(client, customer, customer_account, staff):
         description="Down.",
         actor=customer,
     )
-    return {"key": ApiCaller(client, secret), "workflow": workflow, "sla_request": sla_request, "staff": staff}
+    ticket = support_services.ticket_open(
+        account=customer_account, user=customer, subject="Help", body="Stuck.", actor=customer
+    )
+    return {
+        "key": ApiCaller(client, secret),
+        "workflow": workflow,
+        "sla_request": sla_request,
+        "ticket": ticket,
+        "staff": staff,
+    }
 
 
 # (method, path, a valid body): every write operation of the schema.
@@ -61,6 +70,8 @@ WRITES = {
         "description": "Slow.",
     },
     ("POST", "/api/disputes"): lambda w: {"category": "billing", "subject": "Twice", "description": "Paid twice."},
+    ("POST", "/api/support/tickets"): lambda w: {"subject": "Help", "body": "Runs are stuck."},
+    ("POST", "/api/support/tickets/{ticket_id}"): lambda w: {"body": "Still stuck."},
     ("POST", "/api/admin/sla-credits/{request_id}/decision"): lambda w: {"status": "rejected", "notes": "No."},
     ("POST", "/api/legal/accept-terms"): lambda w: {"version": "2026-11"},
     ("POST", "/api/gdpr/opt-out"): lambda w: {"marketing": True},
@@ -75,7 +86,9 @@ WRITES = {
 
 
 def _call(client, world, method: str, template: str, body: dict):
-    url = template.format(workflow_id=world["workflow"].pk, request_id=world["sla_request"].pk)
+    url = template.format(
+        workflow_id=world["workflow"].pk, request_id=world["sla_request"].pk, ticket_id=world["ticket"].pk
+    )
     if "/api/admin/" in template:
         client.force_login(world["staff"])
         return getattr(client, method.lower())(url, body, content_type="application/json")
@@ -170,6 +183,7 @@ LISTS = [
     "/api/runs/{run_id}/logs",
     "/api/sla-credits/my-requests",
     "/api/disputes/my",
+    "/api/support/tickets",
     "/api/dsar/exports",
 ]
 
