@@ -11,12 +11,15 @@ WORK_GROUPS = [
     (
         "Customer requests",
         [
+            "support.Ticket",
             "support.SlaCreditRequest",
             "support.Dispute",
             "compliance.PrivacyRequest",
             "compliance.ErasureRequest",
             "compliance.DataExport",
             "compliance.ScreeningAppeal",
+            "support.DfyOrder",
+            "support.CannedReply",
         ],
     ),
     ("Billing and payments", ["billing.DunningCase", "billing.StripeEvent"]),

@@ -149,7 +149,14 @@ provider = providers.Provider(
         )
     },
     retention={"sla_attachments": prune_attachments},
-    covers=("support.SlaCreditRequest", "support.SlaCreditMessage", "support.Dispute", "support.DisputeMessage"),
+    covers=(
+        "support.SlaCreditRequest",
+        "support.SlaCreditMessage",
+        "support.Dispute",
+        "support.DisputeMessage",
+        "support.Ticket",
+        "support.TicketMessage",
+    ),
     prunes={"sla_attachments": ("support.SlaCreditRequest",)},
     processing=(
         providers.Processing(

@@ -28,6 +28,7 @@ STAFF_ACTOR_FIELDS = {
     ("compliance.TermsVersion", "published_by"),
     ("compliance.ScreeningAppeal", "decided_by"),
     ("support.SlaCreditRequest", "decided_by"),
+    ("support.Ticket", "assignee"),  # the staff member working the ticket
 }
 
 
