@@ -23,7 +23,7 @@ from djstripe.models import Subscription
 
 from compliance import audit
 from levqor.accounts.models import Account, User
-from levqor.accounts.services import account_create, account_set_billing_state, login_link_send
+from levqor.accounts.services import account_create, account_set_billing_state, account_set_plan, login_link_send
 from levqor.plans import TRIAL_DAYS
 
 from . import catalogue
@@ -198,6 +198,30 @@ def checkout_apply(*, session: dict, event_id: str, at: datetime) -> Outcome:
     if owner is not None:
         login_link_send(email=owner.email, next_url=reverse("billing:overview"))
     return Outcome(note=f"{how}: account {account.pk} on {item.plan.code} {item.interval} ({state})")
+
+
+def plan_change_apply(*, customer_id: str, subscription: dict, event_id: str) -> bool:
+    """`customer.subscription.updated` whose price is one of the catalogue's
+    (a plan changed in the Billing Portal): the account follows it, so its
+    SLA hours and API quota are the plan it pays for. Prices outside the
+    catalogue change nothing. Returns whether the account changed."""
+    if not customer_id or subscription.get("status") not in ("active", "trialing", "past_due"):
+        return False
+    items = ((subscription.get("items") or {}).get("data")) or []
+    price = (items[0].get("price") or {}) if items else {}
+    item = catalogue.offer_for_lookup_key(price.get("lookup_key") or "")
+    if item is None:
+        return False
+    account = Account.objects.filter(stripe_customer_id=customer_id).first()
+    if account is None:
+        return False
+    return account_set_plan(
+        account=account,
+        plan=item.plan.code,
+        interval=item.interval,
+        reason=f"plan changed at Stripe ({event_id})",
+        actor=None,
+    )
 
 
 def trial_end_apply(*, customer_id: str, status: str, event_id: str) -> bool:

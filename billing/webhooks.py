@@ -62,9 +62,9 @@ def invoice_paid(event_id: str, at: datetime, data: dict, *, kind: str) -> Outco
 # https://docs.stripe.com/api/events/types#event_types-customer.subscription.updated
 def subscription_updated(event_id: str, at: datetime, data: dict) -> Outcome:
     subscription = event_object(data)
-    signup.trial_end_apply(
-        customer_id=id_of(subscription.get("customer")), status=subscription.get("status", ""), event_id=event_id
-    )
+    customer_id = id_of(subscription.get("customer"))
+    signup.trial_end_apply(customer_id=customer_id, status=subscription.get("status", ""), event_id=event_id)
+    signup.plan_change_apply(customer_id=customer_id, subscription=subscription, event_id=event_id)
     previous = (data or {}).get("previous_attributes")
     # Only a move *to* active recovers: an update of an already-active
     # subscription (metadata, plan) says nothing about the failed invoice.

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from billing import webhooks
 from billing.models import StripeEvent
-from compliance.models import AbuseSignal, OutboundEmail
+from compliance.models import AbuseSignal, AuditEvent, OutboundEmail
 from levqor.accounts.models import Account, User
 from levqor.lib import ratelimit
 from levqor.plans import TRIAL_TEXT
@@ -248,3 +248,23 @@ def test_one_address_starting_checkout_after_checkout_is_limited(client, prices,
         start(client, "starter", "monthly")
     response = client.post(reverse("billing:checkout"), {"plan": "starter", "interval": "monthly"})
     assert response.status_code == 429 and response["Retry-After"]
+
+
+def test_a_plan_changed_in_the_billing_portal_moves_the_account_to_it(customer):
+    """The portal's plan change arrives as customer.subscription.updated with
+    the new catalogue price: the account's plan (and so its SLA hours and
+    quota) follows, once; a price outside the catalogue changes nothing."""
+    Account.objects.filter(pk=customer.account_id).update(stripe_customer_id="cus_portal", plan="growth")
+    sub = current_subscription(subscription_id="sub_portal", customer="cus_portal", status="active")
+    sub["items"]["data"][0]["price"]["lookup_key"] = "levqor_pro_yearly"
+    record = event("customer.subscription.updated", sub, previous={"items": {}})
+    for _ in range(2):
+        webhooks.apply(kind=record["type"], event_id=record["id"], at=timezone.now(), data=record["data"])
+    account = Account.objects.get(pk=customer.account_id)
+    assert (account.plan, account.billing_interval) == ("pro", "yearly")
+    assert AuditEvent.objects.filter(action="account.plan_changed", target_id=str(account.pk)).count() == 1
+
+    sub["items"]["data"][0]["price"]["lookup_key"] = "someone_elses_price"
+    record = event("customer.subscription.updated", sub, previous={"items": {}})
+    webhooks.apply(kind=record["type"], event_id=record["id"], at=timezone.now(), data=record["data"])
+    assert Account.objects.get(pk=customer.account_id).plan == "pro"

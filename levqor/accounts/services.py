@@ -77,6 +77,31 @@ def account_set_billing_state(*, account: Account, state: str, reason: str, acto
     return True
 
 
+def account_set_plan(*, account: Account, plan: str, interval: str, reason: str, actor: User | None) -> bool:
+    """Move an account to a plan and billing interval from the locked
+    catalogue (its SLA hours and API quota follow). Returns False (and
+    writes nothing) when it is already on them. Audited."""
+    plan_by_code(plan)  # raises for a code not in the catalogue
+    if interval not in Account.Interval.values:
+        raise ValueError(f"Unknown billing interval {interval!r}.")
+    previous = {"plan": account.plan, "interval": account.billing_interval}
+    changed = (
+        Account.objects.filter(pk=account.pk)
+        .exclude(plan=plan, billing_interval=interval)
+        .update(plan=plan, billing_interval=interval, updated_at=timezone.now())
+    )
+    if not changed:
+        return False
+    account.refresh_from_db(fields=["plan", "billing_interval", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="account.plan_changed",
+        target=account,
+        details={"from": previous, "to": {"plan": plan, "interval": interval}, "reason": reason},
+    )
+    return True
+
+
 def user_for_login(email: str) -> User | None:
     """The customer a sign-in link may be sent to, if any."""
     return (
