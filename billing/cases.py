@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from djstripe.models import Subscription
 
 from compliance import audit
 from levqor.accounts.models import Account, User
@@ -261,17 +262,34 @@ def case_record_payment(
     return outcome.case if outcome.note.startswith("recovered") else None
 
 
+LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete")
+
+
+def _other_live_subscription(customer_id: str, subscription_id: str) -> bool:
+    """Whether the mirror holds another live subscription of this customer."""
+    return (
+        Subscription.objects.filter(customer_id=customer_id, stripe_data__status__in=LIVE_STATUSES)
+        .exclude(id=subscription_id)
+        .exists()
+    )
+
+
 @transaction.atomic
 def cancellation_apply(
     *, subscription_id: str, event_id: str, event_at: datetime, customer_id: str = "", actor: User | None = None
 ) -> Outcome:
     """`customer.subscription.deleted`: close the open case as canceled and
-    mark the customer's account canceled (a Levqor account has one
-    subscription). Safe to run twice."""
+    mark the customer's account canceled, unless the customer has another
+    live subscription in the mirror (they resubscribed before the old one's
+    deletion arrived). Safe to run twice."""
     if not subscription_id:
         return Outcome(note="ignored: no subscription")
     standing_set(subscription_id, SubscriptionStanding.Standing.CANCELED, event_at, event_id)
     account = account_for_stripe_customer(customer_id) if customer_id else None
+    if account is not None and _other_live_subscription(customer_id, subscription_id):
+        # An old subscription ended after the customer resubscribed: the
+        # account pays through the new one and stays as it is.
+        account = None
     if account is not None:
         account_set_billing_state(
             account=account,

@@ -275,6 +275,19 @@ def test_it_cancels_on_subscription_deleted(deliver, world, shape, order):
         assert not DunningCase.objects.exists()
 
 
+def test_an_old_subscription_ending_after_a_resubscribe_leaves_the_account_paying(deliver, world):
+    now = int(time.time())
+    _, plan = world["ls"].product_and_plan(amount=4900)
+    new = world["ls"].subscription(world["customer"], plan.id)
+    created = current_subscription(subscription_id=new.id, customer=world["customer"], status="active")
+    deliver(event("customer.subscription.created", created, created=now - 60))
+    old = subscription_for("current", world, "canceled")
+    deliver(event("customer.subscription.deleted", old, created=now - 50))
+    world["account"].refresh_from_db()
+    assert world["account"].billing_state == "active"
+    assert StripeEvent.objects.get(type="customer.subscription.deleted").status == "processed"
+
+
 def test_it_does_not_recover_on_a_payment_older_than_the_failure(deliver, world):
     now = int(time.time())
     old_payment = event("invoice.paid", invoice_for("current", world, status="paid"), created=now - 500)
