@@ -89,7 +89,7 @@ class DfyOrderAdmin(KeepRecordsMixin, admin.ModelAdmin):
 
     @admin.display(description="lateness")
     def lateness(self, obj):
-        if obj.due_date is None or obj.status not in DfyOrder.IN_PROGRESS:
+        if obj.due_date is None or obj.status not in DfyOrder.IN_PROGRESS or obj.delivered_at is not None:
             return "—"
         if obj.due_date < timezone.localdate():
             return "LATE: the customer may cancel for a full refund (clause 2.5)"

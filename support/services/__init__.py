@@ -27,9 +27,12 @@ from .dfy import (
     dfy_order_create,
     dfy_order_deliver,
     dfy_order_extend,
+    dfy_order_late_notify,
+    dfy_order_purchased,
     dfy_order_revision,
     dfy_order_step,
     dfy_orders_auto_accept,
+    dfy_orders_late_notify,
 )
 from .disputes import (
     EVENT_RANK,
@@ -99,6 +102,9 @@ __all__ = [
     "dfy_order_revision",
     "dfy_order_step",
     "dfy_orders_auto_accept",
+    "dfy_order_late_notify",
+    "dfy_order_purchased",
+    "dfy_orders_late_notify",
     "reply_address",
     "ticket_check",
     "ticket_customer_reply",
