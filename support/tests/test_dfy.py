@@ -117,3 +117,32 @@ def test_it_shows_the_order_to_its_customer_only(client, customer, other_custome
     assert client.get(reverse("admin:support_dfyorder_changelist"), {"due": "overdue"}).status_code == 200
     admin_page = client.get(reverse("admin:support_dfyorder_change", args=[order.pk])).content.decode()
     assert "support.dfy.step" in admin_page
+
+
+@pytest.mark.parametrize(
+    ("all_in", "start", "due"),
+    [
+        # An ordinary week: Starter (7 business days) starting Monday is due the Tuesday after.
+        (at(2027, 6, 4), date(2027, 6, 7), date(2027, 6, 15)),
+        # Over Christmas 2026: Christmas Friday 25th, Boxing Day Saturday (substitute Monday 28th),
+        # New Year's Day Friday: day 1 Thursday 24 December, day 7 Wednesday 6 January.
+        (at(2026, 12, 23), date(2026, 12, 24), date(2027, 1, 6)),
+        # Everything in on Christmas Day 2027 (a Saturday; Christmas and Boxing Day are observed on
+        # Monday 27th and Tuesday 28th): the start date is Wednesday 29th; New Year's Day 2028 is
+        # observed Monday 3 January.
+        (at(2027, 12, 25), date(2027, 12, 29), date(2028, 1, 7)),
+    ],
+)
+def test_the_start_date_is_day_one_of_the_timeline(customer_account, all_in, start, due):
+    """Contract 2.3: the timeline "is counted in business days from the start
+    date, which is the business day after" payment, the approved brief and the
+    access are all in. The start date is the first day of work, so it is day 1:
+    the due date is the tier's last business day counting it (not the 7th
+    business day after it)."""
+    order = services.dfy_order_create(account=customer_account, tier="starter", actor=None)
+    for step in ("paid", "brief", "access"):
+        services.dfy_order_step(order=order, step=step, actor=None, now=all_in)
+    order.refresh_from_db()
+    assert (order.start_date, order.due_date) == (start, due)
+    assert business_days_between(order.start_date, order.due_date) + 1 == 7  # both ends counted
+    assert is_business_day(order.start_date) and is_business_day(order.due_date)
