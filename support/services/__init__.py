@@ -44,7 +44,14 @@ from .disputes import (
     dispute_update,
     evidence_reminders_send,
 )
-from .evidence import EVIDENCE_FIELDS, chargeback_evidence_save, chargeback_evidence_submit
+from .evidence import (
+    EVIDENCE_FIELDS,
+    chargeback_evidence_file_attach,
+    chargeback_evidence_file_remove,
+    chargeback_evidence_save,
+    chargeback_evidence_submit,
+    evidence_files_bytes,
+)
 from .sla_credits import (
     sla_decision_check,
     sla_request_add_info,
@@ -93,6 +100,9 @@ __all__ = [
     "sla_request_remeasure",
     "DFY_STEPS",
     "EVIDENCE_FIELDS",
+    "evidence_files_bytes",
+    "chargeback_evidence_file_attach",
+    "chargeback_evidence_file_remove",
     "chargeback_evidence_save",
     "chargeback_evidence_submit",
     "dfy_order_accept",
