@@ -146,3 +146,13 @@ def test_the_start_date_is_day_one_of_the_timeline(customer_account, all_in, sta
     assert (order.start_date, order.due_date) == (start, due)
     assert business_days_between(order.start_date, order.due_date) + 1 == 7  # both ends counted
     assert is_business_day(order.start_date) and is_business_day(order.due_date)
+
+
+def test_staff_find_a_purchased_order_by_its_checkout_session(staff_client, customer_account):
+    order = services.dfy_order_create(
+        account=customer_account, tier="starter", actor=None, stripe_checkout_session_id="cs_test_find_me"
+    )
+    page = staff_client.get(reverse("admin:support_dfyorder_changelist"), {"q": "cs_test_find_me", "status": "all"})
+    assert page.status_code == 200 and f"/admin/support/dfyorder/{order.pk}/change/" in page.content.decode()
+    detail = staff_client.get(reverse("admin:support_dfyorder_change", args=[order.pk])).content.decode()
+    assert "Stripe purchase" in detail and "cs_test_find_me" in detail

@@ -13,7 +13,7 @@ from io import StringIO
 
 import pytest
 import stripe
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from billing.models import StripeEvent
@@ -155,3 +155,22 @@ def test_a_subscription_checkout_still_makes_no_order(client, prices, ls, delive
     deliver(event("checkout.session.completed", session))
     assert not DfyOrder.objects.exists()
     assert StripeEvent.objects.get(type="checkout.session.completed").note.startswith("new customer")
+
+
+def test_staff_and_an_unreachable_stripe_are_told_so(client, staff, customer, prices, monkeypatch):
+    client.force_login(staff)
+    response = client.post(reverse("support:dfy_checkout"), {"tier": "starter"})
+    assert response.status_code == 400 and "sign in as the customer" in response.content.decode()
+    client.force_login(customer)
+    monkeypatch.setattr(stripe, "api_base", "http://127.0.0.1:9")
+    response = client.post(reverse("support:dfy_checkout"), {"tier": "starter"})
+    assert response.status_code == 503 and "could not reach" in response.content.decode()
+
+
+def test_a_one_off_stripe_price_that_differs_from_the_dfy_catalogue_is_refused(stripe_settings, db, ls):
+    product = stripe.Product.create(id="levqor_dfy_pro", name="DFY Pro", type="service", api_key=SECRET_KEY)
+    stripe.Price.create(
+        product=product.id, unit_amount=19900, currency="gbp", lookup_key="levqor_dfy_pro", api_key=SECRET_KEY
+    )
+    with pytest.raises(CommandError, match="catalogue says 29900 gbp per purchase"):
+        call_command("stripe_prices", stdout=StringIO())
