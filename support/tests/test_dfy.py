@@ -156,3 +156,61 @@ def test_staff_find_a_purchased_order_by_its_checkout_session(staff_client, cust
     assert page.status_code == 200 and f"/admin/support/dfyorder/{order.pk}/change/" in page.content.decode()
     detail = staff_client.get(reverse("admin:support_dfyorder_change", args=[order.pk])).content.decode()
     assert "Stripe purchase" in detail and "cs_test_find_me" in detail
+
+
+def checkout_session(account, *, payment_status: str, tier: str = "pro", amount: int = 29900) -> dict:
+    """A payment-mode Checkout Session in the current API's shape (the fields we read)."""
+    return {
+        "id": "cs_test_a1dfy",
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": "complete",
+        "payment_status": payment_status,
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "currency": "gbp",
+        "customer": "cus_dfy_buyer",
+        "customer_details": {"email": "owner@acme.test", "name": "Acme", "address": None, "tax_exempt": "none"},
+        "payment_intent": "pi_dfy_buyer",
+        "metadata": {"levqor_purchase": "dfy", "dfy_tier": tier, "account": str(account.pk), "user": "1"},
+        "livemode": False,
+        "created": 1_790_000_000,
+    }
+
+
+def test_a_delayed_payment_makes_the_order_first_then_records_the_payment(customer_account):
+    """A checkout whose payment clears later: completed (unpaid) → an order
+    awaiting payment; async_payment_succeeded → paid, awaiting the brief."""
+    from billing import webhooks
+
+    unpaid = checkout_session(customer_account, payment_status="unpaid")
+    outcome = webhooks.apply(
+        kind="checkout.session.completed", event_id="evt_1", at=at(2026, 6, 1), data={"object": unpaid}
+    )
+    order = DfyOrder.objects.get()
+    assert outcome.note == f"DFY order #{order.pk} (pro) created, awaiting payment"
+    assert order.status == "awaiting-payment" and order.paid_at is None
+    paid = {**unpaid, "payment_status": "paid"}
+    outcome = webhooks.apply(
+        kind="checkout.session.async_payment_succeeded", event_id="evt_2", at=at(2026, 6, 2), data={"object": paid}
+    )
+    order.refresh_from_db()
+    assert outcome.note.endswith("already recorded, paid")
+    assert order.status == "awaiting-brief" and order.paid_at == at(2026, 6, 2)
+    assert DfyOrder.objects.count() == 1
+
+
+def test_a_checkout_charging_another_amount_is_left_to_staff(customer_account):
+    from billing import webhooks
+
+    session = checkout_session(customer_account, payment_status="paid", tier="starter", amount=100)
+    outcome = webhooks.apply(
+        kind="checkout.session.completed", event_id="evt_3", at=at(2026, 6, 1), data={"object": session}
+    )
+    assert outcome.note.startswith("needs staff") and "catalogue 14900" in outcome.note
+    assert DfyOrder.objects.get().price == 149  # the order keeps the catalogue's price; the payment is noted
+    unknown = {**session, "id": "cs_other", "metadata": {**session["metadata"], "account": "999999"}}
+    outcome = webhooks.apply(
+        kind="checkout.session.completed", event_id="evt_4", at=at(2026, 6, 1), data={"object": unknown}
+    )
+    assert outcome.note.startswith("needs staff") and DfyOrder.objects.count() == 1
