@@ -6,6 +6,13 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
+        import stripe
+        from django.conf import settings
+
+        if getattr(settings, "STRIPE_API_HOST", None):
+            # dj-stripe points the API at this host; file uploads (chargeback
+            # evidence) go to `upload_api_base`, which it leaves at files.stripe.com.
+            stripe.upload_api_base = settings.STRIPE_API_HOST
         # Models and the modules that import them load only after every app's
         # AppConfig: these imports have to wait for ready().
         from django.db.models.signals import post_save

@@ -1,7 +1,8 @@
 """The locked catalogue (`levqor.plans`) as Stripe Prices.
 
-Each plan and interval is one Stripe Price found by its lookup key
-(`levqor_<plan>_<interval>`), so no price id or amount is ever typed into
+Each plan and interval is one recurring Stripe Price found by its lookup key
+(`levqor_<plan>_<interval>`), and each done-for-you tier one one-off Price
+(`levqor_dfy_<tier>`), so no price id or amount is ever typed into
 settings: `manage.py stripe_prices` creates what is missing (and refuses a
 price whose amount, currency or interval no longer matches the catalogue),
 and Checkout finds the price by the same key.
@@ -42,6 +43,42 @@ class Offer:
         return pounds * 100
 
 
+@dataclass(frozen=True)
+class DfyOffer:
+    """A done-for-you build: one-off, paid up front (contract clause 6.1)."""
+
+    tier: plans.DfyTier
+    interval = None  # one-off: no recurring interval
+
+    @property
+    def lookup_key(self) -> str:
+        return f"levqor_dfy_{self.tier.code}"
+
+    @property
+    def amount_minor(self) -> int:
+        return self.tier.price * 100
+
+    @property
+    def product_id(self) -> str:
+        return f"levqor_dfy_{self.tier.code}"
+
+    @property
+    def product_name(self) -> str:
+        return f"Levqor done-for-you build: {self.tier.name}"
+
+
+def dfy_offer(tier_code: str) -> DfyOffer:
+    """The DFY catalogue's offer; ValueError for an unknown tier."""
+    for tier in plans.DFY_TIERS:
+        if tier.code == tier_code:
+            return DfyOffer(tier)
+    raise ValueError(f"Unknown DFY tier {tier_code!r}.")
+
+
+def dfy_offers() -> list[DfyOffer]:
+    return [DfyOffer(tier) for tier in plans.DFY_TIERS]
+
+
 def offer(plan_code: str, interval: str) -> Offer:
     """The catalogue's offer; ValueError for an unknown plan or interval."""
     if interval not in INTERVALS:
@@ -73,27 +110,28 @@ def contact(started: float, exc: Exception | None) -> None:
     )
 
 
-def _mismatch(item: Offer, price) -> str:
+def _mismatch(item: Offer | DfyOffer, price) -> str:
     recurring = price.get("recurring") or {}
+    expected = INTERVALS[item.interval] if item.interval else None
     if (
         price.get("unit_amount") != item.amount_minor
         or str(price.get("currency", "")).upper() != plans.CURRENCY
-        or recurring.get("interval") != INTERVALS[item.interval]
+        or recurring.get("interval") != expected
     ):
         return (
             f"Stripe price {price['id']} ({item.lookup_key}) is {price.get('unit_amount')} {price.get('currency')} "
-            f"per {recurring.get('interval')}; the catalogue says {item.amount_minor} {plans.CURRENCY.lower()} "
-            f"per {INTERVALS[item.interval]}."
+            f"per {recurring.get('interval') or 'purchase'}; the catalogue says {item.amount_minor} "
+            f"{plans.CURRENCY.lower()} per {expected or 'purchase'}."
         )
     return ""
 
 
-def _find(item: Offer):
+def _find(item: Offer | DfyOffer):
     found = stripe.Price.list(lookup_keys=[item.lookup_key], active=True, limit=1, api_key=api_key())
     return found["data"][0] if found["data"] else None
 
 
-def price_id(item: Offer) -> str:
+def price_id(item: Offer | DfyOffer) -> str:
     """The Stripe price id of an offer (cached an hour). Raises CatalogueError
     when it is missing or differs from the catalogue; Stripe errors pass."""
     key = f"billing:price:{item.lookup_key}"
@@ -117,13 +155,13 @@ def price_id(item: Offer) -> str:
 
 
 def prices_ensure(*, dry_run: bool = False) -> list[tuple[str, str, str]]:
-    """Find or create a Stripe product per plan and a price per offer.
-    Returns (lookup key, price id, "found" | "created" | "missing").
-    Raises CatalogueError if a found price differs from the catalogue.
-    Idempotent: the lookup key is the identity."""
+    """Find or create a Stripe product per plan and DFY tier and a price per
+    offer (recurring for plans, one-off for DFY builds). Returns (lookup key,
+    price id, "found" | "created" | "missing"). Raises CatalogueError if a
+    found price differs from the catalogue. Idempotent: the lookup key is the identity."""
     results = []
     key = api_key()
-    for item in offers():
+    for item in [*offers(), *dfy_offers()]:
         price = _find(item)
         if price is not None:
             problem = _mismatch(item, price)
@@ -134,20 +172,26 @@ def prices_ensure(*, dry_run: bool = False) -> list[tuple[str, str, str]]:
         if dry_run:
             results.append((item.lookup_key, "", "missing"))
             continue
-        product_id = f"levqor_{item.plan.code}"
+        if isinstance(item, DfyOffer):
+            product_id, product_name, nickname = item.product_id, item.product_name, f"DFY {item.tier.name}"
+            recurring = {}
+        else:
+            product_id, product_name = f"levqor_{item.plan.code}", f"Levqor {item.plan.name}"
+            nickname = f"{item.plan.name} {item.interval}"
+            recurring = {"recurring": {"interval": INTERVALS[item.interval]}}
         try:
             stripe.Product.retrieve(product_id, api_key=key)
         except stripe.InvalidRequestError:
-            stripe.Product.create(id=product_id, name=f"Levqor {item.plan.name}", type="service", api_key=key)
+            stripe.Product.create(id=product_id, name=product_name, type="service", api_key=key)
         price = stripe.Price.create(
             product=product_id,
             unit_amount=item.amount_minor,
             currency=plans.CURRENCY.lower(),
-            recurring={"interval": INTERVALS[item.interval]},
             lookup_key=item.lookup_key,
-            nickname=f"{item.plan.name} {item.interval}",
+            nickname=nickname,
             api_key=key,
             idempotency_key=f"levqor-price-{item.lookup_key}-{item.amount_minor}",
+            **recurring,
         )
         cache.delete(f"billing:price:{item.lookup_key}")
         results.append((item.lookup_key, price["id"], "created"))

@@ -19,6 +19,7 @@ Every real call is reported through `levqor.lib.signals.external_contact` (the
 status page shows when Stripe was last reached; billing never imports status).
 """
 
+import io
 import logging
 import time
 
@@ -148,3 +149,26 @@ def dispute_evidence_submit(*, dispute_id: str, evidence: dict, idempotency_key:
         raise EvidenceError(f"Stripe refused the evidence ({code}).") from exc
     _record(True, started)
     return dict(dispute)
+
+
+def dispute_evidence_file_upload(*, filename: str, content: bytes, idempotency_key: str) -> str:
+    """Upload one evidence file to Stripe's Files API (multipart to
+    `stripe.upload_api_base`, purpose `dispute_evidence`) and return its file
+    id, to be set on the matching evidence field. The idempotency key makes
+    a retried upload one file. Raises EvidenceError.
+    https://docs.stripe.com/api/files/create"""
+    upload = io.BytesIO(content)
+    upload.name = filename  # Stripe reads the type from the name and the content
+    started = time.monotonic()
+    try:
+        created = stripe.File.create(
+            purpose="dispute_evidence", file=upload, idempotency_key=idempotency_key, api_key=_api_key()
+        )
+    except stripe.StripeError as exc:
+        code = getattr(exc, "code", None) or getattr(getattr(exc, "error", None), "code", None) or type(exc).__name__
+        _record(False, started, error=str(code))
+        logger.warning("Stripe evidence file upload failed: %s", code)
+        message = getattr(getattr(exc, "error", None), "message", None) or ""
+        raise EvidenceError(f"Stripe refused the file {filename} ({code}){': ' + message if message else ''}.") from exc
+    _record(True, started)
+    return str(created["id"])

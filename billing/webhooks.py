@@ -19,7 +19,7 @@ from datetime import datetime
 
 from djstripe.event_handlers import djstripe_receiver
 
-from . import abuse, cases, signup
+from . import abuse, cases, purchases, signup
 from .payloads import event_object, event_time, id_of, invoice_subscription_id
 from .standing import Outcome
 
@@ -93,7 +93,18 @@ def subscription_deleted(event_id: str, at: datetime, data: dict) -> Outcome:
 
 # https://docs.stripe.com/api/events/types#event_types-checkout.session.completed
 def checkout_completed(event_id: str, at: datetime, data: dict) -> Outcome:
-    return signup.checkout_apply(session=event_object(data), event_id=event_id, at=at)
+    session = event_object(data)
+    if session.get("mode") == "payment":
+        return purchases.purchase_apply(session=session, event_id=event_id, at=at)
+    return signup.checkout_apply(session=session, event_id=event_id, at=at)
+
+
+# https://docs.stripe.com/api/events/types#event_types-checkout.session.async_payment_succeeded
+def checkout_payment_succeeded(event_id: str, at: datetime, data: dict) -> Outcome:
+    session = event_object(data)
+    if session.get("mode") != "payment":
+        return Outcome(note="nothing to do: not a payment checkout")
+    return purchases.purchase_apply(session=session, event_id=event_id, at=at, paid=True)
 
 
 HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
@@ -106,6 +117,7 @@ HANDLERS: dict[str, Callable[[str, datetime, dict], Outcome]] = {
     "customer.subscription.updated": subscription_updated,
     "customer.subscription.deleted": subscription_deleted,
     "checkout.session.completed": checkout_completed,
+    "checkout.session.async_payment_succeeded": checkout_payment_succeeded,
 }
 
 

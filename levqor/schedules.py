@@ -137,4 +137,10 @@ JOBS: tuple[Job, ...] = (
         cron="15 6 * * *",
         description="Daily: accept delivered DFY builds whose ten-business-day acceptance window has ended.",
     ),
+    Job(
+        name="levqor:support.dfy_late_notify",
+        func="support.tasks.dfy_orders_late_notify",
+        cron="20 6 * * *",
+        description="Daily: email the lateness apology for each overdue DFY build (once per order and due date).",
+    ),
 )

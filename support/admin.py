@@ -27,11 +27,12 @@ from levqor.lib.admin import (
 from . import (
     admin_dfy,  # noqa: F401 - registers the DFY orders admin
     admin_tickets,  # noqa: F401 - registers the ticket desk admin
+    attachments,
     selectors,
     services,
 )
 from .clock import clock_text, first_response_due
-from .models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
+from .models import Dispute, DisputeMessage, EvidenceFile, SlaCreditMessage, SlaCreditRequest
 
 
 class NeedsAttentionFilter(DefaultStatusFilter):
@@ -377,13 +378,61 @@ class DisputeAdminForm(forms.ModelForm):
         model = Dispute
         fields = ("status", "resolution_notes")
 
+    evidence_files_remove = forms.MultipleChoiceField(
+        label="Remove attached files",
+        required=False,
+        choices=EvidenceFile.Field.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Before submission only.",
+    )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in services.EVIDENCE_FIELDS:
             self.initial.setdefault(f"evidence_{name}", (self.instance.evidence or {}).get(name, ""))
+        attached = {f.field: f for f in self.instance.evidence_files.all()} if self.instance.pk else {}
+        for field in EvidenceFile.Field.values:
+            current = attached.get(field)
+            if current is not None:
+                at_stripe = f", at Stripe as {current.stripe_file_id}" if current.stripe_file_id else ""
+                self.fields[
+                    f"evidence_file_{field}"
+                ].help_text = (
+                    f"Attached: {current.original_name} ({current.size:,} bytes{at_stripe}). A new file replaces it."
+                )
+        self.fields["evidence_files_remove"].choices = [
+            (field, label) for field, label in EvidenceFile.Field.choices if field in attached
+        ]
 
     def evidence(self) -> dict:
         return {name: self.cleaned_data.get(f"evidence_{name}", "") for name in services.EVIDENCE_FIELDS}
+
+    def evidence_uploads(self) -> dict:
+        """Evidence field → the file uploaded for it in this form."""
+        return {
+            field: self.cleaned_data[f"evidence_file_{field}"]
+            for field in EvidenceFile.Field.values
+            if self.cleaned_data.get(f"evidence_file_{field}")
+        }
+
+    def clean(self):
+        """A file Stripe would refuse is a form error beside its field: PDF,
+        JPEG or PNG only, at most 5 MB, and 4.5 MB for the dispute's files together."""
+        cleaned = super().clean()
+        if not self.instance.pk:
+            return cleaned
+        removed = set(cleaned.get("evidence_files_remove") or [])
+        uploads = self.evidence_uploads()
+        kept = self.instance.evidence_files.exclude(field__in=removed | set(uploads))
+        total = sum(kept.values_list("size", flat=True))
+        for field, upload in uploads.items():
+            try:
+                attachments.evidence_file_check(upload, others_bytes=total)
+            except ValidationError as exc:
+                self.add_error(f"evidence_file_{field}", exc.message_dict["file"])
+            else:
+                total += upload.size
+        return cleaned
 
 
 # Stripe's evidence fields as form fields, declared on the class so the admin knows them.
@@ -391,8 +440,17 @@ DisputeAdminForm = type(
     "DisputeAdminForm",
     (DisputeAdminForm,),
     {
-        f"evidence_{name}": forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-        for name, label in services.EVIDENCE_FIELDS.items()
+        **{
+            f"evidence_{name}": forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+            for name, label in services.EVIDENCE_FIELDS.items()
+        },
+        # Stripe's file evidence fields: uploaded to Stripe's Files API when the evidence is submitted.
+        **{
+            f"evidence_file_{field}": forms.FileField(
+                label=f"File: {label}", required=False, help_text="PDF, JPEG or PNG, at most 5 MB."
+            )
+            for field, label in EvidenceFile.Field.choices
+        },
     },
 )
 
@@ -466,10 +524,11 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
         if obj is None or not obj.is_chargeback:
             return self.fieldsets
         evidence = tuple(f"evidence_{name}" for name in services.EVIDENCE_FIELDS)
+        files = (*(f"evidence_file_{field}" for field in EvidenceFile.Field.values), "evidence_files_remove")
         submitted = ("evidence_submitted_at", "submit_evidence")
         return (
             *self.fieldsets[:2],
-            ("Evidence for the bank (Stripe)", {"fields": (*evidence, *submitted)}),
+            ("Evidence for the bank (Stripe)", {"fields": (*evidence, *files, *submitted)}),
             *self.fieldsets[2:],
         )
 
@@ -531,6 +590,10 @@ class DisputeAdmin(KeepRecordsMixin, admin.ModelAdmin):
     def _evidence(self, request, obj, form):
         try:
             services.chargeback_evidence_save(dispute=obj, evidence=form.evidence(), actor=request.user)
+            for field in form.cleaned_data.get("evidence_files_remove") or []:
+                services.chargeback_evidence_file_remove(dispute=obj, field=field, actor=request.user)
+            for field, upload in form.evidence_uploads().items():
+                services.chargeback_evidence_file_attach(dispute=obj, field=field, upload=upload, actor=request.user)
             if form.cleaned_data.get("submit_evidence"):
                 services.chargeback_evidence_submit(dispute=obj, actor=request.user)
                 messages.success(request, "Evidence submitted to Stripe.")

@@ -57,12 +57,24 @@ class DfyOrderAdmin(KeepRecordsMixin, admin.ModelAdmin):
     list_display = ("id", account_column, "tier", "price", "status", "start_date", "due_date", "lateness", "created_at")
     list_filter = (DfyStatusFilter, DfyDueFilter, "tier")
     list_select_related = ("account",)
-    search_fields = ("account__name", "=id")
+    search_fields = ("account__name", "=id", "=stripe_checkout_session_id", "=stripe_payment_intent_id")
     date_hierarchy = "created_at"
     show_full_result_count = False
     actions = ("mark_paid", "mark_brief", "mark_access", "deliver", "accept")
     fieldsets = (
         ("Order", {"fields": ("account", "tier", "price", "workflows", "status", "created_at")}),
+        (
+            "Stripe purchase",
+            {
+                "fields": (
+                    "stripe_checkout_session_id",
+                    "stripe_payment_intent_id",
+                    "stripe_customer_id",
+                    "amount_paid_minor",
+                    "currency",
+                )
+            },
+        ),
         (
             "Contract dates",
             {
@@ -89,7 +101,7 @@ class DfyOrderAdmin(KeepRecordsMixin, admin.ModelAdmin):
 
     @admin.display(description="lateness")
     def lateness(self, obj):
-        if obj.due_date is None or obj.status not in DfyOrder.IN_PROGRESS:
+        if obj.due_date is None or obj.status not in DfyOrder.IN_PROGRESS or obj.delivered_at is not None:
             return "—"
         if obj.due_date < timezone.localdate():
             return "LATE: the customer may cancel for a full refund (clause 2.5)"

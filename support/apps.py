@@ -9,7 +9,12 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         # They import models, which Django loads only after every app's AppConfig.
-        from . import inbound, selectors, webhooks  # noqa: F401 - connects the dj-stripe and anymail receivers
+        from billing import purchases
+
+        from . import inbound, selectors, services, webhooks  # noqa: F401 - connects the dj-stripe and anymail receivers
+
+        # A DFY tier bought through Stripe Checkout becomes an order (billing calls this from its webhook intake).
+        purchases.register("dfy", services.dfy_order_purchased)
 
         backlogs.register(
             "tickets_near_breach",

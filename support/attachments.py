@@ -52,3 +52,59 @@ def attachment_check(upload) -> tuple[str, str, int]:
         except UnicodeDecodeError:
             raise ValidationError({"attachment": ["A text attachment must be plain UTF-8 text."]}) from None
     return name, content_type, size
+
+
+# --- Chargeback evidence files (uploaded to Stripe's Files API) ----------------------------
+# Stripe's limits for purpose=dispute_evidence: PDF, JPEG or PNG, at most 5 MB a
+# file (https://docs.stripe.com/file-upload), and at most 4.5 MB for all of a
+# dispute's evidence files together (https://docs.stripe.com/disputes/best-practices).
+EVIDENCE_TYPES = {
+    "pdf": ("application/pdf", b"%PDF-"),
+    "png": ("image/png", b"\x89PNG\r\n\x1a\n"),
+    "jpg": ("image/jpeg", b"\xff\xd8\xff"),
+    "jpeg": ("image/jpeg", b"\xff\xd8\xff"),
+}
+EVIDENCE_FILE_MAX_BYTES = 5 * 1024 * 1024
+EVIDENCE_TOTAL_MAX_BYTES = 4_718_592  # 4.5 MB
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def evidence_file_check(upload, *, others_bytes: int = 0) -> tuple[str, str, int]:
+    """(name, content type, size) of a file Stripe accepts as dispute
+    evidence; raises ValidationError on `file` with the reason otherwise.
+    `others_bytes`: the dispute's other evidence files, which count towards
+    Stripe's combined limit."""
+    name = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1][:200]
+    size = getattr(upload, "size", None) or 0
+    if size == 0:
+        raise ValidationError({"file": ["The file is empty."]})
+    if size > EVIDENCE_FILE_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": [
+                    f"The file is {_mb(size)}: Stripe accepts evidence files of at most {_mb(EVIDENCE_FILE_MAX_BYTES)}."
+                ]
+            }
+        )
+    if size + others_bytes > EVIDENCE_TOTAL_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": [
+                    f"With this file the evidence would be {_mb(size + others_bytes)}: Stripe accepts at most "
+                    f"{_mb(EVIDENCE_TOTAL_MAX_BYTES)} of files per dispute. Use a smaller file or remove another."
+                ]
+            }
+        )
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in EVIDENCE_TYPES:
+        raise ValidationError({"file": ["Stripe accepts PDF, JPEG or PNG files as evidence only."]})
+    content_type, magic = EVIDENCE_TYPES[extension]
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not head.startswith(magic):
+        raise ValidationError({"file": [f"The file's content is not a {extension.upper()} file."]})
+    return name, content_type, size

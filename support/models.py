@@ -480,6 +480,12 @@ class DfyOrder(models.Model):
     revisions_used = models.JSONField(default=dict, blank=True, help_text="Workflow number → rounds used.")
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_how = models.CharField(max_length=20, blank=True)
+    # The Stripe purchase (a Checkout Session in payment mode); empty for orders staff created.
+    stripe_checkout_session_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    amount_paid_minor = models.IntegerField(null=True, blank=True, help_text="What Stripe charged, in pence.")
+    currency = models.CharField(max_length=3, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -498,3 +504,57 @@ class DfyOrder(models.Model):
 
     def __str__(self) -> str:
         return f"DFY #{self.pk} {self.get_tier_display()} for {self.account}"
+
+    @property
+    def deliveries(self) -> int:
+        """How many times the build has been delivered: the first delivery, then one per revision round."""
+        if self.delivered_at is None:
+            return 0
+        rounds = sum(self.revisions_used.values())
+        return rounds + (0 if self.status == self.Status.REVISION else 1)
+
+
+def evidence_path(instance, filename: str) -> str:
+    """A random private name: nothing of the file's own name reaches storage."""
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"support/evidence/{uuid.uuid4().hex}.{suffix}"
+
+
+class EvidenceFile(models.Model):
+    """A file staff attach to a chargeback for one of Stripe's file evidence
+    fields. Uploaded to Stripe's Files API (purpose `dispute_evidence`) when
+    the evidence is submitted; the Stripe file id is kept, so a retried
+    submission never uploads it twice."""
+
+    class Field(models.TextChoices):
+        # https://docs.stripe.com/api/disputes/evidence_object: the file fields.
+        RECEIPT = "receipt", "Receipt or invoice"
+        CUSTOMER_COMMUNICATION = "customer_communication", "Customer communication"
+        SERVICE_DOCUMENTATION = "service_documentation", "Service documentation (what was delivered)"
+        CANCELLATION_POLICY = "cancellation_policy", "Cancellation policy"
+        REFUND_POLICY = "refund_policy", "Refund policy"
+        CUSTOMER_SIGNATURE = "customer_signature", "Customer signature (terms accepted)"
+        DUPLICATE_CHARGE_DOCUMENTATION = "duplicate_charge_documentation", "Duplicate charge documentation"
+        UNCATEGORIZED_FILE = "uncategorized_file", "Other file"
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="evidence_files")
+    field = models.CharField(max_length=40, choices=Field.choices)
+    file = models.FileField(upload_to=evidence_path, max_length=200)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    stripe_file_id = models.CharField(max_length=255, blank=True, help_text="Set once Stripe has the file.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["field"]
+        constraints = [
+            # Stripe takes one file per evidence field.
+            models.UniqueConstraint(fields=["dispute", "field"], name="support_evidence_file_one_per_field"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_field_display()}: {self.original_name}"

@@ -5,7 +5,10 @@ Listed in settings.LEVQOR_PRIVACY_PROVIDERS.
 Erasure keeps the business facts (account, period, measured downtime,
 credit amount and Stripe reference, dispute category, status, chargeback
 amounts): they are financial records. It removes the person's link, the
-free text they wrote and their attachments. The emails sent to them are
+free text they wrote and their attachments. Chargeback evidence files
+(`EvidenceFile`, attached by staff, sent to Stripe) are kept with their
+chargeback: the record of a legal claim's defence (art. 17(3)(e)); the
+staff member who attached one is not the data subject. The emails sent to them are
 the outbox's (`compliance.outbox`), which compliance exports and erases by
 address.
 """
@@ -163,7 +166,8 @@ provider = providers.Provider(
             activity="Support tickets, SLA credit requests, disputes and chargebacks",
             subjects="Customers' users who file them",
             data="Name, email address, what they reported, attachments, staff notes and decisions, Stripe "
-            "dispute and credit references",
+            "dispute and credit references, chargeback evidence files staff send to Stripe (receipts, customer "
+            "communication, service documentation)",
             purpose="Answer claims and disputes and apply service credits under the SLA",
             legal_basis="Contract (art. 6(1)(b)) and legitimate interests in defending claims (art. 6(1)(f))",
             retention="While the account is open; anonymised on erasure; attachments deleted after the decision",

@@ -338,18 +338,26 @@ def ticket_sla_report(*, month: date, now: datetime | None = None) -> list[SlaRe
 # --- DFY orders ------------------------------------------------------------------------
 
 
+def dfy_orders_undelivered():
+    """Builds under way that were never delivered: only these can be late
+    (clause 2.3: delivered when we say it is ready; a revision round after that is not lateness)."""
+    return DfyOrder.objects.filter(status__in=DfyOrder.IN_PROGRESS, delivered_at__isnull=True)
+
+
 def dfy_orders_overdue(today: date | None = None):
     """Builds under way past their due date: late against the contract (clause 2.5, full refund on request)."""
     today = today or timezone.localdate()
-    return DfyOrder.objects.filter(status__in=DfyOrder.IN_PROGRESS, due_date__lt=today)
+    return dfy_orders_undelivered().filter(due_date__lt=today)
 
 
 def dfy_orders_due_soon(today: date | None = None):
     """Builds under way due within 3 business days (not yet overdue)."""
     today = today or timezone.localdate()
-    return DfyOrder.objects.filter(
-        status__in=DfyOrder.IN_PROGRESS, due_date__gte=today, due_date__lte=add_business_days(today, 3)
-    )
+    return dfy_orders_undelivered().filter(due_date__gte=today, due_date__lte=add_business_days(today, 3))
+
+
+def dfy_orders_for_account(*, account: Account):
+    return DfyOrder.objects.filter(account=account).order_by("-created_at", "-pk")
 
 
 def dfy_orders_overdue_count() -> int:

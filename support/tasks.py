@@ -22,3 +22,8 @@ def evidence_reminders_send() -> int:
 def dfy_orders_auto_accept() -> int:
     """Daily: accept delivered DFY builds whose ten-business-day window has ended. Safe to run twice."""
     return services.dfy_orders_auto_accept()
+
+
+def dfy_orders_late_notify() -> int:
+    """Daily: apologise for each overdue DFY build, once per order and due date. Safe to run twice."""
+    return services.dfy_orders_late_notify()

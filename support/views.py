@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from billing import catalogue, purchases
+from billing.signup import CheckoutError
 from levqor.lib.ratelimit import ratelimit
 
 from . import attachments, rules, selectors, services
@@ -238,6 +240,41 @@ def ticket_detail(request, ticket_id: int):
                 return redirect("support:ticket_detail", ticket.pk)
     context = {"ticket": ticket, "form": form, "thread": selectors.ticket_public_messages(ticket=ticket)}
     return render(request, "support/ticket_detail.html", context, status=400 if form.errors else 200)
+
+
+@ratelimit("dfy-checkout", rate="20/h")  # each post asks Stripe for a session
+@require_http_methods(["POST"])
+def dfy_checkout(request):
+    """ "Order this build" on /pricing: a Stripe Checkout Session in payment
+    mode for the tier, then 303 to it. A visitor not signed in is sent to
+    sign in first (the order belongs to an account); 400 for a tier the
+    catalogue does not have; 503 when Stripe cannot be asked now."""
+    try:
+        item = catalogue.dfy_offer(request.POST.get("tier", ""))
+    except ValueError:
+        return render(request, "billing/checkout_problem.html", {"problem": "That build does not exist."}, status=400)
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("pages:pricing") + "#dfy")
+    if _account_or_none(request) is None:  # a staff login: no account to order for
+        problem = "A build is ordered for a customer account: sign in as the customer."
+        return render(request, "billing/checkout_problem.html", {"problem": problem}, status=400)
+    try:
+        url = purchases.dfy_checkout_start(item=item, user=request.user, success_path=reverse("support:dfy_orders"))
+    except CheckoutError as exc:
+        return render(request, "billing/checkout_problem.html", {"problem": str(exc)}, status=503)
+    response = redirect(url)
+    response.status_code = 303  # the browser follows a POST's redirect with a GET
+    return response
+
+
+@login_required
+def dfy_orders(request):
+    """The customer's DFY orders; Stripe's success URL lands here (the order
+    appears when Stripe's event arrives, moments after payment)."""
+    account = _account_or_none(request)
+    orders = list(selectors.dfy_orders_for_account(account=account)) if account else []
+    just_paid = bool(request.GET.get("session_id"))
+    return render(request, "support/dfy_orders.html", {"orders": orders, "just_paid": just_paid})
 
 
 @login_required

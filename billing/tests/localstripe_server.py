@@ -75,7 +75,12 @@ class _Exported:
         return self._data
 
 
+ONE_OFF = "levqor_one_off_price:"  # one-off prices (no Plan in localstripe), kept in its store
+
+
 def _retrieve_price(id, **kwargs):  # noqa: A002 - localstripe passes `id`
+    if ONE_OFF + id in resources.store:
+        return _Exported(resources.store[ONE_OFF + id])
     return _Exported(price_from_plan(resources.Plan._api_retrieve(id)))
 
 
@@ -152,7 +157,38 @@ SESSIONS: dict[str, dict] = {}
 _session_numbers = iter(range(1, 10**9))
 
 
+def _one_off_price(lookup_key, unit_amount, currency, product, nickname) -> dict:
+    """A one-off price (a DFY build): Stripe's shape, `recurring` null, `type` one_time."""
+    price_id = f"price_{lookup_key}" if lookup_key else f"price_oneoff{next(_session_numbers):06d}"
+    resources.Product._api_retrieve(product)
+    price = {
+        "id": price_id,
+        "object": "price",
+        "active": True,
+        "billing_scheme": "per_unit",
+        "created": int(time.time()),
+        "currency": currency,
+        "custom_unit_amount": None,
+        "livemode": False,
+        "lookup_key": lookup_key,
+        "metadata": {"lookup_key": lookup_key} if lookup_key else {},
+        "nickname": nickname,
+        "product": product,
+        "recurring": None,
+        "tax_behavior": "unspecified",
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "type": "one_time",
+        "unit_amount": int(unit_amount),
+        "unit_amount_decimal": str(unit_amount),
+    }
+    resources.store[ONE_OFF + price_id] = price
+    return price
+
+
 def _create_price(lookup_key=None, unit_amount=None, currency=None, recurring=None, product=None, **kwargs):
+    if not recurring:
+        return _Exported(_one_off_price(lookup_key, unit_amount, currency, product, kwargs.get("nickname")))
     interval = (recurring or {}).get("interval")
     plan = resources.Plan._api_create(
         id=f"price_{lookup_key}" if lookup_key else None,
@@ -170,6 +206,8 @@ def _list_prices(lookup_keys=None, **kwargs):
     keys = set(lookup_keys or [])
     plans = [obj for key, obj in resources.store.items() if key.startswith("plan:")]
     data = [price_from_plan(plan) for plan in plans if not keys or (plan.metadata or {}).get("lookup_key") in keys]
+    one_off = [obj for key, obj in resources.store.items() if key.startswith(ONE_OFF)]
+    data += [price for price in one_off if not keys or price["lookup_key"] in keys]
     return _Exported({"object": "list", "data": data, "has_more": False, "url": "/v1/prices"})
 
 
@@ -189,6 +227,9 @@ def _create_checkout_session(**params):
         "client_reference_id": params.get("client_reference_id"),
         "metadata": params.get("metadata") or {},
         "subscription": None,
+        "payment_intent": None,
+        "amount_total": None,
+        "amount_subtotal": None,
         "success_url": params.get("success_url"),
         "cancel_url": params.get("cancel_url"),
         "livemode": False,
@@ -213,9 +254,18 @@ def _checkout_session_params(id, **kwargs):  # noqa: A002
     return _Exported(SESSIONS[id]["_params"])
 
 
-def _complete_checkout_session(id, customer=None, subscription=None, email=None, name=None, **kwargs):  # noqa: A002
+def _complete_checkout_session(
+    id,  # noqa: A002
+    customer=None,
+    subscription=None,
+    email=None,
+    name=None,
+    payment_intent=None,
+    **kwargs,
+):
     """Test hook: what Stripe does when the customer pays (the test creates
-    the customer and subscription in localstripe first)."""
+    the customer and subscription, or the succeeded PaymentIntent of a
+    payment-mode session, in localstripe first)."""
     session = SESSIONS[id]
     session.update(
         status="complete",
@@ -224,6 +274,16 @@ def _complete_checkout_session(id, customer=None, subscription=None, email=None,
         subscription=subscription,
         customer_details={"email": email, "name": name, "address": None, "phone": None, "tax_exempt": "none"},
     )
+    if payment_intent:
+        intent = resources.PaymentIntent._api_retrieve(payment_intent)
+        paid = intent.status == "succeeded"
+        session.update(
+            payment_intent=payment_intent,
+            payment_status="paid" if paid else "unpaid",
+            amount_total=intent.amount,
+            amount_subtotal=intent.amount,
+            currency=intent.currency,
+        )
     return _retrieve_checkout_session(id)
 
 

@@ -89,13 +89,13 @@ def test_it_shows_start_buttons_and_the_trial_sentence_on_pricing(client, db):
 
 
 def test_it_creates_or_finds_the_catalogue_prices_once(prices, stripe_settings):
-    assert len(prices) == 8
-    assert set(prices) >= {"levqor_starter_monthly", "levqor_business_yearly"}
+    assert len(prices) == 11  # 4 plans × 2 intervals, and the 3 DFY tiers (one-off)
+    assert set(prices) >= {"levqor_starter_monthly", "levqor_business_yearly", "levqor_dfy_enterprise"}
     price = stripe.Price.retrieve(prices["levqor_growth_yearly"], api_key=SECRET_KEY)
     assert (price.unit_amount, price.currency, price.recurring.interval) == (29000, "gbp", "year")
     out = StringIO()
     call_command("stripe_prices", stdout=out)
-    assert out.getvalue().count("\tfound") == 8
+    assert out.getvalue().count("\tfound") == 11
     assert {line.split("\t")[1] for line in out.getvalue().splitlines()} == set(prices.values())
 
 

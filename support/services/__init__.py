@@ -27,9 +27,12 @@ from .dfy import (
     dfy_order_create,
     dfy_order_deliver,
     dfy_order_extend,
+    dfy_order_late_notify,
+    dfy_order_purchased,
     dfy_order_revision,
     dfy_order_step,
     dfy_orders_auto_accept,
+    dfy_orders_late_notify,
 )
 from .disputes import (
     EVENT_RANK,
@@ -41,7 +44,14 @@ from .disputes import (
     dispute_update,
     evidence_reminders_send,
 )
-from .evidence import EVIDENCE_FIELDS, chargeback_evidence_save, chargeback_evidence_submit
+from .evidence import (
+    EVIDENCE_FIELDS,
+    chargeback_evidence_file_attach,
+    chargeback_evidence_file_remove,
+    chargeback_evidence_save,
+    chargeback_evidence_submit,
+    evidence_files_bytes,
+)
 from .sla_credits import (
     sla_decision_check,
     sla_request_add_info,
@@ -90,6 +100,9 @@ __all__ = [
     "sla_request_remeasure",
     "DFY_STEPS",
     "EVIDENCE_FIELDS",
+    "evidence_files_bytes",
+    "chargeback_evidence_file_attach",
+    "chargeback_evidence_file_remove",
     "chargeback_evidence_save",
     "chargeback_evidence_submit",
     "dfy_order_accept",
@@ -99,6 +112,9 @@ __all__ = [
     "dfy_order_revision",
     "dfy_order_step",
     "dfy_orders_auto_accept",
+    "dfy_order_late_notify",
+    "dfy_order_purchased",
+    "dfy_orders_late_notify",
     "reply_address",
     "ticket_check",
     "ticket_customer_reply",

@@ -21,6 +21,7 @@ about one record:
     support.dispute-status            dispute   "<status>:<uuid>"      (each status change)
     support.chargeback-opened         dispute   ""
     support.evidence-due              dispute   "<YYYY-MM-DD>"         (once a day per chargeback)
+    support.dfy-*                     order     (see dfy.py)           (DFY milestones)
 
 support/migrations/0003 moved the old `SupportEmail` rows onto these keys.
 """

@@ -38,10 +38,11 @@ def fake_stripe(_fake_stripe_server, settings):
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_HOST = url
     settings.STRIPE_LIVE_MODE = False
-    previous = stripe.api_base, stripe.max_network_retries
-    stripe.api_base, stripe.max_network_retries = url, 0
+    previous = stripe.api_base, stripe.upload_api_base, stripe.max_network_retries
+    # File uploads (chargeback evidence) go to Stripe's upload host: the same fake.
+    stripe.api_base, stripe.upload_api_base, stripe.max_network_retries = url, url, 0
     yield fake
-    stripe.api_base, stripe.max_network_retries = previous
+    stripe.api_base, stripe.upload_api_base, stripe.max_network_retries = previous
 
 
 @pytest.fixture

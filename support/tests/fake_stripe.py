@@ -9,6 +9,8 @@ Objects are served in the shapes of Stripe's own fixtures (stripe_fixtures/).
 """
 
 import copy
+import email.parser
+import email.policy
 import json
 import re
 import threading
@@ -45,6 +47,10 @@ class FakeStripe:
         self.disputes: dict[str, dict] = {}
         self.charges: dict[str, dict] = {}
         self.customers: dict[str, dict] = {}
+        self.files: dict[str, dict] = {}
+        self.uploads: list[dict] = []  # each multipart upload as received: headers and parts
+        self.fail_next_upload = 0
+        self.fail_next_dispute = 0
         self.fail_next_credit = 0
         self.refuse_next_credit = 0
         self._counter = 0
@@ -100,6 +106,8 @@ class FakeStripe:
             if parts[:1] != ["v1"]:
                 return 404, _missing(path)
             parts = parts[1:]
+            if parts == ["files"] and method == "POST":
+                return self._file_create(headers, body)
             if len(parts) == 3 and parts[0] == "customers" and parts[2] == "balance_transactions":
                 customer_id = parts[1]
                 if customer_id not in self.customers:
@@ -149,6 +157,9 @@ class FakeStripe:
                 key = headers.get("Idempotency-Key")
                 if key and key in self.idempotent:
                     return 200, self.idempotent[key]
+                if self.fail_next_dispute:
+                    self.fail_next_dispute -= 1
+                    return 500, {"error": {"type": "api_error", "message": "Fake outage", "code": "fake_outage"}}
                 if found["status"] not in ("needs_response", "warning_needs_response"):
                     return 400, {
                         "error": {
@@ -172,6 +183,64 @@ class FakeStripe:
                 if store is not None and parts[1] in store:
                     return 200, store[parts[1]]
             return 404, _missing(path)
+
+    def _file_create(self, headers, body: bytes) -> tuple[int, dict]:
+        """POST /v1/files (https://docs.stripe.com/api/files/create): multipart
+        form data with `purpose` and `file`; Stripe keeps dispute evidence as
+        PDF, JPEG or PNG up to 5 MB and reads the type from the content."""
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {headers.get('Content-Type')}\r\n\r\n".encode() + body
+        )
+        parts = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            parts[name] = {
+                "filename": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "content": part.get_payload(decode=True),
+            }
+        self.uploads.append({"content_type": headers.get("Content-Type"), "parts": parts})
+        key = headers.get("Idempotency-Key")
+        if key and key in self.idempotent:
+            return 200, self.idempotent[key]
+        if self.fail_next_upload:
+            self.fail_next_upload -= 1
+            return 500, {"error": {"type": "api_error", "message": "Fake outage", "code": "fake_outage"}}
+        if (parts.get("purpose") or {}).get("content") != b"dispute_evidence" or "file" not in parts:
+            return 400, {"error": {"type": "invalid_request_error", "message": "Missing purpose or file."}}
+        content = parts["file"]["content"]
+        kinds = {b"%PDF-": "pdf", b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+        kind = next((kind for magic, kind in kinds.items() if content.startswith(magic)), None)
+        if kind is None:
+            return 400, {
+                "error": {
+                    "type": "invalid_request_error",
+                    "param": "file",
+                    "message": "Invalid file: must be one of the following types: pdf, jpeg, png.",
+                }
+            }
+        if len(content) > 5 * 1024 * 1024:
+            return 400, {"error": {"type": "invalid_request_error", "param": "file", "message": "File too large."}}
+        self._counter += 1
+        file_id = f"file_fake{self._counter:06d}"
+        created = int(time.time())
+        answer = {
+            "id": file_id,
+            "object": "file",
+            "created": created,
+            "expires_at": created + 270 * 86400,
+            "filename": parts["file"]["filename"],
+            "links": {"object": "list", "data": [], "has_more": False, "url": f"/v1/file_links?file={file_id}"},
+            "purpose": "dispute_evidence",
+            "size": len(content),
+            "title": None,
+            "type": kind,
+            "url": f"https://files.stripe.com/v1/files/{file_id}/contents",
+        }
+        self.files[file_id] = answer
+        if key:
+            self.idempotent[key] = answer
+        return 200, answer
 
 
 def _missing(path: str) -> dict:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from compliance.outbox.selectors import emails_about
 from support import rules, services
-from support.models import Dispute, SlaCreditRequest
+from support.models import DfyOrder, Dispute, SlaCreditRequest
 
 from .conftest import dispute_object
 
@@ -116,3 +116,37 @@ def test_it_creates_one_chargeback_when_deliveries_race(fake_stripe, stripe_cust
     results = _race(record)
     assert len(set(results)) == 1 and len(results) == 4
     assert Dispute.objects.get().stripe_events and len(Dispute.objects.get().stripe_events) == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_dfy_order_per_checkout_when_workers_race(customer):
+    """Stripe's checkout.session.completed and async_payment_succeeded for one
+    session, or one event redelivered, processed by several workers at once:
+    one order, paid once, one "received" email."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    from billing.purchases import Purchase
+
+    purchase = Purchase(
+        session_id="cs_test_race_0001",
+        product="dfy",
+        metadata={"levqor_purchase": "dfy", "dfy_tier": "enterprise", "account": str(customer.account_id)},
+        customer_id="cus_race",
+        payment_intent_id="pi_race",
+        amount_minor=49900,
+        currency="GBP",
+        paid=True,
+        email=customer.email,
+        event_id="evt_race",
+        at=timezone.now(),
+    )
+    results = _race(lambda: services.dfy_order_purchased(purchase))
+    assert len(results) == 4 and len([r for r in results if r.endswith("created, paid")]) == 1, results
+    order = DfyOrder.objects.get()
+    assert (order.tier, order.status, order.stripe_checkout_session_id) == (
+        "enterprise",
+        "awaiting-brief",
+        "cs_test_race_0001",
+    )
+    assert [e.kind for e in emails_about(order)] == ["support.dfy-received"]

@@ -117,3 +117,100 @@ def test_it_shows_the_order_to_its_customer_only(client, customer, other_custome
     assert client.get(reverse("admin:support_dfyorder_changelist"), {"due": "overdue"}).status_code == 200
     admin_page = client.get(reverse("admin:support_dfyorder_change", args=[order.pk])).content.decode()
     assert "support.dfy.step" in admin_page
+
+
+@pytest.mark.parametrize(
+    ("all_in", "start", "due"),
+    [
+        # An ordinary week: Starter (7 business days) starting Monday is due the Tuesday after.
+        (at(2027, 6, 4), date(2027, 6, 7), date(2027, 6, 15)),
+        # Over Christmas 2026: Christmas Friday 25th, Boxing Day Saturday (substitute Monday 28th),
+        # New Year's Day Friday: day 1 Thursday 24 December, day 7 Wednesday 6 January.
+        (at(2026, 12, 23), date(2026, 12, 24), date(2027, 1, 6)),
+        # Everything in on Christmas Day 2027 (a Saturday; Christmas and Boxing Day are observed on
+        # Monday 27th and Tuesday 28th): the start date is Wednesday 29th; New Year's Day 2028 is
+        # observed Monday 3 January.
+        (at(2027, 12, 25), date(2027, 12, 29), date(2028, 1, 7)),
+    ],
+)
+def test_the_start_date_is_day_one_of_the_timeline(customer_account, all_in, start, due):
+    """Contract 2.3: the timeline "is counted in business days from the start
+    date, which is the business day after" payment, the approved brief and the
+    access are all in. The start date is the first day of work, so it is day 1:
+    the due date is the tier's last business day counting it (not the 7th
+    business day after it)."""
+    order = services.dfy_order_create(account=customer_account, tier="starter", actor=None)
+    for step in ("paid", "brief", "access"):
+        services.dfy_order_step(order=order, step=step, actor=None, now=all_in)
+    order.refresh_from_db()
+    assert (order.start_date, order.due_date) == (start, due)
+    assert business_days_between(order.start_date, order.due_date) + 1 == 7  # both ends counted
+    assert is_business_day(order.start_date) and is_business_day(order.due_date)
+
+
+def test_staff_find_a_purchased_order_by_its_checkout_session(staff_client, customer_account):
+    order = services.dfy_order_create(
+        account=customer_account, tier="starter", actor=None, stripe_checkout_session_id="cs_test_find_me"
+    )
+    page = staff_client.get(reverse("admin:support_dfyorder_changelist"), {"q": "cs_test_find_me", "status": "all"})
+    assert page.status_code == 200 and f"/admin/support/dfyorder/{order.pk}/change/" in page.content.decode()
+    detail = staff_client.get(reverse("admin:support_dfyorder_change", args=[order.pk])).content.decode()
+    assert "Stripe purchase" in detail and "cs_test_find_me" in detail
+
+
+def checkout_session(account, *, payment_status: str, tier: str = "pro", amount: int = 29900) -> dict:
+    """A payment-mode Checkout Session in the current API's shape (the fields we read)."""
+    return {
+        "id": "cs_test_a1dfy",
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": "complete",
+        "payment_status": payment_status,
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "currency": "gbp",
+        "customer": "cus_dfy_buyer",
+        "customer_details": {"email": "owner@acme.test", "name": "Acme", "address": None, "tax_exempt": "none"},
+        "payment_intent": "pi_dfy_buyer",
+        "metadata": {"levqor_purchase": "dfy", "dfy_tier": tier, "account": str(account.pk), "user": "1"},
+        "livemode": False,
+        "created": 1_790_000_000,
+    }
+
+
+def test_a_delayed_payment_makes_the_order_first_then_records_the_payment(customer_account):
+    """A checkout whose payment clears later: completed (unpaid) → an order
+    awaiting payment; async_payment_succeeded → paid, awaiting the brief."""
+    from billing import webhooks
+
+    unpaid = checkout_session(customer_account, payment_status="unpaid")
+    outcome = webhooks.apply(
+        kind="checkout.session.completed", event_id="evt_1", at=at(2026, 6, 1), data={"object": unpaid}
+    )
+    order = DfyOrder.objects.get()
+    assert outcome.note == f"DFY order #{order.pk} (pro) created, awaiting payment"
+    assert order.status == "awaiting-payment" and order.paid_at is None
+    paid = {**unpaid, "payment_status": "paid"}
+    outcome = webhooks.apply(
+        kind="checkout.session.async_payment_succeeded", event_id="evt_2", at=at(2026, 6, 2), data={"object": paid}
+    )
+    order.refresh_from_db()
+    assert outcome.note.endswith("already recorded, paid")
+    assert order.status == "awaiting-brief" and order.paid_at == at(2026, 6, 2)
+    assert DfyOrder.objects.count() == 1
+
+
+def test_a_checkout_charging_another_amount_is_left_to_staff(customer_account):
+    from billing import webhooks
+
+    session = checkout_session(customer_account, payment_status="paid", tier="starter", amount=100)
+    outcome = webhooks.apply(
+        kind="checkout.session.completed", event_id="evt_3", at=at(2026, 6, 1), data={"object": session}
+    )
+    assert outcome.note.startswith("needs staff") and "catalogue 14900" in outcome.note
+    assert DfyOrder.objects.get().price == 149  # the order keeps the catalogue's price; the payment is noted
+    unknown = {**session, "id": "cs_other", "metadata": {**session["metadata"], "account": "999999"}}
+    outcome = webhooks.apply(
+        kind="checkout.session.completed", event_id="evt_4", at=at(2026, 6, 1), data={"object": unknown}
+    )
+    assert outcome.note.startswith("needs staff") and DfyOrder.objects.count() == 1

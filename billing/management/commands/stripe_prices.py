@@ -5,9 +5,9 @@ from billing.catalogue import CatalogueError, prices_ensure
 
 class Command(BaseCommand):
     help = (
-        "Find or create the Stripe product and price of every plan and interval of the locked catalogue "
-        "(levqor/plans.py), by lookup key levqor_<plan>_<interval>. Fails if a Stripe price differs from the "
-        "catalogue. Idempotent; --dry-run only reports."
+        "Find or create the Stripe product and price of every plan and interval (recurring) and every DFY tier "
+        "(one-off) of the locked catalogue (levqor/plans.py), by lookup key levqor_<plan>_<interval> or "
+        "levqor_dfy_<tier>. Fails if a Stripe price differs from the catalogue. Idempotent; --dry-run only reports."
     )
 
     def add_arguments(self, parser):
