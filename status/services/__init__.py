@@ -42,12 +42,25 @@ from .oncall import (
 from .subscribers import (
     emails_sent_to,
     maintenance_notifications_send,
+    maintenance_reminders_send,
     notifications_send,
     notifications_sweep,
     subscriber_confirm,
     subscriber_remove,
     subscriber_subscribe,
     subscriber_unsubscribe,
+)
+from .subscriptions import subscription_components_set
+from .webhooks import (
+    component_changes_publish,
+    webhook_deliveries_retry,
+    webhook_secret_rotate,
+    webhook_subscriber_confirm,
+    webhook_subscriber_create,
+    webhook_subscriber_enable,
+    webhook_subscriber_subscribe,
+    webhook_subscriber_unsubscribe,
+    webhook_subscribers_disabled_count,
 )
 
 __all__ = [
@@ -71,6 +84,17 @@ __all__ = [
     "oncall_emails_retry",
     "watchdog_run",
     "maintenance_notifications_send",
+    "maintenance_reminders_send",
+    "component_changes_publish",
+    "subscription_components_set",
+    "webhook_deliveries_retry",
+    "webhook_secret_rotate",
+    "webhook_subscriber_confirm",
+    "webhook_subscriber_create",
+    "webhook_subscriber_enable",
+    "webhook_subscriber_subscribe",
+    "webhook_subscriber_unsubscribe",
+    "webhook_subscribers_disabled_count",
     "notifications_sweep",
     "incident_update",
     "maintenance_advance",
