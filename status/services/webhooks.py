@@ -218,12 +218,14 @@ def webhook_subscriber_create(*, endpoint: str, email: str, components=(), actor
 
 
 def _give_up_pending(subscriber_id: int, reason: str) -> int:
-    waiting = WebhookDelivery.objects.filter(subscriber_id=subscriber_id).filter(
-        status__in=(deliveries.Status.PENDING, deliveries.Status.FAILED)
-    )
-    return waiting.exclude(status=deliveries.Status.FAILED, next_attempt_at__isnull=True).update(
+    """Deliveries still waiting for this subscriber are given up: pending
+    ones say why; failed ones keep the error they last met."""
+    mine = WebhookDelivery.objects.filter(subscriber_id=subscriber_id)
+    pending = mine.filter(status=deliveries.Status.PENDING).update(
         status=deliveries.Status.FAILED, next_attempt_at=None, last_error=reason
     )
+    retrying = mine.filter(status=deliveries.Status.FAILED, next_attempt_at__isnull=False).update(next_attempt_at=None)
+    return pending + retrying
 
 
 @transaction.atomic
@@ -287,7 +289,13 @@ def disabled_prepare(email, *, resend: bool) -> kinds.Prepared:
     subscriber = WebhookSubscriber.objects.filter(pk=email.about_id).first()
     if subscriber is None or subscriber.disabled_at is None or subscriber.unsubscribed_at is not None:
         raise kinds.Drop("the webhook was re-enabled or removed")
-    last = subscriber.deliveries.exclude(last_error="").order_by("-id").values_list("last_error", flat=True).first()
+    last = (
+        subscriber.deliveries.exclude(last_error="")
+        .exclude(last_error__startswith="not sent")
+        .order_by("-id")
+        .values_list("last_error", flat=True)
+        .first()
+    )
     return kinds.Prepared(
         to=subscriber.email,
         context={
@@ -475,8 +483,9 @@ def _body(delivery: WebhookDelivery) -> bytes:
         "documentation": settings.LEVQOR_BASE_URL + "/status/subscribe?mode=webhook#webhook-payloads",
     }
     payload = delivery.event.payload
+    # Statuspage's order (the stored JSON may not keep it).
     ordered = {"meta": meta, "page": payload.get("page")}
-    ordered.update({k: v for k, v in payload.items() if k != "page"})
+    ordered.update({k: payload[k] for k in ("incident", "component_update", "component") if k in payload})
     return json.dumps(ordered, separators=(",", ":")).encode()
 
 
