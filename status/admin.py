@@ -449,8 +449,21 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = (SubscriberStateFilter,)
     search_fields = ("email",)
     date_hierarchy = "created_at"
-    readonly_fields = ("email", "created_at", "confirm_sent_at", "confirmed_at", "unsubscribed_at", "emails")
+    readonly_fields = (
+        "email",
+        "chosen_components",
+        "created_at",
+        "confirm_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "emails",
+    )
+    exclude = ("components",)  # the subscriber's own choice, made from their manage link
     actions = ("unsubscribe",)
+
+    @admin.display(description="components")
+    def chosen_components(self, obj):
+        return ", ".join(c.name for c in obj.components.all()) or "All (none chosen)"
 
     def has_add_permission(self, request):
         return False  # only by double opt-in

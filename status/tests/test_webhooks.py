@@ -442,3 +442,36 @@ def test_erasing_a_person_removes_the_webhooks_they_own(customer, staff, receive
     erase = dict(providers.erasers())["status"]
     assert erase(user=customer, actor=staff) == {"status_subscribers": 0, "status_webhook_subscribers": 1}
     assert list(WebhookSubscriber.objects.values_list("email", flat=True)) == ["someone-else@example.test"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_four_workers_remind_of_a_maintenance_once_by_email_and_webhook(staff, components, receiver):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    webhook = add_webhook(receiver.url, staff, components=[components["database"]])
+    confirmed("reader@example.test")
+    now = timezone.now()
+    start = now + timedelta(days=2)
+    maintenance = services.maintenance_create(
+        name="Database upgrade",
+        body="One restart.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        components=[components["database"]],
+        at=now,
+        actor=staff,
+    )
+    mail.outbox.clear()
+    announced = len(receiver.received)
+    at = start - timedelta(minutes=55)
+    assert sorted(_race(lambda: services.maintenance_reminders_send(now=at))) == [0, 0, 0, 1]
+    assert sum(_race(lambda: services.subscribers.notifications_sweep(now=at))) == 0  # the sweeps add nothing
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Maintenance starts in an hour: Database upgrade"]
+    reminders = receiver.received[announced:]
+    assert len(reminders) == 1 and verify(*reminders[0], webhook.secret)
+    incident = json.loads(reminders[0][1])["incident"]
+    assert (incident["id"], incident["status"]) == (maintenance.public_id, "scheduled")
+    assert incident["scheduled_for"] is not None
