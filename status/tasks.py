@@ -26,8 +26,11 @@ def rollup_recent() -> int:
 
 
 def history_prune() -> dict:
-    """Daily: delete history past its retention. Idempotent."""
-    return services.history_prune()
+    """Daily: delete history past its retention (and webhook events sent
+    long ago). Idempotent."""
+    deleted = services.history_prune()
+    deleted["webhook_events"] = services.webhook_events_prune()
+    return deleted
 
 
 def maintenance_advance() -> tuple[int, int]:

@@ -54,6 +54,7 @@ from .subscriptions import subscription_components_set
 from .webhooks import (
     component_changes_publish,
     webhook_deliveries_retry,
+    webhook_events_prune,
     webhook_secret_rotate,
     webhook_subscriber_confirm,
     webhook_subscriber_create,
@@ -88,6 +89,7 @@ __all__ = [
     "component_changes_publish",
     "subscription_components_set",
     "webhook_deliveries_retry",
+    "webhook_events_prune",
     "webhook_secret_rotate",
     "webhook_subscriber_confirm",
     "webhook_subscriber_create",

@@ -1,5 +1,6 @@
 """Incidents and scheduled maintenance: what staff say about the service."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from .subscribers import maintenance_notifications_send, notifications_send
 from .webhooks import component_changes_publish
 
 ComponentStates = Iterable[tuple[Component, str]]
+logger = logging.getLogger(__name__)
 
 
 def _notify_later(update: IncidentUpdate) -> None:
@@ -90,7 +92,15 @@ def _publish_component_changes_later() -> None:
     """Incidents and maintenance change components' evaluated status: tell
     webhook subscribers now rather than at the next snapshot (each change is
     claimed once, whoever publishes it)."""
-    transaction.on_commit(lambda: async_task(component_changes_publish))
+    transaction.on_commit(_component_changes_enqueue)
+
+
+def _component_changes_enqueue() -> None:
+    # Never fails the write that committed: the next snapshot publishes it anyway.
+    try:
+        async_task(component_changes_publish)
+    except Exception:
+        logger.exception("could not enqueue component_changes_publish; the next snapshot will publish")
 
 
 @transaction.atomic

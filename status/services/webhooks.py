@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -592,6 +592,20 @@ def webhook_deliveries_retry(*, now: datetime | None = None) -> int:
     return sum(
         webhook_delivery_send(delivery_id=pk, now=now) for pk in deliveries.deliveries_due(WebhookDelivery, now=now)
     )
+
+
+def webhook_events_prune(*, now: datetime | None = None) -> int:
+    """Daily: delete events (and their deliveries) older than
+    LEVQOR_STATUS_RAW_RETENTION_DAYS once nothing of them is still to be sent.
+    Returns events deleted. Safe to run twice."""
+    now = now or timezone.now()
+    waiting = WebhookDelivery.objects.filter(event=OuterRef("pk")).filter(
+        Q(status__in=(deliveries.Status.PENDING, deliveries.Status.SENDING))
+        | Q(status=deliveries.Status.FAILED, next_attempt_at__isnull=False)
+    )
+    cutoff = now - timedelta(days=settings.LEVQOR_STATUS_RAW_RETENTION_DAYS)
+    old = WebhookEvent.objects.filter(created_at__lt=cutoff).exclude(Exists(waiting))
+    return old.delete()[1].get(WebhookEvent._meta.label, 0)
 
 
 def webhook_subscribers_disabled_count() -> int:

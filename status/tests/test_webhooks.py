@@ -475,3 +475,30 @@ def test_four_workers_remind_of_a_maintenance_once_by_email_and_webhook(staff, c
     incident = json.loads(reminders[0][1])["incident"]
     assert (incident["id"], incident["status"]) == (maintenance.public_id, "scheduled")
     assert incident["scheduled_for"] is not None
+
+
+def test_staff_add_a_webhook_in_admin_and_see_its_secret_once(staff_client, components, receiver):
+    response = staff_client.post(
+        "/admin/status/webhooksubscriber/add/",
+        {"endpoint": receiver.url, "email": "partner@example.test", "components": [components["web"].pk]},
+        follow=True,
+    )
+    webhook = WebhookSubscriber.objects.get()
+    assert webhook.is_active and list(webhook.components.all()) == [components["web"]]
+    assert f"(shown only now; give it to the owner): {webhook.secret}" in response.content.decode()
+    assert (
+        webhook.secret not in staff_client.get(f"/admin/status/webhooksubscriber/{webhook.pk}/change/").content.decode()
+    )
+
+
+def test_old_webhook_events_go_once_nothing_is_left_to_send(
+    staff, components, receiver, django_capture_on_commit_callbacks
+):
+    add_webhook(receiver.url, staff)
+    receiver.answers = [500]
+    open_incident(staff, django_capture_on_commit_callbacks)  # fails once: a retry is due
+    later = timezone.now() + timedelta(days=31)
+    assert services.webhook_events_prune(now=later) == 0  # still to be retried
+    services.webhook_deliveries_retry(now=later)
+    assert services.webhook_events_prune(now=later) == 1
+    assert not WebhookDelivery.objects.exists()
