@@ -601,7 +601,7 @@ class WebhookSubscriberForm(forms.ModelForm):
 
     def clean_endpoint(self):
         endpoint = self.cleaned_data["endpoint"]
-        if problem := services.webhooks.endpoint_problem(endpoint):
+        if problem := services.webhook_subscribers.endpoint_problem(endpoint):
             raise forms.ValidationError(problem)
         return endpoint
 

@@ -12,7 +12,7 @@ class StatusConfig(AppConfig):
     def ready(self) -> None:
         # They import models, which Django loads only after every app's AppConfig.
         from . import receivers, selectors, services
-        from .services import oncall, subscribers, webhooks
+        from .services import oncall, subscribers, webhook_subscribers
 
         # Status's emails go through the one outbox; these hooks fill in the
         # live objects at delivery and drop what no longer holds.
@@ -20,8 +20,8 @@ class StatusConfig(AppConfig):
         kinds.register(subscribers.MAINTENANCE_KIND, prepare=subscribers.maintenance_notice_prepare)
         kinds.register(subscribers.REMINDER_KIND, prepare=subscribers.maintenance_reminder_prepare)
         kinds.register(subscribers.CONFIRM_KIND, prepare=subscribers.confirmation_prepare)
-        kinds.register(webhooks.CONFIRM_KIND, prepare=webhooks.confirmation_prepare)
-        kinds.register(webhooks.DISABLED_KIND, prepare=webhooks.disabled_prepare)
+        kinds.register(webhook_subscribers.CONFIRM_KIND, prepare=webhook_subscribers.confirmation_prepare)
+        kinds.register(webhook_subscribers.DISABLED_KIND, prepare=webhook_subscribers.disabled_prepare)
         kinds.register(oncall.EMAIL_KIND, prepare=oncall.oncall_email_prepare)
         banners.register("status", receivers.status_banners)
         attention.register(

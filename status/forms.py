@@ -1,7 +1,7 @@
 from django import forms
 
 from .services.subscriptions import choosable_components
-from .services.webhooks import endpoint_problem
+from .services.webhook_subscribers import endpoint_problem
 
 ALL, SOME = "all", "some"
 

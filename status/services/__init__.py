@@ -51,10 +51,7 @@ from .subscribers import (
     subscriber_unsubscribe,
 )
 from .subscriptions import subscription_components_set
-from .webhooks import (
-    component_changes_publish,
-    webhook_deliveries_retry,
-    webhook_events_prune,
+from .webhook_subscribers import (
     webhook_secret_rotate,
     webhook_subscriber_confirm,
     webhook_subscriber_create,
@@ -63,6 +60,7 @@ from .webhooks import (
     webhook_subscriber_unsubscribe,
     webhook_subscribers_disabled_count,
 )
+from .webhooks import component_changes_publish, webhook_deliveries_retry, webhook_events_prune
 
 __all__ = [
     "DEFAULT_COMPONENTS",
