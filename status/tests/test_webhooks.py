@@ -228,7 +228,6 @@ def test_a_failed_delivery_is_retried_with_backoff_and_keeps_its_delivery_id(
     open_incident(staff, django_capture_on_commit_callbacks)
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_error) == ("failed", 1, "webhook answered HTTP 500")
-    first_try = delivery.next_attempt_at - timedelta(minutes=1)
     assert services.webhook_deliveries_retry(now=delivery.next_attempt_at - timedelta(seconds=1)) == 0  # not yet
     assert services.webhook_deliveries_retry(now=delivery.next_attempt_at) == 1
     assert services.webhook_deliveries_retry(now=delivery.next_attempt_at + timedelta(hours=1)) == 0
@@ -238,7 +237,6 @@ def test_a_failed_delivery_is_retried_with_backoff_and_keeps_its_delivery_id(
     assert h1["X-Levqor-Delivery"] == h2["X-Levqor-Delivery"] == f"levqor-webhook-{delivery.pk}"
     assert verify(h1, b1, webhook.secret) and verify(h2, b2, webhook.secret)
     assert h1["X-Levqor-Signature"] != h2["X-Levqor-Signature"]  # signed at each attempt's time
-    assert first_try <= timezone.now()
     webhook.refresh_from_db()
     assert (webhook.consecutive_failures, webhook.last_success_at) == (0, delivery.sent_at)
 
