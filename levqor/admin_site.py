@@ -33,6 +33,8 @@ WORK_GROUPS = [
             "status.Alert",
             "status.AlertDelivery",
             "status.Subscriber",
+            "status.WebhookSubscriber",
+            "status.WebhookDelivery",
             "status.Snapshot",
             "status.DailyRollup",
         ],

@@ -112,6 +112,18 @@ JOBS: tuple[Job, ...] = (
         description="Start and complete maintenance windows set to do so automatically.",
     ),
     Job(
+        name="levqor:status.maintenance_reminders",
+        func="status.tasks.maintenance_reminders_send",
+        cron="* * * * *",
+        description="Remind subscribers (email, webhooks) of maintenance starting within the hour, once each.",
+    ),
+    Job(
+        name="levqor:status.webhooks_retry",
+        func="status.tasks.webhook_deliveries_retry",
+        cron="* * * * *",
+        description="POST status webhook deliveries that are due (backoff retries, ones a lost task never sent).",
+    ),
+    Job(
         name="levqor:status.watchdog",
         func="status.tasks.watchdog_run",
         cron="* * * * *",

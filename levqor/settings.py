@@ -461,6 +461,16 @@ LEVQOR_STATUS_PAGE_ID = env.str("LEVQOR_STATUS_PAGE_ID", default="levqorstatus")
 LEVQOR_ONCALL_EMAILS = env_list("LEVQOR_ONCALL_EMAILS", [])
 LEVQOR_ONCALL_WEBHOOK_URL = env_url("LEVQOR_ONCALL_WEBHOOK_URL", schemes={"http", "https"})
 LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS = env_int("LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS", 3, minimum=1)
+# Status webhook subscribers (README "Status subscriptions and webhooks"): each
+# POST waits this long; a delivery is tried this many times with backoff; a
+# subscriber is disabled (and its owner emailed) after this many failed POSTs
+# in a row spanning at least this many hours. Plain-http loopback endpoints
+# (http://127.0.0.1/...) are accepted only when allowed (DEBUG, tests).
+LEVQOR_STATUS_WEBHOOK_TIMEOUT_SECONDS = env_int("LEVQOR_STATUS_WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1)
+LEVQOR_STATUS_WEBHOOK_MAX_ATTEMPTS = env_int("LEVQOR_STATUS_WEBHOOK_MAX_ATTEMPTS", 10, minimum=1)
+LEVQOR_STATUS_WEBHOOK_DISABLE_AFTER_FAILURES = env_int("LEVQOR_STATUS_WEBHOOK_DISABLE_AFTER_FAILURES", 10, minimum=1)
+LEVQOR_STATUS_WEBHOOK_DISABLE_AFTER_HOURS = env_int("LEVQOR_STATUS_WEBHOOK_DISABLE_AFTER_HOURS", 24, minimum=0)
+LEVQOR_STATUS_WEBHOOK_ALLOW_LOOPBACK = env_bool("LEVQOR_STATUS_WEBHOOK_ALLOW_LOOPBACK", DEBUG)
 
 # --- Support (app `support`) -------------------------------------------------------
 

@@ -11,6 +11,8 @@ os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "levqor-test-secret-key-not-for-production")
 os.environ.setdefault("LEVQOR_SSL_REDIRECT", "false")
 os.environ.setdefault("LEVQOR_BASE_URL", "http://testserver")
+# Status webhook tests POST to a real server on 127.0.0.1.
+os.environ.setdefault("LEVQOR_STATUS_WEBHOOK_ALLOW_LOOPBACK", "true")
 
 from .settings import *  # noqa: E402, F403
 from .settings import BASE_DIR, CACHES, DATABASES, Q_CLUSTER  # noqa: E402

@@ -42,6 +42,8 @@ from .models import (
     MaintenanceUpdate,
     Snapshot,
     Subscriber,
+    WebhookDelivery,
+    WebhookSubscriber,
 )
 from .services.subscribers import NOTICE_KINDS
 
@@ -447,8 +449,21 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = (SubscriberStateFilter,)
     search_fields = ("email",)
     date_hierarchy = "created_at"
-    readonly_fields = ("email", "created_at", "confirm_sent_at", "confirmed_at", "unsubscribed_at", "emails")
+    readonly_fields = (
+        "email",
+        "chosen_components",
+        "created_at",
+        "confirm_sent_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "emails",
+    )
+    exclude = ("components",)  # the subscriber's own choice, made from their manage link
     actions = ("unsubscribe",)
+
+    @admin.display(description="components")
+    def chosen_components(self, obj):
+        return ", ".join(c.name for c in obj.components.all()) or "All (none chosen)"
 
     def has_add_permission(self, request):
         return False  # only by double opt-in
@@ -548,3 +563,135 @@ class AlertDeliveryAdmin(ReadOnlyAdmin):
     def retry_now(self, request, queryset):
         count = sum(services.delivery_retry_now(delivery=d, actor=request.user) for d in queryset)
         self.message_user(request, f"{count} failed delivery(ies) retried.")
+
+
+# --- Webhook subscribers (issue 17 item 3) ------------------------------------------
+
+
+class WebhookSubscriberStateFilter(SubsetFilter):
+    title = "state"
+    parameter_name = "state"
+    options = (
+        ("active", "Active"),
+        ("pending", "Awaiting confirmation"),
+        ("disabled", "Disabled after failures"),
+        ("unsubscribed", "Unsubscribed"),
+    )
+
+    def subset(self, request, queryset, value):
+        live = queryset.filter(unsubscribed_at__isnull=True)
+        if value == "active":
+            return live.filter(confirmed_at__isnull=False, disabled_at__isnull=True)
+        if value == "pending":
+            return live.filter(confirmed_at__isnull=True)
+        if value == "disabled":
+            return live.filter(disabled_at__isnull=False)
+        if value == "unsubscribed":
+            return queryset.filter(unsubscribed_at__isnull=False)
+        return queryset
+
+
+class WebhookSubscriberForm(forms.ModelForm):
+    endpoint = forms.URLField(label="Endpoint URL", max_length=500, assume_scheme="https")
+
+    class Meta:
+        model = WebhookSubscriber
+        fields = ("endpoint", "email", "components")
+        widgets = {"components": forms.CheckboxSelectMultiple}
+
+    def clean_endpoint(self):
+        endpoint = self.cleaned_data["endpoint"]
+        if problem := services.webhook_subscribers.endpoint_problem(endpoint):
+            raise forms.ValidationError(problem)
+        return endpoint
+
+
+@admin.register(WebhookSubscriber)
+class WebhookSubscriberAdmin(admin.ModelAdmin):
+    """Webhook subscribers. Staff add one here (active at once; the signing
+    secret is shown once, in the confirmation message); the secret is never
+    shown again. Writes go through services (audited)."""
+
+    form = WebhookSubscriberForm
+    list_display = ("endpoint", "email", "state", "consecutive_failures", "last_success_at", "created_at")
+    list_filter = (WebhookSubscriberStateFilter,)
+    search_fields = ("endpoint", "email")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "public_id",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "disabled_at",
+        "consecutive_failures",
+        "failing_since",
+        "last_success_at",
+    )
+    actions = ("enable_again", "unsubscribe")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return ("endpoint", "email", *self.readonly_fields)
+
+    @admin.display(description="state")
+    def state(self, obj):
+        if obj.unsubscribed_at:
+            return "unsubscribed"
+        if obj.disabled_at:
+            return "disabled"
+        return "active" if obj.confirmed_at else "awaiting confirmation"
+
+    def save_model(self, request, obj, form, change):
+        """Saved by a service in save_related, with its components."""
+
+    def save_related(self, request, form, formsets, change):
+        data = form.cleaned_data
+        if change:
+            services.subscription_components_set(
+                subscriber=form.instance, components=data["components"], actor=request.user
+            )
+            return
+        try:
+            subscriber = services.webhook_subscriber_create(
+                endpoint=data["endpoint"], email=data["email"], components=data["components"], actor=request.user
+            )
+        except ValueError as exc:
+            raise PermissionDenied(str(exc)) from None
+        form.instance.pk = subscriber.pk
+        form.instance._state.adding = False
+        form.instance.refresh_from_db()
+        self.message_user(
+            request,
+            f"Signing secret for {subscriber.endpoint} (shown only now; give it to the owner): {subscriber.secret}",
+            messages.WARNING,
+        )
+
+    @admin.action(description="Enable again")
+    def enable_again(self, request, queryset):
+        count = sum(services.webhook_subscriber_enable(subscriber=s, actor=request.user) for s in queryset)
+        self.message_user(request, f"{count} webhook(s) enabled again.")
+
+    @admin.action(description="Unsubscribe…")
+    def unsubscribe(self, request, queryset):
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Unsubscribe status webhooks",
+            consequence="These endpoints get nothing more; deliveries still waiting are given up.",
+            button="Unsubscribe them",
+            apply=lambda subscriber, data: services.webhook_subscriber_unsubscribe(
+                subscriber=subscriber, actor=request.user
+            ),
+        )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Each status webhook POST: one per (event, subscriber)."""
+
+    list_display = ("event", "subscriber", "status", "attempts", "last_error", "next_attempt_at", "sent_at")
+    list_filter = ("status",)
+    list_select_related = ("event", "subscriber")
+    search_fields = ("event__key", "subscriber__endpoint")

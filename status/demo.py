@@ -29,6 +29,9 @@ from .models import (
     Snapshot,
     State,
     Subscriber,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscriber,
 )
 from .services import oncall, subscribers
 
@@ -74,6 +77,44 @@ def seed(*, admin, stdout) -> None:
         defaults={"confirmed_at": now, "confirm_sent_at": now},
     )
     _notices(subscriber, components, now)
+    _webhooks(components, now)
+
+
+def _webhooks(components: dict[str, Component], now) -> None:
+    """A webhook subscriber for the database only, with one delivered component change."""
+    webhook, created = WebhookSubscriber.objects.get_or_create(
+        endpoint="https://hooks.demo.levqor.local/status",
+        email="status-webhook@demo.levqor.local",
+        defaults={"created_at": now, "confirm_sent_at": now, "confirmed_at": now, "last_success_at": now},
+    )
+    if created:
+        webhook.components.set([components["database"]])
+    event, _ = WebhookEvent.objects.get_or_create(
+        key="demo:component-update",
+        defaults={
+            "kind": "component_update",
+            "created_at": now,
+            "payload": {
+                "page": {
+                    "id": "levqorstatus",
+                    "status_indicator": "none",
+                    "status_description": "All Systems Operational",
+                },
+                "component_update": {
+                    "id": "demo00update",
+                    "old_status": "degraded_performance",
+                    "new_status": "operational",
+                    "component_id": components["database"].public_id,
+                },
+                "component": {"id": components["database"].public_id, "name": "Database", "status": "operational"},
+            },
+        },
+    )
+    WebhookDelivery.objects.get_or_create(
+        event=event,
+        subscriber=webhook,
+        defaults={"created_at": now, "status": WebhookDelivery.Status.SENT, "attempts": 1, "sent_at": now},
+    )
 
 
 def _sent_email(about, *, kind: str, stage: str, template: str, to: str, at) -> None:

@@ -336,6 +336,8 @@ class Maintenance(models.Model):
     auto_complete = models.BooleanField(default=True, help_text="Complete at the window's end.")
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Claimed (conditional UPDATE) by the sweep that sends the one-hour reminder.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     components = models.ManyToManyField(Component, blank=True, limit_choices_to={"is_group": False})
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -379,6 +381,13 @@ class Subscriber(models.Model):
     """An email address that asked for incident notifications (double opt-in)."""
 
     email = models.EmailField(unique=True)
+    components = models.ManyToManyField(
+        Component,
+        blank=True,
+        related_name="subscribers",
+        limit_choices_to={"is_group": False},
+        help_text="The components this person hears about; none chosen means all (including ones added later).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     confirm_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -436,9 +445,10 @@ class Alert(models.Model):
         return self.subject
 
 
-class AlertDelivery(models.Model):
-    """One alert POSTed to the on-call webhook. (On-call emails are outbox
-    emails: `compliance.OutboundEmail`, kind "status.oncall-alert".)"""
+class LeasedDelivery(models.Model):
+    """One POST to an outside webhook, claimed by a conditional UPDATE before
+    it is sent (`claimed_until` is the lease), retried with backoff while
+    `next_attempt_at` is set (status/services/deliveries.py)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -446,8 +456,6 @@ class AlertDelivery(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
-    target = models.CharField(max_length=300)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=200, blank=True)
@@ -456,11 +464,117 @@ class AlertDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        abstract = True
+
+
+class AlertDelivery(LeasedDelivery):
+    """One alert POSTed to the on-call webhook. (On-call emails are outbox
+    emails: `compliance.OutboundEmail`, kind "status.oncall-alert".)"""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    target = models.CharField(max_length=300)
+
+    class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["alert", "target"], name="status_alert_webhook_once")]
 
     def __str__(self) -> str:
         return f"{self.alert} → webhook {self.target}"
+
+
+def webhook_secret() -> str:
+    return "whsec_" + secrets.token_hex(24)
+
+
+class WebhookSubscriber(models.Model):
+    """An endpoint that gets Statuspage-shaped webhooks for incidents,
+    maintenance and component changes. Its owner confirms by email before
+    it receives anything; repeated failures disable it (the owner is told)."""
+
+    public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
+    endpoint = models.URLField(max_length=500)
+    email = models.EmailField(help_text="The owner: confirms the subscription and hears about failures.")
+    components = models.ManyToManyField(
+        Component,
+        blank=True,
+        related_name="webhook_subscribers",
+        limit_choices_to={"is_group": False},
+        help_text="None chosen means all components (including ones added later).",
+    )
+    secret = models.CharField(max_length=64, default=webhook_secret, editable=False)
+    created_at = models.DateTimeField()
+    confirm_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    last_success_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "email"], name="status_webhook_subscriber_once")]
+
+    def __str__(self) -> str:
+        return self.endpoint
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None and self.disabled_at is None
+
+
+class WebhookEvent(models.Model):
+    """One thing webhook subscribers are told (an incident or maintenance
+    update, a maintenance reminder, a component's change), unique by key; its
+    Statuspage payload is fixed when it happens (`meta` is added per delivery)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20)  # "incident" | "component_update"
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class WebhookDelivery(LeasedDelivery):
+    """One event POSTed to one webhook subscriber, once."""
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(WebhookSubscriber, on_delete=models.CASCADE, related_name="deliveries")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscriber"], name="status_webhook_delivery_once"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.subscriber}"
+
+    @property
+    def delivery_id(self) -> str:
+        """Stable across retries: receivers de-duplicate on it."""
+        return f"levqor-webhook-{self.pk}"
+
+
+class ComponentPublication(models.Model):
+    """The status last published to webhook subscribers for one component;
+    a change is claimed by a conditional UPDATE of this row (`changes` counts
+    them and names each event)."""
+
+    component = models.OneToOneField(Component, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    status = models.CharField(max_length=25, choices=ComponentStatus.choices, default=ComponentStatus.OPERATIONAL)
+    changes = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.component_id}: {self.status}"
 
 
 SNAPSHOT_SECONDS = 300

@@ -12,9 +12,12 @@ def heartbeat_beat() -> str:
 
 
 def snapshot_take() -> int | None:
-    """Every 5 minutes: probe and store one snapshot per component. A second
-    run for the same 5-minute bucket does nothing."""
-    return services.snapshot_take()
+    """Every 5 minutes: probe and store one snapshot per component (a second
+    run for the same 5-minute bucket does nothing), then tell webhook
+    subscribers of each component whose status changed (once per change)."""
+    taken = services.snapshot_take()
+    services.component_changes_publish()
+    return taken
 
 
 def rollup_recent() -> int:
@@ -23,8 +26,11 @@ def rollup_recent() -> int:
 
 
 def history_prune() -> dict:
-    """Daily: delete history past its retention. Idempotent."""
-    return services.history_prune()
+    """Daily: delete history past its retention (and webhook events sent
+    long ago). Idempotent."""
+    deleted = services.history_prune()
+    deleted["webhook_events"] = services.webhook_events_prune()
+    return deleted
 
 
 def maintenance_advance() -> tuple[int, int]:
@@ -40,3 +46,15 @@ def watchdog_run() -> dict:
     result = services.watchdog_run(raised_by="watchdog task")
     result["notifications"] = services.notifications_sweep()
     return result
+
+
+def maintenance_reminders_send() -> int:
+    """Every minute: remind subscribers (email and webhooks) of maintenance
+    starting within the hour, once per maintenance and subscriber."""
+    return services.maintenance_reminders_send()
+
+
+def webhook_deliveries_retry() -> int:
+    """Every minute: POST status webhook deliveries that are due (retries
+    after backoff, ones a lost task never sent). Each is claimed once."""
+    return services.webhook_deliveries_retry()

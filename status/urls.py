@@ -10,6 +10,11 @@ urlpatterns = [
     path("status/subscribe", views.subscribe, name="subscribe"),
     path("status/subscribe/confirm/<str:token>", views.subscribe_confirm, name="confirm"),
     path("status/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
+    # Issue 17 item 3 (statussubs): managing subscriptions, webhook subscribers.
+    path("status/subscription/<str:token>", views.manage, name="manage"),
+    path("status/webhooks/confirm/<str:token>", views.webhook_confirm, name="webhook_confirm"),
+    path("status/webhooks/unsubscribe/<str:token>", views.webhook_unsubscribe, name="webhook_unsubscribe"),
+    # End of item 3.
     path("status/feed.rss", feeds.IncidentsRssFeed(), name="feed_rss"),
     path("status/feed.atom", feeds.IncidentsAtomFeed(), name="feed_atom"),
     path("api/status/health", api.StatusHealthApi.as_view(), name="health"),

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from levqor.lib.ratelimit import ratelimit
 
 from . import charts, page_cache, selectors, services
-from .forms import SubscribeForm
-from .models import Incident, Maintenance
+from .forms import ComponentChoiceForm, SubscribeForm, WebhookSubscribeForm
+from .models import Incident, Maintenance, WebhookSubscriber
+from .services import subscriptions
 
 RECENT_DAYS = 14
 
@@ -109,12 +110,26 @@ SUBSCRIBE_LIMIT = 10
 @require_http_methods(["GET", "HEAD", "POST"])
 @ratelimit("status-subscribe", rate=f"{SUBSCRIBE_LIMIT}/1h")
 def subscribe(request):
-    form = SubscribeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.subscriber_subscribe(email=form.cleaned_data["email"])
+    """Email (the default tab) or webhook (`mode=webhook`) subscriptions."""
+    posted = request.POST if request.method == "POST" else None
+    webhook = (request.POST.get("mode") or request.GET.get("mode")) == "webhook"
+    form = (WebhookSubscribeForm if webhook else SubscribeForm)(posted)
+    if posted is not None and form.is_valid():
+        data = form.cleaned_data
+        if webhook:
+            services.webhook_subscriber_subscribe(
+                endpoint=data["endpoint"], email=data["email"], components=data["components"]
+            )
+        else:
+            services.subscriber_subscribe(email=data["email"], components=data["components"])
         # The same answer whether or not the address was known.
-        return render(request, "status/subscribe_sent.html", {"email": form.cleaned_data["email"]})
-    return render(request, "status/subscribe.html", {"form": form}, status=400 if form.errors else 200)
+        return render(request, "status/subscribe_sent.html", {"email": data["email"], "webhook": webhook})
+    return render(
+        request,
+        "status/subscribe.html",
+        {"form": form, "webhook": webhook, "signature_header": services.webhooks.SIGNATURE_HEADER},
+        status=400 if form.errors else 200,
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -137,3 +152,74 @@ def unsubscribe(request, token: str):
     if subscriber is None:
         return render(request, "status/link_invalid.html", status=400)
     return render(request, "status/unsubscribe_done.html", {"subscriber": subscriber})
+
+
+# --- Item 3 (issue 17): managing a subscription, webhook subscribers ------------------
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def manage(request, token: str):
+    """The signed link in every status message: choose components, unsubscribe;
+    for a webhook also re-enable it and make a new signing secret."""
+    subscriber = subscriptions.from_token(token, salt=subscriptions.MANAGE_SALT)
+    if subscriber is None:
+        return render(request, "status/link_invalid.html", status=400)
+    is_webhook = isinstance(subscriber, WebhookSubscriber)
+    if subscriber.unsubscribed_at is not None:
+        return render(request, "status/unsubscribe_done.html", {"subscriber": subscriber, "webhook": is_webhook})
+    action = request.POST.get("action") if request.method == "POST" else None
+    form = ComponentChoiceForm(initial=ComponentChoiceForm.initial_for(subscriber))
+    context = {"subscriber": subscriber, "webhook": is_webhook, "token": token}
+    if action == "unsubscribe":
+        if is_webhook:
+            services.webhook_subscriber_unsubscribe(subscriber=subscriber)
+        else:
+            services.subscriber_remove(subscriber=subscriber, actor=None)
+        subscriber.refresh_from_db()
+        return render(request, "status/unsubscribe_done.html", context)
+    if action == "enable" and is_webhook:
+        context["enabled"] = services.webhook_subscriber_enable(subscriber=subscriber)
+    elif action == "rotate" and is_webhook:
+        context["secret"] = services.webhook_secret_rotate(subscriber=subscriber)
+    elif action == "components":
+        form = ComponentChoiceForm(request.POST)
+        if form.is_valid():
+            services.subscription_components_set(subscriber=subscriber, components=form.cleaned_data["components"])
+            context["saved"] = True
+    elif action is not None:
+        return render(request, "status/link_invalid.html", status=400)
+    context["form"] = form
+    return render(request, "status/manage.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhook_confirm(request, token: str):
+    # GET only shows a button: link scanners in mail systems follow GETs.
+    if request.method != "POST":
+        return render(request, "status/webhook_confirm.html", {"token": token})
+    subscriber, secret = services.webhook_subscriber_confirm(token=token)
+    if subscriber is None:
+        return render(request, "status/link_invalid.html", status=400)
+    return render(
+        request,
+        "status/webhook_confirmed.html",
+        {
+            "subscriber": subscriber,
+            "secret": secret,
+            "manage_url": subscriptions.manage_url(subscriber),
+            "signature_header": services.webhooks.SIGNATURE_HEADER,
+        },
+    )
+
+
+@csrf_exempt  # the signed token authorises it (the webhook's meta.unsubscribe link)
+@require_http_methods(["GET", "HEAD", "POST"])
+def webhook_unsubscribe(request, token: str):
+    subscriber = subscriptions.from_token(token, salt=subscriptions.WEBHOOK_UNSUBSCRIBE_SALT)
+    if not isinstance(subscriber, WebhookSubscriber):
+        return render(request, "status/link_invalid.html", status=400)
+    if request.method != "POST":
+        return render(request, "status/unsubscribe.html", {"subscriber": subscriber, "webhook": True, "token": token})
+    services.webhook_subscriber_unsubscribe(subscriber=subscriber)
+    subscriber.refresh_from_db()
+    return render(request, "status/unsubscribe_done.html", {"subscriber": subscriber, "webhook": True})

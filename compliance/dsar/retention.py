@@ -28,7 +28,7 @@ KINDS = {
     "terms_evidence": "IP address and browser of terms acceptances (the acceptance stays)",
     "unverified_privacy_requests": "privacy-centre requests never verified (verified ones stay as evidence)",
     "sla_attachments": "files attached to SLA credit requests, counted from the decision (the request stays)",
-    "status_unconfirmed_subscribers": "status-page email subscriptions whose confirmation link went unused",
+    "status_unconfirmed_subscribers": "status-page email and webhook subscriptions whose confirmation link went unused",
 }
 
 

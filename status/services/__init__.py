@@ -42,6 +42,7 @@ from .oncall import (
 from .subscribers import (
     emails_sent_to,
     maintenance_notifications_send,
+    maintenance_reminders_send,
     notifications_send,
     notifications_sweep,
     subscriber_confirm,
@@ -49,6 +50,17 @@ from .subscribers import (
     subscriber_subscribe,
     subscriber_unsubscribe,
 )
+from .subscriptions import subscription_components_set
+from .webhook_subscribers import (
+    webhook_secret_rotate,
+    webhook_subscriber_confirm,
+    webhook_subscriber_create,
+    webhook_subscriber_enable,
+    webhook_subscriber_subscribe,
+    webhook_subscriber_unsubscribe,
+    webhook_subscribers_disabled_count,
+)
+from .webhooks import component_changes_publish, webhook_deliveries_retry, webhook_events_prune
 
 __all__ = [
     "DEFAULT_COMPONENTS",
@@ -71,6 +83,18 @@ __all__ = [
     "oncall_emails_retry",
     "watchdog_run",
     "maintenance_notifications_send",
+    "maintenance_reminders_send",
+    "component_changes_publish",
+    "subscription_components_set",
+    "webhook_deliveries_retry",
+    "webhook_events_prune",
+    "webhook_secret_rotate",
+    "webhook_subscriber_confirm",
+    "webhook_subscriber_create",
+    "webhook_subscriber_enable",
+    "webhook_subscriber_subscribe",
+    "webhook_subscriber_unsubscribe",
+    "webhook_subscribers_disabled_count",
     "notifications_sweep",
     "incident_update",
     "maintenance_advance",

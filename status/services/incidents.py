@@ -1,5 +1,6 @@
 """Incidents and scheduled maintenance: what staff say about the service."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -23,8 +24,10 @@ from ..models import (
     MaintenanceUpdate,
 )
 from .subscribers import maintenance_notifications_send, notifications_send
+from .webhooks import component_changes_publish
 
 ComponentStates = Iterable[tuple[Component, str]]
+logger = logging.getLogger(__name__)
 
 
 def _notify_later(update: IncidentUpdate) -> None:
@@ -81,7 +84,23 @@ def _add_update(*, incident: Incident, status: str, body: str, notify: bool, at:
         incident.resolved_at = at
     incident.save(update_fields=["status", "updated_at", "monitoring_at", "resolved_at"])
     transaction.on_commit(cache_keys.forget_incidents)
+    _publish_component_changes_later()
     return update
+
+
+def _publish_component_changes_later() -> None:
+    """Incidents and maintenance change components' evaluated status: tell
+    webhook subscribers now rather than at the next snapshot (each change is
+    claimed once, whoever publishes it)."""
+    transaction.on_commit(_component_changes_enqueue)
+
+
+def _component_changes_enqueue() -> None:
+    # Never fails the write that committed: the next snapshot publishes it anyway.
+    try:
+        async_task(component_changes_publish)
+    except Exception:
+        logger.exception("could not enqueue component_changes_publish; the next snapshot will publish")
 
 
 @transaction.atomic
@@ -190,9 +209,10 @@ def incident_edit(
     return incident
 
 
-# Subscribers are emailed when a maintenance is announced and when it starts
-# (/sla: planned maintenance is announced by email to those who asked).
-NOTIFY_MAINTENANCE = (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS)
+# Subscribers are told when a maintenance is announced, when it starts and
+# when it is completed (/sla: planned maintenance is announced by email to
+# those who asked); the one-hour reminder is subscribers.maintenance_reminders_send.
+NOTIFY_MAINTENANCE = (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED)
 
 
 def _maintenance_update(maintenance: Maintenance, status: str, body: str, at: datetime) -> MaintenanceUpdate:
@@ -248,7 +268,8 @@ def maintenance_edit(*, maintenance: Maintenance, fields: dict, components: Iter
     for name, value in fields.items():
         setattr(maintenance, name, value)
     maintenance.updated_at = timezone.now()
-    maintenance.save()
+    # Only what staff changed: never write back a stale status or reminder claim.
+    maintenance.save(update_fields=[*fields, "updated_at"])
     maintenance.components.set(components)
     audit.record(
         actor=actor, action="status.maintenance.edited", target=maintenance, details={"fields": sorted(fields)}
@@ -293,6 +314,7 @@ def maintenance_set_status(
     _maintenance_update(maintenance, status, body or _DEFAULT_BODY[status], at)
     audit.record(actor=actor, action=f"status.maintenance.{status}", target=maintenance)
     transaction.on_commit(cache_keys.forget_incidents)
+    _publish_component_changes_later()
     return True
 
 

@@ -24,8 +24,6 @@ in "needs attention") and retried with backoff.
 import json
 import logging
 import threading
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -42,6 +40,7 @@ from compliance.outbox.services import email_deliver, email_queue
 
 from .. import selectors, state
 from ..models import Alert, AlertDelivery, AlertState, Component, ComponentStatus, Impact, IncidentStatus, Probe, State
+from . import deliveries
 from .incidents import incident_create
 
 logger = logging.getLogger(__name__)
@@ -49,14 +48,13 @@ logger = logging.getLogger(__name__)
 MONITORING = "monitoring"
 WEB_CHECK_KEY = "status:oncall:web-check"
 WEB_CHECK_SECONDS = 30
-CLAIM_FOR = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 EMAIL_KIND = "status.oncall-alert"
 
 
 def _backoff(attempts: int) -> timedelta:
     """1, 2, 4, ... minutes, at most 30."""
-    return timedelta(minutes=min(30, 2 ** max(0, attempts - 1)))
+    return deliveries.backoff(attempts, cap_minutes=30)
 
 
 def _hhmm(moment: datetime | None) -> str:
@@ -259,53 +257,33 @@ def raise_on_stale_read(*, now: datetime) -> None:
 
 
 def _post_webhook(url: str, text: str) -> None:
-    body = json.dumps({"text": text}).encode()
-    request = urllib.request.Request(  # noqa: S310 - a staff-configured http(s) URL (settings check the scheme)
-        url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "levqor-oncall"}
+    deliveries.post(
+        url,
+        body=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "levqor-oncall"},
+        timeout=settings.LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS,
     )
-    with urllib.request.urlopen(request, timeout=settings.LEVQOR_ONCALL_WEBHOOK_TIMEOUT_SECONDS) as response:  # noqa: S310
-        if not 200 <= response.status < 300:
-            raise urllib.error.HTTPError(url, response.status, "not 2xx", response.headers, None)
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"webhook answered HTTP {exc.code}"
-    if isinstance(exc, (urllib.error.URLError, TimeoutError, OSError)):
-        return f"could not reach the webhook ({type(exc).__name__})"
-    return f"send failed ({type(exc).__name__})"
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> bool:
     """POST one alert to the on-call webhook if it is due. Claimed first (a conditional
     UPDATE), so two senders never both send it. A failure is recorded with
     what happened and retried with backoff, up to MAX_ATTEMPTS. Returns
-    whether it was sent by this call."""
+    whether it was sent by this call. (The lease pattern: services/deliveries.py.)"""
     now = now or timezone.now()
-    retryable = (AlertDelivery.Status.PENDING, AlertDelivery.Status.FAILED)
-    claimed = (
-        AlertDelivery.objects.filter(pk=delivery_id, status__in=retryable)
-        .filter(Q(next_attempt_at__isnull=True, attempts=0) | Q(next_attempt_at__lte=now))
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(status=AlertDelivery.Status.SENDING, claimed_until=now + CLAIM_FOR, attempts=F("attempts") + 1)
-    )
-    if not claimed:
+    if not deliveries.delivery_claim(AlertDelivery, pk=delivery_id, now=now):
         return False
     delivery = AlertDelivery.objects.select_related("alert").get(pk=delivery_id)
     alert = delivery.alert
     try:
         _post_webhook(delivery.target, f"{alert.subject}\n{alert.text}")
     except Exception as exc:
-        error = _error_text(exc)
+        error = deliveries.error_text(exc)
         logger.warning("on-call alert %s to the webhook failed: %s", alert.pk, error)
         retry_at = now + _backoff(delivery.attempts) if delivery.attempts < MAX_ATTEMPTS else None
-        AlertDelivery.objects.filter(pk=delivery_id).update(
-            status=AlertDelivery.Status.FAILED, last_error=error[:200], next_attempt_at=retry_at, claimed_until=None
-        )
+        deliveries.delivery_failed(AlertDelivery, pk=delivery_id, error=error, retry_at=retry_at)
         return False
-    AlertDelivery.objects.filter(pk=delivery_id).update(
-        status=AlertDelivery.Status.SENT, sent_at=now, last_error="", next_attempt_at=None, claimed_until=None
-    )
+    deliveries.delivery_succeeded(AlertDelivery, pk=delivery_id, now=now)
     return True
 
 
@@ -313,16 +291,8 @@ def deliveries_retry(*, now: datetime | None = None) -> int:
     """POST webhook deliveries that are due: failed ones whose backoff has passed,
     and any left pending or claimed by a process that died. Safe to run twice."""
     now = now or timezone.now()
-    due = AlertDelivery.objects.filter(
-        Q(status=AlertDelivery.Status.FAILED, next_attempt_at__lte=now)
-        | Q(status=AlertDelivery.Status.PENDING, attempts=0)
-        | Q(status=AlertDelivery.Status.SENDING, claimed_until__lt=now)
-    ).values_list("pk", flat=True)
-    # A delivery whose sender died while "sending" goes back to failed first.
-    AlertDelivery.objects.filter(status=AlertDelivery.Status.SENDING, claimed_until__lt=now).update(
-        status=AlertDelivery.Status.FAILED, last_error="the sending process stopped", next_attempt_at=now
-    )
-    return sum(delivery_send(delivery_id=pk, now=now) for pk in list(due))
+    due = deliveries.deliveries_due(AlertDelivery, now=now)
+    return sum(delivery_send(delivery_id=pk, now=now) for pk in due)
 
 
 def oncall_emails_retry(*, now: datetime | None = None) -> int:

@@ -1,14 +1,14 @@
-"""Subscribers: double opt-in by email, one-click unsubscribe, and incident
-and maintenance notices, each queued once per subscriber on the one outbox."""
+"""Subscribers: double opt-in by email, one-click unsubscribe, the components
+each chose (none = all), and incident and maintenance notices (announced,
+one-hour reminder, started, completed), each queued once per subscriber on
+the one outbox. The same news goes to webhook subscribers (services/webhooks.py)."""
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Value
+from django.db.models import CharField, Exists, F, OuterRef, Value
 from django.db.models.functions import Cast, Concat
-from django.urls import reverse
 from django.utils import timezone
 
 from compliance import audit
@@ -16,12 +16,14 @@ from compliance.models import OutboundEmail
 from compliance.outbox import kinds
 from compliance.outbox.services import about_key, email_queue, emails_queue_many
 
-from ..models import IncidentUpdate, MaintenanceStatus, MaintenanceUpdate, Subscriber
+from ..models import IncidentUpdate, Maintenance, MaintenanceStatus, MaintenanceUpdate, Subscriber
+from . import subscriptions, webhooks
+from .subscriptions import UNSUBSCRIBE_SALT, unsubscribe_url
 
 CONFIRM_SALT = "status.subscriber.confirm"
-UNSUBSCRIBE_SALT = "status.subscriber.unsubscribe"  # noqa: S105 - a signing salt, not a secret
 CONFIRM_MAX_AGE = timedelta(days=7)
 RESEND_AFTER = timedelta(minutes=10)
+REMINDER_AHEAD = timedelta(hours=1)
 
 
 def confirm_token(subscriber: Subscriber) -> str:
@@ -40,15 +42,13 @@ def _from_token(token: str, *, salt: str, max_age: timedelta | None) -> Subscrib
     return Subscriber.objects.filter(pk=data.get("s"), email=data.get("e")).first()
 
 
-def unsubscribe_url(subscriber: Subscriber) -> str:
-    return settings.LEVQOR_BASE_URL + reverse("status:unsubscribe", args=[unsubscribe_token(subscriber)])
-
-
 @transaction.atomic
-def subscriber_subscribe(*, email: str, now=None) -> Subscriber:
-    """Ask for incident emails: queues a confirmation link (sent after
-    commit, by the outbox). Says nothing new to an address that is already subscribed,
-    and sends at most one confirmation per address every 10 minutes."""
+def subscriber_subscribe(*, email: str, components=None, now=None) -> Subscriber:
+    """Ask for incident emails about `components` (None or empty: all):
+    queues a confirmation link (sent after commit, by the outbox). Says
+    nothing new to an address that is already subscribed (its choice is
+    changed only from its own manage link), and sends at most one
+    confirmation per address every 10 minutes."""
     now = now or timezone.now()
     email = email.strip().lower()
     subscriber, _ = Subscriber.objects.get_or_create(email=email)
@@ -62,6 +62,7 @@ def subscriber_subscribe(*, email: str, now=None) -> Subscriber:
         subscriber.confirmed_at = subscriber.unsubscribed_at = None
     subscriber.confirm_sent_at = now
     subscriber.save(update_fields=["confirm_sent_at", "confirmed_at", "unsubscribed_at"])
+    subscriber.components.set(list(components or []))
     _confirmation_queue(subscriber)
     return subscriber
 
@@ -116,8 +117,9 @@ def subscriber_remove(*, subscriber: Subscriber, actor) -> bool:
 
 INCIDENT_KIND = "status.incident-update"
 MAINTENANCE_KIND = "status.maintenance"
+REMINDER_KIND = "status.maintenance-reminder"
 CONFIRM_KIND = "status.subscribe-confirm"
-NOTICE_KINDS = (INCIDENT_KIND, MAINTENANCE_KIND)
+NOTICE_KINDS = (INCIDENT_KIND, MAINTENANCE_KIND, REMINDER_KIND)
 TAGS = ["status"]
 
 
@@ -132,8 +134,7 @@ def confirm_stage(subscriber: Subscriber) -> str:
     return subscriber.confirm_sent_at.isoformat()
 
 
-def _url(name: str, *args) -> str:
-    return settings.LEVQOR_BASE_URL + reverse(name, args=args)
+_url = subscriptions.url
 
 
 def _confirmation_queue(subscriber: Subscriber) -> None:
@@ -167,11 +168,17 @@ def confirmation_prepare(email, *, resend: bool) -> kinds.Prepared:
     )
 
 
-def _recipients(created_at):
-    """Who is sent a notice: confirmed before it was posted, not unsubscribed."""
-    return Subscriber.objects.filter(
-        confirmed_at__isnull=False, confirmed_at__lte=created_at, unsubscribed_at__isnull=True
-    ).order_by("pk")
+def _recipients(created_at, component_ids=()):
+    """Who is sent a notice: confirmed before it was posted, not
+    unsubscribed, and wanting news of its components (all, or one of them;
+    a notice naming no component goes to everyone)."""
+    return (
+        Subscriber.objects.filter(
+            confirmed_at__isnull=False, confirmed_at__lte=created_at, unsubscribed_at__isnull=True
+        )
+        .filter(subscriptions.wants(Subscriber, component_ids))
+        .order_by("pk")
+    )
 
 
 def _batch_lists(subscribers, size: int = 500):
@@ -184,10 +191,10 @@ def _batch_lists(subscribers, size: int = 500):
         last = batch[-1].pk
 
 
-def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
-    """Queue one email of `kind` about `about` to each recipient who has none
-    yet (a re-run skips them in the query, on the outbox's unique index).
-    Returns how many were queued."""
+def _fan_out(*, kind: str, about, template: str, context: dict, since, component_ids) -> int:
+    """Queue one email of `kind` about `about` to each recipient (confirmed
+    by `since`, wanting `component_ids`) who has none yet (a re-run skips
+    them in the query, on the outbox's unique index). Returns how many were queued."""
     about_type, about_id = about_key(about)
     queued_before = OutboundEmail.objects.filter(
         kind=kind,
@@ -195,7 +202,7 @@ def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
         about_id=about_id,
         stage=Concat(Value("subscriber-"), Cast(OuterRef("pk"), CharField())),
     )
-    pending = _recipients(about.created_at).exclude(Exists(queued_before))
+    pending = _recipients(since, component_ids).exclude(Exists(queued_before))
     queued = 0
     for batch in _batch_lists(pending):
         emails = []
@@ -207,6 +214,7 @@ def _fan_out(*, kind: str, about, template: str, context: dict) -> int:
                     "stage": notice_stage(subscriber.pk),
                     "template": template,
                     "to": subscriber.email,
+                    # The manage link is made at delivery (the prepare hooks): not stored.
                     "context": {**context, "unsubscribe_url": link},
                     # Service notices the person asked for (double opt-in), each
                     # with its own one-click unsubscribe: not marketing.
@@ -229,31 +237,91 @@ def notifications_send(*, update_id: int) -> int:
     update = IncidentUpdate.objects.select_related("incident").filter(pk=update_id).first()
     if update is None or not update.deliver_notifications or update.incident.draft:
         return 0
-    return _fan_out(
+    queued = _fan_out(
         kind=INCIDENT_KIND,
         about=update,
         template="status-incident-update",
         context={"incident_url": _url("status:incident", update.incident.public_id)},
+        since=update.created_at,
+        component_ids=_incident_components(update.incident),
     )
+    webhooks.incident_update_publish(update=update)
+    return queued
+
+
+def _incident_components(incident) -> list[int]:
+    return list(incident.affected.values_list("component_id", flat=True))
 
 
 def maintenance_notifications_send(*, update_id: int) -> int:
-    """Queue a maintenance notice (announced, or started) to every
-    subscriber confirmed when it was posted; each queued once, as above."""
+    """Queue a maintenance notice (announced, started or completed) to every
+    subscriber confirmed when it was posted who wants its components; each
+    queued once, as above. Webhook subscribers get it too."""
     update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=update_id).first()
     if update is None or not update.deliver_notifications:
         return 0
-    return _fan_out(
+    queued = _fan_out(
         kind=MAINTENANCE_KIND,
         about=update,
         template="status-maintenance",
         context={"maintenance_url": _url("status:incident", update.maintenance.public_id)},
+        since=update.created_at,
+        component_ids=_maintenance_components(update.maintenance),
     )
+    webhooks.maintenance_update_publish(update=update)
+    return queued
 
 
-def _subscriber_still_wants(email, created_at) -> Subscriber:
+def _maintenance_components(maintenance: Maintenance) -> list[int]:
+    return list(maintenance.components.values_list("pk", flat=True))
+
+
+def maintenance_reminder_send(*, maintenance_id: int) -> int:
+    """Queue a claimed maintenance's one-hour reminder (email and webhooks),
+    once per subscriber. Safe to run again (the sweep re-runs it)."""
+    maintenance = Maintenance.objects.filter(pk=maintenance_id, reminded_at__isnull=False).first()
+    if maintenance is None or maintenance.status != MaintenanceStatus.SCHEDULED:
+        return 0
+    queued = _fan_out(
+        kind=REMINDER_KIND,
+        about=maintenance,
+        template="status-maintenance",
+        context={"maintenance_url": _url("status:incident", maintenance.public_id)},
+        since=maintenance.reminded_at,
+        component_ids=_maintenance_components(maintenance),
+    )
+    webhooks.maintenance_reminder_publish(maintenance=maintenance)
+    return queued
+
+
+def maintenance_reminders_send(*, now=None) -> int:
+    """Every minute: claim each scheduled maintenance starting within the
+    hour that was not reminded (a conditional UPDATE, so two workers remind
+    once) and queue its reminder. A maintenance announced less than an hour
+    ahead gets none (the announcement was the reminder). Returns how many
+    maintenances this call reminded."""
+    now = now or timezone.now()
+    due = list(
+        Maintenance.objects.filter(
+            status=MaintenanceStatus.SCHEDULED,
+            reminded_at__isnull=True,
+            scheduled_for__gt=now,
+            scheduled_for__lte=now + REMINDER_AHEAD,
+            created_at__lte=F("scheduled_for") - REMINDER_AHEAD,
+        ).values_list("pk", flat=True)
+    )
+    reminded = 0
+    for pk in due:
+        if Maintenance.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+            reminded += 1
+            maintenance_reminder_send(maintenance_id=pk)
+    return reminded
+
+
+def _subscriber_still_wants(email, created_at, component_ids=()) -> Subscriber:
     subscriber_id = email.stage.removeprefix("subscriber-")
-    subscriber = _recipients(created_at).filter(pk=subscriber_id).first() if subscriber_id.isdigit() else None
+    recipients = _recipients(created_at, component_ids)
+    subscriber = recipients.filter(pk=subscriber_id).first() if subscriber_id.isdigit() else None
     if subscriber is None:
         raise kinds.Drop("the subscriber unsubscribed or was removed")
     return subscriber
@@ -265,8 +333,11 @@ def incident_notice_prepare(email, *, resend: bool) -> kinds.Prepared:
     update = IncidentUpdate.objects.select_related("incident").filter(pk=email.about_id).first()
     if update is None:
         raise kinds.Drop("the incident update was deleted")
-    subscriber = _subscriber_still_wants(email, update.created_at)
-    return kinds.Prepared(to=subscriber.email, context={"incident": update.incident, "update": update})
+    subscriber = _subscriber_still_wants(email, update.created_at, _incident_components(update.incident))
+    return kinds.Prepared(
+        to=subscriber.email,
+        context={"incident": update.incident, "update": update, "manage_url": subscriptions.manage_url(subscriber)},
+    )
 
 
 def maintenance_notice_prepare(email, *, resend: bool) -> kinds.Prepared:
@@ -274,15 +345,45 @@ def maintenance_notice_prepare(email, *, resend: bool) -> kinds.Prepared:
     update = MaintenanceUpdate.objects.select_related("maintenance").filter(pk=email.about_id).first()
     if update is None:
         raise kinds.Drop("the maintenance notice was deleted")
-    subscriber = _subscriber_still_wants(email, update.created_at)
     maintenance = update.maintenance
+    subscriber = _subscriber_still_wants(email, update.created_at, _maintenance_components(maintenance))
     return kinds.Prepared(
         to=subscriber.email,
         context={
             "maintenance": maintenance,
             "update": update,
-            "started": update.status == MaintenanceStatus.IN_PROGRESS,
+            "stage": MAINTENANCE_STAGE.get(update.status, "scheduled"),
             "components": list(maintenance.components.all()),
+            "manage_url": subscriptions.manage_url(subscriber),
+        },
+    )
+
+
+# The maintenance email's wording for each notice (templates/emails/status-maintenance).
+MAINTENANCE_STAGE = {
+    MaintenanceStatus.SCHEDULED: "scheduled",
+    MaintenanceStatus.IN_PROGRESS: "started",
+    MaintenanceStatus.COMPLETED: "completed",
+}
+
+
+def maintenance_reminder_prepare(email, *, resend: bool) -> kinds.Prepared:
+    """Outbox hook: the reminder, live; dropped if the maintenance started
+    or was completed meanwhile."""
+    maintenance = Maintenance.objects.filter(pk=email.about_id).first()
+    if maintenance is None:
+        raise kinds.Drop("the maintenance was deleted")
+    if maintenance.status != MaintenanceStatus.SCHEDULED:
+        raise kinds.Drop("the maintenance is no longer scheduled")
+    subscriber = _subscriber_still_wants(email, maintenance.reminded_at, _maintenance_components(maintenance))
+    return kinds.Prepared(
+        to=subscriber.email,
+        context={
+            "maintenance": maintenance,
+            "update": None,
+            "stage": "reminder",
+            "components": list(maintenance.components.all()),
+            "manage_url": subscriptions.manage_url(subscriber),
         },
     )
 
@@ -301,6 +402,8 @@ def notifications_sweep(*, now=None, within: timedelta = timedelta(hours=6)) -> 
         "pk", flat=True
     ):
         queued += maintenance_notifications_send(update_id=pk)
+    for pk in Maintenance.objects.filter(reminded_at__gte=now - within).values_list("pk", flat=True):
+        queued += maintenance_reminder_send(maintenance_id=pk)
     return queued
 
 

@@ -242,13 +242,13 @@ def test_it_limits_sign_ups_per_client_address(client, django_capture_on_commit_
     assert len(mail.outbox) == SUBSCRIBE_LIMIT
 
 
-def test_it_emails_scheduled_maintenance_when_announced_and_when_it_starts_once_each(
+def test_maintenance_is_announced_reminded_an_hour_before_started_and_completed_once_each(
     subscribed, staff, components, django_capture_on_commit_callbacks
 ):
     now = timezone.now()
     start, end = now + timedelta(days=3), now + timedelta(days=3, hours=1)
     with django_capture_on_commit_callbacks(execute=True):
-        maintenance = services.maintenance_create(
+        services.maintenance_create(
             name="Database upgrade",
             body="The database restarts once.",
             scheduled_for=start,
@@ -260,19 +260,48 @@ def test_it_emails_scheduled_maintenance_when_announced_and_when_it_starts_once_
     assert [m.subject for m in mail.outbox] == ["[Levqor status] Scheduled maintenance: Database upgrade"]
     assert "Affects: Database" in mail.outbox[0].body and "restarts once" in mail.outbox[0].body
     assert mail.outbox[0].to == ["reader@example.test"]
+    assert "/status/subscription/" in mail.outbox[0].body  # the manage link
+
+    # The reminder sweep: nothing earlier than an hour before, then once.
+    assert services.maintenance_reminders_send(now=start - timedelta(hours=1, minutes=1)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.maintenance_reminders_send(now=start - timedelta(minutes=59)) == 1
+        assert services.maintenance_reminders_send(now=start - timedelta(minutes=58)) == 0
+    assert services.notifications_sweep(now=start - timedelta(minutes=58)) == 0  # nothing sent twice
+    assert mail.outbox[1].subject == "[Levqor status] Maintenance starts in an hour: Database upgrade"
+    assert "restarts once" in mail.outbox[1].body
 
     with django_capture_on_commit_callbacks(execute=True):
         assert services.maintenance_advance(now=start) == (1, 0)
         assert services.maintenance_advance(now=start) == (0, 0)
     assert services.notifications_sweep(now=start) == 0  # nothing sent twice
-    assert [m.subject for m in mail.outbox][1:] == ["[Levqor status] Maintenance started: Database upgrade"]
+    assert mail.outbox[2].subject == "[Levqor status] Maintenance started: Database upgrade"
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.maintenance_advance(now=end)
-    assert len(mail.outbox) == 2
-    sent = notices(kind="status.maintenance", status="sent")
-    notified = maintenance.updates.filter(status__in=["scheduled", "in_progress"]).values_list("pk", flat=True)
-    assert set(sent.values_list("about_id", flat=True)) == {str(pk) for pk in notified}
+        assert services.maintenance_advance(now=end) == (0, 1)
+        assert services.maintenance_advance(now=end) == (0, 0)
+    assert services.notifications_sweep(now=end) == 0
+    assert [m.subject for m in mail.outbox][3:] == ["[Levqor status] Maintenance completed: Database upgrade"]
+    assert all(m.to == ["reader@example.test"] for m in mail.outbox)
+    sent = OutboundEmail.objects.filter(kind__in=["status.maintenance", "status.maintenance-reminder"], status="sent")
+    assert sent.count() == 4
+
+
+def test_a_maintenance_announced_less_than_an_hour_ahead_gets_no_separate_reminder(
+    subscribed, staff, components, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.maintenance_create(
+            name="Quick fix",
+            body="A short restart.",
+            scheduled_for=now + timedelta(minutes=30),
+            scheduled_until=now + timedelta(minutes=40),
+            at=now,
+            actor=staff,
+        )
+        assert services.maintenance_reminders_send(now=now + timedelta(minutes=1)) == 0
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Scheduled maintenance: Quick fix"]
 
 
 def test_staff_retry_a_status_email_whose_retries_ran_out_from_the_outbox(

@@ -16,6 +16,7 @@ PUBLIC_PAGES = [
     "/api-docs",
     "/status",
     "/status/subscribe",
+    "/status/subscribe?mode=webhook",
     "/sla",
     "/business-continuity",
     "/emergency-contacts",

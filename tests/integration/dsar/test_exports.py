@@ -336,7 +336,9 @@ def test_it_requeues_a_build_the_queue_lost(customer, django_capture_on_commit_c
 def test_it_exports_support_records_and_status_subscription_but_not_internal_notes(
     customer, staff, django_capture_on_commit_callbacks
 ):
-    from status.models import Subscriber
+    from django.utils import timezone
+
+    from status.models import Subscriber, WebhookSubscriber
     from support.models import Dispute, DisputeMessage
 
     dispute = Dispute.objects.create(
@@ -349,6 +351,9 @@ def test_it_exports_support_records_and_status_subscription_but_not_internal_not
     DisputeMessage.objects.create(dispute=dispute, kind=DisputeMessage.Kind.INTERNAL, body="staff-only-remark")
     DisputeMessage.objects.create(dispute=dispute, kind=DisputeMessage.Kind.REPLY, body="We are refunding one.")
     Subscriber.objects.create(email=customer.email)
+    webhook = WebhookSubscriber.objects.create(
+        endpoint="https://hooks.example.test/status", email=customer.email, created_at=timezone.now()
+    )
 
     export = request_and_build(customer, capture=django_capture_on_commit_callbacks)
     archive = open_zip(export)
@@ -358,7 +363,10 @@ def test_it_exports_support_records_and_status_subscription_but_not_internal_not
     assert filed["subject"] == "Double charge" and filed["description"] == "I was charged twice in October."
     assert [r["body"] for r in filed["replies"]] == ["We are refunding one."]
     assert "staff-only-remark" not in archive.read("support.json").decode()
-    assert rows(archive, "status.json")[0]["email"] == customer.email
+    subscription, owned = rows(archive, "status.json")
+    assert subscription["email"] == customer.email and subscription["components"] == "all"
+    assert (owned["kind"], owned["endpoint"], owned["owner_email"]) == ("webhook", webhook.endpoint, customer.email)
+    assert webhook.secret not in archive.read("status.json").decode()
 
 
 def test_the_page_shows_progress_and_refreshes_itself_only_while_an_export_builds(
