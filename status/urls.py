@@ -10,6 +10,12 @@ urlpatterns = [
     path("status/subscribe", views.subscribe, name="subscribe"),
     path("status/subscribe/confirm/<str:token>", views.subscribe_confirm, name="confirm"),
     path("status/unsubscribe/<str:token>", views.unsubscribe, name="unsubscribe"),
+    # Issue 17 item 2: the history of every incident and maintenance, monthly uptime.
+    path("status/history", views.history, name="history"),
+    # Issue 17 item 5: badges and the embed (cookieless, cacheable; the embed may be framed).
+    path("status/badge.svg", views.badge, name="badge"),
+    path("status/badge/<str:key>.svg", views.component_badge, name="component_badge"),
+    path("status/embed", views.embed, name="embed"),
     path("status/feed.rss", feeds.IncidentsRssFeed(), name="feed_rss"),
     path("status/feed.atom", feeds.IncidentsAtomFeed(), name="feed_atom"),
     path("api/status/health", api.StatusHealthApi.as_view(), name="health"),
