@@ -101,7 +101,8 @@ def test_the_history_reads_and_pages_at_phone_width_and_passes_the_accessibility
     tables = page.locator("table.uptime-months").count()
     cells = page.locator("table.uptime-months td.uptime-cell").count()
     table_scrolls = page.evaluate(
-        "() => { const r = document.querySelector('.monthly-uptime .table-scroll'); return r.scrollWidth > r.clientWidth; }"
+        "() => { const r = document.querySelector('.monthly-uptime .table-scroll');"
+        " return r.scrollWidth > r.clientWidth; }"
     )
     heading = page.get_by_role("heading", level=1).inner_text()
     months_first = page.locator("section.history-month h2").all_inner_texts()
@@ -127,7 +128,8 @@ def test_another_site_can_frame_the_embed_but_not_the_status_page(live_server, b
 
     services.components_ensure()
     html = (
-        f'<!doctype html><title>A customer site</title><iframe id="embed" src="{live_server.url}/status/embed"></iframe>'
+        "<!doctype html><title>A customer site</title>"
+        f'<iframe id="embed" src="{live_server.url}/status/embed"></iframe>'
         f'<iframe id="page" src="{live_server.url}/status"></iframe>'
     ).encode()
 
