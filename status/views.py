@@ -176,6 +176,7 @@ def _render_history(request, number: int) -> HttpResponse:
     context = {
         "page": page,
         "uptime": _uptime_table(now=now) if number == 1 else None,
+        "per_page": selectors.HISTORY_MONTHS_PER_PAGE,
         "time_zone": settings.TIME_ZONE,
         "canonical": settings.LEVQOR_BASE_URL + reverse("status:history") + (f"?page={number}" if number > 1 else ""),
     }
