@@ -34,9 +34,9 @@ def _prepare() -> dict:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from status import charts, selectors, services
+    from status import cache_keys, charts, selectors, services
     from status.models import Component, Snapshot, State
-    from status.views import status_page_context
+    from status.views import _uptime_table, status_page_context
 
     settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
     call_command("migrate", run_syncdb=True, verbosity=0)
@@ -86,6 +86,13 @@ def _prepare() -> dict:
             samples.append(time.perf_counter() - t)
         return sorted(samples)[len(samples) // 2] * 1000
 
+    def history_first_page() -> None:
+        # What /status/history reads uncached: the page's months and the
+        # 12-month uptime table (one aggregate over the daily rollups).
+        selectors.history_page(number=1)
+        cache_keys.forget_results()  # the table is kept under the status generation: measure the build
+        _uptime_table(now=timezone.now())
+
     html = render_bars()
     assert html.count('<rect class="bar"') == 7 * 90  # noqa: S101 - a bench sanity check
     return {
@@ -94,6 +101,7 @@ def _prepare() -> dict:
         "rollup_s": rolled,
         "bars_ms": timed(render_bars),
         "context_ms": timed(lambda: status_page_context(), runs=10),
+        "history_ms": timed(history_first_page, runs=10),
     }
 
 
@@ -117,9 +125,10 @@ def run(ctx) -> bool:
     print(
         f"status    90-day bars for 7 components from one year of 5-minute snapshots "
         f"({figures['snapshots']:,} rows, rolled up in {figures['rollup_s']:.1f} s): "
-        f"{figures['bars_ms']:.1f} ms median (goal < 100 ms); whole /status context {figures['context_ms']:.1f} ms"
+        f"{figures['bars_ms']:.1f} ms median (goal < 100 ms); whole /status context {figures['context_ms']:.1f} ms; "
+        f"/status/history's months and 12-month uptime table {figures['history_ms']:.1f} ms (goal < 100 ms)"
     )
-    return figures["bars_ms"] >= 100
+    return figures["bars_ms"] >= 100 or figures["history_ms"] >= 100
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["prepare"]:

@@ -27,6 +27,11 @@ EXEMPT_PREFIXES = (
     "/admin/",
     "/-/",
     "/favicon.ico",
+    # Status badges and the embed: public documents for other sites, the
+    # same for everyone; exempt before the user is read, so they never vary
+    # by cookie (shared caches keep them) and never redirect an <img>.
+    "/status/badge",
+    "/status/embed",
 )
 
 
@@ -38,13 +43,10 @@ class TermsGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path.startswith(EXEMPT_PREFIXES):  # first: reading the user reads the session
+            return self.get_response(request)
         user = getattr(request, "user", None)
-        if (
-            user is not None
-            and user.is_authenticated
-            and not request.path.startswith(EXEMPT_PREFIXES)
-            and terms.terms_must_accept(user=user)
-        ):
+        if user is not None and user.is_authenticated and terms.terms_must_accept(user=user):
             target = reverse("compliance:terms_accept")
             if request.method == "GET":
                 target += "?" + urlencode({"next": without_secrets(request.get_full_path())})

@@ -251,7 +251,8 @@ class Incident(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["status"])]
+        # started_at: /status/history reads incidents a few months at a time.
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["started_at"], name="status_incident_started")]
 
     def __str__(self) -> str:
         return self.name
@@ -344,6 +345,7 @@ class Maintenance(models.Model):
 
     class Meta:
         ordering = ["-scheduled_for"]
+        indexes = [models.Index(fields=["scheduled_for"], name="status_maint_scheduled")]  # /status/history
         constraints = [
             models.CheckConstraint(
                 condition=Q(scheduled_until__gt=models.F("scheduled_for")), name="status_maintenance_window"

@@ -17,7 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Max, Min, Prefetch, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from . import cache_keys, state
@@ -385,3 +386,142 @@ def hourly_series(*, component_ids: list[int], end: datetime, hours: int) -> dic
         found[(cid, hour.astimezone(UTC))] = HourPoint(hour, uptime, latency)
     span = [first + timedelta(hours=n) for n in range(hours)]
     return {cid: [found.get((cid, h)) or HourPoint(h, None, None) for h in span] for cid in component_ids}
+
+
+# --- History: every published incident and maintenance, by month -------------
+
+HISTORY_MONTHS_PER_PAGE = 3
+
+
+def month_add(month: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `month`'s."""
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _months_between(newest: date, oldest: date) -> int:
+    return (newest.year - oldest.year) * 12 + newest.month - oldest.month + 1
+
+
+@dataclass(frozen=True)
+class HistoryMonth:
+    month: date  # its first day, in the page's time zone (settings.TIME_ZONE)
+    items: list  # Incident and Maintenance objects, newest first
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    number: int  # 1 is the newest
+    count: int
+    months: list[HistoryMonth]
+
+    @property
+    def has_newer(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_older(self) -> bool:
+        return self.number < self.count
+
+
+def _local_month(moment: datetime) -> date:
+    local = timezone.localtime(moment)
+    return date(local.year, local.month, 1)
+
+
+def _month_start(month: date) -> datetime:
+    return timezone.make_aware(datetime(month.year, month.month, 1))
+
+
+def history_span(*, now: datetime | None = None) -> tuple[date, date]:
+    """(newest, oldest) month the history covers: from the month of the first
+    published incident or maintenance ever (or this month) to this month (or
+    the month of the latest maintenance scheduled, if later). Two aggregate
+    queries; drafts never count."""
+    now = now or timezone.now()
+    incidents = Incident.objects.filter(draft=False).aggregate(first=Min("started_at"), last=Max("started_at"))
+    maintenances = Maintenance.objects.aggregate(first=Min("scheduled_for"), last=Max("scheduled_for"))
+    stamps = [now, *(v for v in (*incidents.values(), *maintenances.values()) if v is not None)]
+    return max(_local_month(s) for s in stamps), min(_local_month(s) for s in stamps)
+
+
+def history_page_count(*, now: datetime | None = None, per_page: int = HISTORY_MONTHS_PER_PAGE) -> int:
+    newest, oldest = history_span(now=now)
+    return -(-_months_between(newest, oldest) // per_page)
+
+
+def history_page(
+    *, number: int, now: datetime | None = None, per_page: int = HISTORY_MONTHS_PER_PAGE
+) -> HistoryPage | None:
+    """Page `number` (1 = newest) of the history: `per_page` months, newest
+    first, each with its published incidents (by start) and maintenances (by
+    scheduled start). None when there is no such page."""
+    newest, oldest = history_span(now=now)
+    count = -(-_months_between(newest, oldest) // per_page)
+    if not 1 <= number <= count:
+        return None
+    first = month_add(newest, -(number - 1) * per_page)  # the page's newest month
+    last = max(month_add(first, -(per_page - 1)), oldest)  # and its oldest
+    start, end = _month_start(last), _month_start(month_add(first, 1))
+    incidents = (
+        Incident.objects.filter(draft=False, started_at__gte=start, started_at__lt=end)
+        .prefetch_related(
+            Prefetch(
+                "affected",
+                queryset=IncidentComponent.objects.filter(component__hidden=False).select_related("component"),
+            )
+        )
+        .order_by("-started_at", "-id")
+    )
+    maintenances = (
+        Maintenance.objects.filter(scheduled_for__gte=start, scheduled_for__lt=end)
+        .prefetch_related(Prefetch("components", queryset=Component.objects.filter(hidden=False)))
+        .order_by("-scheduled_for", "-id")
+    )
+    by_month: dict[date, list] = {}
+    for incident in incidents:
+        by_month.setdefault(_local_month(incident.started_at), []).append((incident.started_at, incident))
+    for maintenance in maintenances:
+        by_month.setdefault(_local_month(maintenance.scheduled_for), []).append(
+            (maintenance.scheduled_for, maintenance)
+        )
+    months = []
+    month = first
+    while month >= last:
+        found = sorted(by_month.get(month, []), key=lambda pair: pair[0], reverse=True)
+        months.append(HistoryMonth(month, [item for _, item in found]))
+        month = month_add(month, -1)
+    return HistoryPage(number=number, count=count, months=months)
+
+
+def uptime_by_month(*, component_ids: list[int], last_day: date, months: int = 12) -> dict[int, list[Day]]:
+    """Per component, one entry per UTC month (its first day; oldest first)
+    for the `months` months up to and including `last_day`'s, summed from
+    the daily rollups in one aggregate query (`months × components` rows).
+
+    The same measure as the 90-day bars: probe-observed time, where a
+    snapshot taken under maintenance that names the component and was
+    announced 48 hours ahead (/sla, `status.sla`) is outside both observed
+    and available time; any other maintenance counts like any outage."""
+    first = month_add(last_day.replace(day=1), -(months - 1))
+    rows = (
+        DailyRollup.objects.filter(component_id__in=component_ids, day__gte=first, day__lte=last_day)
+        .annotate(month=TruncMonth("day"))
+        .values("component_id", "month")
+        .annotate(
+            observed=Sum("observed_seconds"),
+            available=Sum("available_seconds"),
+            down=Sum("downtime_seconds"),
+            maintenance=Sum("maintenance_seconds"),
+        )
+        .order_by()
+    )
+    found: dict[tuple[int, date], Day] = {}
+    for row in rows:
+        month = row["month"]
+        month = date(month.year, month.month, 1)
+        found[(row["component_id"], month)] = Day(
+            month, row["observed"] or 0, row["available"] or 0, row["down"] or 0, row["maintenance"] or 0
+        )
+    span = [month_add(first, n) for n in range(months)]
+    return {cid: [found.get((cid, m)) or Day(m) for m in span] for cid in component_ids}

@@ -15,6 +15,12 @@ urlpatterns = [
     path("status/webhooks/confirm/<str:token>", views.webhook_confirm, name="webhook_confirm"),
     path("status/webhooks/unsubscribe/<str:token>", views.webhook_unsubscribe, name="webhook_unsubscribe"),
     # End of item 3.
+    # Issue 17 item 2: the history of every incident and maintenance, monthly uptime.
+    path("status/history", views.history, name="history"),
+    # Issue 17 item 5: badges and the embed (cookieless, cacheable; the embed may be framed).
+    path("status/badge.svg", views.badge, name="badge"),
+    path("status/badge/<str:key>.svg", views.component_badge, name="component_badge"),
+    path("status/embed", views.embed, name="embed"),
     path("status/feed.rss", feeds.IncidentsRssFeed(), name="feed_rss"),
     path("status/feed.atom", feeds.IncidentsAtomFeed(), name="feed_atom"),
     path("api/status/health", api.StatusHealthApi.as_view(), name="health"),

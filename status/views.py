@@ -1,20 +1,27 @@
-"""The public /status page, incident pages and subscription pages. Thin:
-selectors for reads, services for writes."""
+"""The public /status page, incident pages, the history, badges, the embed
+and subscription pages. Thin: selectors for reads, services for writes."""
 
+import hashlib
 from datetime import UTC, timedelta
 
+from csp.decorators import csp_replace
 from django.conf import settings
-from django.http import Http404
+from django.db.models import Prefetch
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from levqor.lib.ratelimit import ratelimit
 
-from . import charts, page_cache, selectors, services
+from . import badges, cache_keys, charts, page_cache, selectors, services
 from .forms import ComponentChoiceForm, SubscribeForm, WebhookSubscribeForm
-from .models import Incident, Maintenance, WebhookSubscriber
+from .models import Component, Incident, IncidentComponent, Maintenance, MaintenanceUpdate, WebhookSubscriber
 from .services import subscriptions
 
 RECENT_DAYS = 14
@@ -89,17 +96,164 @@ def status_page(request):
 
 @require_safe
 def incident_detail(request, public_id: str):
+    """The permanent page of a published incident or of a maintenance, for
+    as long as it exists: its whole timeline and what it affected."""
     incident = (
-        Incident.objects.prefetch_related("updates", "affected__component")
+        Incident.objects.prefetch_related(
+            "updates",
+            Prefetch(
+                "affected",
+                queryset=IncidentComponent.objects.filter(component__hidden=False).select_related("component"),
+            ),
+        )
         .filter(public_id=public_id, draft=False)
         .first()
     )
+    canonical = settings.LEVQOR_BASE_URL + reverse("status:incident", args=[public_id])
     if incident is not None:
-        return render(request, "status/incident.html", {"incident": incident})
-    maintenance = Maintenance.objects.prefetch_related("updates", "components").filter(public_id=public_id).first()
+        return render(request, "status/incident.html", {"incident": incident, "canonical": canonical})
+    maintenance = (
+        Maintenance.objects.prefetch_related(
+            Prefetch("updates", queryset=MaintenanceUpdate.objects.order_by("-display_at", "-id")),
+            Prefetch("components", queryset=Component.objects.filter(hidden=False)),
+        )
+        .filter(public_id=public_id)
+        .first()
+    )
     if maintenance is None:
         raise Http404("No such incident")
-    return render(request, "status/maintenance.html", {"maintenance": maintenance})
+    return render(request, "status/maintenance.html", {"maintenance": maintenance, "canonical": canonical})
+
+
+# --- Issue 17 item 2: the history (every incident and maintenance, monthly uptime) ---
+
+UPTIME_MONTHS = 12
+
+
+def _uptime_table(*, now) -> dict:
+    """Per public component, the uptime of each of the last 12 UTC months:
+    one aggregate query, kept in the shared cache under the status
+    generation (`cache_keys`), so any change to results rebuilds it."""
+    generation, table = cache_keys.document_get("history:uptime")
+    if table is not None:
+        return table
+    leaves = list(Component.objects.filter(hidden=False, is_group=False).order_by("position", "name"))
+    months = selectors.uptime_by_month(
+        component_ids=[c.pk for c in leaves], last_day=now.astimezone(UTC).date(), months=UPTIME_MONTHS
+    )
+    span = months[leaves[0].pk] if leaves else []
+    table = {
+        "months": [m.day for m in span],
+        "rows": [
+            {
+                "name": c.name,
+                "slug": c.slug,
+                "year": charts.format_percent(selectors.uptime_percent(months[c.pk])),
+                "cells": [
+                    {"month": m.day, "uptime": charts.format_percent(m.uptime), "level": charts.bar_colour(m.uptime)[1]}
+                    for m in months[c.pk]
+                ],
+            }
+            for c in leaves
+        ],
+    }
+    cache_keys.document_set("history:uptime", generation, table, settings.LEVQOR_STATUS_PAGE_CACHE_SECONDS)
+    return table
+
+
+def _page_number(raw: str | None) -> int:
+    if raw is None:
+        return 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+        raise Http404("No such page of the history")
+    return int(raw)
+
+
+def _render_history(request, number: int) -> HttpResponse:
+    now = timezone.now()
+    page = selectors.history_page(number=number, now=now)
+    if page is None:
+        raise Http404("No such page of the history")
+    context = {
+        "page": page,
+        "uptime": _uptime_table(now=now) if number == 1 else None,
+        "per_page": selectors.HISTORY_MONTHS_PER_PAGE,
+        "time_zone": settings.TIME_ZONE,
+        "canonical": settings.LEVQOR_BASE_URL + reverse("status:history") + (f"?page={number}" if number > 1 else ""),
+    }
+    return render(request, "status/history.html", context)
+
+
+@require_safe
+def history(request):
+    number = _page_number(request.GET.get("page"))
+    variant = page_cache.shared_variant(request)  # the first page, for visitors not signed in
+    if variant is not None:
+        return page_cache.serve(request, f"history:{variant}", lambda: (_render_history(request, 1), False))
+    return _render_history(request, number)
+
+
+# --- Issue 17 item 5: badges and the embed ---------------------------------------
+
+PUBLIC_CACHE_SECONDS = 60
+
+
+def _public_document(request, body: bytes, content_type: str) -> HttpResponse:
+    """A document any cache may keep for a minute, with an ETag (304 when
+    the client has it). Sets no cookie: nothing here reads the session or
+    asks for a CSRF token."""
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        response = HttpResponse(body, content_type=content_type)
+    response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={PUBLIC_CACHE_SECONDS}"
+    return response
+
+
+def _evaluation():
+    evaluation = selectors.status_evaluate()  # the one evaluation (/status, /api/v2, health)
+    if evaluation.stale:
+        services.oncall.raise_on_stale_read(now=evaluation.now)
+    return evaluation
+
+
+@require_safe
+def badge(request):
+    status = badges.INDICATOR_STATUS[_evaluation().indicator]
+    return _public_document(request, badges.badge_svg(label="status", status=status).encode(), "image/svg+xml")
+
+
+@require_safe
+def component_badge(request, key: str):
+    found = next(
+        (c for c in _evaluation().components if not c.hidden and key in (c.slug, c.public_id)),
+        None,
+    )
+    if found is None:
+        raise Http404("No such component")
+    body = badges.badge_svg(label=found.name, status=found.status).encode()
+    return _public_document(request, body, "image/svg+xml")
+
+
+@xframe_options_exempt  # meant for other sites' iframes: only this view
+@csp_replace({"frame-ancestors": ["*"]})
+@require_safe
+def embed(request):
+    evaluation = _evaluation()
+    status = badges.INDICATOR_STATUS[evaluation.indicator]
+    context = {
+        "indicator": evaluation.indicator,
+        "description": selectors.INDICATOR_DESCRIPTION[evaluation.indicator],
+        "status": status,
+        "incidents": evaluation.incidents,
+        "maintenances": evaluation.maintenances,
+        "base_url": settings.LEVQOR_BASE_URL,
+    }
+    # Rendered without the request: no context processors, so no cookie
+    # banner, no CSRF token and no session read.
+    body = render_to_string("status/embed.html", context).encode()
+    return _public_document(request, body, "text/html; charset=utf-8")
 
 
 # Sign-ups per client address per hour, so the form cannot be used to

@@ -162,7 +162,9 @@ def _guides() -> list[Passage]:
         ),
         Passage(
             "Service status and SLA credits",
-            "Live component status, incidents and 90 days of uptime are on /status (also /api/status/health). "
+            "Live component status, incidents and 90 days of uptime are on /status (also /api/status/health); "
+            "every past incident and maintenance, and each component's monthly uptime, on /status/history; "
+            "a status badge at /status/badge.svg and an embeddable status at /status/embed. "
             "If an outage breached the SLA, request a credit on /sla-credits.",
             ("Check /status, then file on /sla-credits if eligible.",),
             "/status",

@@ -15,6 +15,7 @@ PUBLIC_PAGES = [
     "/dfy-contract",
     "/api-docs",
     "/status",
+    "/status/history",
     "/status/subscribe",
     "/status/subscribe?mode=webhook",
     "/sla",
