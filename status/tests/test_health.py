@@ -180,11 +180,9 @@ def test_it_keeps_answering_when_stripe_is_unreachable(client, healthy, monkeypa
     services.stripe_contact_record(ok=False, latency_ms=2000, error="api_connection_error")
     Component.objects.filter(slug="stripe").update(state=State.DOWN)
 
-    started = time.monotonic()
-    response = client.get(URL)
+    response = client.get(URL)  # the guard above fails the test if it tries to reach Stripe
 
-    assert time.monotonic() - started < 0.5
-    assert response.status_code == 503  # Stripe down is an outage, answered at once
+    assert response.status_code == 503  # Stripe down is an outage, answered from the stored result
     assert response.json()["components"]["stripe"]["status"] == "down"
 
 
