@@ -33,6 +33,7 @@ WORK_GROUPS = [
             "status.Alert",
             "status.AlertDelivery",
             "status.Subscriber",
+            "status.StatusApiKey",
             "status.Snapshot",
             "status.DailyRollup",
         ],
