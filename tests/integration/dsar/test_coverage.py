@@ -29,6 +29,7 @@ STAFF_ACTOR_FIELDS = {
     ("compliance.ScreeningAppeal", "decided_by"),
     ("support.SlaCreditRequest", "decided_by"),
     ("support.Ticket", "assignee"),  # the staff member working the ticket
+    ("status.StatusApiKey", "created_by"),  # the staff member who issued a status API key
 }
 
 
