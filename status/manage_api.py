@@ -14,15 +14,18 @@ no or bad key, 403 wrong scope, 404 unknown page, component, incident or
 subscriber, 422 a value that cannot be applied, 429 too many calls.
 """
 
+import re
 import time
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -165,6 +168,55 @@ def statuspage_exception_handler(exc, context):
     return response
 
 
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+
+
+def nest_form(pairs) -> dict:
+    """Rails-style form fields, as Statuspage's curl examples send them
+    (`incident[name]=…`, `incident[component_ids][]=…`,
+    `incident[components][<id>]=…`), as the JSON object they stand for."""
+    data: dict = {}
+    for name, value in pairs:
+        head = name.split("[", 1)[0]
+        keys = [head, *_BRACKETS.findall(name[len(head) :])]
+        if not head or "".join(f"[{k}]" for k in keys[1:]) != name[len(head) :]:
+            raise exceptions.ParseError(f"Form field {name!r} is not of the form name[key][...].")
+        node = data
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            if key == "":
+                raise exceptions.ParseError(f"Form field {name!r}: [] may only end a name.")
+            following = keys[depth + 1] if not last else None
+            if last:
+                node[key] = value
+            elif following == "" and depth + 1 == len(keys) - 1:
+                existing = node.setdefault(key, [])
+                if not isinstance(existing, list):
+                    raise exceptions.ParseError(f"Form field {name!r} mixes a list and a value.")
+                existing.append(value)
+                break
+            else:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    raise exceptions.ParseError(f"Form field {name!r} mixes an object and a value.")
+    return data
+
+
+class StatuspageFormParser(FormParser):
+    """`application/x-www-form-urlencoded` bodies in Rails' nested style."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        form = super().parse(stream, media_type, parser_context)
+        return nest_form((name, value) for name in form for value in form.getlist(name))
+
+
+class JsonBodiesSchema(AutoSchema):
+    """The schema documents JSON bodies (forms are accepted for Statuspage's curl examples)."""
+
+    def map_parsers(self):
+        return ["application/json"]
+
+
 class Refused(exceptions.APIException):
     status_code = 422
     default_code = "unprocessable"
@@ -175,8 +227,9 @@ class ManageApi(APIView):
     permission_classes = [StatusKeyScope]
     throttle_classes = []
     renderer_classes = [JSONRenderer]
-    parser_classes = [SafeJSONParser]
+    parser_classes = [SafeJSONParser, StatuspageFormParser]
     content_negotiation_class = LenientNegotiation
+    schema = JsonBodiesSchema()
 
     def get_exception_handler(self):
         return statuspage_exception_handler

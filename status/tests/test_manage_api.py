@@ -7,6 +7,7 @@ import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -208,6 +209,36 @@ def test_create_update_and_resolve_an_incident_as_statuspage_does(client, api, c
     )
     label = StatusApiKey.objects.get().audit_label
     assert ("status.incident.created", label) in actions and ("status.incident.updated", label) in actions
+
+
+def test_the_reference_curl_example_works_form_encoded(client, key, components, ids):
+    """Statuspage's reference shows curl with `-d "incident[name]=…"`: the same call, unchanged."""
+    lines = (FIXTURES / "incident_create_curl.txt").read_text().splitlines()
+    for placeholder, value in ids.items():
+        lines = [line.replace(f"__{placeholder}__", value) for line in lines]
+    body = urlencode([tuple(line.split("=", 1)) for line in lines])
+    response = client.post(
+        f"{BASE}/incidents",
+        body,
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": f"OAuth {key.secret}"},
+    )
+    assert response.status_code == 201, response.content
+    incident = response.json()
+    assert_shape(incident, recorded("incident"))
+    assert (incident["name"], incident["status"], incident["impact"]) == ("Elevated API errors", "identified", "major")
+    statuses = {c["id"]: c["status"] for c in incident["components"]}
+    assert statuses == {ids["web"]: "partial_outage", ids["database"]: "operational"}
+
+
+def test_a_malformed_form_field_is_a_400(client, key, components):
+    response = client.post(
+        f"{BASE}/incidents",
+        "incident[name=X",
+        content_type="application/x-www-form-urlencoded",
+        headers={"Authorization": f"OAuth {key.secret}"},
+    )
+    assert response.status_code == 400 and "not of the form" in response.json()["error"]
 
 
 def test_an_incident_update_without_a_status_keeps_it_and_posts_the_body(api, components, ids):
