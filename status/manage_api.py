@@ -19,7 +19,10 @@ import time
 
 from django.conf import settings
 from django.db import transaction
+from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -811,3 +814,16 @@ class SubscriberApi(ManageApi):
         services.subscriber_remove(subscriber=subscriber, **self.actor)
         subscriber.refresh_from_db()
         return Response(formats.subscriber_dict(subscriber, component_ids=_visible_component_ids()))
+
+
+@csrf_exempt
+def json_suffix(request, path: str):
+    """`/api/v1/….json`: Statuspage answers its paths with a `.json` suffix
+    too (older scripts and its first reference use it); the same view answers."""
+    try:
+        match = resolve(f"/api/v1/{path}")
+    except Resolver404:
+        match = None
+    if match is None or match.namespace != "status" or not match.url_name.startswith("v1_"):
+        return JsonResponse({"error": "No API endpoint or resource at this path."}, status=404)
+    return match.func(request, *match.args, **match.kwargs)

@@ -49,7 +49,8 @@ STATUS_MANAGE = Group(
     "Status API (Statuspage-compatible)",
     "Atlassian Statuspage's manage API v1, for Levqor staff: the same paths, bodies, objects and "
     "`Authorization: OAuth <key>` header (or ?api_key=), so Statuspage scripts and integrations work by changing "
-    "the base URL. Keys are staff status API keys (Admin → Status → Status API keys, or `manage.py "
+    "the base URL (paths also answer with Statuspage's .json suffix; bodies may be JSON or its incident[name]=… "
+    "form fields). Keys are staff status API keys (Admin → Status → Status API keys, or `manage.py "
     "status_api_key NAME`), scope read or write; customer API keys and sessions get 401, a read key writing gets "
     '403. Errors are Statuspage\'s {"error": "..."}; every call is audited. The page id is '
     "LEVQOR_STATUS_PAGE_ID (GET /api/v1/pages).",

@@ -106,12 +106,16 @@ def incident_change(
     """Statuspage's "update an incident": a new status or body posts an
     update (resolving resolves it, and emails subscribers); `components`
     replaces the affected components and their statuses; name and impact
-    change in place. The impact follows the components unless given."""
+    change in place. The impact rises with the components unless given."""
     if status is not None and status not in IncidentStatus.values:
         raise Refused(f"{status!r} is not an incident status (maintenance statuses are for scheduled maintenance).")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if impact is None and components is not None:
-        impact = impact_of(components)
+        # The computed impact only rises: an incident resolved with its
+        # components back to operational keeps the impact it had.
+        computed = impact_of(components)
+        if IMPACT_RANK[Impact(computed)] > IMPACT_RANK[Impact(incident.impact)]:
+            impact = computed
     posts = bool(body) or (status is not None and status != incident.status)
     if name is not None or impact is not None or (components is not None and not posts):
         current = [(a.component, a.status) for a in incident.affected.select_related("component")]

@@ -200,6 +200,7 @@ def test_create_update_and_resolve_an_incident_as_statuspage_does(client, api, c
     body = resolved.json()
     assert_shape(body, recorded("incident"))
     assert body["status"] == "resolved" and body["resolved_at"] is not None
+    assert body["impact"] == "critical"  # kept, though its components are operational again
     assert [u["status"] for u in body["incident_updates"]] == ["resolved", "investigating"]
     assert client.get("/api/v2/incidents/unresolved.json").json()["incidents"] == []
     assert api.get(f"{BASE}/incidents/unresolved").json() == []
@@ -229,6 +230,16 @@ def test_the_reference_curl_example_works_form_encoded(client, key, components, 
     assert (incident["name"], incident["status"], incident["impact"]) == ("Elevated API errors", "identified", "major")
     statuses = {c["id"]: c["status"] for c in incident["components"]}
     assert statuses == {ids["web"]: "partial_outage", ids["database"]: "operational"}
+
+
+def test_paths_also_answer_with_statuspages_json_suffix(api, components, ids):
+    listed = api.get(f"{BASE}/components.json")
+    assert listed.status_code == 200 and listed.json() == api.get(f"{BASE}/components").json()
+    assert api.get(f"{BASE}/components/{ids['web']}.json").json()["id"] == ids["web"]
+    created = api.post(f"{BASE}/incidents.json", {"incident": {"name": "Old script"}})
+    assert created.status_code == 201 and created.json()["name"] == "Old script"
+    assert api.get("/api/v1/pages.json").json()[0]["id"] == PAGE
+    assert api.get(f"{BASE}/nothing.json").status_code == 404
 
 
 def test_a_malformed_form_field_is_a_400(client, key, components):
