@@ -549,6 +549,7 @@ class IncidentsApi(ManageApi):
                     components=[c for c, _s in components],
                     auto_start=data.get("scheduled_auto_in_progress", data.get("scheduled_auto_transition", True)),
                     auto_complete=data.get("scheduled_auto_completed", True),
+                    notify=data["deliver_notifications"],
                     **self.actor,
                 )
             else:

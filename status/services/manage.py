@@ -17,6 +17,7 @@ from ..models import (
     IncidentStatus,
     Maintenance,
     MaintenanceStatus,
+    MaintenanceUpdate,
 )
 from .incidents import (
     incident_create,
@@ -162,13 +163,15 @@ def maintenance_open(
     components: Iterable[Component],
     auto_start: bool = True,
     auto_complete: bool = True,
+    notify: bool = True,
     at: datetime | None = None,
     actor,
     actor_label: str = "",
 ) -> Maintenance:
     """Statuspage's "create an incident" with a maintenance status: a
-    scheduled maintenance (announced to subscribers), moved on to `status`
-    at once when that is in_progress, verifying or completed."""
+    scheduled maintenance (announced to subscribers unless `notify` is off),
+    moved on to `status` at once when that is in_progress, verifying or
+    completed."""
     if status not in MaintenanceStatus.values:
         raise Refused(f"{status!r} is not a maintenance status.")
     _window(scheduled_for, scheduled_until)
@@ -187,6 +190,10 @@ def maintenance_open(
     )
     if status != MaintenanceStatus.SCHEDULED:
         maintenance_set_status(maintenance=maintenance, status=status, at=at, actor=actor, actor_label=actor_label)
+    if not notify:
+        # Still inside the transaction: the fan-out queued for after commit
+        # reads the flag and emails nobody.
+        MaintenanceUpdate.objects.filter(maintenance=maintenance).update(deliver_notifications=False)
     return Maintenance.objects.get(pk=maintenance.pk)
 
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from compliance.models import AuditEvent
+from compliance.models import AuditEvent, OutboundEmail
 from levqor.api.testing import issue_key
 from status import services
 from status.models import Component, Incident, Maintenance, StatusApiKey, Subscriber
@@ -305,6 +305,44 @@ def test_create_scheduled_maintenance_the_statuspage_way(client, api, components
     assert v2[ids["database"]] == "under_maintenance"
     backwards = api.patch(f"{BASE}/incidents/{maintenance['id']}", {"incident": {"status": "scheduled"}})
     assert backwards.status_code == 422 and "cannot move" in backwards.json()["error"]
+
+
+@pytest.mark.parametrize("deliver", [True, False])
+def test_a_maintenance_announcement_is_emailed_once_unless_told_not_to(api, components, deliver):
+    Subscriber.objects.create(email="ops@customer.example", confirmed_at=timezone.now() - timedelta(days=1))
+    start = timezone.now() + timedelta(days=3)
+    body = {
+        "incident": {
+            "name": "Upgrade",
+            "status": "scheduled",
+            "scheduled_for": start.isoformat(),
+            "scheduled_until": (start + timedelta(hours=1)).isoformat(),
+            "deliver_notifications": deliver,
+        }
+    }
+    assert api.post(f"{BASE}/incidents", body).status_code == 201
+    services.notifications_sweep()  # a second fan-out (the minute sweep) queues nothing twice
+    assert OutboundEmail.objects.filter(kind="status.maintenance").count() == (1 if deliver else 0)
+
+
+def test_incident_notices_follow_deliver_notifications_and_resolving_always_emails(api, components):
+    Subscriber.objects.create(email="ops@customer.example", confirmed_at=timezone.now() - timedelta(days=1))
+    quiet = {"incident": {"name": "Blip", "body": "Looking.", "deliver_notifications": False}}
+    incident = api.post(f"{BASE}/incidents", quiet).json()
+    api.patch(f"{BASE}/incidents/{incident['id']}", {"incident": {"body": "Quiet.", "deliver_notifications": False}})
+    assert OutboundEmail.objects.filter(kind="status.incident-update").count() == 0
+    api.patch(
+        f"{BASE}/incidents/{incident['id']}", {"incident": {"status": "resolved", "deliver_notifications": False}}
+    )
+    services.notifications_sweep()
+    assert OutboundEmail.objects.filter(kind="status.incident-update").count() == 1
+
+
+def test_setting_the_same_status_twice_changes_it_once(api, components, ids):
+    for _ in range(2):
+        response = api.patch(f"{BASE}/components/{ids['web']}", {"component": {"status": "major_outage"}})
+        assert response.json()["status"] == "major_outage"
+    assert AuditEvent.objects.filter(action="status.component.status_set").count() == 1
 
 
 def test_a_maintenance_needs_its_window(api, components):
