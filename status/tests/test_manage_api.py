@@ -402,6 +402,8 @@ def test_subscribers_refuse_webhook_and_unknown_components(api, components):
         f"{BASE}/subscribers/123456",
         f"{BASE}/subscribers/not-a-number",
         "/api/v1/pages/nosuchpage/incidents",
+        "/api/v1/pages/How can we help?",
+        f"{BASE}/incidents/a b.c",
     ],
 )
 def test_unknown_things_are_404_in_statuspage_form(api, components, path):
