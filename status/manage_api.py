@@ -44,6 +44,7 @@ from . import manage_formats as formats
 from . import manage_serializers as shapes
 from . import selectors, services
 from .api import LenientNegotiation
+from .formats import Lookup
 from .models import (
     UNRESOLVED,
     Component,
@@ -368,7 +369,7 @@ class PageApi(ManageApi):
 # --- Components --------------------------------------------------------------------------
 
 
-def _components() -> tuple[list[Component], formats.formats.Lookup]:
+def _components() -> tuple[list[Component], Lookup]:
     components = list(Component.objects.order_by("position", "name"))
     return components, formats.lookup(selectors.status_evaluate(cached=False), components)
 
