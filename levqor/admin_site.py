@@ -35,6 +35,7 @@ WORK_GROUPS = [
             "status.Subscriber",
             "status.WebhookSubscriber",
             "status.WebhookDelivery",
+            "status.StatusApiKey",
             "status.Snapshot",
             "status.DailyRollup",
         ],

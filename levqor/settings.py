@@ -456,6 +456,9 @@ LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS = env_int("LEVQOR_STATUS_HEALTH_DB_TIMEOUT_MS
 LEVQOR_STATUS_PROBE_URL = env_url("LEVQOR_STATUS_PROBE_URL", schemes={"http", "https"}) or f"{LEVQOR_BASE_URL}/-/ping"
 # Statuspage v2 `page.id`: a short lowercase string.
 LEVQOR_STATUS_PAGE_ID = env.str("LEVQOR_STATUS_PAGE_ID", default="levqorstatus")
+# The Statuspage-compatible manage API (/api/v1/): calls per staff key in any window.
+LEVQOR_STATUS_API_RATE_LIMIT = env_int("LEVQOR_STATUS_API_RATE_LIMIT", 60, minimum=1)
+LEVQOR_STATUS_API_RATE_WINDOW = env_int("LEVQOR_STATUS_API_RATE_WINDOW", 60, minimum=1)
 # On-call: who hears when a component goes down or monitoring goes stale
 # (comma-separated addresses) and a Slack-compatible webhook ({"text": ...}).
 LEVQOR_ONCALL_EMAILS = env_list("LEVQOR_ONCALL_EMAILS", [])
@@ -633,6 +636,9 @@ SPECTACULAR_SETTINGS = {
         "DisputeCategoryEnum": "support.models.Dispute.Category",
         "DisputeSourceEnum": "support.models.Dispute.Source",
         "CreditCurrencyEnum": "support.serializers.CURRENCY_CHOICES",
+        "StatuspageIncidentOrMaintenanceStatusEnum": "status.manage_serializers.ANY_STATUSES",
+        "StatuspageComponentStatusEnum": "status.manage_serializers.COMPONENT_STATUSES",
+        "StatuspageImpactEnum": "status.manage_serializers.IMPACTS",
     },
     "TAGS": [
         {"name": "workflows", "description": "Create, read, change and delete workflows."},
@@ -644,5 +650,10 @@ SPECTACULAR_SETTINGS = {
         {"name": "dsar", "description": "Your personal data: request an export (one every 30 days) and list yours."},
         {"name": "support", "description": "SLA credit requests and disputes: file them and follow your own."},
         {"name": "support-staff", "description": "Staff only: the SLA credit queue and decisions."},
+        {
+            "name": "status-manage",
+            "description": "Staff status API keys only: the Statuspage-compatible manage API v1 "
+            "(`Authorization: OAuth <key>`).",
+        },
     ],
 }

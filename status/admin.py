@@ -41,6 +41,7 @@ from .models import (
     MaintenanceStatus,
     MaintenanceUpdate,
     Snapshot,
+    StatusApiKey,
     Subscriber,
     WebhookDelivery,
     WebhookSubscriber,
@@ -67,11 +68,20 @@ class ComponentAdmin(admin.ModelAdmin):
     list_filter = (ComponentFreshnessFilter, "state", "hidden", "critical", "is_group")
     search_fields = ("name", "slug", "description")
     list_select_related = ("group",)
-    readonly_fields = ("public_id", "state", "latency_ms", "note", "checked_at", "created_at", "updated_at")
+    readonly_fields = (
+        "public_id",
+        "state",
+        "declared_status",
+        "latency_ms",
+        "note",
+        "checked_at",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
         (None, {"fields": ("name", "description", "position", "is_group", "group", "hidden", "only_show_if_degraded")}),
         ("Probe", {"fields": ("slug", "probe", "critical", "degraded_after_ms")}),
-        ("Latest result", {"fields": ("state", "latency_ms", "note", "checked_at", "public_id")}),
+        ("Latest result", {"fields": ("state", "declared_status", "latency_ms", "note", "checked_at", "public_id")}),
     )
 
     def save_model(self, request, obj, form, change):
@@ -695,3 +705,83 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ("status",)
     list_select_related = ("event", "subscriber")
     search_fields = ("event__key", "subscriber__endpoint")
+
+
+class StatusKeyStateFilter(DefaultSubsetFilter):
+    title = "state"
+    parameter_name = "state"
+    default = "active"
+    options = (("active", "Active"), ("revoked", "Revoked"))
+
+    def subset(self, request, queryset, value):
+        if value == "active":
+            return queryset.filter(revoked_at__isnull=True)
+        if value == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset
+
+
+class StatusApiKeyAddForm(forms.ModelForm):
+    class Meta:
+        model = StatusApiKey
+        fields = ("name", "scope")
+
+
+@admin.register(StatusApiKey)
+class StatusApiKeyAdmin(admin.ModelAdmin):
+    """Staff keys for the Statuspage-compatible API (/api/v1/). The secret is
+    shown once, when the key is created; revoke instead of deleting."""
+
+    list_display = ("prefix", "name", "scope", "state_display", "last_used_at", "created_by", "created_at")
+    list_filter = (StatusKeyStateFilter, "scope")
+    list_select_related = ("created_by",)
+    search_fields = ("prefix", "name")
+    readonly_fields = ("prefix", "scope", "created_by", "created_at", "last_used_at", "revoked_at")
+    fields = ("name", *readonly_fields)
+    actions = ["revoke_keys"]
+    show_full_result_count = False
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = StatusApiKeyAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ("name", "scope") if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: the key stays for the audit trail
+
+    @admin.display(description="State")
+    def state_display(self, obj):
+        return "active" if obj.is_active else "revoked"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        issued = services.status_api_key_create(name=obj.name, scope=obj.scope, actor=request.user)
+        obj.pk = issued.key.pk
+        obj.__dict__.update({k: v for k, v in issued.key.__dict__.items() if not k.startswith("_")})
+        self.message_user(
+            request,
+            f"Key created. Copy it now, it is shown only once: {issued.secret}",
+            level=messages.WARNING,
+        )
+
+    @admin.action(description="Revoke selected keys now…")
+    def revoke_keys(self, request, queryset):
+        return confirm_action(
+            self,
+            request,
+            queryset,
+            title="Revoke status API keys",
+            consequence="Every script or integration calling /api/v1/ with these keys gets 401 from its next call.",
+            button="Revoke the keys now",
+            irreversible=True,
+            describe=lambda key: f"{key.prefix}… “{key.name}” ({key.get_scope_display().lower()})",
+            apply=lambda key, data: services.status_api_key_revoke(key=key, actor=request.user),
+        )

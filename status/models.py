@@ -12,6 +12,7 @@ import secrets
 import string
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -75,6 +76,16 @@ class Component(models.Model):
     critical = models.BooleanField(default=False, help_text="When down, /api/status/health answers 503.")
     degraded_after_ms = models.PositiveIntegerField(
         default=1000, help_text="A probe slower than this many milliseconds reports the component degraded."
+    )
+    # What staff (or the Statuspage-compatible API) said about it outside any
+    # incident; `status.state` shows the worse of this, the probe and incidents.
+    declared_status = models.CharField(
+        max_length=25,
+        choices=ComponentStatus.choices,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Status set by staff through the status API (the page shows the worse of this and the probe).",
     )
     # The latest probe result, denormalised so health reads one small table.
     state = models.CharField(max_length=10, choices=State.choices, default=State.UP)
@@ -577,6 +588,46 @@ class ComponentPublication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component_id}: {self.status}"
+
+
+class StatusApiKey(models.Model):
+    """A staff key for the Statuspage-compatible manage API (/api/v1/), sent
+    as `Authorization: OAuth <key>`. Only a SHA-256 of the secret is stored
+    (keys are 190 random bits, so a fast hash is safe), with a prefix people
+    can recognise. Revoked keys stay, for the audit trail."""
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read (GET only)"
+        WRITE = "write", "Read and write"
+
+    name = models.CharField(max_length=100, help_text="Who or what uses it, e.g. the CI pipeline.")
+    scope = models.CharField(max_length=5, choices=Scope.choices, default=Scope.WRITE)
+    prefix = models.CharField(max_length=24, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    created_at = models.DateTimeField(editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["revoked_at", "-created_at"]
+        verbose_name = "status API key"
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=["read", "write"]), name="status_api_key_scope_known")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def audit_label(self) -> str:
+        return f"status-api-key:{self.prefix}"
 
 
 SNAPSHOT_SECONDS = 300

@@ -21,6 +21,8 @@ from django.db.models import Max, Min, Prefetch, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from levqor.api.selectors import secret_hash
+
 from . import cache_keys, state
 from .models import (
     UNRESOLVED,
@@ -36,6 +38,7 @@ from .models import (
     MaintenanceUpdate,
     Probe,
     State,
+    StatusApiKey,
 )
 
 logger = logging.getLogger(__name__)
@@ -525,3 +528,56 @@ def uptime_by_month(*, component_ids: list[int], last_day: date, months: int = 1
         )
     span = [month_add(first, n) for n in range(months)]
     return {cid: [found.get((cid, m)) or Day(m) for m in span] for cid in component_ids}
+
+
+# --- Status API keys ---------------------------------------------------------------
+
+STATUS_KEY_PREFIX = "lvq_status_"
+STATUS_KEY_LENGTH = len(STATUS_KEY_PREFIX) + 32
+
+
+def status_api_key_for_secret(raw: str) -> StatusApiKey | None:
+    """The key a caller sent, whatever its state, or None. Malformed input
+    (a customer key, anything else) is refused without a query."""
+    if len(raw) != STATUS_KEY_LENGTH or not raw.startswith(STATUS_KEY_PREFIX):
+        return None
+    return StatusApiKey.objects.filter(secret_hash=secret_hash(raw)).first()
+
+
+# --- The manage API (/api/v1/) ----------------------------------------------------
+
+
+def manage_incidents(*, statuses=None, q: str = "", limit: int = 100, page: int = 1) -> list[Incident]:
+    """Published incidents, newest first, as the manage API lists them."""
+    queryset = _incident_queryset()
+    if statuses is not None:
+        queryset = queryset.filter(status__in=statuses)
+    if q:
+        queryset = queryset.filter(name__icontains=q)
+    start = (page - 1) * limit
+    return list(queryset.order_by("-created_at", "-id")[start : start + limit])
+
+
+def manage_maintenances(
+    *, statuses=None, q: str = "", limit: int = 100, page: int = 1, upcoming_after: datetime | None = None
+) -> list[Maintenance]:
+    """Scheduled maintenances, newest first (upcoming ones: soonest first)."""
+    queryset = _maintenance_queryset()
+    if statuses is not None:
+        queryset = queryset.filter(status__in=statuses)
+    if q:
+        queryset = queryset.filter(name__icontains=q)
+    order = ("-created_at", "-id")
+    if upcoming_after is not None:
+        queryset = queryset.filter(scheduled_for__gt=upcoming_after)
+        order = ("scheduled_for", "id")
+    start = (page - 1) * limit
+    return list(queryset.order_by(*order)[start : start + limit])
+
+
+def incident_or_maintenance(public_id: str) -> Incident | Maintenance | None:
+    """What a manage-API incident id names: a published incident or a maintenance."""
+    return (
+        _incident_queryset().filter(public_id=public_id).first()
+        or _maintenance_queryset().filter(public_id=public_id).first()
+    )

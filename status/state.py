@@ -7,9 +7,11 @@ site banners and the on-call alerts all call `evaluate()` on the inputs
 - the probe state: the latest stored result (`up` | `degraded` | `down`);
   the task queue's comes from the worker heartbeat's age at read time;
 - the status (Statuspage's vocabulary): `under_maintenance` while a
-  maintenance naming it is in progress, otherwise the worse of the probe
-  state (`down` → `major_outage`) and the status staff declared on a
-  published, unresolved incident.
+  maintenance naming it is in progress, otherwise the worst of the probe
+  state (`down` → `major_outage`), the status staff declared on a
+  published, unresolved incident, and the status staff set on the component
+  itself (`Component.declared_status`, through the status API or
+  `services.component_status_set`).
 
 *Stale*: when the newest probe result is older than two probe intervals
 (`STALE_AFTER`), nothing measures the service any more (the worker that
@@ -82,6 +84,7 @@ COMPONENT_FIELDS = (
     "latency_ms",
     "note",
     "checked_at",
+    "declared_status",
 )
 
 
@@ -182,6 +185,12 @@ class Evaluation:
         return [c for c in self.visible if c.status in OUTAGE]
 
 
+def worse_status(*statuses: str | None) -> str | None:
+    """The worst of some Statuspage statuses (None: nothing said)."""
+    said = [s for s in statuses if s]
+    return max(said, key=STATUS_RANK.__getitem__) if said else None
+
+
 def component_status(state: str, *, incident_status: str | None = None, in_maintenance: bool = False) -> str:
     if in_maintenance:
         return ComponentStatus.UNDER_MAINTENANCE
@@ -241,7 +250,7 @@ def evaluate(inputs: dict, *, now: datetime, database_trouble: tuple[str, str] |
             state, latency, note, checked = database_trouble[0], None, database_trouble[1], now
         status = component_status(
             state,
-            incident_status=inputs["stated"].get(row["id"]),
+            incident_status=worse_status(inputs["stated"].get(row["id"]), row.get("declared_status")),
             in_maintenance=row["id"] in inputs["maintained"],
         )
         leaves[row["id"]] = ComponentState(

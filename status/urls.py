@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import api, feeds, views
+from . import api, feeds, manage_api, views
 
 app_name = "status"
 
@@ -44,4 +44,49 @@ urlpatterns = [
         api.StatuspageActiveMaintenancesApi.as_view(),
         name="v2_maintenances_active",
     ),
+    # --- Issue 17 item 1: the Statuspage-compatible manage API v1 (statusapi) ---
+    # Statuspage's `.json` suffix on any of these paths, first (ids match anything but "/").
+    # Aliases, so not in the OpenAPI document.
+    re_path(r"^api/v1/(?P<path>pages(/[^/]+)*)\.json$", manage_api.json_suffix, name="v1_json_suffix"),
+    path("api/v1/pages", manage_api.PagesApi.as_view(), name="v1_pages"),
+    path("api/v1/pages/<str:page_id>", manage_api.PageApi.as_view(), name="v1_page"),
+    path("api/v1/pages/<str:page_id>/components", manage_api.ComponentsApi.as_view(), name="v1_components"),
+    path(
+        "api/v1/pages/<str:page_id>/components/<str:component_id>",
+        manage_api.ComponentApi.as_view(),
+        name="v1_component",
+    ),
+    path("api/v1/pages/<str:page_id>/incidents", manage_api.IncidentsApi.as_view(), name="v1_incidents"),
+    path(
+        "api/v1/pages/<str:page_id>/incidents/unresolved",
+        manage_api.UnresolvedIncidentsApi.as_view(),
+        name="v1_incidents_unresolved",
+    ),
+    path(
+        "api/v1/pages/<str:page_id>/incidents/scheduled",
+        manage_api.ScheduledIncidentsApi.as_view(),
+        name="v1_incidents_scheduled",
+    ),
+    path(
+        "api/v1/pages/<str:page_id>/incidents/upcoming",
+        manage_api.UpcomingIncidentsApi.as_view(),
+        name="v1_incidents_upcoming",
+    ),
+    path(
+        "api/v1/pages/<str:page_id>/incidents/active_maintenance",
+        manage_api.ActiveMaintenanceApi.as_view(),
+        name="v1_incidents_active_maintenance",
+    ),
+    path(
+        "api/v1/pages/<str:page_id>/incidents/<str:incident_id>",
+        manage_api.IncidentApi.as_view(),
+        name="v1_incident",
+    ),
+    path("api/v1/pages/<str:page_id>/subscribers", manage_api.SubscribersApi.as_view(), name="v1_subscribers"),
+    path(
+        "api/v1/pages/<str:page_id>/subscribers/<str:subscriber_id>",
+        manage_api.SubscriberApi.as_view(),
+        name="v1_subscriber",
+    ),
+    # --- end of issue 17 item 1 ---
 ]

@@ -6,9 +6,13 @@ route is in the schema, so neither the page nor the schema can drift."""
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 WF = "3f1c9a9e-5a5b-4c1e-9a63-0c1d2e3f4a5b"
 RUN = "8d2f7b1a-1c4e-4f8a-b5d6-9e0f1a2b3c4d"
 SLA_REQUEST = 42
+COMPONENT = "qk867vbbh84x"
+INCIDENT = "n4njzfn1mqy0"
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,17 @@ STATUS = Group(
     "Status and health",
     "Public: no key, no quota. Answers come from stored probe results, so monitors can poll them. The "
     "/api/v2/ endpoints follow the Statuspage v2 format and may be read from any origin.",
+)
+STATUS_MANAGE = Group(
+    "status-manage",
+    "Status API (Statuspage-compatible)",
+    "Atlassian Statuspage's manage API v1, for Levqor staff: the same paths, bodies, objects and "
+    "`Authorization: OAuth <key>` header (or ?api_key=), so Statuspage scripts and integrations work by changing "
+    "the base URL (paths also answer with Statuspage's .json suffix; bodies may be JSON or its incident[name]=… "
+    "form fields). Keys are staff status API keys (Admin → Status → Status API keys, or `manage.py "
+    "status_api_key NAME`), scope read or write; customer API keys and sessions get 401, a read key writing gets "
+    '403. Errors are Statuspage\'s {"error": "..."}; every call is audited. The page id is '
+    "LEVQOR_STATUS_PAGE_ID (GET /api/v1/pages).",
 )
 SUPPORT = Group(
     "support",
@@ -79,11 +94,12 @@ USAGE = Group(
     "(token only).",
 )
 
-GROUPS = [WORKFLOWS, AI, USAGE, STATUS, SUPPORT, STAFF, PRIVACY]
+GROUPS = [WORKFLOWS, AI, USAGE, STATUS, STATUS_MANAGE, SUPPORT, STAFF, PRIVACY]
 
 KEY = "API key (sandbox or live)"
 PUBLIC = "None (public)"
 STAFF_SESSION = "Signed-in staff session only; API keys refused"
+STATUS_KEY = "Staff status API key (Authorization: OAuth <key>); writes need scope write"
 METRICS = "Signed-in staff session, or Authorization: Bearer <metrics token>; API keys refused"
 PERSON = "Signed-in session, or an API key created by a person on the account"
 
@@ -97,6 +113,9 @@ def endpoints(base_url: str) -> list[Endpoint]:
         '-b "sessionid=$LEVQOR_SESSION; csrftoken=$LEVQOR_CSRF" -H "X-CSRFToken: $LEVQOR_CSRF" '
         f'-H "Referer: {base_url}/admin/"'
     )
+    oauth = '-H "Authorization: OAuth $LEVQOR_STATUS_API_KEY"'
+    v1 = f"{base_url}/api/v1/pages"
+    page = f"{v1}/{settings.LEVQOR_STATUS_PAGE_ID}"
     found = [
         # --- Workflows, runs and the sandbox ------------------------------------------------
         Endpoint(
@@ -260,6 +279,169 @@ def endpoints(base_url: str) -> list[Endpoint]:
             PUBLIC,
             "Maintenance in progress or being verified.",
             f"curl {base_url}/api/v2/scheduled-maintenances/active.json",
+        ),
+        # --- Status API (Statuspage-compatible manage API v1) ------------------------------
+        Endpoint(STATUS_MANAGE, "GET", "/api/v1/pages", STATUS_KEY, "The one status page.", f"curl {oauth} {v1}"),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}",
+            STATUS_KEY,
+            "The status page (Statuspage's page object).",
+            f"curl {oauth} {page}",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/components",
+            STATUS_KEY,
+            "Every component with its evaluated status (groups and hidden ones too).",
+            f"curl {oauth} {page}/components",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/components/{component_id}",
+            STATUS_KEY,
+            "One component.",
+            f"curl {oauth} {page}/components/{COMPONENT}",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "PATCH",
+            "/api/v1/pages/{page_id}/components/{component_id}",
+            STATUS_KEY,
+            "Set a component's status (shown as the worse of it and the probe; operational clears it), name or "
+            "description.",
+            f"curl {oauth} {json} -X PATCH {page}/components/{COMPONENT} "
+            '-d \'{"component": {"status": "degraded_performance"}}\'',
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "PUT",
+            "/api/v1/pages/{page_id}/components/{component_id}",
+            STATUS_KEY,
+            "The same as PATCH (as in Statuspage).",
+            f"curl {oauth} {json} -X PUT {page}/components/{COMPONENT} "
+            '-d \'{"component": {"status": "operational"}}\'',
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/incidents",
+            STATUS_KEY,
+            "Every incident and scheduled maintenance, newest first (q, limit, page).",
+            f"curl {oauth} '{page}/incidents?limit=20'",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "POST",
+            "/api/v1/pages/{page_id}/incidents",
+            STATUS_KEY,
+            "Create an incident (name, status, body, components {id: status}, component_ids, impact_override, "
+            "deliver_notifications), or scheduled maintenance with status scheduled, scheduled_for and "
+            "scheduled_until.",
+            f"curl {oauth} {json} -X POST {page}/incidents \\\n"
+            '  -d \'{"incident": {"name": "Elevated API errors", "status": "investigating", '
+            '"body": "We are looking into it.", "components": {"' + COMPONENT + '": "partial_outage"}}}\'',
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/incidents/unresolved",
+            STATUS_KEY,
+            "Incidents investigating, identified or monitoring.",
+            f"curl {oauth} {page}/incidents/unresolved",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/incidents/scheduled",
+            STATUS_KEY,
+            "Every scheduled maintenance.",
+            f"curl {oauth} {page}/incidents/scheduled",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/incidents/upcoming",
+            STATUS_KEY,
+            "Scheduled maintenance not started yet, soonest first.",
+            f"curl {oauth} {page}/incidents/upcoming",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/incidents/active_maintenance",
+            STATUS_KEY,
+            "Maintenance in progress or being verified.",
+            f"curl {oauth} {page}/incidents/active_maintenance",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/incidents/{incident_id}",
+            STATUS_KEY,
+            "One incident or scheduled maintenance.",
+            f"curl {oauth} {page}/incidents/{INCIDENT}",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "PATCH",
+            "/api/v1/pages/{page_id}/incidents/{incident_id}",
+            STATUS_KEY,
+            "Post an update (status and/or body; resolved resolves it), change component impacts, name or "
+            "impact; on a maintenance, its window or its next status.",
+            f"curl {oauth} {json} -X PATCH {page}/incidents/{INCIDENT} "
+            '-d \'{"incident": {"status": "resolved", "body": "Fixed."}}\'',
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "PUT",
+            "/api/v1/pages/{page_id}/incidents/{incident_id}",
+            STATUS_KEY,
+            "The same as PATCH (as in Statuspage).",
+            f'curl {oauth} {json} -X PUT {page}/incidents/{INCIDENT} -d \'{{"incident": {{"status": "monitoring"}}}}\'',
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "DELETE",
+            "/api/v1/pages/{page_id}/incidents/{incident_id}",
+            STATUS_KEY,
+            "Delete an incident or maintenance with its updates.",
+            f"curl {oauth} -X DELETE {page}/incidents/{INCIDENT}",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/subscribers",
+            STATUS_KEY,
+            "Email subscribers (state: active by default, unconfirmed, unsubscribed or all).",
+            f"curl {oauth} '{page}/subscribers?state=all'",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "POST",
+            "/api/v1/pages/{page_id}/subscribers",
+            STATUS_KEY,
+            "Add an email subscriber; they confirm by email before they are sent anything.",
+            f'curl {oauth} {json} -X POST {page}/subscribers -d \'{{"subscriber": {{"email": "ops@example.com"}}}}\'',
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "GET",
+            "/api/v1/pages/{page_id}/subscribers/{subscriber_id}",
+            STATUS_KEY,
+            "One subscriber.",
+            f"curl {oauth} {page}/subscribers/42",
+        ),
+        Endpoint(
+            STATUS_MANAGE,
+            "DELETE",
+            "/api/v1/pages/{page_id}/subscribers/{subscriber_id}",
+            STATUS_KEY,
+            "Unsubscribe a subscriber.",
+            f"curl {oauth} -X DELETE {page}/subscribers/42",
         ),
         # --- SLA credits and disputes -----------------------------------------------------
         Endpoint(

@@ -5,6 +5,8 @@
 Stripe call: billing never imports status.
 """
 
+from .api_keys import IssuedStatusKey, status_api_key_create, status_api_key_revoke, status_api_key_touch
+from .components import component_describe, component_status_set, component_update
 from .history import (
     DEFAULT_COMPONENTS,
     bucket_of,
@@ -22,11 +24,13 @@ from .history import (
 )
 from .incidents import (
     incident_create,
+    incident_delete,
     incident_edit,
     incident_publish,
     incident_update,
     maintenance_advance,
     maintenance_create,
+    maintenance_delete,
     maintenance_edit,
     maintenance_set_status,
 )
@@ -63,6 +67,15 @@ from .webhook_subscribers import (
 from .webhooks import component_changes_publish, webhook_deliveries_retry, webhook_events_prune
 
 __all__ = [
+    "IssuedStatusKey",
+    "component_describe",
+    "component_status_set",
+    "component_update",
+    "incident_delete",
+    "maintenance_delete",
+    "status_api_key_create",
+    "status_api_key_revoke",
+    "status_api_key_touch",
     "DEFAULT_COMPONENTS",
     "bucket_of",
     "component_save",

@@ -116,6 +116,7 @@ def incident_create(
     notify: bool = True,
     draft: bool = False,
     actor,
+    actor_label: str = "",
 ) -> Incident:
     """Open an incident with its first update; subscribers are emailed (by
     the queue, after commit) unless `notify` is off. A `draft` (made by an
@@ -136,7 +137,11 @@ def incident_create(
     _set_components(incident, components)
     update = _add_update(incident=incident, status=status, body=body, notify=notify, at=at)
     audit.record(
-        actor=actor, action="status.incident.created", target=incident, details={"impact": impact, "draft": draft}
+        actor=actor,
+        actor_label=actor_label,
+        action="status.incident.created",
+        target=incident,
+        details={"impact": impact, "draft": draft},
     )
     if notify:
         _notify_later(update)
@@ -172,6 +177,7 @@ def incident_update(
     components: ComponentStates | None = None,
     at: datetime | None = None,
     actor,
+    actor_label: str = "",
 ) -> IncidentUpdate:
     """Post a timestamped update (which sets the incident's status). Staff
     choose whether it emails subscribers; resolving always does. Audited."""
@@ -184,6 +190,7 @@ def incident_update(
     update = _add_update(incident=incident, status=status, body=body, notify=notify, at=at)
     audit.record(
         actor=actor,
+        actor_label=actor_label,
         action="status.incident.updated",
         target=incident,
         details={"status": status, "notify": update.deliver_notifications},
@@ -195,7 +202,14 @@ def incident_update(
 
 @transaction.atomic
 def incident_edit(
-    *, incident: Incident, name: str, impact: str, started_at: datetime, components: ComponentStates, actor
+    *,
+    incident: Incident,
+    name: str,
+    impact: str,
+    started_at: datetime,
+    components: ComponentStates,
+    actor,
+    actor_label: str = "",
 ) -> Incident:
     """Change an incident's name, impact, start or affected components
     without posting an update. Audited."""
@@ -204,7 +218,13 @@ def incident_edit(
     incident.updated_at = timezone.now()
     incident.save(update_fields=["name", "impact", "started_at", "updated_at"])
     _set_components(incident, components)
-    audit.record(actor=actor, action="status.incident.edited", target=incident, details={"impact": impact})
+    audit.record(
+        actor=actor,
+        actor_label=actor_label,
+        action="status.incident.edited",
+        target=incident,
+        details={"impact": impact},
+    )
     transaction.on_commit(cache_keys.forget_incidents)
     return incident
 
@@ -242,6 +262,7 @@ def maintenance_create(
     auto_complete: bool = True,
     at: datetime | None = None,
     actor,
+    actor_label: str = "",
 ) -> Maintenance:
     """Schedule a maintenance window. Audited."""
     at = at or timezone.now()
@@ -257,13 +278,15 @@ def maintenance_create(
     )
     maintenance.components.set(components)
     _maintenance_update(maintenance, MaintenanceStatus.SCHEDULED, body, at)
-    audit.record(actor=actor, action="status.maintenance.scheduled", target=maintenance)
+    audit.record(actor=actor, actor_label=actor_label, action="status.maintenance.scheduled", target=maintenance)
     transaction.on_commit(cache_keys.forget_incidents)
     return maintenance
 
 
 @transaction.atomic
-def maintenance_edit(*, maintenance: Maintenance, fields: dict, components: Iterable[Component], actor) -> Maintenance:
+def maintenance_edit(
+    *, maintenance: Maintenance, fields: dict, components: Iterable[Component], actor, actor_label: str = ""
+) -> Maintenance:
     """Change a maintenance's window, text or components. Audited."""
     for name, value in fields.items():
         setattr(maintenance, name, value)
@@ -272,7 +295,11 @@ def maintenance_edit(*, maintenance: Maintenance, fields: dict, components: Iter
     maintenance.save(update_fields=[*fields, "updated_at"])
     maintenance.components.set(components)
     audit.record(
-        actor=actor, action="status.maintenance.edited", target=maintenance, details={"fields": sorted(fields)}
+        actor=actor,
+        actor_label=actor_label,
+        action="status.maintenance.edited",
+        target=maintenance,
+        details={"fields": sorted(fields)},
     )
     transaction.on_commit(cache_keys.forget_incidents)
     return maintenance
@@ -296,7 +323,7 @@ _DEFAULT_BODY = {
 
 @transaction.atomic
 def maintenance_set_status(
-    *, maintenance: Maintenance, status: str, body: str = "", at: datetime | None = None, actor
+    *, maintenance: Maintenance, status: str, body: str = "", at: datetime | None = None, actor, actor_label: str = ""
 ) -> bool:
     """Move a maintenance forward (start, verify, complete). Claims the move
     with a conditional UPDATE, so doing it twice (or on two workers) moves it
@@ -312,7 +339,7 @@ def maintenance_set_status(
         return False
     maintenance.refresh_from_db()
     _maintenance_update(maintenance, status, body or _DEFAULT_BODY[status], at)
-    audit.record(actor=actor, action=f"status.maintenance.{status}", target=maintenance)
+    audit.record(actor=actor, actor_label=actor_label, action=f"status.maintenance.{status}", target=maintenance)
     transaction.on_commit(cache_keys.forget_incidents)
     _publish_component_changes_later()
     return True
@@ -339,3 +366,44 @@ def maintenance_advance(*, now: datetime | None = None) -> tuple[int, int]:
             maintenance=maintenance, status=MaintenanceStatus.COMPLETED, at=now, actor=None
         )
     return started, completed
+
+
+@transaction.atomic
+def incident_delete(*, incident: Incident, actor, actor_label: str = "") -> bool:
+    """Delete an incident with its updates (Statuspage's "delete an
+    incident"): it leaves /status, the v2 API, feeds and history; emails not
+    yet sent about its updates are dropped at delivery. Safe to run twice.
+    Returns whether this call deleted it. Audited (the audit row keeps the name)."""
+    details = {"name": incident.name, "public_id": incident.public_id, "status": incident.status}
+    deleted, _ = Incident.objects.filter(pk=incident.pk).delete()
+    if not deleted:
+        return False
+    audit.record(
+        actor=actor,
+        actor_label=actor_label,
+        action="status.incident.deleted",
+        target_type=Incident._meta.label_lower,
+        target_id=incident.pk,
+        details=details,
+    )
+    transaction.on_commit(cache_keys.forget_incidents)
+    return True
+
+
+@transaction.atomic
+def maintenance_delete(*, maintenance: Maintenance, actor, actor_label: str = "") -> bool:
+    """Delete a scheduled maintenance with its updates (as `incident_delete`)."""
+    details = {"name": maintenance.name, "public_id": maintenance.public_id, "status": maintenance.status}
+    deleted, _ = Maintenance.objects.filter(pk=maintenance.pk).delete()
+    if not deleted:
+        return False
+    audit.record(
+        actor=actor,
+        actor_label=actor_label,
+        action="status.maintenance.deleted",
+        target_type=Maintenance._meta.label_lower,
+        target_id=maintenance.pk,
+        details=details,
+    )
+    transaction.on_commit(cache_keys.forget_incidents)
+    return True

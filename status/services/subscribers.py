@@ -97,13 +97,14 @@ def subscriber_unsubscribe(*, token: str, now=None) -> Subscriber | None:
 
 
 @transaction.atomic
-def subscriber_remove(*, subscriber: Subscriber, actor) -> bool:
+def subscriber_remove(*, subscriber: Subscriber, actor, actor_label: str = "") -> bool:
     """Staff unsubscribe an address. Safe to run twice. Audited."""
     if not Subscriber.objects.filter(pk=subscriber.pk, unsubscribed_at__isnull=True).update(
         unsubscribed_at=timezone.now()
     ):
         return False
-    audit.record(actor=actor, action="status.subscriber.unsubscribed", target=subscriber)
+    audit.record(actor=actor, actor_label=actor_label, action="status.subscriber.unsubscribed", target=subscriber)
+    subscriber.refresh_from_db()
     return True
 
 

@@ -73,6 +73,9 @@ def test_endpoints_are_grouped_with_the_auth_each_group_needs(page):
                 assert "X-CSRFToken" in endpoint.curl, path
         elif endpoint.auth == docs.METRICS:  # staff or the operators' token, never a customer key
             assert "X-Api-Key" not in endpoint.curl and "Bearer $LEVQOR_METRICS_TOKEN" in endpoint.curl, path
+        elif path.startswith("/api/v1/"):  # the status API: a staff status key, as Statuspage sends it
+            assert endpoint.group == docs.STATUS_MANAGE and endpoint.auth == docs.STATUS_KEY, path
+            assert "X-Api-Key" not in endpoint.curl and "Authorization: OAuth $LEVQOR_STATUS_API_KEY" in endpoint.curl
         elif not endpoint.auth.startswith("None"):
             assert "X-Api-Key: $LEVQOR_API_KEY" in endpoint.curl, path
 

@@ -5,6 +5,7 @@ is accepted."""
 from datetime import UTC
 
 import pytest
+from django.conf import settings
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,6 +17,8 @@ from levqor.api.models import ApiKey
 from levqor.api.services import api_key_create
 from levqor.api.testing import ApiCaller
 from levqor.workflows import services as workflow_services
+from status import services as status_services
+from status.models import Component
 from support import rules
 from support import services as support_services
 
@@ -85,6 +88,76 @@ WRITES = {
 }
 
 
+# The Statuspage-compatible status API (/api/v1/) is strict too, in Statuspage's
+# error format ({"error": "..."}) and with its own staff keys.
+V1 = "/api/v1/pages/{page_id}"
+V1_WRITES = {
+    ("POST", V1 + "/incidents"): lambda w: {"incident": {"name": "Down", "body": "Looking."}},
+    ("PATCH", V1 + "/components/{component_id}"): lambda w: {"component": {"status": "degraded_performance"}},
+    ("PUT", V1 + "/components/{component_id}"): lambda w: {"component": {"status": "operational"}},
+    ("PATCH", V1 + "/incidents/{incident_id}"): lambda w: {"incident": {"body": "Still looking."}},
+    ("PUT", V1 + "/incidents/{incident_id}"): lambda w: {"incident": {"status": "monitoring"}},
+    ("POST", V1 + "/subscribers"): lambda w: {"subscriber": {"email": "ops@example.com"}},
+}
+V1_LISTS = [V1 + "/incidents", V1 + "/subscribers"] + [
+    V1 + f"/incidents/{kind}" for kind in ("unresolved", "scheduled", "upcoming", "active_maintenance")
+]
+
+
+@pytest.fixture
+def status_world(client, staff):
+    status_services.components_ensure()
+    component = Component.objects.get(slug="web")
+    incident = status_services.incident_create(name="Slow", impact="minor", body="Looking.", actor=staff)
+    secret = status_services.status_api_key_create(name="CI", actor=staff).secret
+    return {"component": component, "incident": incident, "secret": secret, "client": client}
+
+
+def _v1_call(world, method: str, template: str, body=None, query=None):
+    url = template.format(
+        page_id=settings.LEVQOR_STATUS_PAGE_ID,
+        component_id=world["component"].public_id,
+        incident_id=world["incident"].public_id,
+    )
+    headers = {"Authorization": f"OAuth {world['secret']}"}
+    if body is None:
+        return world["client"].get(url, query or {}, headers=headers)
+    return getattr(world["client"], method.lower())(url, body, content_type="application/json", headers=headers)
+
+
+@pytest.mark.parametrize(("method", "template"), sorted(V1_WRITES))
+def test_the_status_api_refuses_unknown_fields_naming_them_and_writes_nothing(status_world, method, template):
+    body = V1_WRITES[(method, template)](status_world)
+    (envelope,) = body
+    before = AuditEvent.objects.exclude(action="status.api.called").count()
+    for wrong, named in (
+        ({**body, "colour": "red", "Notes": "x"}, "Notes, colour"),
+        ({envelope: {**body[envelope], "colour": "red", "Notes": "x"}}, f"{envelope}.Notes, {envelope}.colour"),
+    ):
+        response = _v1_call(status_world, method, template, wrong)
+        assert response.status_code == 400, response.content
+        assert response.json()["error"].startswith(f"Received unknown fields: {named}. This endpoint takes: ")
+        assert AuditEvent.objects.exclude(action="status.api.called").count() == before
+    accepted = _v1_call(status_world, method, template, body)
+    assert 200 <= accepted.status_code < 300, accepted.content
+
+
+@pytest.mark.parametrize("template", V1_LISTS)
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"page": "0"}, "page: use a whole number from 1."),
+        ({"page": "x"}, "page: use a whole number from 1."),
+        ({"limit": "101"}, "limit: use a whole number from 1 to 100."),
+        ({"limit": "-1"}, "limit: use a whole number from 1 to 100."),
+    ],
+)
+def test_the_status_api_answers_a_bad_page_or_limit_with_a_400(status_world, template, query, message):
+    response = _v1_call(status_world, "GET", template, query=query)
+    assert response.status_code == 400 and response.json() == {"error": message}
+    assert _v1_call(status_world, "GET", template, query={"page": "1", "limit": "100"}).status_code == 200
+
+
 def _call(client, world, method: str, template: str, body: dict):
     url = template.format(
         workflow_id=world["workflow"].pk, request_id=world["sla_request"].pk, ticket_id=world["ticket"].pk
@@ -103,7 +176,7 @@ def test_it_checks_every_write_operation_of_the_schema():
         for method in operations
         if method in ("post", "put", "patch")
     }
-    assert writes == set(WRITES)
+    assert writes == set(WRITES) | set(V1_WRITES)
 
 
 @pytest.mark.parametrize(("method", "template"), sorted(WRITES))
@@ -202,7 +275,7 @@ def test_it_checks_every_paginated_operation_of_the_schema():
         for operation in operations.values()
         if isinstance(operation, dict) and any(p["name"] == "page" for p in operation.get("parameters", []))
     }
-    assert paginated == {*LISTS, "/api/admin/sla-credits"}
+    assert paginated == {*LISTS, "/api/admin/sla-credits", *V1_LISTS}
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -270,7 +343,7 @@ def test_it_documents_every_request_body_as_closed_and_the_sla_periods_as_one_sh
         for operation in operations.values()
         if isinstance(operation, dict) and "requestBody" in operation
     ]
-    assert len(bodies) == len(WRITES) - 1  # the data export takes no body
+    assert len(bodies) == len(WRITES) + len(V1_WRITES) - 1  # the data export takes no body
     for name in bodies:
         for shape in components[name].get("oneOf", [components[name]]):
             assert shape["additionalProperties"] is False, name

@@ -30,6 +30,7 @@ STAFF_ACTOR_FIELDS = {
     ("support.SlaCreditRequest", "decided_by"),
     ("support.Ticket", "assignee"),  # the staff member working the ticket
     ("support.EvidenceFile", "uploaded_by"),  # the staff member who attached chargeback evidence
+    ("status.StatusApiKey", "created_by"),  # the staff member who issued a status API key
 }
 
 
