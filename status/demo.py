@@ -28,6 +28,7 @@ from .models import (
     MaintenanceStatus,
     Snapshot,
     State,
+    StatusApiKey,
     Subscriber,
     WebhookDelivery,
     WebhookEvent,
@@ -42,6 +43,7 @@ OUTAGES = (("workflows", 3, 42), ("email", 20, 25), ("web", 40, 18), ("stripe", 
 MAINTENANCE_DAY = ("database", 10, 60)  # the completed maintenance's window
 ONCALL_DEMO = "oncall@demo.levqor.local"
 ONCALL_HOOK_DEMO = "https://hooks.demo.levqor.local/oncall"
+DEMO_STATUS_KEY = "Demo incident bot"
 
 
 def seed(*, admin, stdout) -> None:
@@ -78,6 +80,9 @@ def seed(*, admin, stdout) -> None:
     )
     _notices(subscriber, components, now)
     _webhooks(components, now)
+    if not StatusApiKey.objects.filter(name=DEMO_STATUS_KEY).exists():
+        issued = services.status_api_key_create(name=DEMO_STATUS_KEY, actor=admin, now=now)
+        stdout.write(f"Status API (/api/v1/) key, shown only now: Authorization: OAuth {issued.secret}")
 
 
 def _webhooks(components: dict[str, Component], now) -> None:

@@ -73,7 +73,11 @@ def localstripe(tmp_path_factory):
 
 
 @pytest.fixture
-def stripe_settings(settings, localstripe):
+def stripe_settings(settings, localstripe, monkeypatch):
+    # Each test talks to the localstripe its fixtures resolved: a conftest
+    # elsewhere that reuses these fixtures starts its own server, and the
+    # session fixture's global `stripe.api_base` is whichever started last.
+    monkeypatch.setattr(stripe, "api_base", localstripe)
     settings.STRIPE_TEST_SECRET_KEY = SECRET_KEY
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_API_HOST = localstripe

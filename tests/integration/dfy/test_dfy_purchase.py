@@ -172,5 +172,8 @@ def test_a_one_off_stripe_price_that_differs_from_the_dfy_catalogue_is_refused(s
     stripe.Price.create(
         product=product.id, unit_amount=19900, currency="gbp", lookup_key="levqor_dfy_pro", api_key=SECRET_KEY
     )
-    with pytest.raises(CommandError, match="catalogue says 29900 gbp per purchase"):
-        call_command("stripe_prices", stdout=StringIO())
+    try:
+        with pytest.raises(CommandError, match="catalogue says 29900 gbp per purchase"):
+            call_command("stripe_prices", stdout=StringIO())
+    finally:  # the wrong price must not outlive this test in the session's localstripe
+        ls_call("DELETE", "/_config/data", "")
