@@ -124,6 +124,28 @@ def pytest_collection_modifyitems(config, items):
                 break
 
 
+# Tests marked `slow` (each runs for tens of seconds on a loaded machine:
+# the schemathesis runs, the 100k-row export, every admin page, axe on every
+# page, seeding the demo world) start first within their group: pytest-django
+# orders database tests, then transactional ones, then the rest, and a stable
+# sort keeps that. Started last, one of them keeps a pytest-xdist worker busy
+# after the other has run out of work; started first, the many short tests
+# fill in around them.
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_slow_first(items):  # pytest reads only names starting pytest_
+    items.sort(key=lambda item: (_django_order(item), item.get_closest_marker("slow") is None))
+
+
+def _django_order(item) -> int:
+    """pytest-django's order: 0 database, 1 transactional database, 2 none."""
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = bool(marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+    if transactional or "transactional_db" in fixtures or "live_server" in fixtures:
+        return 1
+    return 0 if marker or "db" in fixtures else 2
+
+
 @pytest.fixture(scope="session")
 def browser():
     # Playwright's sync API runs an event loop in this thread; Django's

@@ -23,6 +23,7 @@ def admin_url(model, view, *args):
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
+@pytest.mark.slow
 def test_every_admin_changelist_add_and_change_page_renders(staff_client, seeded):
     missing_rows = []
     for model, model_admin in admin.site._registry.items():

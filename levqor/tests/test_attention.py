@@ -127,6 +127,7 @@ def test_a_compliance_email_that_failed_is_shown_and_staff_can_mark_it_handled(
     assert queue_on_index(staff_client, "Emails that failed (retries used up)")[0] == 0
 
 
+@pytest.mark.slow
 def test_it_shows_every_registered_queue_with_its_count_and_a_working_link(staff_client):
     queues = attention.queue_counts()
     labels = {queue.label for queue in queues}

@@ -8,7 +8,7 @@ from compliance import audit
 from levqor import plans
 from levqor.accounts.models import Account, User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_it_seeds_every_plan_and_billing_state_once(capsys, settings):

@@ -97,6 +97,7 @@ def test_it_fails_at_start_up_on_a_bad_value(env, message):
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_production_settings_pass_the_deploy_checks():
     env = {
         "PATH": os.environ["PATH"],
@@ -127,6 +128,7 @@ def base_url(**env) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_it_links_emails_to_the_port_make_run_serves_on():
     # `LEVQOR_PORT=8123 make run`: seeded and sent emails link to :8123, not :8000.
     assert base_url(LEVQOR_PORT="8123") == "http://127.0.0.1:8123"

@@ -7,6 +7,7 @@ from django.core.management import call_command
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.slow
 def test_the_status_page_draws_bars_and_charts_in_a_real_browser_without_javascript(
     live_server, page, tmp_path, settings
 ):

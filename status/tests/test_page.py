@@ -155,6 +155,7 @@ def test_rss_and_atom_feeds_list_incidents(client, history, staff):
     assert atom.find("a:entry/a:title", ns).text == "API errors (Investigating)"
 
 
+@pytest.mark.slow
 def test_the_demo_seed_is_idempotent_and_fills_the_page(client, settings):
     settings.DEBUG = True
     call_command("seed_demo")

@@ -9,7 +9,7 @@ from compliance.models import AuditEvent, OutboundEmail
 from support import demo
 from support.models import Dispute, DisputeMessage, SlaCreditMessage, SlaCreditRequest
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def counts() -> dict:

@@ -19,6 +19,7 @@ LISTS = [
 ]
 
 
+@pytest.mark.slow
 def test_the_triage_lists_fit_a_1400_px_screen(live_server, browser, staff, settings):
     settings.DEBUG = True  # seed_demo's demo password
     call_command("seed_demo")

@@ -31,6 +31,7 @@ def _check(page, url: str, width: int) -> list[str]:
     return problems
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", WIDTHS)
 def test_every_public_page_fits_the_screen(live_server, browser, size):
     width, height = WIDTHS[size]
@@ -44,6 +45,7 @@ def test_every_public_page_fits_the_screen(live_server, browser, size):
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", WIDTHS)
 def test_every_customer_page_fits_the_screen(live_server, browser, customer, size):
     width, height = WIDTHS[size]

@@ -75,6 +75,7 @@ print(json.dumps(codes))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_it_shares_the_monthly_count_between_processes_on_any_cache(client, customer_account, settings, monkeypatch):
     monkeypatch.setitem(quotas.MONTHLY_QUOTAS, quotas.SANDBOX, 5)

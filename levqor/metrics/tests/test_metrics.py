@@ -122,6 +122,7 @@ print(json.dumps(codes))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_the_counts_add_up_across_web_processes(client, customer_account, settings, token):
     settings.ROOT_URLCONF = "levqor.metrics.tests.boom_urls"

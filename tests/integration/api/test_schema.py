@@ -179,6 +179,7 @@ def _workflow(account, *, sandbox: bool):
     return workflow, {"workflow_id": str(workflow.pk), "run_id": str(run.pk)}
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_it_passes_a_schemathesis_run_with_a_sandbox_key(customer_account, unlimited, wsgi_in_test_transaction):
     """Every key-authenticated and public operation: no 5xx, every status
@@ -192,6 +193,7 @@ def test_it_passes_a_schemathesis_run_with_a_sandbox_key(customer_account, unlim
     assert Run.objects.filter(workflow=workflow).count() > 1
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_it_passes_a_schemathesis_run_with_a_live_key_of_a_person(
     customer, customer_account, staff, unlimited, wsgi_in_test_transaction
@@ -210,6 +212,7 @@ def test_it_passes_a_schemathesis_run_with_a_live_key_of_a_person(
     assert Run.objects.filter(workflow=workflow).count() > 1
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_it_passes_a_schemathesis_run_with_a_staff_session(customer, staff, unlimited, wsgi_in_test_transaction):
     """The staff operations, called as the admin's session would (cookie and CSRF token)."""

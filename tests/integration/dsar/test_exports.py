@@ -178,6 +178,7 @@ def test_it_keeps_card_data_out_of_billing_json(customer, django_capture_on_comm
     assert "4242" not in text and "fpCARD" not in text and "visa" not in text
 
 
+@pytest.mark.slow
 def test_it_builds_100k_log_rows_with_bounded_memory(customer):
     import tracemalloc
 
