@@ -591,11 +591,14 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": LEVQOR_TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-# Short-window burst limits (fixed windows in the shared cache). The monthly
+# Short-window burst limits (sliding windows in the shared cache). The monthly
 # quotas per plan are one table in levqor/api/quotas.py.
 LEVQOR_API_BURST_WINDOW = env_int("LEVQOR_API_BURST_WINDOW", 10, minimum=1)
 LEVQOR_API_BURST_PER_KEY = env_int("LEVQOR_API_BURST_PER_KEY", 50, minimum=1)
 LEVQOR_API_BURST_PER_IP = env_int("LEVQOR_API_BURST_PER_IP", 100, minimum=1)
+# With Redis, the monthly counters are written through to the database at
+# least this often while calls come (0: every call); levqor/api/meter.py.
+LEVQOR_API_QUOTA_FLUSH_SECONDS = env_int("LEVQOR_API_QUOTA_FLUSH_SECONDS", 5, minimum=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Levqor API",
     "VERSION": "1.0.0",

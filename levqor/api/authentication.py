@@ -4,6 +4,11 @@ Every key-authenticated request first counts against the caller IP's burst
 limit (so guessing keys is throttled too), then looks the key up by the
 SHA-256 of the secret. Missing → 401 not_authenticated (from the permission
 check); unknown, revoked or expired → 401 with its own code.
+
+With Redis the IP's window and the cached key (`keycache`: outdated at once
+by a revocation in any process) come in one round trip; the database is
+read only for a key not cached yet. Without Redis the key is read from the
+database on every call (a per-process cache could not hear of revocations).
 """
 
 from django.conf import settings
@@ -13,9 +18,9 @@ from rest_framework.throttling import BaseThrottle
 
 from levqor.lib.drf.errors import TooManyRequests
 
-from . import quotas
+from . import keycache, meter, quotas
 from .models import ApiKey
-from .selectors import api_key_for_secret
+from .selectors import api_key_for_secret, secret_hash, well_formed
 from .services import api_key_touch
 
 HEADER = "X-Api-Key"
@@ -61,9 +66,7 @@ def credentials_from(request) -> str | None:
     return raw.strip()
 
 
-def check_ip_burst(request) -> None:
-    ident = BaseThrottle().get_ident(request) or "unknown"
-    burst = quotas.burst_consume(scope="ip", ident=ident, limit=settings.LEVQOR_API_BURST_PER_IP)
+def _refuse_ip(burst) -> None:
     if burst.exceeded:
         raise TooManyRequests(
             message=f"Too many requests from this address: at most {burst.limit} in any "
@@ -74,13 +77,49 @@ def check_ip_burst(request) -> None:
         )
 
 
+def _ident(request) -> str:
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
+def check_ip_burst(request) -> None:
+    _refuse_ip(quotas.burst_consume(scope="ip", ident=_ident(request), limit=settings.LEVQOR_API_BURST_PER_IP))
+
+
+def _key_through_redis(request, raw: str | None) -> ApiKey | None:
+    """The IP's window and the cached key in one round trip (see keycache)."""
+    hashed = secret_hash(raw) if raw and well_formed(raw) else None
+    names = keycache.cache_keys(hashed) if hashed else ()
+    at = quotas.now().timestamp()
+    limit = settings.LEVQOR_API_BURST_PER_IP
+    (count, allowed, oldest), values = meter.auth_round_trip(
+        ip=_ident(request), limit=limit, window=settings.LEVQOR_API_BURST_WINDOW, now=at, cache_keys=names
+    )
+    _refuse_ip(quotas.burst_from(count=count, allowed=allowed, oldest=oldest, limit=limit, at=at))
+    if hashed is None:
+        return None
+    entry, generation = values
+    key = keycache.key_from_entry(entry, generation)
+    cached = key is not None
+    if not cached:
+        key = api_key_for_secret(raw)
+        if key is None:
+            return None
+    touched = key.is_usable() and api_key_touch(key=key)
+    if touched or not cached:
+        keycache.entry_store(key, generation)  # with its last use, so the next calls do not write it
+    return key
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        check_ip_burst(request)
         raw = credentials_from(request)
+        if meter.enabled():
+            key = _key_through_redis(request, raw)
+        else:
+            check_ip_burst(request)
+            key = api_key_for_secret(raw) if raw else None
         if raw is None:
             return None  # the permission check answers 401 not_authenticated
-        key = api_key_for_secret(raw) if raw else None
         if key is None:
             raise AuthenticationFailed("The API key is not valid.", code="invalid_api_key")
         state = key.state()
