@@ -20,8 +20,10 @@ from levqor.lib.drf.errors import TooManyRequests
 
 from . import keycache, meter, quotas
 from .models import ApiKey
+from .permissions import HasApiKey
 from .selectors import api_key_for_secret, secret_hash, well_formed
 from .services import api_key_touch
+from .throttling import ApiKeyThrottle
 
 HEADER = "X-Api-Key"
 REALM = 'Bearer realm="Levqor API"'
@@ -85,25 +87,47 @@ def check_ip_burst(request) -> None:
     _refuse_ip(quotas.burst_consume(scope="ip", ident=_ident(request), limit=settings.LEVQOR_API_BURST_PER_IP))
 
 
-def _key_through_redis(request, raw: str | None) -> ApiKey | None:
-    """The IP's window and the cached key in one round trip (see keycache)."""
-    hashed = secret_hash(raw) if raw and well_formed(raw) else None
-    names = keycache.cache_keys(hashed) if hashed else ()
-    at = quotas.now().timestamp()
-    limit = settings.LEVQOR_API_BURST_PER_IP
-    (count, allowed, oldest), values = meter.auth_round_trip(
-        ip=_ident(request), limit=limit, window=settings.LEVQOR_API_BURST_WINDOW, now=at, cache_keys=names
+def _meters_here(request) -> bool:
+    """A read on a view whose only checks are a valid key and the plain
+    throttle: nothing between authentication and the throttle can refuse it,
+    so it is metered in the same round trip (see meter)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return (
+        request.method in ("GET", "HEAD")
+        and view is not None
+        and list(view.permission_classes) == [HasApiKey]
+        and list(view.throttle_classes) == [ApiKeyThrottle]
     )
-    _refuse_ip(quotas.burst_from(count=count, allowed=allowed, oldest=oldest, limit=limit, at=at))
+
+
+def _key_through_redis(request, raw: str | None) -> ApiKey | None:
+    """The IP's window, the cached key and (usually) the call's metering in
+    one round trip (see meter and keycache)."""
+    hashed = secret_hash(raw) if raw and well_formed(raw) else None
+    at = quotas.now()
+    ip_limit = settings.LEVQOR_API_BURST_PER_IP
+    meter_args = None
+    if hashed and _meters_here(request):
+        label, _start, _reset = quotas.period(at)
+        meter_args = {"limit": settings.LEVQOR_API_BURST_PER_KEY, "month": label, "day": f"{at:%Y%m%d}"}
+    (count, allowed, oldest), entry, generation, metered = meter.auth_round_trip(
+        ip=_ident(request),
+        ip_limit=ip_limit,
+        now=at.timestamp(),
+        names=keycache.cache_keys(hashed) if hashed else None,
+        meter_args=meter_args,
+    )
+    _refuse_ip(quotas.burst_from(count=count, allowed=allowed, oldest=oldest, limit=ip_limit, at=at.timestamp()))
     if hashed is None:
         return None
-    entry, generation = values
     key = keycache.key_from_entry(entry, generation)
     cached = key is not None
     if not cached:
         key = api_key_for_secret(raw)
         if key is None:
             return None
+    elif metered is not None:
+        setattr(request._request, meter.METERED_ATTR, (at, metered))
     touched = key.is_usable() and api_key_touch(key=key)
     if touched or not cached:
         keycache.entry_store(key, generation)  # with its last use, so the next calls do not write it

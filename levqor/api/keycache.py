@@ -37,9 +37,15 @@ KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
 ACCOUNT_FIELDS = ("id", "plan", "billing_state")
 
 
-def cache_keys(secret_hash: str) -> tuple[str, str]:
-    """(entry, generation): the full Redis keys read in the auth round trip."""
-    return meter.full_key(f"api:key:{secret_hash}"), meter.full_key(f"api:keygen:{secret_hash}")
+def cache_keys(secret_hash: str) -> tuple[str, str, str]:
+    """(entry, generation, meta): the full Redis keys the call's round trip
+    reads. The meta is what the script needs to meter the call at once:
+    "<stamp> <key id> <account id> <mode> <usable until, Unix time>"."""
+    return (
+        meter.full_key(f"api:key:{secret_hash}"),
+        meter.full_key(f"api:keygen:{secret_hash}"),
+        meter.full_key(f"api:keymeta:{secret_hash}"),
+    )
 
 
 def _stamp(raw_generation) -> int:
@@ -66,6 +72,13 @@ def entry_store(key: ApiKey, raw_generation) -> None:
     """Cache `key` (with its account loaded) under the generation read
     before the row was."""
     account = key.account
+    if key.revoked_at is not None:
+        usable_until = 0.0
+    elif key.expires_at is not None:
+        usable_until = key.expires_at.timestamp()
+    else:
+        usable_until = 1e18
+    meta = f"{_stamp(raw_generation)} {key.pk} {account.pk} {key.mode} {usable_until!r}"
     entry = (
         _stamp(raw_generation),
         tuple(getattr(key, name) for name in KEY_FIELDS),
@@ -73,7 +86,11 @@ def entry_store(key: ApiKey, raw_generation) -> None:
     )
     try:
         _backend, client = meter._redis()
-        client.set(cache_keys(key.secret_hash)[0], pickle.dumps(entry, pickle.HIGHEST_PROTOCOL), ex=TTL)
+        entry_name, _generation, meta_name = cache_keys(key.secret_hash)
+        pipe = client.pipeline(transaction=False)
+        pipe.set(entry_name, pickle.dumps(entry, pickle.HIGHEST_PROTOCOL), ex=TTL)
+        pipe.set(meta_name, meta, ex=TTL)
+        pipe.execute()
     except Exception:
         logger.warning("api: key cache write failed", exc_info=True)
 
@@ -85,9 +102,9 @@ def _move_on(hashes: list[str]) -> None:
         _backend, client = meter._redis()
         pipe = client.pipeline(transaction=False)
         for secret_hash in hashes:
-            entry, generation = cache_keys(secret_hash)
+            entry, generation, meta = cache_keys(secret_hash)
             pipe.incr(generation)
-            pipe.delete(entry)
+            pipe.delete(entry, meta)
         pipe.execute()
     except Exception:
         logger.error("api: key cache invalidation failed; cached keys expire within %s s", TTL, exc_info=True)

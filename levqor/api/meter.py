@@ -1,23 +1,30 @@
-"""The metered API call on Redis: two round trips, no database.
+"""The metered API call on Redis: one round trip, no database.
 
-With `REDIS_URL` every process shares the cache, so a call is decided there:
+With `REDIS_URL` every process shares the cache, so a call is decided there,
+by one Lua script (`auth_round_trip`) sent before the key is known:
 
-1. **Before the key is known** (`auth_round_trip`): the caller IP's burst
-   window, and the cached key (`keycache`) with its generation, pipelined.
-2. **Once the key is known** (`meter_round_trip`): one Lua script takes the
-   key's burst window, then (if allowed) adds the call to the account's
-   monthly counter and the key's daily counter, and elects this call to
-   write the monthly counter through to the database when the last write is
-   older than `LEVQOR_API_QUOTA_FLUSH_SECONDS`.
+1. the caller IP's burst window (refused: nothing else happens);
+2. the cached key (`keycache`: its entry and generation);
+3. when that entry is current and the key usable, and the view meters its
+   calls the plain way (`metered` below), the call itself: the key's burst
+   window, then (if allowed) the account's monthly counter and the key's
+   daily counter, and whether this call writes the monthly counter through
+   to the database (when the last write is older than
+   `LEVQOR_API_QUOTA_FLUSH_SECONDS`).
+
+A key not cached yet, or a call that must not be metered before the
+permission check, is metered afterwards by the throttle (`meter_round_trip`,
+the same step 3 alone): a second round trip.
 
 The monthly counter `api:quota:<account>:<mode>:<YYYYMM>` is the count while
 Redis holds it; the database row (`ApiUsage`) is its durable copy, written
 with `GREATEST(stored, counter)` (so writes in any order, by any process,
 repeated or not, never lower it or count a call twice). When the counter is
-missing (the month's first call, or Redis lost its data) it starts from the
-database row. Counters written since the last write-through are kept in a
-set the minute job `levqor:api.quota_flush` writes out (`quota_flush`), so
-an account that stops calling is on disk within a minute.
+missing (the month's first call, or Redis lost its data) the script counts
+nothing and says so; the caller reads the row and calls again with it as
+the starting count. Counters changed since the last sweep are kept in a set
+the minute job `levqor:api.quota_flush` writes out (`dirty_take`), so an
+account that stops calling is on disk within a minute.
 """
 
 import os
@@ -26,62 +33,109 @@ from django.conf import settings
 from django.core.cache import caches
 from redis.exceptions import NoScriptError
 
-# KEYS: 1 burst log, 2 quota counter, 3 daily counter (per key), 4 flush mark, 5 dirty set.
-# ARGV: 1 now (s), 2 window (s), 3 limit, 4 unique member, 5 daily TTL (s), 6 flush interval (ms),
-#       7 dirty member, 8 quota TTL (s), 9 starting count when the counter is missing ("" = ask).
-# Returns {burst count incl. this call, allowed 1/0, oldest burst score (string), quota count
-# (-1: missing, ask the database and call again with ARGV[9]), write-through now 1/0}.
-_METER = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-if n >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {n + 1, 0, oldest[2] or ARGV[1], tonumber(redis.call('GET', KEYS[2]) or '-1'), 0}
+# The sliding-window log of levqor.lib.window: returns count (this call
+# included), allowed (1/0), the oldest logged score (a string).
+_WINDOW_FN = """
+local function window_hit(log, now, window, limit, member)
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  local n = redis.call('ZCARD', log)
+  local allowed = 0
+  if n < limit then
+    redis.call('ZADD', log, now, member)
+    redis.call('EXPIRE', log, math.ceil(window) + 1)
+    allowed = 1
+  end
+  local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+  return n + 1, allowed, oldest[2] or tostring(now)
 end
-if ARGV[9] ~= '' then
-  redis.call('SET', KEYS[2], ARGV[9], 'NX', 'EX', ARGV[8])
-elseif redis.call('EXISTS', KEYS[2]) == 0 then
-  return {n + 1, 1, ARGV[1], -1, 0}
-end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local calls = redis.call('INCR', KEYS[2])
-if redis.call('INCR', KEYS[3]) == 1 then
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
-end
-redis.call('SADD', KEYS[5], ARGV[7])
-local flush = 0
-if tonumber(ARGV[6]) <= 0 or redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[6]) then
-  flush = 1
-end
-return {n + 1, 1, oldest[2] or ARGV[1], calls, flush}
 """
 
-# The caller IP's window (the same sliding log as levqor.lib.window).
-_WINDOW = """
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-local allowed = 0
-if n < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
-  allowed = 1
+# Step 3. `p` is the cache's key prefix ("levqor:1:"); `a` the arguments.
+# Returns {burst count, allowed, oldest, quota count (-1: the counter is
+# missing, nothing was counted), write through now (1/0)}.
+_METER_FN = """
+local function meter(p, key_id, counter, a)
+  local log = p .. 'api:burst:key:' .. key_id
+  local quota = p .. 'api:quota:' .. counter
+  local now, window, limit = tonumber(a.now), tonumber(a.window), tonumber(a.limit)
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  local n = redis.call('ZCARD', log)
+  if n >= limit then
+    local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')
+    return {n + 1, 0, oldest[2] or a.now, tonumber(redis.call('GET', quota) or '-1'), 0}
+  end
+  if a.start ~= '' then
+    redis.call('SET', quota, a.start, 'NX', 'EX', a.quota_ttl)
+  elseif redis.call('EXISTS', quota) == 0 then
+    return {n + 1, 1, a.now, -1, 0}
+  end
+  local _n, _allowed, oldest = window_hit(log, now, window, limit, a.member)
+  local calls = redis.call('INCR', quota)
+  local daily = p .. 'api:usage:key:' .. key_id .. ':' .. a.day
+  if redis.call('INCR', daily) == 1 then
+    redis.call('EXPIRE', daily, a.daily_ttl)
+  end
+  redis.call('SADD', p .. 'api:quota:dirty', counter)
+  local flush = 0
+  local mark = p .. 'api:quota:flushed:' .. counter
+  if tonumber(a.flush_ms) <= 0 or redis.call('SET', mark, '1', 'NX', 'PX', a.flush_ms) then
+    flush = 1
+  end
+  return {n + 1, 1, oldest, calls, flush}
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {n + 1, allowed, oldest[2] or ARGV[1]}
+local function args(from)
+  return {now = ARGV[from], window = ARGV[from + 1], limit = ARGV[from + 2], member = ARGV[from + 3],
+          month = ARGV[from + 4], day = ARGV[from + 5], daily_ttl = ARGV[from + 6], flush_ms = ARGV[from + 7],
+          quota_ttl = ARGV[from + 8], start = ARGV[from + 9]}
+end
 """
 
-DIRTY = "api:quota:dirty"
+# The throttle's round trip. ARGV: p, key id, account id, mode, then args(5).
+_METER = (
+    _WINDOW_FN
+    + _METER_FN
+    + """
+local a = args(5)
+return meter(ARGV[1], ARGV[2], ARGV[3] .. ':' .. ARGV[4] .. ':' .. a.month, a)
+"""
+)
+
+# The call's round trip. KEYS: 1 the IP's log, 2 the key's entry, 3 its
+# generation, 4 its meta ("stamp key_id account_id mode usable_until").
+# ARGV: 1 IP limit, 2 meter here (1/0), 3 p, 4 ip member, then args(5)
+# (limit = the key's burst limit). Returns {ip count, ip allowed, ip oldest,
+# entry, generation, step 3's answer or false}.
+_AUTH = (
+    _WINDOW_FN
+    + _METER_FN
+    + """
+local a = args(5)
+local n, allowed, oldest = window_hit(KEYS[1], tonumber(a.now), tonumber(a.window), tonumber(ARGV[1]), ARGV[4])
+if allowed == 0 then
+  return {n, 0, oldest, false, false, false}
+end
+local entry = redis.call('GET', KEYS[2])
+local generation = redis.call('GET', KEYS[3]) or '0'
+local metered = false
+if ARGV[2] == '1' and entry then
+  local meta = redis.call('GET', KEYS[4])
+  if meta then
+    local stamp, key_id, account_id, mode, usable_until = string.match(meta, '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
+    if stamp == generation and tonumber(a.now) < tonumber(usable_until) then
+      metered = meter(ARGV[3], key_id, account_id .. ':' .. mode .. ':' .. a.month, a)
+    end
+  end
+end
+return {n, 1, oldest, entry or false, generation, metered}
+"""
+)
+
 QUOTA_TTL = 62 * 86_400  # a month's counter outlives its month (GET /api/usage reads it)
 DAILY_TTL = 40 * 86_400  # as levqor.api.usage
+DIRTY = "api:quota:dirty"
+METERED_ATTR = "levqor_api_metered"  # on the request: (time, step 3's answer) when taken in the call's round trip
 
-_scripts: dict[str, object] = {}
+_shas: dict[str, str] = {}
 
 
 def enabled() -> bool:
@@ -93,14 +147,20 @@ def enabled() -> bool:
 
 def _redis():
     backend = caches["default"]
-    return backend, backend._cache.get_client(write=True)  # Django's RedisCache exposes no pipelines or scripts
+    return backend, backend._cache.get_client(write=True)  # Django's RedisCache exposes no scripting
 
 
-def _script(client, name: str, source: str):
-    script = _scripts.get(name)
-    if script is None:
-        script = _scripts[name] = client.register_script(source)
-    return script
+def _run(client, source: str, keys: list[str], args: list):
+    """EVALSHA, loading the script once if Redis does not have it (redis-py's
+    Script objects check with SCRIPT EXISTS inside pipelines: a round trip)."""
+    sha = _shas.get(source)
+    if sha is not None:
+        try:
+            return client.evalsha(sha, len(keys), *keys, *args)
+        except NoScriptError:
+            pass
+    _shas[source] = client.script_load(source)
+    return client.evalsha(_shas[source], len(keys), *keys, *args)
 
 
 def full_key(name: str) -> str:
@@ -111,51 +171,47 @@ def _member(now: float) -> str:
     return f"{now!r}:{os.urandom(6).hex()}"
 
 
-def auth_round_trip(*, ip: str, limit: int, window: float, now: float, cache_keys: tuple[str, ...]):
-    """One pipeline: the IP's burst window (count, allowed, oldest) and the
-    raw values of `cache_keys` (full keys)."""
+def _args(*, now: float, limit: int, month: str, day: str, start: str = "") -> list:
+    flush_ms = int(settings.LEVQOR_API_QUOTA_FLUSH_SECONDS * 1000)
+    window = settings.LEVQOR_API_BURST_WINDOW
+    return [repr(now), window, limit, _member(now), month, day, DAILY_TTL, flush_ms, QUOTA_TTL, start]
+
+
+def _meter_answer(raw) -> tuple[int, bool, float, int, bool] | None:
+    if not raw:
+        return None
+    count, allowed, oldest, calls, flush = raw
+    return int(count), bool(allowed), float(oldest), int(calls), bool(flush)
+
+
+def auth_round_trip(*, ip: str, ip_limit: int, now: float, names: tuple[str, str, str] | None, meter_args: dict | None):
+    """The call's one round trip (see the module doc). `names`: the key's
+    (entry, generation, meta) full keys, None for a malformed or missing
+    key; `meter_args` (key burst limit, month, day) when this call may be
+    metered here. Returns ((ip count, allowed, oldest), entry, generation,
+    step 3's answer or None)."""
     _backend, client = _redis()
-    script = _script(client, "window", _WINDOW)
-    args = [repr(now), window, limit, _member(now)]
-
-    def run():
-        # EVALSHA by hand: redis-py checks a pipeline's scripts with SCRIPT
-        # EXISTS first, an extra round trip on every call.
-        pipe = client.pipeline(transaction=False)
-        pipe.evalsha(script.sha, 1, full_key(f"api:burst:ip:{ip}"), *args)
-        for key in cache_keys:
-            pipe.get(key)
-        return pipe.execute(raise_on_error=False)
-
-    results = run()
-    if isinstance(results[0], NoScriptError):  # Redis restarted without it: load it once
-        client.script_load(_WINDOW)
-        results = run()
-    if isinstance(results[0], Exception):
-        raise results[0]
-    (count, allowed, oldest), *values = results
-    return (int(count), bool(allowed), float(oldest)), values
+    keys = [full_key(f"api:burst:ip:{ip}"), *(names or ("", "", ""))]
+    meter_here = bool(names and meter_args)
+    args = [
+        ip_limit,
+        int(meter_here),
+        full_key(""),
+        _member(now),
+        *_args(now=now, **(meter_args or {"limit": 0, "month": "", "day": ""})),
+    ]
+    count, allowed, oldest, entry, generation, metered = _run(client, _AUTH, keys, args)
+    ip = (int(count), bool(allowed), float(oldest))
+    return ip, (entry or None), generation, (_meter_answer(metered) if meter_here else None)
 
 
 def meter_round_trip(
-    *, key_id: int, account_id: int, mode: str, month: str, day: str, limit: int, window: float, now: float, start=""
+    *, key_id: int, account_id: int, mode: str, month: str, day: str, limit: int, now: float, start=""
 ):
-    """The key's burst window, then the call counted (see the module doc).
-    Returns (burst count, allowed, oldest, quota count or -1, write through)."""
+    """Step 3 alone: returns (burst count, allowed, oldest, quota count or -1, write through)."""
     _backend, client = _redis()
-    script = _script(client, "meter", _METER)
-    counter = f"{account_id}:{mode}:{month}"
-    keys = [
-        full_key(f"api:burst:key:{key_id}"),
-        full_key(f"api:quota:{counter}"),
-        full_key(f"api:usage:key:{key_id}:{day}"),
-        full_key(f"api:quota:flushed:{counter}"),
-        full_key(DIRTY),
-    ]
-    flush_ms = int(settings.LEVQOR_API_QUOTA_FLUSH_SECONDS * 1000)
-    args = [repr(now), window, limit, _member(now), DAILY_TTL, flush_ms, counter, QUOTA_TTL, start]
-    count, allowed, oldest, calls, flush = script(keys=keys, args=args, client=client)
-    return int(count), bool(allowed), float(oldest), int(calls), bool(flush)
+    args = [full_key(""), key_id, account_id, mode, *_args(now=now, limit=limit, month=month, day=day, start=start)]
+    return _meter_answer(_run(client, _METER, [], args))
 
 
 def counter_get(*, account_id: int, mode: str, month: str) -> int | None:
@@ -166,7 +222,7 @@ def counter_get(*, account_id: int, mode: str, month: str) -> int | None:
 
 
 def dirty_take(batch: int = 500) -> list[tuple[str, int]]:
-    """Up to `batch` counters written since the last sweep: [(member, count)].
+    """Up to `batch` counters changed since the last sweep: [(member, count)].
     Taken out of the set; a call meanwhile adds its counter back."""
     _backend, client = _redis()
     members = client.spop(full_key(DIRTY), batch) or []

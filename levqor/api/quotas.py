@@ -144,29 +144,25 @@ def _month(label: str) -> date:
     return date(int(label[:4]), int(label[4:6]), 1)
 
 
-def call_meter(*, key_id: int, account_id: int, plan: str, sandbox: bool, burst_limit: int) -> tuple["Burst", Usage]:
-    """With Redis: count one call of a key in one round trip: its burst
-    window, then (if allowed) the monthly quota and the key's daily count.
-    A call refused by the burst window uses no quota (the usage returned
-    is then the month's count so far)."""
-    at = now()
+def call_meter(
+    *, key_id: int, account_id: int, plan: str, sandbox: bool, burst_limit: int, taken=None
+) -> tuple["Burst", Usage]:
+    """With Redis: count one call of a key: its burst window, then (if
+    allowed) the monthly quota and the key's daily count. `taken`: (time,
+    answer) when the call's first round trip already did it
+    (`meter.auth_round_trip`); else one round trip now. A call refused by
+    the burst window uses no quota (the usage returned is then the month's
+    count so far)."""
+    at, answer = taken or (now(), None)
     label, start, reset = period(at)
     mode = _mode(sandbox)
-    window_seconds = settings.LEVQOR_API_BURST_WINDOW
-    fields = dict(
-        key_id=key_id,
-        account_id=account_id,
-        mode=mode,
-        month=label,
-        day=f"{at:%Y%m%d}",
-        limit=burst_limit,
-        window=window_seconds,
-        now=at.timestamp(),
-    )
-    count, allowed, oldest, calls, flush = meter.meter_round_trip(**fields)
+    fields = dict(key_id=key_id, account_id=account_id, mode=mode, month=label, day=f"{at:%Y%m%d}", limit=burst_limit)
+    if answer is None:
+        answer = meter.meter_round_trip(**fields, now=at.timestamp())
+    count, allowed, oldest, calls, flush = answer
     if allowed and calls < 0:  # the month's first call, or Redis lost the counter: start from the row
         stored = _stored_calls(account_id=account_id, mode=mode, month=start.date())
-        count, allowed, oldest, calls, flush = meter.meter_round_trip(**fields, start=str(stored))
+        count, allowed, oldest, calls, flush = meter.meter_round_trip(**fields, now=at.timestamp(), start=str(stored))
     if calls < 0:  # refused, and Redis holds no count: the row's
         calls = _stored_calls(account_id=account_id, mode=mode, month=start.date())
     if flush:

@@ -30,6 +30,7 @@ class ApiKeyThrottle(BaseThrottle):
                 plan=account.plan,
                 sandbox=key.is_sandbox,
                 burst_limit=settings.LEVQOR_API_BURST_PER_KEY,
+                taken=getattr(request._request, meter.METERED_ATTR, None),
             )
         else:
             burst = quotas.burst_consume(scope="key", ident=str(key.pk), limit=settings.LEVQOR_API_BURST_PER_KEY)

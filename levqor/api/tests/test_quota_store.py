@@ -189,7 +189,7 @@ def test_a_key_read_before_its_revocation_committed_is_never_served_from_the_cac
     it after: its copy carries the old generation, so the next call reads
     the database."""
     assert api.get("/api/workflows").status_code == 200
-    entry_name, generation_name = keycache.cache_keys(sandbox_key.key.secret_hash)
+    _entry, generation_name, _meta = keycache.cache_keys(sandbox_key.key.secret_hash)
     _backend, client = meter._redis()
     stamp_before = client.get(generation_name)
     unrevoked = type(sandbox_key.key).objects.select_related("account").get(pk=sandbox_key.key.pk)
