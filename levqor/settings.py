@@ -229,6 +229,8 @@ if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("LEVQOR_Q_RETRY must be greater than LEVQOR_Q_TIMEOUT.")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # One Redis client per process, not a new connection per queued task.
+    Q_CLUSTER["broker_class"] = "levqor.lib.qbroker.PooledRedis"
 else:
     Q_CLUSTER["orm"] = "default"
 
