@@ -106,16 +106,19 @@ def _key_through_redis(request, raw: str | None) -> ApiKey | None:
     hashed = secret_hash(raw) if raw and well_formed(raw) else None
     at = quotas.now()
     ip_limit = settings.LEVQOR_API_BURST_PER_IP
-    meter_args = None
+    meter_args = prefetch = None
     if hashed and _meters_here(request):
         label, _start, _reset = quotas.period(at)
         meter_args = {"limit": settings.LEVQOR_API_BURST_PER_KEY, "month": label, "day": f"{at:%Y%m%d}"}
-    (count, allowed, oldest), entry, generation, metered = meter.auth_round_trip(
+        view = request.parser_context["view"]
+        prefetch = view.prefetch(request) if hasattr(view, "prefetch") else None
+    (count, allowed, oldest), entry, generation, metered, prefetched = meter.auth_round_trip(
         ip=_ident(request),
         ip_limit=ip_limit,
         now=at.timestamp(),
         names=keycache.cache_keys(hashed) if hashed else None,
         meter_args=meter_args,
+        prefetch=prefetch,
     )
     _refuse_ip(quotas.burst_from(count=count, allowed=allowed, oldest=oldest, limit=ip_limit, at=at.timestamp()))
     if hashed is None:
@@ -128,6 +131,8 @@ def _key_through_redis(request, raw: str | None) -> ApiKey | None:
             return None
     elif metered is not None:
         setattr(request._request, meter.METERED_ATTR, (at, metered))
+        if prefetched is not None:
+            setattr(request._request, meter.PREFETCHED_ATTR, prefetched)
     touched = key.is_usable() and api_key_touch(key=key)
     if touched or not cached:
         keycache.entry_store(key, generation)  # with its last use, so the next calls do not write it

@@ -103,8 +103,10 @@ return meter(ARGV[1], ARGV[2], ARGV[3] .. ':' .. ARGV[4] .. ':' .. a.month, a)
 # The call's round trip. KEYS: 1 the IP's log, 2 the key's entry, 3 its
 # generation, 4 its meta ("stamp key_id account_id mode usable_until").
 # ARGV: 1 IP limit, 2 meter here (1/0), 3 p, 4 ip member, then args(5)
-# (limit = the key's burst limit). Returns {ip count, ip allowed, ip oldest,
-# entry, generation, step 3's answer or false}.
+# (limit = the key's burst limit), 15-16 a view's shared copy and its
+# generation to read along once metered ("{account}" and "{sandbox}" filled
+# in from the key; "" for none). Returns {ip count, ip allowed, ip oldest,
+# entry, generation, step 3's answer or false, {copy, generation} or false}.
 _AUTH = (
     _WINDOW_FN
     + _METER_FN
@@ -112,27 +114,38 @@ _AUTH = (
 local a = args(5)
 local n, allowed, oldest = window_hit(KEYS[1], tonumber(a.now), tonumber(a.window), tonumber(ARGV[1]), ARGV[4])
 if allowed == 0 then
-  return {n, 0, oldest, false, false, false}
+  return {n, 0, oldest, false, false, false, false}
 end
 local entry = redis.call('GET', KEYS[2])
 local generation = redis.call('GET', KEYS[3]) or '0'
 local metered = false
+local prefetched = false
 if ARGV[2] == '1' and entry then
   local meta = redis.call('GET', KEYS[4])
   if meta then
     local stamp, key_id, account_id, mode, usable_until = string.match(meta, '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
     if stamp == generation and tonumber(a.now) < tonumber(usable_until) then
       metered = meter(ARGV[3], key_id, account_id .. ':' .. mode .. ':' .. a.month, a)
+      if ARGV[15] ~= '' then
+        local sandbox = (mode == 'test') and '1' or '0'
+        local names = {}
+        for i = 15, 16 do
+          local name = string.gsub(string.gsub(ARGV[i], '{account}', account_id), '{sandbox}', sandbox)
+          names[#names + 1] = name
+        end
+        prefetched = {redis.call('GET', names[1]) or false, redis.call('GET', names[2]) or false}
+      end
     end
   end
 end
-return {n, 1, oldest, entry or false, generation, metered}
+return {n, 1, oldest, entry or false, generation, metered, prefetched}
 """
 )
 
 QUOTA_TTL = 62 * 86_400  # a month's counter outlives its month (GET /api/usage reads it)
 DAILY_TTL = 40 * 86_400  # as levqor.api.usage
 DIRTY = "api:quota:dirty"
+PREFETCHED_ATTR = "levqor_api_prefetched"  # on the request: a view's shared copy read along (view.prefetch)
 METERED_ATTR = "levqor_api_metered"  # on the request: (time, step 3's answer) when taken in the call's round trip
 
 _shas: dict[str, str] = {}
@@ -184,25 +197,31 @@ def _meter_answer(raw) -> tuple[int, bool, float, int, bool] | None:
     return int(count), bool(allowed), float(oldest), int(calls), bool(flush)
 
 
-def auth_round_trip(*, ip: str, ip_limit: int, now: float, names: tuple[str, str, str] | None, meter_args: dict | None):
+def auth_round_trip(
+    *,
+    ip: str,
+    ip_limit: int,
+    now: float,
+    names: tuple[str, str, str] | None,
+    meter_args: dict | None,
+    prefetch: tuple[str, str] | None = None,
+):
     """The call's one round trip (see the module doc). `names`: the key's
     (entry, generation, meta) full keys, None for a malformed or missing
     key; `meter_args` (key burst limit, month, day) when this call may be
-    metered here. Returns ((ip count, allowed, oldest), entry, generation,
-    step 3's answer or None)."""
+    metered here; `prefetch`: a view's (copy, generation) key templates to
+    read along. Returns ((ip count, allowed, oldest), entry, generation,
+    step 3's answer or None, (copy, generation) raw or None)."""
     _backend, client = _redis()
     keys = [full_key(f"api:burst:ip:{ip}"), *(names or ("", "", ""))]
     meter_here = bool(names and meter_args)
-    args = [
-        ip_limit,
-        int(meter_here),
-        full_key(""),
-        _member(now),
-        *_args(now=now, **(meter_args or {"limit": 0, "month": "", "day": ""})),
-    ]
-    count, allowed, oldest, entry, generation, metered = _run(client, _AUTH, keys, args)
+    no_meter = {"limit": 0, "month": "", "day": ""}
+    args = [ip_limit, int(meter_here), full_key(""), _member(now), *_args(now=now, **(meter_args or no_meter))]
+    args += list(prefetch) if (meter_here and prefetch) else ["", ""]
+    count, allowed, oldest, entry, generation, metered, prefetched = _run(client, _AUTH, keys, args)
     ip = (int(count), bool(allowed), float(oldest))
-    return ip, (entry or None), generation, (_meter_answer(metered) if meter_here else None)
+    metered = _meter_answer(metered) if meter_here else None
+    return ip, (entry or None), generation, metered, (tuple(v or None for v in prefetched) if prefetched else None)
 
 
 def meter_round_trip(

@@ -70,7 +70,7 @@ def shared_redis():
     return backend._cache.get_client(write=True)
 
 
-def _full(name: str) -> str:
+def full_key(name: str) -> str:
     from django.core.cache import caches  # noqa: PLC0415
 
     return caches["default"].make_key(name)
@@ -78,16 +78,21 @@ def _full(name: str) -> str:
 
 def stamped_get(name: str, generation: str):
     """(the copy of `name` if current else None, the generation read)."""
-    import pickle  # noqa: PLC0415
-
     client = shared_redis()
     if client is None:
         return None, None
     pipe = client.pipeline(transaction=False)
-    pipe.get(_full(name))
-    pipe.get(_full(generation))
-    raw, stamp = pipe.execute()
-    stamp = int(stamp or 0)
+    pipe.get(full_key(name))
+    pipe.get(full_key(generation))
+    return stamped_decode(*pipe.execute())
+
+
+def stamped_decode(raw, raw_generation):
+    """`stamped_get`'s answer from the two raw values (read by someone else,
+    e.g. in a script's round trip)."""
+    import pickle  # noqa: PLC0415
+
+    stamp = int(raw_generation or 0)
     if raw is None:
         return None, stamp
     try:
@@ -103,7 +108,7 @@ def stamped_put(name: str, stamp: int | None, value, seconds: int) -> None:
     client = shared_redis()
     if client is None or stamp is None:
         return
-    client.set(_full(name), pickle.dumps((stamp, value), pickle.HIGHEST_PROTOCOL), ex=seconds)
+    client.set(full_key(name), pickle.dumps((stamp, value), pickle.HIGHEST_PROTOCOL), ex=seconds)
 
 
 def stamps_bump(*generations: str) -> None:
@@ -114,7 +119,7 @@ def stamps_bump(*generations: str) -> None:
 
     if shared_redis() is None or not generations:
         return
-    names = [_full(g) for g in generations]
+    names = [full_key(g) for g in generations]
 
     def bump():
         pipe = shared_redis().pipeline(transaction=False)

@@ -66,6 +66,10 @@ class WorkflowListCreateApi(KeyScopedApi):
     def get_queryset(self):
         return selectors.workflow_list(**self.scope())
 
+    def prefetch(self, request):
+        """Read the page's shared copy in the call's round trip (listcache)."""
+        return listcache.prefetch_names(request)
+
     @extend_schema(
         operation_id="workflows_list",
         tags=["workflows"],
@@ -77,7 +81,7 @@ class WorkflowListCreateApi(KeyScopedApi):
         # The page's data from the shared copy when current (listcache: any
         # change to the account's workflows outdates it everywhere at once).
         where = {"account_id": self.account.pk, "sandbox": self.sandbox, "url": request.build_absolute_uri()}
-        data, stamp = listcache.page_get(**where)
+        data, stamp = listcache.page_get(**where, request=request)
         if data is None:
             page = self.paginate_queryset(self.get_queryset())
             data = self.get_paginated_response(WorkflowSerializer(page, many=True).data).data
