@@ -134,7 +134,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "levqor.middleware.MessageMiddleware",  # Django's, its storage built only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "compliance.middleware.TermsGateMiddleware",
     # Last: turns a request django-axes flagged as locked out into the 429 page.
