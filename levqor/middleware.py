@@ -2,6 +2,9 @@ from csp import constants as csp_constants
 from csp import middleware as csp_middleware
 from csp import utils as csp_utils
 from django.conf import settings
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.messages.storage import default_storage
+from django.utils.functional import SimpleLazyObject, empty
 
 from levqor.lib import correlation
 
@@ -90,3 +93,22 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
             response[header] = policy
         request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)
         return response
+
+
+class MessageMiddleware(messages_middleware.MessageMiddleware):
+    """Django's messages, with the storage built only when a request uses it.
+
+    Django builds the message storage (a cookie signer and the session
+    storage) on every request, though most requests (the API, health,
+    status, static pages) neither add nor read a message. Here it is built
+    on first use; a request that never used it has nothing to store, as
+    Django's own `update()` would find (nothing added, nothing read)."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response
+        return super().process_response(request, response)

@@ -40,6 +40,12 @@ JOBS: tuple[Job, ...] = (
         description="Every minute: send outbox emails that are due (retries after back-off, ones the queue lost).",
     ),
     Job(
+        name="levqor:api.quota_flush",
+        func="levqor.api.tasks.quota_flush",
+        cron="* * * * *",
+        description="Every minute, with Redis: write the API's monthly call counters changed since to the database.",
+    ),
+    Job(
         name="levqor:accounts.clear_expired_sessions",
         func="levqor.accounts.tasks.clear_expired_sessions",
         cron="41 4 * * *",

@@ -134,7 +134,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "levqor.middleware.MessageMiddleware",  # Django's, its storage built only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "compliance.middleware.TermsGateMiddleware",
     # Last: turns a request django-axes flagged as locked out into the 429 page.
@@ -229,6 +229,8 @@ if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:
     raise ImproperlyConfigured("LEVQOR_Q_RETRY must be greater than LEVQOR_Q_TIMEOUT.")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # One Redis client per process, not a new connection per queued task.
+    Q_CLUSTER["broker_class"] = "levqor.lib.qbroker.PooledRedis"
 else:
     Q_CLUSTER["orm"] = "default"
 
@@ -604,11 +606,14 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": LEVQOR_TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-# Short-window burst limits (fixed windows in the shared cache). The monthly
+# Short-window burst limits (sliding windows in the shared cache). The monthly
 # quotas per plan are one table in levqor/api/quotas.py.
 LEVQOR_API_BURST_WINDOW = env_int("LEVQOR_API_BURST_WINDOW", 10, minimum=1)
 LEVQOR_API_BURST_PER_KEY = env_int("LEVQOR_API_BURST_PER_KEY", 50, minimum=1)
 LEVQOR_API_BURST_PER_IP = env_int("LEVQOR_API_BURST_PER_IP", 100, minimum=1)
+# With Redis, the monthly counters are written through to the database at
+# least this often while calls come (0: every call); levqor/api/meter.py.
+LEVQOR_API_QUOTA_FLUSH_SECONDS = env_int("LEVQOR_API_QUOTA_FLUSH_SECONDS", 5, minimum=0)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Levqor API",
     "VERSION": "1.0.0",

@@ -4,6 +4,11 @@ Every key-authenticated request first counts against the caller IP's burst
 limit (so guessing keys is throttled too), then looks the key up by the
 SHA-256 of the secret. Missing → 401 not_authenticated (from the permission
 check); unknown, revoked or expired → 401 with its own code.
+
+With Redis the IP's window and the cached key (`keycache`: outdated at once
+by a revocation in any process) come in one round trip; the database is
+read only for a key not cached yet. Without Redis the key is read from the
+database on every call (a per-process cache could not hear of revocations).
 """
 
 from django.conf import settings
@@ -13,10 +18,12 @@ from rest_framework.throttling import BaseThrottle
 
 from levqor.lib.drf.errors import TooManyRequests
 
-from . import quotas
+from . import keycache, meter, quotas
 from .models import ApiKey
-from .selectors import api_key_for_secret
+from .permissions import HasApiKey
+from .selectors import api_key_for_secret, secret_hash, well_formed
 from .services import api_key_touch
+from .throttling import ApiKeyThrottle
 
 HEADER = "X-Api-Key"
 REALM = 'Bearer realm="Levqor API"'
@@ -61,9 +68,7 @@ def credentials_from(request) -> str | None:
     return raw.strip()
 
 
-def check_ip_burst(request) -> None:
-    ident = BaseThrottle().get_ident(request) or "unknown"
-    burst = quotas.burst_consume(scope="ip", ident=ident, limit=settings.LEVQOR_API_BURST_PER_IP)
+def _refuse_ip(burst) -> None:
     if burst.exceeded:
         raise TooManyRequests(
             message=f"Too many requests from this address: at most {burst.limit} in any "
@@ -74,13 +79,76 @@ def check_ip_burst(request) -> None:
         )
 
 
+def _ident(request) -> str:
+    return BaseThrottle().get_ident(request) or "unknown"
+
+
+def check_ip_burst(request) -> None:
+    _refuse_ip(quotas.burst_consume(scope="ip", ident=_ident(request), limit=settings.LEVQOR_API_BURST_PER_IP))
+
+
+def _meters_here(request) -> bool:
+    """A read on a view whose only checks are a valid key and the plain
+    throttle: nothing between authentication and the throttle can refuse it,
+    so it is metered in the same round trip (see meter)."""
+    view = (getattr(request, "parser_context", None) or {}).get("view")
+    return (
+        request.method in ("GET", "HEAD")
+        and view is not None
+        and list(view.permission_classes) == [HasApiKey]
+        and list(view.throttle_classes) == [ApiKeyThrottle]
+    )
+
+
+def _key_through_redis(request, raw: str | None) -> ApiKey | None:
+    """The IP's window, the cached key and (usually) the call's metering in
+    one round trip (see meter and keycache)."""
+    hashed = secret_hash(raw) if raw and well_formed(raw) else None
+    at = quotas.now()
+    ip_limit = settings.LEVQOR_API_BURST_PER_IP
+    meter_args = prefetch = None
+    if hashed and _meters_here(request):
+        label, _start, _reset = quotas.period(at)
+        meter_args = {"limit": settings.LEVQOR_API_BURST_PER_KEY, "month": label, "day": f"{at:%Y%m%d}"}
+        view = request.parser_context["view"]
+        prefetch = view.prefetch(request) if hasattr(view, "prefetch") else None
+    (count, allowed, oldest), entry, generation, metered, prefetched = meter.auth_round_trip(
+        ip=_ident(request),
+        ip_limit=ip_limit,
+        now=at.timestamp(),
+        names=keycache.cache_keys(hashed) if hashed else None,
+        meter_args=meter_args,
+        prefetch=prefetch,
+    )
+    _refuse_ip(quotas.burst_from(count=count, allowed=allowed, oldest=oldest, limit=ip_limit, at=at.timestamp()))
+    if hashed is None:
+        return None
+    key = keycache.key_from_entry(entry, generation)
+    cached = key is not None
+    if not cached:
+        key = api_key_for_secret(raw)
+        if key is None:
+            return None
+    elif metered is not None:
+        setattr(request._request, meter.METERED_ATTR, (at, metered))
+        if prefetched is not None:
+            setattr(request._request, meter.PREFETCHED_ATTR, prefetched)
+    touched = key.is_usable() and api_key_touch(key=key)
+    if touched or not cached:
+        keycache.entry_store(key, generation)  # with its last use, so the next calls do not write it
+    return key
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
-        check_ip_burst(request)
         raw = credentials_from(request)
+        if meter.enabled():
+            key = _key_through_redis(request, raw)
+        else:
+            check_ip_burst(request)
+            key = api_key_for_secret(raw) if raw else None
         if raw is None:
             return None  # the permission check answers 401 not_authenticated
-        key = api_key_for_secret(raw) if raw else None
         if key is None:
             raise AuthenticationFailed("The API key is not valid.", code="invalid_api_key")
         state = key.state()

@@ -14,10 +14,14 @@ def secret_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def well_formed(raw: str) -> bool:
+    return len(raw) == KEY_LENGTH and raw.startswith(KEY_PREFIXES)
+
+
 def api_key_for_secret(raw: str) -> ApiKey | None:
     """The key a caller sent, whatever its state, or None. Malformed input is
     refused without a query."""
-    if len(raw) != KEY_LENGTH or not raw.startswith(KEY_PREFIXES):
+    if not well_formed(raw):
         return None
     return ApiKey.objects.select_related("account").filter(secret_hash=secret_hash(raw)).first()
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from compliance import audit
 from levqor.accounts.models import Account, User
 
+from . import keycache
 from .models import ApiKey
 from .selectors import secret_hash
 
@@ -90,6 +91,7 @@ def api_key_rotate(*, key: ApiKey, overlap_hours: int = DEFAULT_OVERLAP_HOURS, a
     ).update(expires_at=now + timezone.timedelta(hours=overlap_hours))
     if not claimed:
         raise ValidationError("This key is revoked, expired or already rotated: rotate its newest replacement.")
+    keycache.keys_forget([key.secret_hash])
     key.refresh_from_db()
     issued = _issue(
         account=key.account,
@@ -113,14 +115,18 @@ def api_key_revoke(*, key: ApiKey, actor: User | None) -> bool:
     now = timezone.now()
     if not ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=now):
         return False
+    keycache.keys_forget([key.secret_hash])
     key.revoked_at = now
     audit.record(actor=actor, action="api_key.revoked", target=key, details={"prefix": key.prefix})
     return True
 
 
-def api_key_touch(*, key: ApiKey) -> None:
-    """Record use, at most once a minute per key (not a write per call)."""
+def api_key_touch(*, key: ApiKey) -> bool:
+    """Record use, at most once a minute per key (not a write per call).
+    True when it wrote (a cached copy of the key should then be refreshed)."""
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
+        return True
+    return False

@@ -3,7 +3,7 @@ from rest_framework.throttling import BaseThrottle
 
 from levqor.lib.drf.errors import TooManyRequests
 
-from . import quotas
+from . import meter, quotas
 from .models import ApiKey
 from .usage import usage_record as per_key_usage_record
 
@@ -11,8 +11,9 @@ LIMITS_ATTR = "levqor_api_limits"  # read by middleware.ApiLimitHeadersMiddlewar
 
 
 class ApiKeyThrottle(BaseThrottle):
-    """Per-key burst limit, then the account's monthly quota, both counted in
-    the shared cache. A call refused by the burst limit does not use quota."""
+    """Per-key burst limit, then the account's monthly quota (see quotas: in
+    one Redis round trip with Redis, else the cache's window and a database
+    upsert). A call refused by the burst limit does not use quota."""
 
     def allow_request(self, request, view) -> bool:
         key = request.auth
@@ -21,10 +22,23 @@ class ApiKeyThrottle(BaseThrottle):
         limits: dict = {}
         setattr(request._request, LIMITS_ATTR, limits)
         account = key.account
-        burst = quotas.burst_consume(scope="key", ident=str(key.pk), limit=settings.LEVQOR_API_BURST_PER_KEY)
+        usage = None
+        if meter.enabled():
+            burst, usage = quotas.call_meter(
+                key_id=key.pk,
+                account_id=account.pk,
+                plan=account.plan,
+                sandbox=key.is_sandbox,
+                burst_limit=settings.LEVQOR_API_BURST_PER_KEY,
+                taken=getattr(request._request, meter.METERED_ATTR, None),
+            )
+        else:
+            burst = quotas.burst_consume(scope="key", ident=str(key.pk), limit=settings.LEVQOR_API_BURST_PER_KEY)
         limits["burst"] = burst
         if burst.exceeded:
-            limits["quota"] = quotas.quota_peek(account_id=account.pk, plan=account.plan, sandbox=key.is_sandbox)
+            limits["quota"] = usage or quotas.quota_peek(
+                account_id=account.pk, plan=account.plan, sandbox=key.is_sandbox
+            )
             raise TooManyRequests(
                 message=f"Too many requests for this key: at most {burst.limit} in any "
                 f"{settings.LEVQOR_API_BURST_WINDOW} s. Retry in {burst.reset_in} s.",
@@ -32,9 +46,10 @@ class ApiKeyThrottle(BaseThrottle):
                 wait=burst.reset_in,
                 details={"scope": "key", "limit": burst.limit, "retry_after": burst.reset_in},
             )
-        usage = quotas.quota_consume(account_id=account.pk, plan=account.plan, sandbox=key.is_sandbox)
+        if usage is None:
+            usage = quotas.quota_consume(account_id=account.pk, plan=account.plan, sandbox=key.is_sandbox)
+            per_key_usage_record(key_id=key.pk)
         limits["quota"] = usage
-        per_key_usage_record(key_id=key.pk)
         if usage.exceeded:
             wait = int((usage.reset_at - quotas.now()).total_seconds()) + 1
             mode = "sandbox" if key.is_sandbox else "monthly"

@@ -58,7 +58,7 @@ class Hit:
         return max(0, self.limit - self.count)
 
 
-def _retry_after(oldest: float, window: float, now: float) -> int:
+def retry_after(oldest: float, window: float, now: float) -> int:
     return max(1, math.ceil(oldest + window - now))
 
 
@@ -72,7 +72,7 @@ def _redis_hit(key: str, *, limit: int, window: float, now: float) -> Hit:
     member = f"{now!r}:{os.urandom(6).hex()}"
     count, allowed, oldest = _script(keys=[full_key], args=[repr(now), window, limit, member], client=client)
     count = int(count) if allowed else limit + 1
-    return Hit(bool(allowed), count, limit, _retry_after(float(oldest), window, now))
+    return Hit(bool(allowed), count, limit, retry_after(float(oldest), window, now))
 
 
 def _local_hit(key: str, *, limit: int, window: float, now: float) -> Hit:
@@ -83,7 +83,7 @@ def _local_hit(key: str, *, limit: int, window: float, now: float) -> Hit:
             log.append(now)
             cache.set(key, log, math.ceil(window) + 1)
     oldest = log[0] if log else now
-    return Hit(allowed, len(log) if allowed else limit + 1, limit, _retry_after(oldest, window, now))
+    return Hit(allowed, len(log) if allowed else limit + 1, limit, retry_after(oldest, window, now))
 
 
 def hit(key: str, *, limit: int, window: float, now: float) -> Hit:

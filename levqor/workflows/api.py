@@ -14,7 +14,7 @@ from levqor.api.base import AccountApi
 from levqor.api.errors import HighRiskData
 from levqor.lib.drf.errors import error_responses
 
-from . import selectors, services
+from . import listcache, selectors, services
 from .serializers import (
     RunCreateSerializer,
     RunLogSerializer,
@@ -66,6 +66,10 @@ class WorkflowListCreateApi(KeyScopedApi):
     def get_queryset(self):
         return selectors.workflow_list(**self.scope())
 
+    def prefetch(self, request):
+        """Read the page's shared copy in the call's round trip (listcache)."""
+        return listcache.prefetch_names(request)
+
     @extend_schema(
         operation_id="workflows_list",
         tags=["workflows"],
@@ -74,8 +78,15 @@ class WorkflowListCreateApi(KeyScopedApi):
         responses={200: WorkflowSerializer(many=True), **error_responses()},
     )
     def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(WorkflowSerializer(page, many=True).data)
+        # The page's data from the shared copy when current (listcache: any
+        # change to the account's workflows outdates it everywhere at once).
+        where = {"account_id": self.account.pk, "sandbox": self.sandbox, "url": request.build_absolute_uri()}
+        data, stamp = listcache.page_get(**where, request=request)
+        if data is None:
+            page = self.paginate_queryset(self.get_queryset())
+            data = self.get_paginated_response(WorkflowSerializer(page, many=True).data).data
+            listcache.page_put(**where, stamp=stamp, data=data)
+        return Response(data)
 
     @extend_schema(
         operation_id="workflows_create",

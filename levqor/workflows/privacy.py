@@ -7,6 +7,7 @@ from django.db.models import Q
 from compliance.dsar.providers import ExportFile, Processing, Provider
 from levqor.accounts.privacy import sole_member
 
+from . import listcache
 from .models import Run, RunLog, Workflow
 
 CHUNK = 2000
@@ -85,6 +86,7 @@ def erase_user(*, user, actor) -> dict:
             name=f"Workflow {str(workflow.pk)[:8]}", description="", input_schema={}, steps=steps
         )
         workflows += 1
+    listcache.account_forget(user.account_id)
     runs = Run.objects.filter(account_id=user.account_id).update(payload={}, output=None, error="", started_by=ERASED)
     logs = RunLog.objects.filter(run__account_id=user.account_id).update(message=ERASED, data={}, step="")
     return {"workflows_anonymised": workflows, "runs_anonymised": runs, "logs_anonymised": logs}

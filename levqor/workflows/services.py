@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 from compliance import audit
 from levqor.accounts.models import Account, User
 
-from . import selectors
+from . import listcache, selectors
 from . import steps as engine
 from .models import Run, RunLog, Workflow
 from .validation import check_input_schema, check_payload, check_steps
@@ -110,6 +110,7 @@ def workflow_delete(*, workflow: Workflow, actor: User | None, actor_label: str 
     now = timezone.now()
     if not Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True).update(deleted_at=now, updated_at=now):
         return False
+    listcache.account_forget(workflow.account_id)
     workflow.deleted_at = now
     audit.record(
         actor=actor,

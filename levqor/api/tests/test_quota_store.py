@@ -1,6 +1,8 @@
 """Where the limits are kept: monthly counters in the database (shared by
-every process, kept across restarts, exact at the month boundary), burst
-limits as a sliding window, and revocation that needs no cache to expire."""
+every process, kept across restarts, exact at the month boundary; with
+Redis a shared Redis counter written through to the database), burst
+limits as a sliding window, and revocation that needs no cache to expire
+(with Redis: a cached key outdated at once by its revocation)."""
 
 import json
 import os
@@ -13,8 +15,9 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 
-from levqor.api import quotas
+from levqor.api import keycache, meter, quotas
 from levqor.api.models import ApiUsage
+from levqor.api.services import api_key_revoke
 from levqor.api.testing import ApiCaller, issue_key
 from levqor.lib.cache import clear_own_keys
 
@@ -30,8 +33,40 @@ class TestMonthlyCounter:
     def test_it_keeps_the_months_count_when_the_cache_is_lost(self, api, monkeypatch):
         _at(monkeypatch, NOVEMBER)
         assert [api.get("/api/workflows")["X-Quota-Remaining"] for _ in range(2)] == ["999", "998"]
-        clear_own_keys(caches["default"])  # what a restart does to the local-memory cache
+        quotas.quota_flush()  # the minute job (with Redis; nothing to do without)
+        clear_own_keys(caches["default"])  # what a restart does to the local-memory cache, or a Redis data loss
         assert api.get("/api/workflows")["X-Quota-Remaining"] == "997"
+
+    @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the write-through is Redis's")
+    def test_with_redis_a_data_loss_forgets_at_most_the_calls_since_the_last_write_through(
+        self, api, monkeypatch, settings, customer_account
+    ):
+        settings.LEVQOR_API_QUOTA_FLUSH_SECONDS = 3600  # nothing but the first call writes through
+        _at(monkeypatch, NOVEMBER)
+        for _ in range(4):
+            api.get("/api/workflows")
+        assert ApiUsage.objects.get(account=customer_account).calls == 1  # the month's first call
+        assert quotas.quota_peek(account_id=customer_account.pk, plan="growth", sandbox=True).used == 4
+        clear_own_keys(caches["default"])  # Redis restarted without persistence
+        assert api.get("/api/workflows")["X-Quota-Remaining"] == "998"  # 1 on disk + this one: 3 forgotten
+        for _ in range(2):
+            api.get("/api/workflows")
+        assert quotas.quota_flush() == 1
+        assert ApiUsage.objects.get(account=customer_account).calls == 4
+        clear_own_keys(caches["default"])
+        assert api.get("/api/workflows")["X-Quota-Remaining"] == "995"  # after the minute job: nothing lost
+
+    @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the write-through is Redis's")
+    def test_with_redis_writes_through_never_lower_or_double_the_row(self, api, monkeypatch, customer_account):
+        _at(monkeypatch, NOVEMBER)
+        for _ in range(3):
+            api.get("/api/workflows")
+        quotas.quota_flush()
+        quotas.quota_flush()  # again, nothing new: the same count
+        quotas._write_through(
+            account_id=customer_account.pk, mode="test", month=NOVEMBER.date().replace(day=1), calls=1
+        )
+        assert ApiUsage.objects.get(account=customer_account).calls == 3  # a late, smaller write changes nothing
 
     def test_it_counts_each_call_in_the_month_the_clock_says(self, api, monkeypatch, customer_account):
         monkeypatch.setitem(quotas.MONTHLY_QUOTAS, quotas.SANDBOX, 2)
@@ -42,6 +77,7 @@ class TestMonthlyCounter:
         response = api.get("/api/workflows")
         assert response.status_code == 200 and response["X-Quota-Remaining"] == "1"
         assert response["X-Quota-Reset"] == "2027-01-01T00:00:00Z"
+        quotas.quota_flush()  # the minute job (with Redis)
         months = dict(ApiUsage.objects.filter(account=customer_account).values_list("month", "calls"))
         assert months == {datetime(2026, 11, 1).date(): 3, datetime(2026, 12, 1).date(): 1}
 
@@ -145,3 +181,29 @@ def test_it_refuses_a_revoked_key_on_the_very_next_call(api, sandbox_key, custom
     assert response.status_code in (200, 302)
     refused = api.get("/api/workflows")
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "api_key_revoked"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="keys are cached only in a shared Redis")
+@pytest.mark.django_db(transaction=True)
+def test_a_key_read_before_its_revocation_committed_is_never_served_from_the_cache(api, sandbox_key):
+    """A call that read the key just before the revocation committed stores
+    it after: its copy carries the old generation, so the next call reads
+    the database."""
+    assert api.get("/api/workflows").status_code == 200
+    _entry, generation_name, _meta = keycache.cache_keys(sandbox_key.key.secret_hash)
+    _backend, client = meter._redis()
+    stamp_before = client.get(generation_name)
+    unrevoked = type(sandbox_key.key).objects.select_related("account").get(pk=sandbox_key.key.pk)
+    api_key_revoke(key=sandbox_key.key, actor=None)
+    keycache.entry_store(unrevoked, stamp_before)  # the slow reader's copy lands after the commit
+    refused = api.get("/api/workflows")
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "api_key_revoked"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="keys are cached only in a shared Redis")
+@pytest.mark.django_db
+def test_a_plan_change_applies_to_the_next_call_of_a_cached_key(live_api, customer_account):
+    assert live_api.get("/api/workflows")["X-Quota-Limit"] == "5000"  # Growth; the key is now cached
+    customer_account.plan = "pro"
+    customer_account.save()
+    assert live_api.get("/api/workflows")["X-Quota-Limit"] == "10000"

@@ -1,0 +1,25 @@
+"""django-q2's Redis broker, keeping one Redis client per process.
+
+django-q2 builds a broker for every `async_task`, and its Redis broker a new
+client with a new connection pool: each task queued from a web request paid
+a TCP connect and the connection handshake (CLIENT SETINFO, SELECT, which
+also reads the redis package's metadata from disk) before its one RPUSH.
+Here the client, and so its pool of open connections, is kept per process
+(redis-py's pool notices a fork and starts afresh in the child).
+"""
+
+import redis
+from django_q.brokers import redis_broker
+from django_q.conf import Conf
+
+_clients: dict[str, redis.Redis] = {}
+
+
+class PooledRedis(redis_broker.Redis):
+    @staticmethod
+    def get_connection(list_key: str | None = None) -> redis.Redis:
+        url = Conf.REDIS
+        client = _clients.get(url)
+        if client is None:
+            client = _clients[url] = redis.from_url(url)
+        return client
