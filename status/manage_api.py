@@ -686,6 +686,7 @@ class IncidentApi(ManageApi):
             status=data.get("status"),
             body=data.get("body"),
             components=None if components is None else [c for c, _s in components],
+            notify=data["deliver_notifications"],
             **self.actor,
         )
 

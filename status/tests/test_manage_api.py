@@ -325,6 +325,49 @@ def test_a_maintenance_announcement_is_emailed_once_unless_told_not_to(api, comp
     assert OutboundEmail.objects.filter(kind="status.maintenance").count() == (1 if deliver else 0)
 
 
+def test_a_maintenance_update_with_the_same_status_is_posted_and_emailed_once(api, components, ids):
+    """Statuspage allows an update that keeps the status (a progress note):
+    a body alone posts it, told to subscribers unless deliver_notifications is false."""
+    from django.core import mail
+
+    Subscriber.objects.create(email="ops@customer.example", confirmed_at=timezone.now() - timedelta(days=1))
+    start = timezone.now() + timedelta(days=3)
+    window = {"scheduled_for": start.isoformat(), "scheduled_until": (start + timedelta(hours=1)).isoformat()}
+    maintenance = api.post(
+        f"{BASE}/incidents",
+        {"incident": {"name": "Upgrade", "status": "scheduled", "component_ids": [ids["database"]], **window}},
+    ).json()
+    path = f"{BASE}/incidents/{maintenance['id']}"
+    mail.outbox.clear()
+
+    posted = api.patch(path, {"incident": {"body": "The window moves by ten minutes."}})
+    assert posted.status_code == 200, posted.content
+    body = posted.json()
+    assert body["status"] == "scheduled"
+    assert [(u["status"], u["body"]) for u in body["incident_updates"]][0] == (
+        "scheduled",
+        "The window moves by ten minutes.",
+    )
+    same = api.patch(path, {"incident": {"status": "scheduled", "body": "Same again, status named."}})
+    assert same.status_code == 200 and len(same.json()["incident_updates"]) == 3
+    quiet = api.patch(path, {"incident": {"body": "Noted quietly.", "deliver_notifications": False}})
+    assert quiet.status_code == 200 and quiet.json()["incident_updates"][0]["deliver_notifications"] is False
+    services.notifications_sweep()  # the minute sweep queues nothing twice
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Maintenance update: Upgrade"] * 2
+    assert "The window moves by ten minutes." in mail.outbox[0].body
+    assert OutboundEmail.objects.filter(kind="status.maintenance").count() == 3  # announced + two notes
+    label = StatusApiKey.objects.get().audit_label
+    assert AuditEvent.objects.filter(action="status.maintenance.updated", actor_label=label).count() == 3
+
+    # In progress, a note keeps it in progress (and says so as an update, not "started" again).
+    started = api.patch(path, {"incident": {"status": "in_progress"}})
+    assert started.json()["status"] == "in_progress"
+    mail.outbox.clear()
+    note = api.patch(path, {"incident": {"body": "Half way."}})
+    assert note.json()["status"] == "in_progress"
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Maintenance update: Upgrade"]
+
+
 def test_incident_notices_follow_deliver_notifications_and_resolving_always_emails(api, components):
     Subscriber.objects.create(email="ops@customer.example", confirmed_at=timezone.now() - timedelta(days=1))
     quiet = {"incident": {"name": "Blip", "body": "Looking.", "deliver_notifications": False}}
