@@ -417,7 +417,8 @@ class ComponentApi(ManageApi):
         "statuspage_manage_component_update",
         "Update a component: `status` (Statuspage's component statuses; `operational` clears what was set) "
         "shows on /status, /api/v2/* and health as the worse of it and the probe; `name`, `description` and "
-        "`only_show_if_degraded` change in place. A group's status is its components': setting it is a 422.",
+        "`only_show_if_degraded` change in place. A group's status is its components': setting it is a 422. "
+        "A change of status is sent to the webhook subscribers of that component (`component_update`).",
         shapes.ManageComponentSerializer,
         request=shapes.ManageComponentRequestSerializer,
     )
@@ -639,7 +640,9 @@ class IncidentApi(ManageApi):
         "`deliver_notifications`, default true; resolving always is), `resolved` resolves it; `component_ids` "
         "replaces the affected components, `components` ({id: status}) sets their statuses; `name` and "
         "`impact_override` change in place. On a scheduled maintenance: its window, name, automation and "
-        "components change in place and a new status (forward only) posts an update.",
+        "components change in place, a new status (forward only) posts an update, and a `body` without a new "
+        "status posts an update with the same status (told to subscribers unless `deliver_notifications` is "
+        "false).",
         shapes.ManageIncidentSerializer,
         request=shapes.ManageIncidentRequestSerializer,
     )
