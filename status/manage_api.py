@@ -758,7 +758,7 @@ def _chosen_components(data: dict) -> list[Component] | None:
     hidden = [w for w in wanted if found[w].hidden]
     if hidden:
         raise Refused(
-            f"component_ids: {', '.join(hidden)} is hidden from the status page; subscribers cannot choose it."
+            f"component_ids: hidden from the status page, so subscribers cannot choose them: {', '.join(hidden)}."
         )
     choosable = subscriptions.choosable_components()
     chosen: dict[int, Component] = {}
@@ -789,7 +789,7 @@ class SubscribersApi(ManageApi):
     )
     def get(self, request, page_id):
         state = request.query_params.get("state") or "active"
-        kind = request.query_params.get("type")
+        kind = request.query_params.get("type") or None
         if state not in SUBSCRIBER_STATES:
             raise exceptions.ParseError(f"state: use one of {', '.join(SUBSCRIBER_STATES)}.")
         if kind is not None and kind not in SUBSCRIBER_TYPES:

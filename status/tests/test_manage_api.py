@@ -444,6 +444,7 @@ def test_subscribers_refuse_sms_and_unknown_or_hidden_components(api, components
         {"subscriber": {"email": "a@b.example", "component_ids": [components["cache"].public_id]}},
     )
     assert hidden.status_code == 422 and "hidden from the status page" in hidden.json()["error"]
+    assert components["cache"].public_id in hidden.json()["error"]
     empty = api.post(f"{BASE}/subscribers", {"subscriber": {"email": "a@b.example", "component_ids": []}})
     assert empty.status_code == 422 and "at least one component" in empty.json()["error"]
     assert not Subscriber.objects.exists()
@@ -502,6 +503,8 @@ def test_webhook_subscribers_are_added_listed_and_unsubscribed_through_the_api(c
     assert [s["mode"] for s in api.get(f"{BASE}/subscribers").json()] == ["email", "webhook"]
     assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"type": "webhook"}).json()] == [hook["id"]]
     assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"type": "email"}).json()] == [email["id"]]
+    assert len(api.get(f"{BASE}/subscribers", data={"type": ""}).json()) == 2  # empty: every type
+    assert api.get(f"{BASE}/subscribers", data={"type": "sms"}).json() == []
     assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"q": "hooks/status"}).json()] == [hook["id"]]
     assert api.get(f"{BASE}/subscribers/{hook['id']}").json()["endpoint"] == receiver.url
 
