@@ -54,8 +54,9 @@ from .models import (
     MaintenanceStatus,
     StatusApiKey,
     Subscriber,
+    WebhookSubscriber,
 )
-from .services import manage
+from .services import manage, subscriptions
 
 REALM = 'OAuth realm="Levqor status API"'
 ACTIVE_MAINTENANCE = (MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.VERIFYING)
@@ -416,7 +417,8 @@ class ComponentApi(ManageApi):
         "statuspage_manage_component_update",
         "Update a component: `status` (Statuspage's component statuses; `operational` clears what was set) "
         "shows on /status, /api/v2/* and health as the worse of it and the probe; `name`, `description` and "
-        "`only_show_if_degraded` change in place. A group's status is its components': setting it is a 422.",
+        "`only_show_if_degraded` change in place. A group's status is its components': setting it is a 422. "
+        "A change of status is sent to the webhook subscribers of that component (`component_update`).",
         shapes.ManageComponentSerializer,
         request=shapes.ManageComponentRequestSerializer,
     )
@@ -638,7 +640,9 @@ class IncidentApi(ManageApi):
         "`deliver_notifications`, default true; resolving always is), `resolved` resolves it; `component_ids` "
         "replaces the affected components, `components` ({id: status}) sets their statuses; `name` and "
         "`impact_override` change in place. On a scheduled maintenance: its window, name, automation and "
-        "components change in place and a new status (forward only) posts an update.",
+        "components change in place, a new status (forward only) posts an update, and a `body` without a new "
+        "status posts an update with the same status (told to subscribers unless `deliver_notifications` is "
+        "false).",
         shapes.ManageIncidentSerializer,
         request=shapes.ManageIncidentRequestSerializer,
     )
@@ -686,6 +690,7 @@ class IncidentApi(ManageApi):
             status=data.get("status"),
             body=data.get("body"),
             components=None if components is None else [c for c, _s in components],
+            notify=data["deliver_notifications"],
             **self.actor,
         )
 
@@ -714,32 +719,67 @@ class IncidentApi(ManageApi):
         return Response(data)
 
 
-# --- Subscribers (email) -------------------------------------------------------------------
+# --- Subscribers (email and webhook) -------------------------------------------------------
 
-SUBSCRIBER_STATES = ("active", "unconfirmed", "unsubscribed", "quarantined", "all")
+SUBSCRIBER_STATES = selectors.SUBSCRIBER_STATES
 SUBSCRIBER_TYPES = ("email", "sms", "webhook", "slack", "teams", "integration_partner")
+OURS = ("email", "webhook")  # the types Levqor has; the others list nothing
 
 
 def _visible_component_ids() -> list[str]:
-    return list(
-        Component.objects.filter(hidden=False, is_group=False)
-        .order_by("position", "name")
-        .values_list("public_id", flat=True)
-    )
+    return [c.public_id for c in subscriptions.choosable_components()]
 
 
-def _subscriber(subscriber_id: str) -> Subscriber:
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first() if subscriber_id.isdigit() else None
+def _subscriber(subscriber_id: str) -> Subscriber | WebhookSubscriber:
+    key = formats.subscriber_key(subscriber_id)
+    subscriber = selectors.manage_subscriber(kind=key[0], key=key[1]) if key else None
     if subscriber is None:
         raise exceptions.NotFound(f"No subscriber {subscriber_id!r} on this page.")
     return subscriber
 
 
+def _subscriber_object(subscriber: Subscriber | WebhookSubscriber, visible: list[str] | None = None) -> dict:
+    return formats.subscriber_dict(subscriber, component_ids=_visible_component_ids() if visible is None else visible)
+
+
+def _chosen_components(data: dict) -> list[Component] | None:
+    """The components a new subscriber chose (`component_ids`): known,
+    shown on the page, a group standing for its visible components. None
+    when it names none (all)."""
+    if "component_ids" not in data:
+        return None
+    wanted = list(dict.fromkeys(data["component_ids"]))
+    if not wanted:
+        raise Refused("component_ids: give at least one component, or leave it out for all of them.")
+    found = {c.public_id: c for c in Component.objects.filter(public_id__in=wanted)}
+    unknown = [w for w in wanted if w not in found]
+    if unknown:
+        raise Refused(f"Unknown component id(s): {', '.join(unknown)}.")
+    hidden = [w for w in wanted if found[w].hidden]
+    if hidden:
+        raise Refused(
+            f"component_ids: hidden from the status page, so subscribers cannot choose them: {', '.join(hidden)}."
+        )
+    choosable = subscriptions.choosable_components()
+    chosen: dict[int, Component] = {}
+    for public_id in wanted:
+        component = found[public_id]
+        members = list(choosable.filter(group=component)) if component.is_group else [component]
+        if not members:
+            raise Refused(f"component_ids: the group {public_id} has no component shown on the status page.")
+        chosen.update((m.pk, m) for m in members)
+    return list(chosen.values())
+
+
 class SubscribersApi(ManageApi):
     @_schema(
         "statuspage_manage_subscribers",
-        "Email subscribers (`state`: active by default, unconfirmed, unsubscribed, quarantined or all; `type`: "
-        "only email has any), oldest first.",
+        "Subscribers, oldest first: email subscribers (`mode: email`) and webhook subscribers (`mode: webhook`, "
+        "`endpoint` set, `email` their owner's). `type`: email or webhook (default: every type; sms, slack, "
+        "teams and integration_partner list nothing). `state`: active (default), unconfirmed, unsubscribed, "
+        "quarantined (webhooks disabled after repeated failures, `quarantined_at` set) or all. `q` searches the "
+        "address and a webhook's endpoint. `components` are the ones each chose, or every visible component "
+        "when it chose none (all, including any added later).",
         shapes.ManageSubscriberSerializer(many=True),
         params=(
             OpenApiParameter("state", str, enum=SUBSCRIBER_STATES, description="Default active."),
@@ -749,73 +789,81 @@ class SubscribersApi(ManageApi):
     )
     def get(self, request, page_id):
         state = request.query_params.get("state") or "active"
-        kind = request.query_params.get("type") or "email"
+        kind = request.query_params.get("type") or None
         if state not in SUBSCRIBER_STATES:
             raise exceptions.ParseError(f"state: use one of {', '.join(SUBSCRIBER_STATES)}.")
-        if kind not in SUBSCRIBER_TYPES:
+        if kind is not None and kind not in SUBSCRIBER_TYPES:
             raise exceptions.ParseError(f"type: use one of {', '.join(SUBSCRIBER_TYPES)}.")
-        limit = _query_int(request, "limit", 100, maximum=100)
-        page = _query_int(request, "page", 1)
-        subscribers = Subscriber.objects.order_by("created_at", "pk")
-        if kind != "email" or state == "quarantined":
-            subscribers = subscribers.none()
-        elif state == "active":
-            subscribers = subscribers.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
-        elif state == "unconfirmed":
-            subscribers = subscribers.filter(confirmed_at__isnull=True, unsubscribed_at__isnull=True)
-        elif state == "unsubscribed":
-            subscribers = subscribers.filter(unsubscribed_at__isnull=False)
-        if q := request.query_params.get("q"):
-            subscribers = subscribers.filter(email__icontains=q)
-        ids = _visible_component_ids()
-        rows = subscribers[(page - 1) * limit : page * limit]
-        return Response([formats.subscriber_dict(s, component_ids=ids) for s in rows])
+        subscribers = selectors.manage_subscribers(
+            kinds=OURS if not kind else [kind],
+            state=state,
+            q=request.query_params.get("q", ""),
+            limit=_query_int(request, "limit", 100, maximum=100),
+            page=_query_int(request, "page", 1),
+        )
+        visible = _visible_component_ids()
+        return Response([_subscriber_object(s, visible) for s in subscribers])
 
     @_schema(
         "statuspage_manage_subscriber_create",
-        "Add an email subscriber: they are sent a confirmation link and get notices once they confirm "
-        "(double opt-in, whatever `skip_confirmation_notification` says). `component_ids` must name "
-        "components of this page; every component is notified for now. Webhook and SMS subscribers: 422.",
+        'Add a subscriber. Email: `{"email", "component_ids"}`; the address is sent a confirmation link and '
+        "gets notices once it confirms (double opt-in, whatever `skip_confirmation_notification` says). "
+        'Webhook: `{"endpoint", "email", "component_ids"}`, `email` being the owner\'s: as on the public '
+        "form, the owner is emailed a confirmation link and nothing is POSTed before it is followed (the "
+        "confirmation page shows the signing secret once); https only, no credentials in the URL, no private "
+        "address (else 422 with the reason). `component_ids` are the components it hears about (a group stands "
+        "for its visible components; hidden ones are a 422); omitted means every component, including any added "
+        "later. An address or endpoint already subscribed is answered as it is (its owner changes its choice "
+        "from the emailed manage link). SMS subscribers: 422.",
         shapes.ManageSubscriberSerializer,
         status=201,
         request=shapes.ManageSubscriberRequestSerializer,
     )
     def post(self, request, page_id):
         data = self.body(shapes.ManageSubscriberRequestSerializer)
-        if data.get("endpoint") or data.get("phone_number") or data.get("phone_country"):
-            raise Refused("Only email subscribers can be added here (no webhook or SMS subscribers yet).")
+        if data.get("phone_number") or data.get("phone_country"):
+            raise Refused("SMS subscribers are not supported: add an email or webhook subscriber.")
         if not data.get("email"):
-            raise exceptions.ValidationError({"subscriber": {"email": ["This field is required."]}})
-        if "component_ids" in data:
-            if not data["component_ids"]:
-                raise Refused("component_ids: give at least one component, or leave it out for all of them.")
-            known = set(
-                Component.objects.filter(public_id__in=data["component_ids"]).values_list("public_id", flat=True)
+            needed = (
+                "the owner's address (they confirm the webhook)" if data.get("endpoint") else "This field is required."
             )
-            unknown = [c for c in data["component_ids"] if c not in known]
-            if unknown:
-                raise Refused(f"Unknown component id(s): {', '.join(unknown)}.")
-        subscriber = services.subscriber_subscribe(email=data["email"])
-        return Response(formats.subscriber_dict(subscriber, component_ids=_visible_component_ids()), status=201)
+            raise exceptions.ValidationError({"subscriber": {"email": [needed]}})
+        components = _chosen_components(data)
+        if data.get("endpoint"):
+            try:
+                subscriber = services.webhook_subscriber_subscribe(
+                    endpoint=data["endpoint"], email=data["email"], components=components or ()
+                )
+            except ValueError as exc:
+                raise Refused(f"endpoint: {exc}") from None
+        else:
+            subscriber = services.subscriber_subscribe(email=data["email"], components=components)
+        return Response(_subscriber_object(_subscriber(formats.subscriber_id(subscriber))), status=201)
 
 
 class SubscriberApi(ManageApi):
-    @_schema("statuspage_manage_subscriber", "One subscriber.", shapes.ManageSubscriberSerializer)
+    @_schema(
+        "statuspage_manage_subscriber",
+        "One subscriber: an email subscriber's number, or a webhook subscriber's `wh_…` id.",
+        shapes.ManageSubscriberSerializer,
+    )
     def get(self, request, page_id, subscriber_id):
-        subscriber = _subscriber(subscriber_id)
-        return Response(formats.subscriber_dict(subscriber, component_ids=_visible_component_ids()))
+        return Response(_subscriber_object(_subscriber(subscriber_id)))
 
     @_schema(
         "statuspage_manage_subscriber_delete",
-        "Unsubscribe a subscriber (they are sent nothing more); answers with the subscriber.",
+        "Unsubscribe a subscriber, email or webhook (it is sent nothing more; a webhook's waiting deliveries are "
+        "given up); answers with the subscriber.",
         shapes.ManageSubscriberSerializer,
         errs=(403,),
     )
     def delete(self, request, page_id, subscriber_id):
         subscriber = _subscriber(subscriber_id)
-        services.subscriber_remove(subscriber=subscriber, **self.actor)
-        subscriber.refresh_from_db()
-        return Response(formats.subscriber_dict(subscriber, component_ids=_visible_component_ids()))
+        if isinstance(subscriber, WebhookSubscriber):
+            services.webhook_subscriber_unsubscribe(subscriber=subscriber, **self.actor)
+        else:
+            services.subscriber_remove(subscriber=subscriber, **self.actor)
+        return Response(_subscriber_object(_subscriber(subscriber_id)))
 
 
 @csrf_exempt

@@ -13,7 +13,15 @@ from datetime import datetime
 from django.conf import settings
 
 from . import formats
-from .models import Component, Incident, IncidentUpdate, Maintenance, MaintenanceUpdate, Subscriber
+from .models import (
+    Component,
+    Incident,
+    IncidentUpdate,
+    Maintenance,
+    MaintenanceUpdate,
+    Subscriber,
+    WebhookSubscriber,
+)
 from .state import Evaluation, component_status
 
 iso = formats.iso
@@ -39,7 +47,7 @@ def page_dict(*, updated_at: datetime, created_at: datetime | None = None) -> di
         "allow_email_subscribers": True,
         "allow_sms_subscribers": False,
         "allow_rss_atom_feeds": True,
-        "allow_webhook_subscribers": False,
+        "allow_webhook_subscribers": True,
         "notifications_from_email": settings.DEFAULT_FROM_EMAIL,
         "notifications_email_footer": None,
         "activity_score": 0,
@@ -172,27 +180,49 @@ def maintenance_dict(maintenance: Maintenance, found: formats.Lookup) -> dict:
     }
 
 
-def subscriber_id(subscriber: Subscriber) -> str:
+# Email subscribers keep their number as id; webhook subscribers (another
+# table) are "wh_" + their public id, so the two never collide.
+WEBHOOK_ID_PREFIX = "wh_"
+
+
+def subscriber_id(subscriber: Subscriber | WebhookSubscriber) -> str:
+    if isinstance(subscriber, WebhookSubscriber):
+        return WEBHOOK_ID_PREFIX + subscriber.public_id
     return str(subscriber.pk)
 
 
-def subscriber_dict(subscriber: Subscriber, *, component_ids: list[str]) -> dict:
-    """Statuspage's subscriber object for an email subscriber (subscribed to
-    every component: `component_ids`)."""
+def subscriber_key(value: str) -> tuple[str, str] | None:
+    """What a subscriber id names: ("webhook", public id) or ("email", number); None if neither."""
+    if value.startswith(WEBHOOK_ID_PREFIX):
+        key = value.removeprefix(WEBHOOK_ID_PREFIX)
+        return ("webhook", key) if key.isascii() and key.isalnum() and len(key) <= 12 else None
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return "email", value
+    return None
+
+
+def subscriber_dict(subscriber: Subscriber | WebhookSubscriber, *, component_ids: list[str]) -> dict:
+    """Statuspage's subscriber object for an email or webhook subscriber.
+    `components` are the ones it chose, else (none chosen: all, including
+    any added later) `component_ids`, every component on the page. A
+    webhook's `email` is its owner's; one disabled after repeated failures
+    is quarantined."""
+    webhook = isinstance(subscriber, WebhookSubscriber)
+    chosen = [c.public_id for c in subscriber.components.all()]
     return {
         "id": subscriber_id(subscriber),
         "skip_confirmation_notification": False,
-        "mode": "email",
+        "mode": "webhook" if webhook else "email",
         "email": subscriber.email,
-        "endpoint": None,
+        "endpoint": subscriber.endpoint if webhook else None,
         "phone_number": None,
         "phone_country": None,
         "display_phone_number": None,
         "obfuscated_channel_name": None,
         "workspace_name": None,
-        "quarantined_at": None,
+        "quarantined_at": iso(subscriber.disabled_at) if webhook and not subscriber.unsubscribed_at else None,
         "purge_at": None,
-        "components": component_ids,
+        "components": chosen or component_ids,
         "page_access_user_id": None,
         "created_at": iso(subscriber.created_at),
     }

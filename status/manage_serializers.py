@@ -123,19 +123,26 @@ class ManageIncidentSerializer(serializers.Serializer):
 
 
 class ManageSubscriberSerializer(serializers.Serializer):
-    id = serializers.CharField()
+    """An email subscriber, or a webhook subscriber (`mode: webhook`)."""
+
+    id = serializers.CharField(help_text="An email subscriber's number; a webhook subscriber's is `wh_` + its id.")
     skip_confirmation_notification = serializers.BooleanField()
-    mode = serializers.ChoiceField(choices=["email"])
-    email = serializers.EmailField()
-    endpoint = serializers.CharField(allow_null=True)
+    mode = serializers.ChoiceField(choices=["email", "webhook"])
+    email = serializers.EmailField(help_text="The address; for a webhook, its owner's.")
+    endpoint = serializers.URLField(allow_null=True, help_text="A webhook subscriber's URL; null for email.")
     phone_number = serializers.CharField(allow_null=True)
     phone_country = serializers.CharField(allow_null=True)
     display_phone_number = serializers.CharField(allow_null=True)
     obfuscated_channel_name = serializers.CharField(allow_null=True)
     workspace_name = serializers.CharField(allow_null=True)
-    quarantined_at = serializers.DateTimeField(allow_null=True)
+    quarantined_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a webhook was disabled after repeated failures (state quarantined)."
+    )
     purge_at = serializers.DateTimeField(allow_null=True)
-    components = serializers.ListField(child=serializers.CharField())
+    components = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The component ids it hears about: the ones it chose, or every visible one when it chose none.",
+    )
     page_access_user_id = serializers.CharField(allow_null=True)
     created_at = serializers.DateTimeField()
 
@@ -216,8 +223,14 @@ class ManageIncidentRequestSerializer(StrictInputSerializer):
 
 
 class ManageSubscriberFields(StrictInputSerializer):
-    email = serializers.EmailField(required=False)
-    endpoint = serializers.CharField(required=False, help_text="Webhook subscribers: not supported yet (422).")
+    email = serializers.EmailField(
+        required=False, help_text="The address; with `endpoint`, the webhook owner's (they confirm it)."
+    )
+    endpoint = serializers.URLField(
+        max_length=500,
+        required=False,
+        help_text="A webhook subscriber's URL (https, public address); its owner confirms by email first.",
+    )
     phone_country = serializers.CharField(required=False, help_text="SMS subscribers: not supported (422).")
     phone_number = serializers.CharField(required=False, help_text="SMS subscribers: not supported (422).")
     skip_confirmation_notification = serializers.BooleanField(
@@ -226,7 +239,10 @@ class ManageSubscriberFields(StrictInputSerializer):
     )
     page_access_user = serializers.CharField(required=False, help_text=IGNORED)
     component_ids = serializers.ListField(
-        child=serializers.CharField(max_length=40), required=False, help_text="Checked; omitted means every component."
+        child=serializers.CharField(max_length=40),
+        required=False,
+        help_text="The components it hears about (a group stands for its visible components); omitted means "
+        "every component, including any added later.",
     )
 
 

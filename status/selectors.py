@@ -39,6 +39,8 @@ from .models import (
     Probe,
     State,
     StatusApiKey,
+    Subscriber,
+    WebhookSubscriber,
 )
 
 logger = logging.getLogger(__name__)
@@ -573,6 +575,59 @@ def manage_maintenances(
         order = ("scheduled_for", "id")
     start = (page - 1) * limit
     return list(queryset.order_by(*order)[start : start + limit])
+
+
+# Statuspage's subscriber states, for each kind of subscriber: a webhook
+# disabled after repeated failures is "quarantined" (Statuspage's word for a
+# subscriber it stopped sending to); email subscribers never are.
+_EMAIL_STATES = {
+    "active": Q(confirmed_at__isnull=False, unsubscribed_at__isnull=True),
+    "unconfirmed": Q(confirmed_at__isnull=True, unsubscribed_at__isnull=True),
+    "unsubscribed": Q(unsubscribed_at__isnull=False),
+    "all": Q(),
+}
+_WEBHOOK_STATES = {
+    "active": Q(confirmed_at__isnull=False, unsubscribed_at__isnull=True, disabled_at__isnull=True),
+    "unconfirmed": Q(confirmed_at__isnull=True, unsubscribed_at__isnull=True),
+    "unsubscribed": Q(unsubscribed_at__isnull=False),
+    "quarantined": Q(disabled_at__isnull=False, unsubscribed_at__isnull=True),
+    "all": Q(),
+}
+SUBSCRIBER_STATES = tuple(_WEBHOOK_STATES)
+
+
+def _with_components(queryset):
+    return queryset.prefetch_related(Prefetch("components", queryset=Component.objects.order_by("position", "name")))
+
+
+def manage_subscribers(
+    *, kinds, state: str, q: str = "", limit: int = 100, page: int = 1
+) -> list[Subscriber | WebhookSubscriber]:
+    """Email and/or webhook subscribers (`kinds`: "email", "webhook") in
+    Statuspage's `state`, oldest first, with their chosen components: what
+    the manage API lists. `q` searches the address (and a webhook's endpoint)."""
+    rows: list[Subscriber | WebhookSubscriber] = []
+    wanted = page * limit
+    if "email" in kinds and state in _EMAIL_STATES:
+        emails = Subscriber.objects.filter(_EMAIL_STATES[state])
+        if q:
+            emails = emails.filter(email__icontains=q)
+        rows += _with_components(emails.order_by("created_at", "pk"))[:wanted]
+    if "webhook" in kinds:
+        webhooks = WebhookSubscriber.objects.filter(_WEBHOOK_STATES[state])
+        if q:
+            webhooks = webhooks.filter(Q(email__icontains=q) | Q(endpoint__icontains=q))
+        rows += _with_components(webhooks.order_by("created_at", "pk"))[:wanted]
+    rows.sort(key=lambda s: (s.created_at, isinstance(s, WebhookSubscriber), s.pk))
+    return rows[(page - 1) * limit : wanted]
+
+
+def manage_subscriber(*, kind: str, key: str) -> Subscriber | WebhookSubscriber | None:
+    """One subscriber by the manage API's id: an email subscriber's number,
+    a webhook subscriber's public id."""
+    if kind == "webhook":
+        return _with_components(WebhookSubscriber.objects.filter(public_id=key)).first()
+    return _with_components(Subscriber.objects.filter(pk=key)).first()
 
 
 def incident_or_maintenance(public_id: str) -> Incident | Maintenance | None:

@@ -32,6 +32,7 @@ from .incidents import (
     maintenance_create,
     maintenance_delete,
     maintenance_edit,
+    maintenance_post_update,
     maintenance_set_status,
 )
 from .oncall import (
@@ -113,6 +114,7 @@ __all__ = [
     "maintenance_advance",
     "maintenance_create",
     "maintenance_edit",
+    "maintenance_post_update",
     "maintenance_set_status",
     "notifications_send",
     "rollup_hours",

@@ -9,6 +9,7 @@ from compliance import audit
 
 from .. import cache_keys
 from ..models import Component, ComponentStatus
+from .webhooks import component_changes_publish_on_commit
 
 
 @transaction.atomic
@@ -18,7 +19,9 @@ def component_status_set(*, component: Component, status: str, actor, actor_labe
     /status, /api/v2/* and health agree; `operational` clears the
     declaration. A group's status is its children's, so groups refuse.
     Claimed with a conditional UPDATE: setting the same status twice (or on
-    two workers) changes and audits it once. Returns whether it changed."""
+    two workers) changes and audits it once. After commit, the change is
+    published to webhook subscribers (`component_update`, claimed once, as
+    after incidents). Returns whether it changed."""
     if status not in ComponentStatus.values:
         raise ValueError(f"Unknown component status {status!r}.")
     if component.is_group:
@@ -44,6 +47,7 @@ def component_status_set(*, component: Component, status: str, actor, actor_labe
         details={"from": before or ComponentStatus.OPERATIONAL.value, "to": status},
     )
     transaction.on_commit(cache_keys.forget_incidents)
+    component_changes_publish_on_commit()  # webhook subscribers hear of it now
     return True
 
 

@@ -1,6 +1,5 @@
 """Incidents and scheduled maintenance: what staff say about the service."""
 
-import logging
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -24,10 +23,9 @@ from ..models import (
     MaintenanceUpdate,
 )
 from .subscribers import maintenance_notifications_send, notifications_send
-from .webhooks import component_changes_publish
+from .webhooks import component_changes_publish_on_commit
 
 ComponentStates = Iterable[tuple[Component, str]]
-logger = logging.getLogger(__name__)
 
 
 def _notify_later(update: IncidentUpdate) -> None:
@@ -84,23 +82,8 @@ def _add_update(*, incident: Incident, status: str, body: str, notify: bool, at:
         incident.resolved_at = at
     incident.save(update_fields=["status", "updated_at", "monitoring_at", "resolved_at"])
     transaction.on_commit(cache_keys.forget_incidents)
-    _publish_component_changes_later()
+    component_changes_publish_on_commit()
     return update
-
-
-def _publish_component_changes_later() -> None:
-    """Incidents and maintenance change components' evaluated status: tell
-    webhook subscribers now rather than at the next snapshot (each change is
-    claimed once, whoever publishes it)."""
-    transaction.on_commit(_component_changes_enqueue)
-
-
-def _component_changes_enqueue() -> None:
-    # Never fails the write that committed: the next snapshot publishes it anyway.
-    try:
-        async_task(component_changes_publish)
-    except Exception:
-        logger.exception("could not enqueue component_changes_publish; the next snapshot will publish")
 
 
 @transaction.atomic
@@ -235,14 +218,16 @@ def incident_edit(
 NOTIFY_MAINTENANCE = (MaintenanceStatus.SCHEDULED, MaintenanceStatus.IN_PROGRESS, MaintenanceStatus.COMPLETED)
 
 
-def _maintenance_update(maintenance: Maintenance, status: str, body: str, at: datetime) -> MaintenanceUpdate:
+def _maintenance_update(
+    maintenance: Maintenance, status: str, body: str, at: datetime, *, notify: bool | None = None
+) -> MaintenanceUpdate:
     update = MaintenanceUpdate.objects.create(
         maintenance=maintenance,
         status=status,
         body=body,
         display_at=at,
         created_at=at,
-        deliver_notifications=status in NOTIFY_MAINTENANCE,
+        deliver_notifications=status in NOTIFY_MAINTENANCE if notify is None else notify,
     )
     if update.deliver_notifications:
         update_id = update.pk
@@ -341,8 +326,37 @@ def maintenance_set_status(
     _maintenance_update(maintenance, status, body or _DEFAULT_BODY[status], at)
     audit.record(actor=actor, actor_label=actor_label, action=f"status.maintenance.{status}", target=maintenance)
     transaction.on_commit(cache_keys.forget_incidents)
-    _publish_component_changes_later()
+    component_changes_publish_on_commit()
     return True
+
+
+@transaction.atomic
+def maintenance_post_update(
+    *,
+    maintenance: Maintenance,
+    body: str,
+    notify: bool = True,
+    at: datetime | None = None,
+    actor,
+    actor_label: str = "",
+) -> MaintenanceUpdate:
+    """Post an update to a maintenance without moving it (Statuspage's
+    update with the same status: a progress note). Subscribers of its
+    components are told, by email and webhook, each once (the fan-out of
+    every maintenance update), unless `notify` is off. Audited."""
+    at = at or timezone.now()
+    maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+    update = _maintenance_update(maintenance, maintenance.status, body, at, notify=notify)
+    Maintenance.objects.filter(pk=maintenance.pk).update(updated_at=at)
+    audit.record(
+        actor=actor,
+        actor_label=actor_label,
+        action="status.maintenance.updated",
+        target=maintenance,
+        details={"status": maintenance.status, "notify": notify},
+    )
+    transaction.on_commit(cache_keys.forget_incidents)
+    return update
 
 
 def maintenance_advance(*, now: datetime | None = None) -> tuple[int, int]:

@@ -25,6 +25,7 @@ from .incidents import (
     incident_update,
     maintenance_create,
     maintenance_edit,
+    maintenance_post_update,
     maintenance_set_status,
 )
 
@@ -205,6 +206,7 @@ def maintenance_change(
     status: str | None = None,
     body: str | None = None,
     components: Iterable[Component] | None = None,
+    notify: bool = True,
     at: datetime | None = None,
     actor,
     actor_label: str = "",
@@ -212,13 +214,12 @@ def maintenance_change(
     """Statuspage's "update an incident" on a scheduled maintenance: its
     name, window, automation and components change in place; a new status
     (forward only: scheduled → in_progress → verifying → completed) posts
-    an update with `body`."""
+    an update with `body`; a `body` with no new status posts an update with
+    the same status, told to subscribers when `notify`."""
     maintenance = Maintenance.objects.select_for_update().get(pk=maintenance.pk)
     if status is not None and status not in MaintenanceStatus.values:
         raise Refused(f"{status!r} is not a maintenance status (incident statuses are for incidents).")
     moves = status is not None and status != maintenance.status
-    if body and not moves:
-        raise Refused("An update to a maintenance posts its new status: give status as well as body.")
     if fields or components is not None:
         _window(
             fields.get("scheduled_for", maintenance.scheduled_for),
@@ -236,4 +237,8 @@ def maintenance_change(
             maintenance=maintenance, status=status, body=body or "", at=at, actor=actor, actor_label=actor_label
         ):
             raise Refused(f"A maintenance that is {maintenance.status} cannot move to {status}.")
+    elif body:
+        maintenance_post_update(
+            maintenance=maintenance, body=body, notify=notify, at=at, actor=actor, actor_label=actor_label
+        )
     return Maintenance.objects.get(pk=maintenance.pk)

@@ -353,7 +353,7 @@ def maintenance_notice_prepare(email, *, resend: bool) -> kinds.Prepared:
         context={
             "maintenance": maintenance,
             "update": update,
-            "stage": MAINTENANCE_STAGE.get(update.status, "scheduled"),
+            "stage": _maintenance_stage(update),
             "components": list(maintenance.components.all()),
             "manage_url": subscriptions.manage_url(subscriber),
         },
@@ -366,6 +366,15 @@ MAINTENANCE_STAGE = {
     MaintenanceStatus.IN_PROGRESS: "started",
     MaintenanceStatus.COMPLETED: "completed",
 }
+
+
+def _maintenance_stage(update: MaintenanceUpdate) -> str:
+    """ "update" for a progress note (an update with the status an earlier
+    one already had), else the wording of the move it announces."""
+    earlier = MaintenanceUpdate.objects.filter(maintenance_id=update.maintenance_id, pk__lt=update.pk)
+    if earlier.filter(status=update.status).exists():
+        return "update"
+    return MAINTENANCE_STAGE.get(update.status, "scheduled")
 
 
 def maintenance_reminder_prepare(email, *, resend: bool) -> kinds.Prepared:

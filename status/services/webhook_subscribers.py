@@ -173,14 +173,16 @@ def deliveries_give_up(*, subscriber_id: int, reason: str) -> int:
 
 
 @transaction.atomic
-def webhook_subscriber_unsubscribe(*, subscriber: WebhookSubscriber, actor=None, now=None) -> bool:
+def webhook_subscriber_unsubscribe(
+    *, subscriber: WebhookSubscriber, actor=None, actor_label: str = "", now=None
+) -> bool:
     """Stop a webhook (its `meta.unsubscribe` link, the manage page, staff).
     Safe to run twice. Audited."""
     now = now or timezone.now()
     if not WebhookSubscriber.objects.filter(pk=subscriber.pk, unsubscribed_at__isnull=True).update(unsubscribed_at=now):
         return False
     deliveries_give_up(subscriber_id=subscriber.pk, reason="not sent: the subscriber unsubscribed")
-    audit.record(actor=actor, action="status.webhook.unsubscribed", target=subscriber)
+    audit.record(actor=actor, actor_label=actor_label, action="status.webhook.unsubscribed", target=subscriber)
     subscriber.refresh_from_db()
     return True
 

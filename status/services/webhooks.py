@@ -232,6 +232,23 @@ def component_changes_publish(*, now: datetime | None = None) -> int:
     return published
 
 
+def component_changes_publish_on_commit() -> None:
+    """After the current transaction commits, publish component changes
+    (queued: `component_changes_publish`). For writes that change a
+    component's evaluated status (incidents, maintenance, a declared status):
+    webhook subscribers hear now rather than at the next snapshot, and each
+    change is still claimed once, whoever publishes it."""
+    transaction.on_commit(_component_changes_enqueue)
+
+
+def _component_changes_enqueue() -> None:
+    # Never fails the write that committed: the next snapshot publishes it anyway.
+    try:
+        async_task(component_changes_publish)
+    except Exception:
+        logger.exception("could not enqueue component_changes_publish; the next snapshot will publish")
+
+
 # --- Sending --------------------------------------------------------------------------------
 
 

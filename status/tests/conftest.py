@@ -1,6 +1,9 @@
 """Status test fixtures."""
 
+import json
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -65,3 +68,45 @@ def attention_row(page: str, label: str) -> tuple[int, str]:
     )
     assert match, f"{label!r} is not on the admin index"
     return int(match.group(2)), html.unescape(match.group(1))
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1: records each POST (headers, raw body)
+    and answers with the next status in `answers` (then 200)."""
+
+    def __init__(self):
+        self.received: list[tuple[dict, bytes]] = []
+        self.answers: list[int] = []
+        self.always: int | None = None
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - the http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.received.append((dict(self.headers), body))
+                code = receiver.always or (receiver.answers.pop(0) if receiver.answers else 200)
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/status"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def payloads(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.received]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()

@@ -17,7 +17,15 @@ from django.utils import timezone
 from compliance.models import AuditEvent, OutboundEmail
 from levqor.api.testing import issue_key
 from status import services
-from status.models import Component, Incident, Maintenance, StatusApiKey, Subscriber
+from status.models import (
+    Component,
+    Incident,
+    Maintenance,
+    StatusApiKey,
+    Subscriber,
+    WebhookDelivery,
+    WebhookSubscriber,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -325,6 +333,49 @@ def test_a_maintenance_announcement_is_emailed_once_unless_told_not_to(api, comp
     assert OutboundEmail.objects.filter(kind="status.maintenance").count() == (1 if deliver else 0)
 
 
+def test_a_maintenance_update_with_the_same_status_is_posted_and_emailed_once(api, components, ids):
+    """Statuspage allows an update that keeps the status (a progress note):
+    a body alone posts it, told to subscribers unless deliver_notifications is false."""
+    from django.core import mail
+
+    Subscriber.objects.create(email="ops@customer.example", confirmed_at=timezone.now() - timedelta(days=1))
+    start = timezone.now() + timedelta(days=3)
+    window = {"scheduled_for": start.isoformat(), "scheduled_until": (start + timedelta(hours=1)).isoformat()}
+    maintenance = api.post(
+        f"{BASE}/incidents",
+        {"incident": {"name": "Upgrade", "status": "scheduled", "component_ids": [ids["database"]], **window}},
+    ).json()
+    path = f"{BASE}/incidents/{maintenance['id']}"
+    mail.outbox.clear()
+
+    posted = api.patch(path, {"incident": {"body": "The window moves by ten minutes."}})
+    assert posted.status_code == 200, posted.content
+    body = posted.json()
+    assert body["status"] == "scheduled"
+    assert [(u["status"], u["body"]) for u in body["incident_updates"]][0] == (
+        "scheduled",
+        "The window moves by ten minutes.",
+    )
+    same = api.patch(path, {"incident": {"status": "scheduled", "body": "Same again, status named."}})
+    assert same.status_code == 200 and len(same.json()["incident_updates"]) == 3
+    quiet = api.patch(path, {"incident": {"body": "Noted quietly.", "deliver_notifications": False}})
+    assert quiet.status_code == 200 and quiet.json()["incident_updates"][0]["deliver_notifications"] is False
+    services.notifications_sweep()  # the minute sweep queues nothing twice
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Maintenance update: Upgrade"] * 2
+    assert "The window moves by ten minutes." in mail.outbox[0].body
+    assert OutboundEmail.objects.filter(kind="status.maintenance").count() == 3  # announced + two notes
+    label = StatusApiKey.objects.get().audit_label
+    assert AuditEvent.objects.filter(action="status.maintenance.updated", actor_label=label).count() == 3
+
+    # In progress, a note keeps it in progress (and says so as an update, not "started" again).
+    started = api.patch(path, {"incident": {"status": "in_progress"}})
+    assert started.json()["status"] == "in_progress"
+    mail.outbox.clear()
+    note = api.patch(path, {"incident": {"body": "Half way."}})
+    assert note.json()["status"] == "in_progress"
+    assert [m.subject for m in mail.outbox] == ["[Levqor status] Maintenance update: Upgrade"]
+
+
 def test_incident_notices_follow_deliver_notifications_and_resolving_always_emails(api, components):
     Subscriber.objects.create(email="ops@customer.example", confirmed_at=timezone.now() - timedelta(days=1))
     quiet = {"incident": {"name": "Blip", "body": "Looking.", "deliver_notifications": False}}
@@ -382,12 +433,167 @@ def test_subscribers_add_list_and_unsubscribe(api, components, ids):
     assert api.get(f"{BASE}/subscribers/{subscriber['id']}").status_code == 200
 
 
-def test_subscribers_refuse_webhook_and_unknown_components(api, components):
-    webhook = api.post(f"{BASE}/subscribers", {"subscriber": {"endpoint": "https://hooks.example/x"}})
-    assert webhook.status_code == 422 and "email" in webhook.json()["error"]
+def test_subscribers_refuse_sms_and_unknown_or_hidden_components(api, components, ids):
+    sms = api.post(f"{BASE}/subscribers", {"subscriber": {"phone_number": "+441234567890", "phone_country": "GB"}})
+    assert sms.status_code == 422 and "SMS subscribers are not supported" in sms.json()["error"]
     unknown = api.post(f"{BASE}/subscribers", {"subscriber": {"email": "a@b.example", "component_ids": ["nope"]}})
     assert unknown.status_code == 422 and unknown.json() == {"error": "Unknown component id(s): nope."}
+    Component.objects.filter(slug="cache").update(hidden=True)
+    hidden = api.post(
+        f"{BASE}/subscribers",
+        {"subscriber": {"email": "a@b.example", "component_ids": [components["cache"].public_id]}},
+    )
+    assert hidden.status_code == 422 and "hidden from the status page" in hidden.json()["error"]
+    assert components["cache"].public_id in hidden.json()["error"]
+    empty = api.post(f"{BASE}/subscribers", {"subscriber": {"email": "a@b.example", "component_ids": []}})
+    assert empty.status_code == 422 and "at least one component" in empty.json()["error"]
     assert not Subscriber.objects.exists()
+
+
+def test_an_email_subscriber_keeps_the_components_it_chose(api, components, ids):
+    """`component_ids` is stored (a group stands for its visible components)
+    and each subscriber answers with its own components; one that chose none
+    has every visible component."""
+    Component.objects.filter(slug="web").update(hidden=True)  # hidden: never offered, not part of "all"
+    visible = [c["id"] for c in api.get(f"{BASE}/components").json() if not c["group"] and c["id"] != ids["web"]]
+    group = components["platform"].public_id
+    picky = api.post(f"{BASE}/subscribers", {"subscriber": {"email": "db@customer.example", "component_ids": [group]}})
+    assert picky.status_code == 201, picky.content
+    assert picky.json()["components"] == [ids["database"]]  # the group's one visible component
+    assert list(Subscriber.objects.get(email="db@customer.example").components.all()) == [components["database"]]
+    anyone = api.post(f"{BASE}/subscribers", {"subscriber": {"email": "all@customer.example"}}).json()
+    assert not Subscriber.objects.get(email="all@customer.example").components.exists()
+    assert anyone["components"] == visible and ids["web"] not in anyone["components"]
+    Subscriber.objects.update(confirmed_at=timezone.now())
+    listed = {s["email"]: s["components"] for s in api.get(f"{BASE}/subscribers").json()}
+    assert listed == {"db@customer.example": [ids["database"]], "all@customer.example": anyone["components"]}
+    assert api.get(f"{BASE}/subscribers/{picky.json()['id']}").json()["components"] == [ids["database"]]
+
+
+def test_webhook_subscribers_are_added_listed_and_unsubscribed_through_the_api(client, api, components, ids, receiver):
+    """Webhook mode: the owner confirms by email, as on the public form;
+    listed with Statuspage's `type` filter under an id of their own."""
+    from django.core import mail
+
+    email = api.post(f"{BASE}/subscribers", {"subscriber": {"email": "ops@customer.example"}}).json()
+    body = {"subscriber": {"endpoint": receiver.url, "email": "Owner@Customer.example", "component_ids": [ids["web"]]}}
+    created = api.post(f"{BASE}/subscribers", body)
+    assert created.status_code == 201, created.content
+    hook = created.json()
+    assert_shape(hook, recorded("subscriber"))
+    webhook = WebhookSubscriber.objects.get()
+    assert hook["id"] == f"wh_{webhook.public_id}" and hook["id"] != email["id"]
+    assert (hook["mode"], hook["endpoint"], hook["email"], hook["components"]) == (
+        "webhook",
+        receiver.url,
+        "owner@customer.example",
+        [ids["web"]],
+    )
+    assert not webhook.is_active and list(webhook.components.all()) == [components["web"]]
+    assert [m.subject for m in mail.outbox if m.to == ["owner@customer.example"]] == [
+        "Confirm your Levqor status webhook"
+    ]
+    assert api.get(f"{BASE}/subscribers").json() == []  # nothing active before the owners confirm
+    unconfirmed = api.get(f"{BASE}/subscribers", data={"state": "unconfirmed"}).json()
+    assert [s["id"] for s in unconfirmed] == [email["id"], hook["id"]]  # every type by default, oldest first
+
+    confirm = re.search(r"http://testserver(/status/webhooks/confirm/\S+)", mail.outbox[-1].body).group(1)
+    client.post(confirm)
+    Subscriber.objects.update(confirmed_at=timezone.now())
+    assert [s["mode"] for s in api.get(f"{BASE}/subscribers").json()] == ["email", "webhook"]
+    assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"type": "webhook"}).json()] == [hook["id"]]
+    assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"type": "email"}).json()] == [email["id"]]
+    assert len(api.get(f"{BASE}/subscribers", data={"type": ""}).json()) == 2  # empty: every type
+    assert api.get(f"{BASE}/subscribers", data={"type": "sms"}).json() == []
+    assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"q": "hooks/status"}).json()] == [hook["id"]]
+    assert api.get(f"{BASE}/subscribers/{hook['id']}").json()["endpoint"] == receiver.url
+
+    # Disabled after repeated failures: Statuspage's quarantined state.
+    WebhookSubscriber.objects.update(disabled_at=timezone.now())
+    (quarantined,) = api.get(f"{BASE}/subscribers", data={"state": "quarantined"}).json()
+    assert quarantined["id"] == hook["id"] and quarantined["quarantined_at"] is not None
+    WebhookSubscriber.objects.update(disabled_at=None)
+
+    removed = api.delete(f"{BASE}/subscribers/{hook['id']}")
+    assert removed.status_code == 200 and removed.json()["id"] == hook["id"]
+    webhook.refresh_from_db()
+    assert webhook.unsubscribed_at is not None
+    label = StatusApiKey.objects.get().audit_label
+    assert AuditEvent.objects.filter(action="status.webhook.unsubscribed", actor_label=label).count() == 1
+    assert [s["id"] for s in api.get(f"{BASE}/subscribers", data={"state": "unsubscribed"}).json()] == [hook["id"]]
+    assert Subscriber.objects.get().unsubscribed_at is None  # the email subscriber is untouched
+
+
+def test_a_refused_webhook_endpoint_is_a_422_with_the_reason(api, components, settings):
+    settings.LEVQOR_STATUS_WEBHOOK_ALLOW_LOOPBACK = False
+    for endpoint, reason in (
+        ("http://127.0.0.1:9/hook", "endpoint: The endpoint must use https://."),
+        ("https://10.1.2.3/hook", "endpoint: The endpoint must be a public address."),
+        ("https://user:pw@hooks.example/x", "endpoint: The URL must not contain a user name or password."),
+        ("not a url", "subscriber.endpoint: Enter a valid URL."),
+    ):
+        response = api.post(
+            f"{BASE}/subscribers", {"subscriber": {"endpoint": endpoint, "email": "o@customer.example"}}
+        )
+        assert (response.status_code, response.json()) == (422, {"error": reason}), endpoint
+    ownerless = api.post(f"{BASE}/subscribers", {"subscriber": {"endpoint": "https://hooks.example/x"}})
+    assert ownerless.status_code == 422 and "owner's address" in ownerless.json()["error"]
+    assert not WebhookSubscriber.objects.exists()
+
+
+@pytest.mark.parametrize("subscriber_id", ["wh_nosuchhook1", "wh_", "wh_../x", "99999999999999999999999"])
+def test_unknown_subscriber_ids_of_either_kind_are_404(api, components, subscriber_id):
+    assert api.get(f"{BASE}/subscribers/{subscriber_id}").status_code == 404
+    assert api.delete(f"{BASE}/subscribers/{subscriber_id}").status_code == 404
+
+
+def test_a_component_status_set_through_the_api_reaches_the_webhooks_that_chose_it(
+    api, components, ids, receiver, stub_probes
+):
+    from status.tests.test_webhooks import verify
+
+    now = timezone.now()
+    services.heartbeat_beat(now=now)
+    services.snapshot_take(now=now)
+    services.component_changes_publish(now=now)  # every component operational, as published
+    web = services.webhook_subscriber_create(
+        endpoint=receiver.url, email="web@customer.example", components=[components["web"]], actor=None
+    )
+    services.webhook_subscriber_create(
+        endpoint=receiver.url, email="cache@customer.example", components=[components["cache"]], actor=None
+    )
+    response = api.patch(f"{BASE}/components/{ids['web']}", {"component": {"status": "partial_outage"}})
+    assert response.status_code == 200 and response.json()["status"] == "partial_outage"
+    api.patch(f"{BASE}/components/{ids['web']}", {"component": {"status": "partial_outage"}})  # unchanged: no news
+
+    [(headers, body)] = receiver.received  # one delivery, to the subscriber of web only
+    assert verify(headers, body, web.secret) and headers["X-Levqor-Event"] == "component_update"
+    payload = json.loads(body)
+    assert (payload["component_update"]["component_id"], payload["component_update"]["new_status"]) == (
+        ids["web"],
+        "partial_outage",
+    )
+    assert payload["component"]["status"] == "partial_outage"
+    assert WebhookDelivery.objects.get().subscriber == web
+
+
+def test_a_component_scoped_email_subscriber_hears_only_of_incidents_naming_its_component(client, api, components, ids):
+    from django.core import mail
+
+    api.post(
+        f"{BASE}/subscribers", {"subscriber": {"email": "db@customer.example", "component_ids": [ids["database"]]}}
+    )
+    client.post(re.search(r"http://testserver(/status/subscribe/confirm/\S+)", mail.outbox[-1].body).group(1))
+    assert Subscriber.objects.get().is_active
+    mail.outbox.clear()
+    api.post(
+        f"{BASE}/incidents", {"incident": {"name": "Web slow", "components": {ids["web"]: "degraded_performance"}}}
+    )
+    api.post(f"{BASE}/incidents", {"incident": {"name": "DB down", "components": {ids["database"]: "major_outage"}}})
+    services.notifications_sweep()
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["db@customer.example"], "[Levqor status] DB down: Investigating")
+    ]
 
 
 # --- Errors ---------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import json
 import re
 import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
@@ -32,48 +31,6 @@ from status.models import (
 from status.tests.conftest import attention_row
 
 pytestmark = pytest.mark.django_db
-
-
-class Receiver:
-    """A webhook endpoint on 127.0.0.1: records each POST (headers, raw body)
-    and answers with the next status in `answers` (then 200)."""
-
-    def __init__(self):
-        self.received: list[tuple[dict, bytes]] = []
-        self.answers: list[int] = []
-        self.always: int | None = None
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.received.append((dict(self.headers), body))
-                code = receiver.always or (receiver.answers.pop(0) if receiver.answers else 200)
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/status"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def payloads(self) -> list[dict]:
-        return [json.loads(body) for _, body in self.received]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    server = Receiver()
-    yield server
-    server.close()
 
 
 def verify(headers: dict, body: bytes, secret: str) -> bool:
