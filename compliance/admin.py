@@ -225,6 +225,8 @@ class TermsVersionAdmin(admin.ModelAdmin):
 @admin.register(TermsAcceptance)
 class TermsAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ("accepted_at", "user", "version", "ip_address", "mechanism")
+    fields = ("accepted_at", "user", "version", "text_sha256", "ip_address", "user_agent", "mechanism")
+    readonly_fields = fields
     list_filter = ("version", "mechanism")
     search_fields = ("user__email",)
     list_select_related = ("user", "version")

@@ -73,6 +73,12 @@ def test_the_words_accepted_are_the_words_terms_shows(customer_client, customer,
     assert event.details["text_sha256"] == acceptance.text_sha256
 
 
+def test_staff_see_the_hash_each_acceptance_recorded(staff_client, customer, published_terms):
+    acceptance, _ = terms.terms_accept(user=customer, ip_address=None, mechanism="web")
+    page = staff_client.get(f"/admin/compliance/termsacceptance/{acceptance.pk}/change/").content.decode()
+    assert published_terms.text_sha256 in page
+
+
 def test_a_later_edit_of_accepted_words_is_detectable(customer, published_terms):
     terms.terms_accept(user=customer, ip_address=None, mechanism="api")
     assert terms.terms_acceptances_of_other_text(version=published_terms) == 0
