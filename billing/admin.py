@@ -26,6 +26,7 @@ from levqor.lib.admin import (
     DefaultStatusFilter,
     EstimatedCountPaginator,
     KeepRecordsMixin,
+    QuickRowsMixin,
     ReadOnlyAdmin,
     SubsetFilter,
     confirm_action,
@@ -88,7 +89,7 @@ class CasePlanFilter(SubsetFilter):
 
 
 @admin.register(DunningCase)
-class DunningCaseAdmin(KeepRecordsMixin, admin.ModelAdmin):
+class DunningCaseAdmin(QuickRowsMixin, KeepRecordsMixin, admin.ModelAdmin):
     list_display = (
         "id",
         account_column,

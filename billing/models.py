@@ -136,9 +136,16 @@ class DunningCase(models.Model):
     class Meta:
         ordering = ["-opened_at"]
         indexes = [
-            models.Index(fields=["status", "next_action_at"], name="billing_case_due_idx"),
             # The admin queue's order (DunningCaseAdmin.ordering, then -pk):
-            # its first page is read from the index, not by sorting every case.
+            # its first page is read from an index, not by sorting every case.
+            # Within a status (the queue opens on "pending"; the hourly sweep
+            # reads pending cases by next_action_at too): without the status
+            # first, SQLite walks every closed case (next_action_at NULL sorts
+            # first there) before the first pending one.
+            models.Index(
+                fields=["status", "next_action_at", "-opened_at", "-id"], name="billing_case_status_queue_idx"
+            ),
+            # All statuses ("?status=all").
             models.Index(fields=["next_action_at", "-opened_at", "-id"], name="billing_case_queue_idx"),
         ]
         constraints = [

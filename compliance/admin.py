@@ -1,8 +1,10 @@
 import csv
 
 from django.contrib import admin, messages
+from django.db.models import Count
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -15,7 +17,7 @@ from levqor.lib.admin import (
     confirm_action,
 )
 
-from . import audit, dashboard, screening, terms
+from . import audit, dashboard, screening, terms, terms_markup
 from .dsar import processing
 from .dsar.admin import DataExportAdmin, ErasureRequestAdmin  # noqa: F401 - registers the data-request admins
 from .models import (
@@ -146,16 +148,56 @@ class CookieConsentAdmin(ReadOnlyAdmin):
 
 @admin.register(TermsVersion)
 class TermsVersionAdmin(admin.ModelAdmin):
+    """The text is the whole /terms document (compliance/terms_markup.py).
+    A published version is evidence of what customers accepted: frozen; a
+    change is a new version, started from a copy of the old one."""
+
     list_display = ("version", "created_at", "published_at", "acceptances")
-    readonly_fields = ("created_at", "published_at", "published_by")
+    fields = ("version", "text", "changelog", "created_at", "published_at", "published_by", "fingerprint", "page")
+    readonly_fields = ("created_at", "published_at", "published_by", "fingerprint", "page")
     actions = ["publish"]
 
-    @admin.display(description="Accepted by")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(acceptance_count=Count("acceptances"))
+
+    @admin.display(description="Accepted by", ordering="acceptance_count")
     def acceptances(self, obj):
-        return obj.acceptances.count()
+        return obj.acceptance_count
+
+    @admin.display(description="SHA-256 of the text")
+    def fingerprint(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        other = terms.terms_acceptances_of_other_text(version=obj)
+        if other:
+            return format_html(
+                "{}<br><strong>{} acceptance(s) were of a different text: this version was edited after "
+                "people accepted it.</strong>",
+                obj.text_sha256,
+                other,
+            )
+        return obj.text_sha256
+
+    @admin.display(description="Page")
+    def page(self, obj):
+        if obj is None or not obj.is_published:
+            problems = terms_markup.problems(obj.text) if obj is not None and obj.pk else []
+            return "; ".join(problems) if problems else "Not published."
+        url = reverse("pages:terms_version", args=[obj.version])
+        copy = reverse("admin:compliance_termsversion_add") + f"?copy_of={obj.pk}"
+        return format_html('<a href="{}">{}</a> · <a href="{}">Make a new version from this one</a>', url, url, copy)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        source = TermsVersion.objects.filter(pk=request.GET.get("copy_of") or None).first()
+        if source is not None:
+            initial.pop("copy_of", None)
+            initial.update(text=source.text, changelog="")
+        return initial
 
     def has_change_permission(self, request, obj=None):
-        # A published version is evidence of what customers accepted: frozen.
+        # A published version is evidence of what customers accepted: frozen
+        # (TermsVersion.save refuses too). Its page offers a copy to edit.
         if obj is not None and obj.is_published:
             return False
         return super().has_change_permission(request, obj)
@@ -183,6 +225,8 @@ class TermsVersionAdmin(admin.ModelAdmin):
 @admin.register(TermsAcceptance)
 class TermsAcceptanceAdmin(ReadOnlyAdmin):
     list_display = ("accepted_at", "user", "version", "ip_address", "mechanism")
+    fields = ("accepted_at", "user", "version", "text_sha256", "ip_address", "user_agent", "mechanism")
+    readonly_fields = fields
     list_filter = ("version", "mechanism")
     search_fields = ("user__email",)
     list_select_related = ("user", "version")

@@ -8,6 +8,8 @@ the user who created it (`person_of`); a key with no creator gets 403.
 
 import ipaddress
 
+from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -69,6 +71,12 @@ def person_error_responses(*statuses: int) -> dict:
 
 class AcceptanceSerializer(serializers.Serializer):
     current_version = serializers.CharField(allow_null=True)
+    current_version_url = serializers.URLField(
+        allow_null=True, help_text="The current version's permanent page: the exact text you accept."
+    )
+    current_version_sha256 = serializers.CharField(
+        allow_null=True, help_text="SHA-256 of the current version's text (UTF-8), as recorded when you accept it."
+    )
     accepted = serializers.BooleanField()
     accepted_at = serializers.DateTimeField(allow_null=True)
     history = serializers.ListField(child=serializers.DictField())
@@ -79,6 +87,10 @@ def _acceptance_payload(user) -> dict:
     acceptance = terms.terms_acceptance_for(user=user, version=version) if version else None
     return {
         "current_version": version.version if version else None,
+        "current_version_url": (
+            settings.LEVQOR_BASE_URL + reverse("pages:terms_version", args=[version.version]) if version else None
+        ),
+        "current_version_sha256": version.text_sha256 if version else None,
         "accepted": acceptance is not None or version is None,
         "accepted_at": acceptance.accepted_at if acceptance else None,
         "history": terms.terms_export(user=user),

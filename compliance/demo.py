@@ -17,7 +17,7 @@ from .models import (
 )
 from .outbox.services import address_suppress
 
-DEMO_TERMS = "2026-11"
+DEMO_DRAFT = "2027-01-draft"
 
 
 def seed(*, admin, stdout) -> None:
@@ -26,18 +26,19 @@ def seed(*, admin, stdout) -> None:
     # An address the outbox sends nothing to (as after a hard bounce); adding it twice adds nothing.
     address_suppress(address="bounced@example.test", reason=Suppression.Reason.BOUNCE, note="Demo: a hard bounce")
 
-    version, _ = TermsVersion.objects.get_or_create(
-        version=DEMO_TERMS,
-        defaults={
-            "text": "These are the demo terms of service of Levqor.\n\n1. Use the service lawfully.\n2. Pay for it.",
-            "changelog": "First published version.",
-        },
-    )
-    if not version.is_published:
-        terms.terms_version_publish(version=version, actor=admin)
+    # The full terms (migration 0007 publishes them on a migrated database),
+    # and a draft of the next version: the same document with one change.
+    version = terms.terms_first_ensure(actor=admin)
     TermsVersion.objects.get_or_create(
-        version="2027-01-draft",
-        defaults={"text": "Draft of the next terms.", "changelog": "Clarifies refunds. Not yet published."},
+        version=DEMO_DRAFT,
+        defaults={
+            "text": version.text.replace(
+                "except under the money-back guarantee described in our [refund policy](/refunds).",
+                "except under the money-back guarantee described in our [refund policy](/refunds), "
+                "which also says how to ask for a refund and how long it takes.",
+            ),
+            "changelog": "Section 5 (Cancellation) now points to how refunds are asked for. Not yet published.",
+        },
     )
 
     customers = list(get_user_model().objects.filter(account__isnull=False).order_by("email"))

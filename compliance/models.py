@@ -1,3 +1,4 @@
+import hashlib
 import re
 
 from django.conf import settings
@@ -128,8 +129,11 @@ class CookieConsent(models.Model):
 
 
 class TermsVersion(models.Model):
-    """A version of the terms of service. Drafts (no `published_at`) can be
-    edited; publishing makes it current and asks every customer to accept it."""
+    """A version of the terms of service: the whole document, as /terms shows
+    it (written in compliance/terms_markup.py's small markup). Drafts (no
+    `published_at`) can be edited; publishing makes it current and asks every
+    customer to accept it. A published version's words never change: a change
+    is a new version."""
 
     version = models.CharField(max_length=20, unique=True, help_text="For example 2026-11 or 3.1.")
     text = models.TextField(help_text="The full terms, as customers will read them.")
@@ -147,9 +151,26 @@ class TermsVersion(models.Model):
     def __str__(self) -> str:
         return f"Terms {self.version}"
 
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = TermsVersion.objects.filter(pk=self.pk, published_at__isnull=False).values(
+                "version", "text", "changelog"
+            )
+            for row in stored:  # published: what customers accepted stays as it was
+                if (row["version"], row["text"], row["changelog"]) != (self.version, self.text, self.changelog):
+                    raise ValidationError(
+                        f"Terms {row['version']} are published and cannot be changed: make a new version instead."
+                    )
+        super().save(*args, **kwargs)
+
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def text_sha256(self) -> str:
+        """The fingerprint of the exact words: each acceptance keeps the one it accepted."""
+        return hashlib.sha256(self.text.encode()).hexdigest()
 
 
 class TermsAcceptance(models.Model):
@@ -161,6 +182,13 @@ class TermsAcceptance(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=255, blank=True)
     mechanism = models.CharField(max_length=10, choices=[("web", "Web page"), ("api", "API")])
+    text_sha256 = models.CharField(
+        "SHA-256 of the text accepted",
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Of the version's exact text when it was accepted: a later edit of the text would not match.",
+    )
 
     class Meta:
         ordering = ["-accepted_at"]

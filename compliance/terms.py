@@ -1,8 +1,11 @@
 """Terms of service versions and who accepted which.
 
-Staff write a version in Admin and publish it; from then on every signed-in
-customer must accept it before going on (`TermsGateMiddleware`), and each
-is emailed about it once. Acceptances store the version, time and IP.
+A version's text is the whole document /terms shows (terms_markup.py renders
+it; older versions stay at /terms/v/<version>). Staff write a version in
+Admin and publish it; from then on every signed-in customer must accept it
+before going on (`TermsGateMiddleware`), and each is emailed about it once.
+A published version never changes. Acceptances store the version, the
+SHA-256 of its exact text, the time and IP.
 """
 
 import logging
@@ -10,12 +13,13 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from . import audit
+from . import audit, terms_first, terms_markup
 from .models import TermsAcceptance, TermsNotice, TermsVersion
 from .outbox.services import emails_queue_many as email_queue_many
 
@@ -35,6 +39,33 @@ def terms_current(*, now=None) -> TermsVersion | None:
         .order_by("-published_at", "-pk")
         .first()
     )
+
+
+def terms_published(*, version: str, now=None) -> TermsVersion | None:
+    """A published version by its name (its permanent page), or None."""
+    return TermsVersion.objects.filter(
+        version=version, published_at__isnull=False, published_at__lte=now or timezone.now()
+    ).first()
+
+
+def terms_published_versions(*, now=None) -> list[TermsVersion]:
+    """Every published version, newest first (without their texts)."""
+    return list(
+        TermsVersion.objects.filter(published_at__isnull=False, published_at__lte=now or timezone.now())
+        .order_by("-published_at", "-pk")
+        .defer("text", "changelog")
+    )
+
+
+def terms_document(*, version: TermsVersion):
+    """The version's text as the HTML of the /terms page (safe: all escaped)."""
+    return terms_markup.render(version.text)
+
+
+def terms_acceptances_of_other_text(*, version: TermsVersion) -> int:
+    """Acceptances of `version` whose recorded SHA-256 is not that of its text
+    now: non-zero means the text was changed after people accepted it."""
+    return version.acceptances.exclude(text_sha256="").exclude(text_sha256=version.text_sha256).count()
 
 
 def terms_current_id() -> int | None:
@@ -92,6 +123,7 @@ def terms_export(*, user) -> list[dict]:
             "accepted_at": a.accepted_at.isoformat(),
             "ip_address": a.ip_address,
             "mechanism": a.mechanism,
+            "text_sha256": a.text_sha256,
         }
         for a in TermsAcceptance.objects.filter(user=user).select_related("version").order_by("accepted_at")
     ]
@@ -104,15 +136,25 @@ def terms_export(*, user) -> list[dict]:
 def terms_version_publish(*, version: TermsVersion, actor, now=None) -> bool:
     """Publish a draft: it becomes current and customers are emailed about it
     (after commit, through the task queue). Returns False if it was already
-    published, so publishing twice emails no one twice."""
+    published, so publishing twice emails no one twice. An empty or stub text
+    is refused (ValidationError): customers accept exactly these words."""
     now = now or timezone.now()
+    stored = TermsVersion.objects.get(pk=version.pk)  # the words in the database, not an edited copy
+    problems = terms_markup.problems(stored.text)
+    if problems and not stored.is_published:
+        raise ValidationError(f"Terms {version.version} cannot be published: " + "; ".join(problems) + ".")
     changed = TermsVersion.objects.filter(pk=version.pk, published_at__isnull=True).update(
         published_at=now, published_by=actor if actor and actor.is_authenticated else None
     )
     if not changed:
         return False
     version.refresh_from_db()
-    audit.record(actor=actor, action="terms.published", target=version, details={"version": version.version})
+    audit.record(
+        actor=actor,
+        action="terms.published",
+        target=version,
+        details={"version": version.version, "text_sha256": version.text_sha256},
+    )
     cache.delete(_CACHE_KEY)
     transaction.on_commit(lambda: cache.delete(_CACHE_KEY))  # a reader may have cached the old one meanwhile
     version_id = version.pk
@@ -184,10 +226,31 @@ def terms_accept(
                 ip_address=ip_address or None,
                 user_agent=user_agent[:255],
                 mechanism=mechanism,
+                text_sha256=version.text_sha256,
             )
     except IntegrityError:  # a double-click raced us
         return TermsAcceptance.objects.get(user=user, version=version), False
     audit.record(
-        actor=user, action="terms.accepted", target=acceptance, details={"version": version.version, "via": mechanism}
+        actor=user,
+        action="terms.accepted",
+        target=acceptance,
+        details={"version": version.version, "via": mechanism, "text_sha256": acceptance.text_sha256},
     )
     return acceptance, True
+
+
+def terms_first_ensure(*, actor, now=None) -> TermsVersion:
+    """The first full version (compliance/terms_first.py), created and
+    published if it is not there yet (migration 0007 does it on a real
+    database; seeds and tests call this). Idempotent."""
+    version, _ = TermsVersion.objects.get_or_create(
+        version=terms_first.FIRST_VERSION,
+        defaults={
+            "text": terms_first.first_text(support_email=settings.LEVQOR_SUPPORT_EMAIL),
+            "changelog": terms_first.FIRST_CHANGELOG,
+        },
+    )
+    if not version.is_published:
+        terms_version_publish(version=version, actor=actor, now=now)
+        version.refresh_from_db()
+    return version

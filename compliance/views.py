@@ -105,6 +105,8 @@ def terms_accept(request):
     status = 400 if request.method == "POST" else 200
     context = {
         "version": version,
+        # The words being accepted: the same rendering as /terms/v/<version>.
+        "document": terms.terms_document(version=version),
         "form": form,
         "next": next_url,
         "accepted": accepted,

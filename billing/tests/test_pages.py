@@ -138,6 +138,29 @@ def test_the_dunning_queue_lists_what_each_filter_selects(staff_client, queue, q
     assert listed == expected, query
 
 
+def test_the_dunning_queue_reads_the_same_few_queries_for_3_cases_or_60(staff_client, queue, customer_account):
+    """No list column queries per row: the page's queries do not grow with its rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = reverse("admin:billing_dunningcase_changelist") + "?status=all"
+    staff_client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        small = staff_client.get(url).content.decode()
+    for n in range(55):
+        make_case(customer_account, f"many{n}", stage="day0", age_days=n / 10, due_in_days=n)
+    with CaptureQueriesContext(connection) as many:
+        large = staff_client.get(url).content.decode()
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert small.count('class="action-select"') == 5 and large.count('class="action-select"') == 60
+    # Each row's checkbox is the one Django's widget renders (selecting rows for an action works as before).
+    case = queue["fresh"]
+    assert (
+        f'<input type="checkbox" name="_selected_action" value="{case.pk}" class="action-select" '
+        f'aria-label="Select this object for an action - Case #{case.pk} sub_fresh (pending)">'
+    ) in large
+
+
 def test_admin_case_pages_render(staff_client, case):
     changelist = reverse("admin:billing_dunningcase_changelist")
     assert "Acme Ltd" in staff_client.get(changelist).content.decode()

@@ -8,11 +8,18 @@ from django.core import mail
 
 from compliance import marketing, screening, terms
 from compliance.models import MarketingSubscription, TermsVersion
+from compliance.terms_first import first_text
+
+
+def terms_text(*, change: str = "") -> str:
+    """A full terms document (the first version's), with `change` as one more paragraph."""
+    text = first_text(support_email="help@example.test")
+    return f"{text}\n\n{change}\n" if change else text
 
 
 @pytest.fixture
 def published_terms(db, staff) -> TermsVersion:
-    version = TermsVersion.objects.create(version="2026-11", text="The terms.", changelog="First version.")
+    version = TermsVersion.objects.create(version="2026-11", text=terms_text(), changelog="First version.")
     terms.terms_version_publish(version=version, actor=staff)
     return version
 

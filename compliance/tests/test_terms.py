@@ -4,6 +4,8 @@ from django.core import mail
 from compliance import terms
 from compliance.models import AuditEvent, TermsAcceptance, TermsNotice, TermsVersion
 
+from .conftest import terms_text
+
 pytestmark = pytest.mark.django_db
 
 
@@ -15,7 +17,7 @@ def test_it_sends_customers_to_accept_the_current_terms_until_they_do(customer_c
     page = customer_client.get(response["Location"])
     assert page.status_code == 200
     text = page.content.decode()
-    assert "Please accept our terms of service" in text and "The terms." in text
+    assert "Please accept our terms of service" in text and "Law and disputes" in text
     assert "have changed" not in text and "First version." not in text  # a first acceptance is not a change
 
     accepted = customer_client.post(
@@ -35,7 +37,9 @@ def test_it_asks_again_when_a_new_version_is_published(customer_client, customer
     terms.terms_accept(user=customer, ip_address="192.0.2.1", mechanism="web")
     assert customer_client.get("/account").status_code == 200
 
-    newer = TermsVersion.objects.create(version="2027-01", text="New terms.", changelog="Refunds clarified.")
+    newer = TermsVersion.objects.create(
+        version="2027-01", text=terms_text(change="New terms."), changelog="Refunds clarified."
+    )
     terms.terms_version_publish(version=newer, actor=staff)
 
     response = customer_client.get("/account")
@@ -75,7 +79,7 @@ def test_without_published_terms_nobody_is_gated(customer_client):
 def test_publishing_emails_each_customer_once(
     staff_client, customer, other_customer, django_capture_on_commit_callbacks
 ):
-    version = TermsVersion.objects.create(version="2026-12", text="Terms.", changelog="We changed the SLA section.")
+    version = TermsVersion.objects.create(version="2026-12", text=terms_text(), changelog="We changed the SLA section.")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             "/admin/compliance/termsversion/", {"action": "publish", "_selected_action": [version.pk], "apply": "1"}
@@ -102,13 +106,15 @@ def test_a_published_version_is_frozen_in_admin(staff_client, published_terms):
     )
     assert response.status_code == 403
     published_terms.refresh_from_db()
-    assert published_terms.text == "The terms."
+    assert published_terms.text == terms_text()
 
 
 def test_the_api_reports_and_records_acceptance(customer_client, customer, published_terms):
     before = customer_client.get("/api/legal/acceptance")
     assert before.status_code == 200
     assert before.json()["current_version"] == "2026-11" and before.json()["accepted"] is False
+    assert before.json()["current_version_url"] == "http://testserver/terms/v/2026-11"
+    assert before.json()["current_version_sha256"] == published_terms.text_sha256
 
     bad = customer_client.post("/api/legal/accept-terms", {"version": "1999"}, content_type="application/json")
     assert bad.status_code == 400
@@ -149,5 +155,6 @@ def test_acceptances_are_exported_as_plain_dicts(customer, published_terms):
             "accepted_at": TermsAcceptance.objects.get().accepted_at.isoformat(),
             "ip_address": "192.0.2.1",
             "mechanism": "web",
+            "text_sha256": published_terms.text_sha256,
         }
     ]

@@ -619,7 +619,8 @@ def endpoints(base_url: str) -> list[Endpoint]:
             "GET",
             "/api/legal/acceptance",
             PERSON,
-            "Which terms of service version is current, whether you accepted it, and your acceptance history.",
+            "Which terms of service version is current (its permanent page and the SHA-256 of its text), "
+            "whether you accepted it, and your acceptance history.",
             f"curl {auth} {base_url}/api/legal/acceptance",
         ),
         Endpoint(
@@ -629,7 +630,7 @@ def endpoints(base_url: str) -> list[Endpoint]:
             PERSON,
             "Accept the current terms of service: send its version (201 accepted, 200 if you already had; 409 "
             "no_terms_published while there are none).",
-            f'curl {auth} {json} -X POST {base_url}/api/legal/accept-terms -d \'{{"version": "2026-11"}}\'',
+            f'curl {auth} {json} -X POST {base_url}/api/legal/accept-terms -d \'{{"version": "2026-12"}}\'',
         ),
         Endpoint(
             PRIVACY,

@@ -13,6 +13,8 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 
 class SubsetFilter(admin.SimpleListFilter):
@@ -159,12 +161,28 @@ def confirm_action(
     return TemplateResponse(request, "admin/levqor_confirm_action.html", context)
 
 
+class QuickRowsMixin:
+    """For changelists of big tables, whose 100 rows a page are rendered in
+    Python: each row's action checkbox is written directly, the very HTML
+    Django's `action_checkbox` renders through the form renderer's widget
+    templates (two template renders a row: most of a long list's time)."""
+
+    def action_checkbox(self, obj):
+        label = format_html(_("Select this object for an action - {}"), str(obj))
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            admin.helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            label,
+        )
+
+
 class EstimatedCountPaginator(Paginator):
     """A changelist paginator for tables with millions of rows.
 
     An exact COUNT(*) of a whole big PostgreSQL table reads all of it (and
     the admin counts on every page view). Unfiltered, a table the planner
-    estimates at more than `estimate_above` rows shows that estimate
+    estimates at `estimate_above` rows or more shows that estimate
     (`pg_class.reltuples`, kept by autovacuum) instead; a filtered or
     searched list, or a smaller table, is counted exactly. Pair it with
     `show_full_result_count = False`."""
@@ -183,7 +201,7 @@ class EstimatedCountPaginator(Paginator):
                         [connection.ops.quote_name(self.object_list.model._meta.db_table)],
                     )
                     row = cursor.fetchone()
-                if row and row[0] > self.estimate_above:
+                if row and row[0] >= self.estimate_above:
                     return int(row[0])
         return super().count
 

@@ -6,8 +6,11 @@ the other way round."""
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError
 from django.test.utils import override_settings
 
+from compliance import terms as terms_of_service
+from compliance import terms_markup
 from levqor import plans
 
 from . import drift
@@ -63,6 +66,52 @@ def check_locked_facts(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 "(the context or the gbp / dfy_timeline filters) instead of writing them into the template.",
                 obj=f"templates/{name}",
                 id="levqor.E003",
+            )
+        )
+    return errors
+
+
+@checks.register("levqor", checks.Tags.database)
+def check_terms_document(app_configs=None, databases=None, **kwargs) -> list[checks.CheckMessage]:
+    """The current terms version is what /terms shows and customers accept:
+    it must be a full document (not empty, not a demo stub) and say the locked
+    facts as they are. Reads the database, so it runs with `check --database
+    default` and before `migrate`, not with every management command."""
+    if not databases:
+        return []
+    try:
+        version = terms_of_service.terms_current()
+    except DatabaseError:  # not migrated yet: nothing published to check
+        return []
+    if version is None:
+        return [
+            checks.Warning(
+                "No terms of service version is published: /terms has nothing to show.",
+                hint="Run migrate (it publishes the first version), or publish one in Admin.",
+                obj="compliance.TermsVersion",
+                id="levqor.W004",
+            )
+        ]
+    errors: list[checks.CheckMessage] = []
+    problems = terms_markup.problems(version.text)
+    if problems:
+        errors.append(
+            checks.Error(
+                f"The current terms (version {version.version}) are not a full terms document: " + "; ".join(problems),
+                hint="Publish a new version with the full text in Admin (Terms of service versions).",
+                obj="compliance.TermsVersion",
+                id="levqor.E004",
+            )
+        )
+    drifted = drift.findings(drift.visible_text(terms_markup.render(version.text)))
+    if drifted:
+        errors.append(
+            checks.Error(
+                f"The current terms (version {version.version}) say values that are not the locked facts: "
+                + "; ".join(drifted),
+                hint="Publish a new version of the terms that says the facts of levqor.plans.",
+                obj="compliance.TermsVersion",
+                id="levqor.E005",
             )
         )
     return errors

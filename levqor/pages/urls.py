@@ -10,6 +10,7 @@ urlpatterns = [
     path("pricing/not-ready/dismiss", views.not_ready_dismiss, name="not_ready_dismiss"),
     path("dfy-contract", views.dfy_contract, name="dfy_contract"),
     path("terms", views.terms, name="terms"),
+    path("terms/v/<str:version>", views.terms_version, name="terms_version"),
     path("privacy", views.privacy, name="privacy"),
     path("refunds", views.refunds, name="refunds"),
     path("sla", views.sla, name="sla"),

@@ -1,8 +1,10 @@
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from compliance import terms as terms_of_service
 from compliance.dsar import processing
 from levqor import plans
 from levqor.metrics import telemetry
@@ -78,7 +80,34 @@ def not_ready_dismiss(request):
 
 
 dfy_contract = _page("pages/dfy_contract.html")
-terms = _page("pages/terms.html")
+
+
+def _terms_page(request, version, *, current):
+    context = {
+        **pricing_context(),
+        "version": version,
+        "current": current,
+        "document": terms_of_service.terms_document(version=version) if version else "",
+        "versions": terms_of_service.terms_published_versions(),
+    }
+    return render(request, "pages/terms.html", context)
+
+
+@require_safe
+def terms(request):
+    """The terms of service: the current published version's own text, the
+    words a customer accepts (compliance/terms.py)."""
+    return _terms_page(request, terms_of_service.terms_current(), current=True)
+
+
+@require_safe
+def terms_version(request, version: str):
+    """One published version, at its permanent address."""
+    found = terms_of_service.terms_published(version=version)
+    if found is None:
+        raise Http404("No published version of the terms has that name.")
+    current = terms_of_service.terms_current()
+    return _terms_page(request, found, current=current is not None and current.pk == found.pk)
 
 
 @require_safe

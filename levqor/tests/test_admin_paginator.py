@@ -1,10 +1,11 @@
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from levqor.accounts.models import Account
 from levqor.accounts.services import account_create
-from levqor.lib.admin import EstimatedCountPaginator, distinct_values
+from levqor.lib.admin import EstimatedCountPaginator, QuickRowsMixin, distinct_values
 
 pytestmark = pytest.mark.django_db
 
@@ -35,6 +36,32 @@ def test_it_shows_the_planners_estimate_for_a_whole_big_table_without_counting(a
         pytest.skip("needs PostgreSQL: the estimate is pg_class.reltuples")
     count, sql = _count(SmallThreshold(accounts, 2))
     assert count == 6 and not any("COUNT(" in s.upper() for s in sql)
+
+
+@pytest.mark.postgres
+def test_a_table_estimated_at_the_threshold_is_not_counted(accounts):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the estimate is pg_class.reltuples")
+
+    class AtSix(EstimatedCountPaginator):
+        estimate_above = 6
+
+    count, sql = _count(AtSix(accounts, 2))
+    assert count == 6 and not any("COUNT(" in s.upper() for s in sql)
+
+
+def test_the_quick_action_checkbox_is_the_html_django_renders(accounts):
+    class Quick(QuickRowsMixin, admin.ModelAdmin):
+        pass
+
+    for account in accounts:
+        assert Quick(Account, admin.site).action_checkbox(account) == admin.ModelAdmin(
+            Account, admin.site
+        ).action_checkbox(account)
+    tricky = Account(pk=999, name='<b>"Quotes" & co</b>')
+    assert Quick(Account, admin.site).action_checkbox(tricky) == admin.ModelAdmin(Account, admin.site).action_checkbox(
+        tricky
+    )
 
 
 def test_it_counts_a_filtered_list_or_a_small_table_exactly(accounts):

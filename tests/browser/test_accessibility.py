@@ -48,7 +48,7 @@ def test_the_vendored_axe_is_the_recorded_release():
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_public_pages_have_no_serious_accessibility_violation(live_server, browser, width):
+def test_public_pages_have_no_serious_accessibility_violation(live_server, browser, width, terms_published):
     context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
     page = context.new_page()
     found = []

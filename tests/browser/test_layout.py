@@ -33,7 +33,7 @@ def _check(page, url: str, width: int) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("size", WIDTHS)
-def test_every_public_page_fits_the_screen(live_server, browser, size):
+def test_every_public_page_fits_the_screen(live_server, browser, size, terms_published):
     width, height = WIDTHS[size]
     context = browser.new_context(java_script_enabled=False, viewport={"width": width, "height": height})
     page = context.new_page()

@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from compliance import terms
 from compliance.models import TermsVersion
+from compliance.terms_first import first_text
 from levqor.api import docs, quotas
 from levqor.api.services import api_key_create
 from levqor.api.testing import issue_key
@@ -201,7 +202,9 @@ def test_it_passes_a_schemathesis_run_with_a_live_key_of_a_person(
     """A live key its account's person created: the support, data-request,
     terms and consent operations act for real records here."""
     secret = api_key_create(account=customer_account, name="Live", mode="live", actor=customer).secret
-    version = TermsVersion.objects.create(version="2026-11", text="The terms.", changelog="First.")
+    version = TermsVersion.objects.create(
+        version="2026-11", text=first_text(support_email="help@example.test"), changelog="First."
+    )
     terms.terms_version_publish(version=version, actor=staff)
     workflow, known = _workflow(customer_account, sandbox=False)
     failures, operations = _run_schemathesis({"headers": {"X-Api-Key": secret}}, known, staff=False, examples=10)

@@ -13,6 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from compliance import terms
 from compliance.models import AuditEvent, TermsVersion
+from compliance.terms_first import first_text
 from levqor.api.models import ApiKey
 from levqor.api.services import api_key_create
 from levqor.api.testing import ApiCaller
@@ -38,7 +39,9 @@ def world(client, customer, customer_account, staff):
     workflow = workflow_services.workflow_create(
         account=customer_account, sandbox=False, name="Welcome", steps=STEPS, input_schema={}, actor=None
     )
-    version = TermsVersion.objects.create(version="2026-11", text="The terms.", changelog="First.")
+    version = TermsVersion.objects.create(
+        version="2026-11", text=first_text(support_email="help@example.test"), changelog="First."
+    )
     terms.terms_version_publish(version=version, actor=staff)
     sla_request = support_services.sla_request_file(
         account=customer_account,
