@@ -56,9 +56,16 @@ def status_page_context(*, now=None) -> dict:
     days = selectors.uptime_by_day(component_ids=ids, last_day=now.astimezone(UTC).date(), days=90)
     series_24h = selectors.hourly_series(component_ids=ids, end=now, hours=24)
     series_7d = selectors.hourly_series(component_ids=ids, end=now, hours=24 * 7)
+    rows = _leaf_rows(state, days)
+    # Each component's last 12 months beside its 90-day bars (the history's
+    # table, from the same cached aggregate).
+    months = {row["slug"]: row for row in _uptime_table(now=now)["rows"]}
+    for row in rows:
+        for entry in row["entries"]:
+            entry["months"] = months.get(entry["view"].component.slug)
     return {
         "state": state,
-        "rows": _leaf_rows(state, days),
+        "rows": rows,
         "chart_24h": charts.latency_chart(
             [(v.component.name, series_24h[v.component.pk]) for v in leaves],
             window="24h",

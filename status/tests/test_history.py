@@ -201,6 +201,16 @@ def test_monthly_uptime_is_summed_per_utc_month_leaving_out_unmeasured_and_annou
     total = 100 * (observed + 86400 - 3600) / (observed + 86400)
     assert f'<td class="uptime-year">{min(total, 99.99):.2f}%</td>' in row
 
+    # /status folds the same 12 months under each component's 90-day bars.
+    status = client.get("/status").content.decode()
+    web_block = status.split('data-component="web"')[1].split('<div class="component"')[0]
+    assert "90 days ago" in web_block
+    assert f'Last 12 months: <span class="uptime-year">{min(total, 99.99):.2f}%</span> uptime' in web_block
+    assert (
+        f'<li data-month="{last_month:%Y-%m}" data-level="minor downtime">'
+        f'<abbr title="{last_month:%B %Y}">{last_month:%b %Y}</abbr> {expected}</li>'
+    ) in web_block
+
     # A new result moves the status generation on: the next read shows it.
     DailyRollup.objects.create(
         component=web, day=today, observed_seconds=300, available_seconds=0, downtime_seconds=300
