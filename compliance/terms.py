@@ -172,6 +172,8 @@ def terms_notify(*, version_id: int) -> int:
     if version is None:
         return 0
     link = settings.LEVQOR_BASE_URL + reverse("compliance:terms_accept")
+    # The version's own permanent page: the words being accepted, to read first.
+    document = settings.LEVQOR_BASE_URL + reverse("pages:terms_version", args=[version.version])
     users = get_user_model().objects.filter(is_active=True, is_staff=False, account__isnull=False)
     pending = list(
         users.exclude(pk__in=TermsNotice.objects.filter(version=version).values("user_id"))
@@ -194,7 +196,7 @@ def terms_notify(*, version_id: int) -> int:
                         "stage": f"terms-{version.pk}",
                         "template": "terms-updated",
                         "to": address,
-                        "context": {"link": link},
+                        "context": {"link": link, "document_url": document},
                         "objects": {"user": ("accounts.user", pk), "version": version},
                     }
                     for pk, address in batch.items()

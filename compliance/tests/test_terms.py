@@ -90,6 +90,8 @@ def test_publishing_emails_each_customer_once(
     assert sorted(m.to[0] for m in mail.outbox) == sorted([customer.email, other_customer.email])
     assert "We changed the SLA section." in mail.outbox[0].body
     assert "http://testserver/legal/accept-terms" in mail.outbox[0].body
+    assert "http://testserver/terms/v/2026-12" in mail.outbox[0].body  # the words to accept, in full
+    assert staff_client.get("/terms/v/2026-12").status_code == 200
 
     # Publishing again, or the task running twice, emails no one twice.
     with django_capture_on_commit_callbacks(execute=True):
