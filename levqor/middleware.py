@@ -7,6 +7,7 @@ from django.contrib.messages.storage import default_storage
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
+from django.http.response import ResponseHeaders
 from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.module_loading import import_string
@@ -14,6 +15,25 @@ from django.utils.module_loading import import_string
 from levqor.lib import correlation
 
 HEADER = "X-Request-ID"
+
+
+def header_entries(*pairs: tuple[str, str]) -> list[tuple[str, tuple[str, str]]]:
+    """Constant headers as Django stores them in a response, checked and
+    converted once per process (setting a header through the mapping
+    re-checks its name and value every time)."""
+    headers = ResponseHeaders({})
+    for name, value in pairs:
+        headers[name] = value
+    return list(headers._store.items())
+
+
+def headers_add(response, entries, *, replace: bool = False) -> None:
+    """Put `header_entries(...)` on a response: where absent (setdefault),
+    or over any value already there with `replace`."""
+    store = response.headers._store
+    for key, entry in entries:
+        if replace or key not in store:
+            store[key] = entry
 
 
 class CorrelationIdMiddleware:
@@ -42,12 +62,12 @@ class PermissionsPolicyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.policy = getattr(settings, "LEVQOR_PERMISSIONS_POLICY", "")
+        policy = getattr(settings, "LEVQOR_PERMISSIONS_POLICY", "")
+        self.entries = header_entries(("Permissions-Policy", policy)) if policy else []
 
     def __call__(self, request):
         response = self.get_response(request)
-        if self.policy:
-            response.setdefault("Permissions-Policy", self.policy)
+        headers_add(response, self.entries)
         return response
 
 
@@ -69,7 +89,7 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
 
     def __init__(self, get_response):
         super().__init__(get_response)
-        self._headers: list[tuple[str, str]] | None = None
+        self._headers: list | None = None
         self._simple = not any(
             (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES")
             for name in ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
@@ -86,16 +106,17 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
         ):
             return super().process_response(request, response)
         if self._headers is None:
-            self._headers = [
-                (header, policy)
-                for header, policy in (
-                    (csp_constants.HEADER, csp_utils.build_policy()),
-                    (csp_constants.HEADER_REPORT_ONLY, csp_utils.build_policy(report_only=True)),
+            self._headers = header_entries(
+                *(
+                    (header, policy)
+                    for header, policy in (
+                        (csp_constants.HEADER, csp_utils.build_policy()),
+                        (csp_constants.HEADER_REPORT_ONLY, csp_utils.build_policy(report_only=True)),
+                    )
+                    if policy
                 )
-                if policy
-            ]
-        for header, policy in self._headers:
-            response[header] = policy
+            )
+        headers_add(response, self._headers, replace=True)
         request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
