@@ -76,7 +76,7 @@ class PermissionsPolicyMiddleware:
 
 # Set by django-csp's view decorators: a response carrying any of them needs
 # its own policy.
-_CSP_PER_RESPONSE = tuple(
+_CSP_PER_RESPONSE = frozenset(
     f"_csp_{what}{ro}" for what in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
 )
 
@@ -102,9 +102,9 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
         if (
             not self._simple
             or getattr(request, "_csp_nonce", None) is not None
-            or any(hasattr(response, attr) for attr in _CSP_PER_RESPONSE)
-            or csp_constants.HEADER in response
-            or csp_constants.HEADER_REPORT_ONLY in response
+            or not _CSP_PER_RESPONSE.isdisjoint(vars(response))  # the decorators set them on the response
+            or csp_constants.HEADER.lower() in response.headers._store
+            or csp_constants.HEADER_REPORT_ONLY.lower() in response.headers._store
             or (response.status_code in (404, 500) and settings.DEBUG)
         ):
             return super().process_response(request, response)
