@@ -4,11 +4,37 @@ from csp import utils as csp_utils
 from django.conf import settings
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.messages.storage import default_storage
+from django.core.exceptions import MiddlewareNotUsed
+from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.http.response import ResponseHeaders
+from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject, empty
+from django.utils.module_loading import import_string
 
 from levqor.lib import correlation
 
 HEADER = "X-Request-ID"
+META_KEY = "HTTP_X_REQUEST_ID"  # the same header, as WSGI passes it
+
+
+def header_entries(*pairs: tuple[str, str]) -> list[tuple[str, tuple[str, str]]]:
+    """Constant headers as Django stores them in a response, checked and
+    converted once per process (setting a header through the mapping
+    re-checks its name and value every time)."""
+    headers = ResponseHeaders({})
+    for name, value in pairs:
+        headers[name] = value
+    return list(headers._store.items())
+
+
+def headers_add(response, entries, *, replace: bool = False) -> None:
+    """Put `header_entries(...)` on a response: where absent (setdefault),
+    or over any value already there with `replace`."""
+    store = response.headers._store
+    for key, entry in entries:
+        if replace or key not in store:
+            store[key] = entry
 
 
 class CorrelationIdMiddleware:
@@ -23,7 +49,9 @@ class CorrelationIdMiddleware:
         # ("django.request") after the middleware chain returns, and those
         # lines must carry the id too. The request_finished receiver in
         # levqor.lib.correlation clears it once the response is done.
-        request.correlation_id = correlation.clean(request.headers.get(HEADER))
+        # META, not request.headers: building the headers mapping parses every
+        # header's name, a seventh of a /-/ping's time.
+        request.correlation_id = correlation.clean(request.META.get(META_KEY))
         correlation.set(request.correlation_id)
         response = self.get_response(request)
         response[HEADER] = request.correlation_id
@@ -37,18 +65,18 @@ class PermissionsPolicyMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.policy = getattr(settings, "LEVQOR_PERMISSIONS_POLICY", "")
+        policy = getattr(settings, "LEVQOR_PERMISSIONS_POLICY", "")
+        self.entries = header_entries(("Permissions-Policy", policy)) if policy else []
 
     def __call__(self, request):
         response = self.get_response(request)
-        if self.policy:
-            response.setdefault("Permissions-Policy", self.policy)
+        headers_add(response, self.entries)
         return response
 
 
 # Set by django-csp's view decorators: a response carrying any of them needs
 # its own policy.
-_CSP_PER_RESPONSE = tuple(
+_CSP_PER_RESPONSE = frozenset(
     f"_csp_{what}{ro}" for what in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
 )
 
@@ -64,7 +92,7 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
 
     def __init__(self, get_response):
         super().__init__(get_response)
-        self._headers: list[tuple[str, str]] | None = None
+        self._headers: list | None = None
         self._simple = not any(
             (getattr(settings, name, None) or {}).get("EXCLUDE_URL_PREFIXES")
             for name in ("CONTENT_SECURITY_POLICY", "CONTENT_SECURITY_POLICY_REPORT_ONLY")
@@ -74,23 +102,24 @@ class CSPMiddleware(csp_middleware.CSPMiddleware):
         if (
             not self._simple
             or getattr(request, "_csp_nonce", None) is not None
-            or any(hasattr(response, attr) for attr in _CSP_PER_RESPONSE)
-            or csp_constants.HEADER in response
-            or csp_constants.HEADER_REPORT_ONLY in response
+            or not _CSP_PER_RESPONSE.isdisjoint(vars(response))  # the decorators set them on the response
+            or csp_constants.HEADER.lower() in response.headers._store
+            or csp_constants.HEADER_REPORT_ONLY.lower() in response.headers._store
             or (response.status_code in (404, 500) and settings.DEBUG)
         ):
             return super().process_response(request, response)
         if self._headers is None:
-            self._headers = [
-                (header, policy)
-                for header, policy in (
-                    (csp_constants.HEADER, csp_utils.build_policy()),
-                    (csp_constants.HEADER_REPORT_ONLY, csp_utils.build_policy(report_only=True)),
+            self._headers = header_entries(
+                *(
+                    (header, policy)
+                    for header, policy in (
+                        (csp_constants.HEADER, csp_utils.build_policy()),
+                        (csp_constants.HEADER_REPORT_ONLY, csp_utils.build_policy(report_only=True)),
+                    )
+                    if policy
                 )
-                if policy
-            ]
-        for header, policy in self._headers:
-            response[header] = policy
+            )
+        headers_add(response, self._headers, replace=True)
         request.csp_nonce = csp_middleware.CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
@@ -112,3 +141,108 @@ class MessageMiddleware(messages_middleware.MessageMiddleware):
         if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response
         return super().process_response(request, response)
+
+
+# Middleware the fast lane leaves out, each because it provably has nothing
+# to do for a cookie-less GET or HEAD of a fast path (see FastLaneMiddleware):
+SKIPPED_ON_THE_FAST_LANE = frozenset(
+    {
+        # Serves only files under STATIC_URL (no WHITENOISE_ROOT is set: checked below).
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        # No cookie: no session key, and the views never touch request.session,
+        # so the session is neither accessed, saved nor deleted (no Set-Cookie,
+        # no Vary: Cookie).
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        # GET and HEAD are accepted without a token, and no fast view asks for
+        # one (get_token), so no CSRF cookie is ever set.
+        "django.middleware.csrf.CsrfViewMiddleware",
+        # request.user is lazy and no fast view reads it (the status API's DRF
+        # views set their own AnonymousUser: no authentication classes).
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        # Nothing is added or read: nothing to store.
+        "levqor.middleware.MessageMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        # "/-/" and "/api/" are exempt from the terms gate before it reads
+        # anything (compliance.middleware.EXEMPT_PREFIXES; a test holds this).
+        "compliance.middleware.TermsGateMiddleware",
+        # Acts only on a request an authentication attempt flagged as locked
+        # out; the fast views authenticate no one.
+        "axes.middleware.AxesMiddleware",
+    }
+)
+
+# The public, cookie-less hot paths: load-balancer liveness and the status
+# API monitors poll (issue 18).
+FAST_PATHS = ("/-/ping", "/api/status/health", "/api/v2/summary.json")
+
+
+class _LeanHandler(BaseHandler):
+    """The middleware after the fast lane minus SKIPPED_ON_THE_FAST_LANE, in
+    the same order, around the view resolved once per process: Django's own
+    request cycle (view, template-response and exception middleware, atomic
+    requests, 500 handling) with less in it."""
+
+    def __init__(self, middleware: list[str], routes: dict):
+        self.routes = routes
+        self._view_middleware = []
+        self._template_response_middleware = []
+        self._exception_middleware = []
+        handler = convert_exception_to_response(self._get_response)
+        for middleware_path in reversed(middleware):
+            try:
+                instance = import_string(middleware_path)(handler)
+            except MiddlewareNotUsed:
+                continue
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
+
+    def resolve_request(self, request):
+        match = self.routes[request.path_info]
+        request.resolver_match = match
+        return match
+
+
+class FastLaneMiddleware:
+    """A shorter middleware stack for the public hot paths (FAST_PATHS).
+
+    A cookie-less GET or HEAD of one of them goes through every middleware
+    after this one except those in SKIPPED_ON_THE_FAST_LANE (sessions, CSRF,
+    auth, messages, the terms gate, axes, static files: none has anything to
+    do for such a request), to its view resolved once per process instead of
+    walking every URL pattern. So its answer is the full stack's, byte for
+    byte (status, body, every security header; levqor/tests/test_fast_lane.py
+    compares them), at a fraction of the cost. Anything else (a cookie, any
+    other method or path) takes the full stack. Must come first in
+    MIDDLEWARE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.urlconf = settings.ROOT_URLCONF
+        names = list(settings.MIDDLEWARE)
+        me = next(i for i, name in enumerate(names) if import_string(name) is type(self))
+        routes = {}
+        if not getattr(settings, "WHITENOISE_ROOT", None):
+            for path in FAST_PATHS:
+                try:
+                    routes[path] = resolve(path)
+                except Resolver404:
+                    continue
+        self.lean = _LeanHandler([n for n in names[me + 1 :] if n not in SKIPPED_ON_THE_FAST_LANE], routes)
+        self.routes = routes
+
+    def __call__(self, request):
+        if (
+            request.path_info in self.routes
+            and request.method in ("GET", "HEAD")
+            and not request.META.get("HTTP_COOKIE")
+            and request.path == request.path_info
+            and settings.ROOT_URLCONF == self.urlconf
+        ):
+            return self.lean._middleware_chain(request)
+        return self.get_response(request)

@@ -122,6 +122,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a cookie-less GET of /-/ping, /api/status/health or /api/v2/summary.json
+    # skips the middleware below that has nothing to do for it (sessions, CSRF, auth, ...).
+    "levqor.middleware.FastLaneMiddleware",
     "levqor.middleware.CorrelationIdMiddleware",
     "levqor.metrics.middleware.ServerErrorCountMiddleware",
     "levqor.api.middleware.ApiLimitHeadersMiddleware",

@@ -174,6 +174,15 @@ def _document(name: str, build) -> HttpResponse:
 class StatuspageApi(PublicStatusApi):
     """Statuspage v2 endpoints; readable from any origin like Statuspage's own."""
 
+    def perform_content_negotiation(self, request, force=False):
+        # One renderer, never refused (LenientNegotiation; `?format=` cannot
+        # filter out a lone renderer): DRF's answer is JSON's own media type
+        # unless an Accept entry carries parameters ("application/json;
+        # indent=4" outranks it). Without any, skip parsing the header.
+        if len(self.renderer_classes) == 1 and ";" not in request.META.get("HTTP_ACCEPT", ""):
+            return self.renderer_classes[0](), self.renderer_classes[0].media_type
+        return super().perform_content_negotiation(request, force)
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Access-Control-Allow-Origin"] = "*"

@@ -244,3 +244,35 @@ def test_it_maps_our_states_to_statuspage_component_statuses(state, incident, ma
 )
 def test_it_derives_the_page_indicator(components, impacts, maintenance, expected):
     assert selectors.page_indicator(components, impacts, maintenance) == expected
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "",
+        "*/*",
+        "application/json",
+        "text/html",
+        "application/xml, */*",
+        "application/*",
+        "text/html;q=0.9, */*;q=0.1",
+        "application/json; indent=4",
+    ],
+)
+@pytest.mark.parametrize("query", ["", "format=json", "format=xml"])
+def test_the_v2_endpoints_negotiate_as_drf_does(rf, accept, query):
+    # The v2 views skip DRF's Accept parsing when no entry has parameters:
+    # the same renderer and media type as the full negotiation.
+    from rest_framework.request import Request
+
+    from status.api import LenientNegotiation, StatuspageSummaryApi
+
+    request = rf.get(f"/api/v2/summary.json?{query}", HTTP_ACCEPT=accept)
+    view = StatuspageSummaryApi()
+    view.format_kwarg = None  # as DRF's initial() leaves it for these URLs
+    drf_request = Request(request)
+    renderer, media_type = view.perform_content_negotiation(drf_request)
+    expected_renderer, expected_media_type = LenientNegotiation().select_renderer(
+        drf_request, [r() for r in view.renderer_classes]
+    )
+    assert (type(renderer), media_type) == (type(expected_renderer), expected_media_type)

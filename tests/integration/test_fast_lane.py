@@ -1,0 +1,122 @@
+"""The fast lane (levqor.middleware.FastLaneMiddleware) answers the public hot
+paths exactly as the full middleware stack does: same status, body and
+headers (every security header, no cookie, no Vary: Cookie), only cheaper."""
+
+import pytest
+from django.test import Client
+
+from compliance.middleware import EXEMPT_PREFIXES
+from levqor.middleware import FAST_PATHS, SKIPPED_ON_THE_FAST_LANE
+from status import probes, services
+from status.cache_keys import RENDERED, forget_local
+from status.models import State
+
+pytestmark = pytest.mark.django_db
+
+FAST_LANE = "levqor.middleware.FastLaneMiddleware"
+SECURITY_HEADERS = {
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "X-Frame-Options",
+    "Cross-Origin-Opener-Policy",
+}
+REQUEST_ID = "fast-lane-test-0001"  # a fixed id, so X-Request-ID compares too
+
+
+@pytest.fixture
+def healthy(db, monkeypatch):
+    services.components_ensure()
+    for probe, latency in (("web", 40), ("database", 3), ("cache", 1), ("workflows", 20)):
+        monkeypatch.setitem(
+            probes._PROBES, probe, lambda component, latency=latency: probes.Result(State.UP, latency, "")
+        )
+    services.heartbeat_beat()
+    services.snapshot_take()
+
+
+@pytest.fixture
+def hsts(settings):
+    settings.SECURE_HSTS_SECONDS = 31536000  # as in production (not DEBUG): HSTS on secure requests
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+
+
+def _answer(path: str, *, method: str = "get", cookies: dict | None = None, **headers):
+    client = Client()
+    for name, value in (cookies or {}).items():
+        client.cookies[name] = value
+    return getattr(client, method)(path, secure=True, HTTP_X_REQUEST_ID=REQUEST_ID, **headers)
+
+
+def _full_stack(settings, path: str, **kwargs):
+    # The same document for both: the health document carries the clock's
+    # time (and the heartbeat's age), so the copy the first answer rendered is
+    # kept past its second.
+    for media_type, (_, status, body) in list(RENDERED.items()):
+        RENDERED[media_type] = (float("inf"), status, body)
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != FAST_LANE]
+    try:
+        return _answer(path, **kwargs)
+    finally:
+        settings.MIDDLEWARE = [FAST_LANE, *settings.MIDDLEWARE]
+
+
+def _described(response) -> tuple:
+    # /-/ping's Expires (never_cache) is the clock's time: present on both, its value may be a second apart.
+    headers = sorted((name, "<now>" if name == "Expires" else value) for name, value in response.items())
+    return response.status_code, response.content, headers, sorted(response.cookies.items())
+
+
+@pytest.mark.parametrize("path", FAST_PATHS)
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [("get", {}), ("head", {}), ("get", {"HTTP_ACCEPT": "application/health+json"})],
+)
+def test_a_fast_path_answers_exactly_as_the_full_stack_does(settings, hsts, healthy, path, method, headers):
+    assert settings.MIDDLEWARE[0] == FAST_LANE
+
+    forget_local()
+    fast = _answer(path, method=method, **headers)
+    full = _full_stack(settings, path, method=method, **headers)
+
+    assert not hasattr(fast.wsgi_request, "session")  # it did take the fast lane
+    assert hasattr(full.wsgi_request, "session")
+    assert fast.status_code == 200
+    assert _described(fast) == _described(full)
+    assert SECURITY_HEADERS <= set(dict(fast.items()))
+    assert "Cookie" not in fast.get("Vary", "") and not fast.cookies
+    assert fast["X-Request-ID"] == REQUEST_ID
+
+
+def test_a_request_with_a_cookie_takes_the_full_stack(settings, healthy):
+    response = _answer("/api/v2/summary.json", cookies={settings.SESSION_COOKIE_NAME: "not-a-real-session-key"})
+
+    assert hasattr(response.wsgi_request, "session")
+    assert response.status_code == 200
+
+
+def test_other_methods_take_the_full_stack():
+    response = _answer("/-/ping", method="post")
+
+    assert hasattr(response.wsgi_request, "session")
+    assert response.status_code == 405
+
+
+def test_an_unhealthy_answer_is_the_same_on_both_stacks(settings, hsts, db):
+    # No probe results yet: monitoring is stale, 503.
+    services.components_ensure()
+    fast = _answer("/api/status/health")
+    full = _full_stack(settings, "/api/status/health")
+
+    assert fast.status_code == 503
+    assert not hasattr(fast.wsgi_request, "session")
+    assert _described(fast) == _described(full)
+
+
+def test_the_terms_gate_lets_every_fast_path_through_before_reading_the_user():
+    # Why the fast lane may leave the terms gate out.
+    assert "compliance.middleware.TermsGateMiddleware" in SKIPPED_ON_THE_FAST_LANE
+    assert all(path.startswith(EXEMPT_PREFIXES) for path in FAST_PATHS)
