@@ -470,6 +470,41 @@ def test_an_email_subscriber_keeps_the_components_it_chose(api, components, ids)
     assert api.get(f"{BASE}/subscribers/{picky.json()['id']}").json()["components"] == [ids["database"]]
 
 
+def test_subscribers_page_from_0_as_statuspage_counts_them(api, components):
+    """Statuspage's subscriber list: "The first page is page 0 ... This skips
+    page * limit subscribers"; a script walking page=0, 1, 2 sees each once."""
+    for n in range(5):
+        api.post(f"{BASE}/subscribers", {"subscriber": {"email": f"s{n}@customer.example"}})
+    Subscriber.objects.update(confirmed_at=timezone.now())
+    pages = [
+        [s["email"] for s in api.get(f"{BASE}/subscribers", data={"limit": 2, "page": page}).json()]
+        for page in (0, 1, 2, 3)
+    ]
+    assert pages == [
+        ["s0@customer.example", "s1@customer.example"],
+        ["s2@customer.example", "s3@customer.example"],
+        ["s4@customer.example"],
+        [],
+    ]
+    assert [s["email"] for s in api.get(f"{BASE}/subscribers", data={"limit": 2}).json()] == pages[0]
+    refused = api.get(f"{BASE}/subscribers", data={"page": -1})
+    assert refused.status_code == 400 and refused.json() == {"error": "page: use a whole number from 0."}
+
+
+@pytest.mark.parametrize("path", ["incidents", "incidents/unresolved"])
+def test_incident_lists_take_statuspages_per_page(api, components, path):
+    """The unresolved, scheduled, upcoming and active_maintenance lists are
+    paged with `page` and `per_page` in Statuspage's reference."""
+    for n in range(3):
+        api.post(f"{BASE}/incidents", {"incident": {"name": f"Incident {n}", "status": "investigating"}})
+    pages = [
+        [i["name"] for i in api.get(f"{BASE}/{path}", data={"per_page": 2, "page": page}).json()] for page in (1, 2)
+    ]
+    assert pages == [["Incident 2", "Incident 1"], ["Incident 0"]]
+    refused = api.get(f"{BASE}/{path}", data={"per_page": 101})
+    assert refused.status_code == 400 and refused.json() == {"error": "per_page: use a whole number from 1 to 100."}
+
+
 def test_webhook_subscribers_are_added_listed_and_unsubscribed_through_the_api(client, api, components, ids, receiver):
     """Webhook mode: the owner confirms by email, as on the public form;
     listed with Statuspage's `type` filter under an id of their own."""
