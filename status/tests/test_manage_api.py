@@ -220,6 +220,28 @@ def test_create_update_and_resolve_an_incident_as_statuspage_does(client, api, c
     assert ("status.incident.created", label) in actions and ("status.incident.updated", label) in actions
 
 
+def test_an_impact_override_is_kept_and_answered_as_statuspage_does(api, components, ids):
+    """`impact_override` answers as given, and later component statuses do
+    not move the impact it set (it is what the caller asked for)."""
+    created = api.post(
+        f"{BASE}/incidents",
+        {"incident": {"name": "Slow API", "impact_override": "minor", "components": {ids["web"]: "partial_outage"}}},
+    ).json()
+    assert (created["impact"], created["impact_override"]) == ("minor", "minor")
+    worse = api.patch(
+        f"{BASE}/incidents/{created['id']}",
+        {"incident": {"status": "identified", "body": "Worse.", "components": {ids["web"]: "major_outage"}}},
+    ).json()
+    assert (worse["impact"], worse["impact_override"]) == ("minor", "minor")
+    assert worse["components"][0]["status"] == "major_outage"
+    raised = api.patch(f"{BASE}/incidents/{created['id']}", {"incident": {"impact_override": "critical"}}).json()
+    assert (raised["impact"], raised["impact_override"]) == ("critical", "critical")
+    computed = api.post(
+        f"{BASE}/incidents", {"incident": {"name": "Errors", "components": {ids["web"]: "partial_outage"}}}
+    ).json()
+    assert (computed["impact"], computed["impact_override"]) == ("major", None)
+
+
 def test_the_reference_curl_example_works_form_encoded(client, key, components, ids):
     """Statuspage's reference shows curl with `-d "incident[name]=…"`: the same call, unchanged."""
     lines = (FIXTURES / "incident_create_curl.txt").read_text().splitlines()
