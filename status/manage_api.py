@@ -241,6 +241,9 @@ class ManageApi(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if "\x00" in request.path or any("\x00" in v for _n, vs in request.query_params.lists() for v in vs):
+            # PostgreSQL refuses NUL in any text it is asked to compare.
+            raise exceptions.ParseError("NUL characters (%00) are not allowed in the path or the query string.")
         page_id = kwargs.get("page_id")
         if page_id is not None and page_id != settings.LEVQOR_STATUS_PAGE_ID:
             raise exceptions.NotFound(f"No page {page_id!r}: this console's page is {settings.LEVQOR_STATUS_PAGE_ID}.")
@@ -255,7 +258,11 @@ class ManageApi(APIView):
                     actor_label=key.audit_label,
                     action="status.api.called",
                     target=key,
-                    details={"method": request.method, "path": request.path, "status": response.status_code},
+                    details={
+                        "method": request.method,
+                        "path": request.path.replace("\x00", "%00"),  # PostgreSQL's JSON refuses NUL
+                        "status": response.status_code,
+                    },
                 )
         return response
 
@@ -474,6 +481,8 @@ def _resolve_components(data: dict, *, maintenance: bool) -> list[tuple[Componen
         return None
     statuses = data.get("components") or {}
     wanted = list(dict.fromkeys([*data.get("component_ids", []), *statuses]))
+    if any("\x00" in w for w in wanted):
+        raise Refused("components: a component id may not contain NUL characters.")
     found = {c.public_id: c for c in Component.objects.filter(public_id__in=wanted)}
     unknown = [w for w in wanted if w not in found]
     if unknown:

@@ -715,6 +715,33 @@ def test_bad_input_is_a_clear_400_or_422_and_writes_nothing(api, components, ids
     assert not Incident.objects.exists() and not Maintenance.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{BASE}/incidents?q=a%00b",
+        f"{BASE}/subscribers?q=a%00b",
+        f"{BASE}/incidents/a%00b",
+        f"{BASE}/components/a%00b",
+        f"{BASE}/subscribers/wh_a%00b",
+        f"{BASE}/incidents/a%00b.json",
+    ],
+)
+def test_a_nul_character_in_the_path_or_query_is_a_400_and_audited(api, components, path):
+    """PostgreSQL refuses NUL in text (the lookup and the audit row were a 500 there)."""
+    response = api.get(path)
+    assert response.status_code == 400, response.content
+    assert response.json() == {"error": "NUL characters (%00) are not allowed in the path or the query string."}
+    (event,) = AuditEvent.objects.filter(action="status.api.called")
+    assert "\x00" not in event.details["path"] and event.details["status"] == 400
+
+
+def test_a_nul_character_in_a_component_id_is_a_422(api, components):
+    body = {"incident": {"name": "X", "components": {"a\x00b": "major_outage"}}}
+    response = api.post(f"{BASE}/incidents", body)
+    assert response.status_code == 422 and "NUL" in response.json()["error"]
+    assert not Incident.objects.exists()
+
+
 def test_malformed_json_is_a_400(api, components, client, key):
     response = client.post(
         f"{BASE}/incidents",
