@@ -190,6 +190,9 @@ def test_a_late_maintenance_fan_out_tells_it_started_not_completed(
         ("in_progress", ["in_progress", "scheduled"]),
         ("completed", ["completed", "in_progress", "scheduled"]),
     ]
+    # Each was told to subscribers, and the payload says so (as the manage API does).
+    (completed,) = [p for p in receiver.payloads() if p["incident"]["status"] == "completed"]
+    assert [u["deliver_notifications"] for u in completed["incident"]["incident_updates"]] == [True, True, True]
 
 
 def test_a_component_change_is_published_once_to_those_who_chose_it(
