@@ -242,6 +242,19 @@ def test_an_impact_override_is_kept_and_answered_as_statuspage_does(api, compone
     assert (computed["impact"], computed["impact_override"]) == ("major", None)
 
 
+def test_an_incident_created_resolved_has_its_resolved_at(client, api, components, ids):
+    """Telling of a past outage: created already resolved. Without
+    resolved_at it read as never ending (the SLA counted it up to now)."""
+    created = api.post(
+        f"{BASE}/incidents",
+        {"incident": {"name": "Blip", "status": "resolved", "components": {ids["web"]: "major_outage"}}},
+    ).json()
+    assert created["status"] == "resolved" and created["resolved_at"] == created["created_at"]
+    (public,) = client.get("/api/v2/incidents.json").json()["incidents"]
+    assert public["resolved_at"] == created["resolved_at"]
+    assert Incident.objects.get(public_id=created["id"]).resolved_at is not None
+
+
 def test_the_reference_curl_example_works_form_encoded(client, key, components, ids):
     """Statuspage's reference shows curl with `-d "incident[name]=…"`: the same call, unchanged."""
     lines = (FIXTURES / "incident_create_curl.txt").read_text().splitlines()
