@@ -98,7 +98,7 @@ def _update_dict(update: IncidentUpdate | None, *, parent_id: str, maintenance=N
             "updated_at": iso(update.created_at),
             "display_at": iso(update.display_at),
             "affected_components": None,
-            "deliver_notifications": False,
+            "deliver_notifications": update.deliver_notifications,
             "custom_tweet": None,
             "tweet_id": None,
         }

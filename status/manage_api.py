@@ -241,6 +241,9 @@ class ManageApi(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if "\x00" in request.path or any("\x00" in v for _n, vs in request.query_params.lists() for v in vs):
+            # PostgreSQL refuses NUL in any text it is asked to compare.
+            raise exceptions.ParseError("NUL characters (%00) are not allowed in the path or the query string.")
         page_id = kwargs.get("page_id")
         if page_id is not None and page_id != settings.LEVQOR_STATUS_PAGE_ID:
             raise exceptions.NotFound(f"No page {page_id!r}: this console's page is {settings.LEVQOR_STATUS_PAGE_ID}.")
@@ -255,7 +258,11 @@ class ManageApi(APIView):
                     actor_label=key.audit_label,
                     action="status.api.called",
                     target=key,
-                    details={"method": request.method, "path": request.path, "status": response.status_code},
+                    details={
+                        "method": request.method,
+                        "path": request.path.replace("\x00", "%00"),  # PostgreSQL's JSON refuses NUL
+                        "status": response.status_code,
+                    },
                 )
         return response
 
@@ -284,14 +291,21 @@ class ManageApi(APIView):
         return fields.validated_data
 
 
-def _query_int(request, name: str, default: int, maximum: int | None = None) -> int:
+def _query_int(request, name: str, default: int, maximum: int | None = None, minimum: int = 1) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
         upper = f" to {maximum}" if maximum else ""
-        raise exceptions.ParseError(f"{name}: use a whole number from 1{upper}.")
+        raise exceptions.ParseError(f"{name}: use a whole number from {minimum}{upper}.")
     return int(raw)
+
+
+def _page_size(request) -> int:
+    """`limit`, or `per_page` (the name Statuspage's unresolved, scheduled,
+    upcoming and active_maintenance lists use): 1 to 100, default 100."""
+    name = "limit" if request.query_params.get("limit") else "per_page"
+    return _query_int(request, name, 100, maximum=100)
 
 
 # --- OpenAPI -------------------------------------------------------------------------
@@ -333,7 +347,15 @@ def _schema(operation_id: str, description: str, response, *, status: int = 200,
 LIST_PARAMS = (
     OpenApiParameter("q", str, description="Only those whose name contains this."),
     OpenApiParameter("limit", int, description="At most this many (1 to 100, default 100)."),
+    OpenApiParameter("per_page", int, description="The same as `limit` (Statuspage's name on some lists)."),
     OpenApiParameter("page", int, description="Which page of `limit` (from 1)."),
+)
+SUBSCRIBER_LIST_PARAMS = (
+    OpenApiParameter("q", str, description="Only those whose address or endpoint contains this."),
+    OpenApiParameter("limit", int, description="At most this many (1 to 100, default 100)."),
+    OpenApiParameter(
+        "page", int, description="Which page of `limit`, from 0 as in Statuspage (skips page × limit); default 0."
+    ),
 )
 
 # --- Pages -----------------------------------------------------------------------------
@@ -459,6 +481,8 @@ def _resolve_components(data: dict, *, maintenance: bool) -> list[tuple[Componen
         return None
     statuses = data.get("components") or {}
     wanted = list(dict.fromkeys([*data.get("component_ids", []), *statuses]))
+    if any("\x00" in w for w in wanted):
+        raise Refused("components: a component id may not contain NUL characters.")
     found = {c.public_id: c for c in Component.objects.filter(public_id__in=wanted)}
     unknown = [w for w in wanted if w not in found]
     if unknown:
@@ -496,7 +520,7 @@ def _target(incident_id: str) -> Incident | Maintenance:
 def _listing(request, *, incidents=None, maintenances=None, upcoming: bool = False) -> Response:
     """Incidents and/or maintenances, newest first (upcoming: soonest first)."""
     q = request.query_params.get("q", "")
-    limit = _query_int(request, "limit", 100, maximum=100)
+    limit = _page_size(request)
     page = _query_int(request, "page", 1)
     _components_list, found = _components()
     rows: list[tuple] = []
@@ -784,7 +808,7 @@ class SubscribersApi(ManageApi):
         params=(
             OpenApiParameter("state", str, enum=SUBSCRIBER_STATES, description="Default active."),
             OpenApiParameter("type", str, enum=SUBSCRIBER_TYPES, description="Default: every type."),
-            *LIST_PARAMS,
+            *SUBSCRIBER_LIST_PARAMS,
         ),
     )
     def get(self, request, page_id):
@@ -799,7 +823,8 @@ class SubscribersApi(ManageApi):
             state=state,
             q=request.query_params.get("q", ""),
             limit=_query_int(request, "limit", 100, maximum=100),
-            page=_query_int(request, "page", 1),
+            # Statuspage counts the subscribers' pages from 0 (page * limit are skipped).
+            page=_query_int(request, "page", 0, minimum=0) + 1,
         )
         visible = _visible_component_ids()
         return Response([_subscriber_object(s, visible) for s in subscribers])

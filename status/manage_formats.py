@@ -149,7 +149,13 @@ def incident_dict(incident: Incident, found: formats.Lookup) -> dict:
     data = formats.incident_dict(incident, found)
     data["components"] = [component_dict(a.component, found) for a in incident.affected.all()]
     data["incident_updates"] = [incident_update_dict(u, parent_id=incident.public_id) for u in incident.updates.all()]
-    return {**data, "impact_override": None, "metadata": {}, **_NO_POSTMORTEM, **_NOT_SCHEDULED}
+    return {
+        **data,
+        "impact_override": incident.impact_override or None,
+        "metadata": {},
+        **_NO_POSTMORTEM,
+        **_NOT_SCHEDULED,
+    }
 
 
 def maintenance_dict(maintenance: Maintenance, found: formats.Lookup) -> dict:

@@ -246,6 +246,9 @@ class Incident(models.Model):
     public_id = models.CharField(max_length=12, unique=True, default=public_id, editable=False)
     name = models.CharField(max_length=200)
     impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.MINOR)
+    # Statuspage's `impact_override` given through the status API: the impact
+    # then stays as given instead of following the components' statuses.
+    impact_override = models.CharField(max_length=10, choices=Impact.choices, blank=True, default="", editable=False)
     status = models.CharField(
         max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.INVESTIGATING, editable=False
     )

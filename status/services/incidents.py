@@ -78,7 +78,7 @@ def _add_update(*, incident: Incident, status: str, body: str, notify: bool, at:
         incident.monitoring_at = at
     if status in UNRESOLVED:
         incident.resolved_at = None
-    elif was_unresolved:
+    elif was_unresolved or incident.resolved_at is None:  # or created resolved (a past outage told afterwards)
         incident.resolved_at = at
     incident.save(update_fields=["status", "updated_at", "monitoring_at", "resolved_at"])
     transaction.on_commit(cache_keys.forget_incidents)

@@ -78,7 +78,7 @@ def incident_open(
     """Statuspage's "create an incident" for a real-time incident."""
     if status not in IncidentStatus.values:
         raise Refused(f"{status!r} is not an incident status.")
-    return incident_create(
+    incident = incident_create(
         name=name,
         impact=impact or impact_of(components),
         body=body or DEFAULT_BODY[IncidentStatus(status)],
@@ -89,6 +89,10 @@ def incident_open(
         actor=actor,
         actor_label=actor_label,
     )
+    if impact:
+        Incident.objects.filter(pk=incident.pk).update(impact_override=impact)
+        incident.impact_override = impact
+    return incident
 
 
 @transaction.atomic
@@ -108,13 +112,18 @@ def incident_change(
     """Statuspage's "update an incident": a new status or body posts an
     update (resolving resolves it, and emails subscribers); `components`
     replaces the affected components and their statuses; name and impact
-    change in place. The impact rises with the components unless given."""
+    change in place. The impact rises with the components unless given now
+    or before (`impact_override`)."""
     if status is not None and status not in IncidentStatus.values:
         raise Refused(f"{status!r} is not an incident status (maintenance statuses are for scheduled maintenance).")
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
-    if impact is None and components is not None:
+    if impact is not None:
+        Incident.objects.filter(pk=incident.pk).update(impact_override=impact)
+        incident.impact_override = impact
+    elif components is not None and not incident.impact_override:
         # The computed impact only rises: an incident resolved with its
-        # components back to operational keeps the impact it had.
+        # components back to operational keeps the impact it had; an
+        # overridden impact stays as it was given.
         computed = impact_of(components)
         if IMPACT_RANK[Impact(computed)] > IMPACT_RANK[Impact(incident.impact)]:
             impact = computed

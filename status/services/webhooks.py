@@ -88,6 +88,23 @@ def _incident_payload(build, now: datetime) -> dict:
     return {"page": _page(evaluation), "incident": build(_lookup(evaluation))}
 
 
+def _as_of(incident: dict, update) -> dict:
+    """The incident object as it stood when `update` was posted. The
+    payload is built by a task after commit, which may run late (a queue
+    backlog, the watchdog's sweep of a lost fan-out): it must not tell of
+    the later updates, nor carry their status, as this update's event."""
+    updates = incident["incident_updates"]
+    ids = [u["id"] for u in updates]
+    if update.public_id in ids:
+        updates = updates[ids.index(update.public_id) :]
+    incident = {**incident, "status": update.status, "incident_updates": updates}
+    if update.status not in ("resolved", "postmortem", "completed"):
+        incident["resolved_at"] = None
+    if update.status in ("investigating", "identified"):
+        incident["monitoring_at"] = None
+    return incident
+
+
 def _event(key: str, kind: str, payload, now: datetime) -> WebhookEvent:
     event = WebhookEvent.objects.filter(key=key).first()
     if event is not None:
@@ -145,18 +162,24 @@ def incident_update_publish(*, update: IncidentUpdate) -> int:
     return _publish(
         key=f"incident-update:{update.pk}",
         kind=INCIDENT,
-        payload=lambda: _incident_payload(lambda lookup: formats.incident_dict(incident, lookup), update.created_at),
+        payload=lambda: _incident_payload(
+            lambda lookup: _as_of(formats.incident_dict(incident, lookup), update), update.created_at
+        ),
         component_ids=list(incident.affected.values_list("component_id", flat=True)),
         since=update.created_at,
         now=update.created_at,
     )
 
 
-def _maintenance_publish(maintenance: Maintenance, *, key: str, at: datetime) -> int:
+def _maintenance_publish(maintenance: Maintenance, *, key: str, at: datetime, update=None) -> int:
+    def build(lookup):
+        data = formats.maintenance_dict(maintenance, lookup)
+        return data if update is None else _as_of(data, update)
+
     return _publish(
         key=key,
         kind=INCIDENT,  # Statuspage sends maintenance as incident payloads
-        payload=lambda: _incident_payload(lambda lookup: formats.maintenance_dict(maintenance, lookup), at),
+        payload=lambda: _incident_payload(build, at),
         component_ids=list(maintenance.components.values_list("pk", flat=True)),
         since=at,
         now=at,
@@ -165,7 +188,9 @@ def _maintenance_publish(maintenance: Maintenance, *, key: str, at: datetime) ->
 
 def maintenance_update_publish(*, update: MaintenanceUpdate) -> int:
     """A maintenance announced, started or completed, as an incident payload."""
-    return _maintenance_publish(update.maintenance, key=f"maintenance-update:{update.pk}", at=update.created_at)
+    return _maintenance_publish(
+        update.maintenance, key=f"maintenance-update:{update.pk}", at=update.created_at, update=update
+    )
 
 
 def maintenance_reminder_publish(*, maintenance: Maintenance) -> int:

@@ -220,6 +220,41 @@ def test_create_update_and_resolve_an_incident_as_statuspage_does(client, api, c
     assert ("status.incident.created", label) in actions and ("status.incident.updated", label) in actions
 
 
+def test_an_impact_override_is_kept_and_answered_as_statuspage_does(api, components, ids):
+    """`impact_override` answers as given, and later component statuses do
+    not move the impact it set (it is what the caller asked for)."""
+    created = api.post(
+        f"{BASE}/incidents",
+        {"incident": {"name": "Slow API", "impact_override": "minor", "components": {ids["web"]: "partial_outage"}}},
+    ).json()
+    assert (created["impact"], created["impact_override"]) == ("minor", "minor")
+    worse = api.patch(
+        f"{BASE}/incidents/{created['id']}",
+        {"incident": {"status": "identified", "body": "Worse.", "components": {ids["web"]: "major_outage"}}},
+    ).json()
+    assert (worse["impact"], worse["impact_override"]) == ("minor", "minor")
+    assert worse["components"][0]["status"] == "major_outage"
+    raised = api.patch(f"{BASE}/incidents/{created['id']}", {"incident": {"impact_override": "critical"}}).json()
+    assert (raised["impact"], raised["impact_override"]) == ("critical", "critical")
+    computed = api.post(
+        f"{BASE}/incidents", {"incident": {"name": "Errors", "components": {ids["web"]: "partial_outage"}}}
+    ).json()
+    assert (computed["impact"], computed["impact_override"]) == ("major", None)
+
+
+def test_an_incident_created_resolved_has_its_resolved_at(client, api, components, ids):
+    """Telling of a past outage: created already resolved. Without
+    resolved_at it read as never ending (the SLA counted it up to now)."""
+    created = api.post(
+        f"{BASE}/incidents",
+        {"incident": {"name": "Blip", "status": "resolved", "components": {ids["web"]: "major_outage"}}},
+    ).json()
+    assert created["status"] == "resolved" and created["resolved_at"] == created["created_at"]
+    (public,) = client.get("/api/v2/incidents.json").json()["incidents"]
+    assert public["resolved_at"] == created["resolved_at"]
+    assert Incident.objects.get(public_id=created["id"]).resolved_at is not None
+
+
 def test_the_reference_curl_example_works_form_encoded(client, key, components, ids):
     """Statuspage's reference shows curl with `-d "incident[name]=…"`: the same call, unchanged."""
     lines = (FIXTURES / "incident_create_curl.txt").read_text().splitlines()
@@ -470,6 +505,41 @@ def test_an_email_subscriber_keeps_the_components_it_chose(api, components, ids)
     assert api.get(f"{BASE}/subscribers/{picky.json()['id']}").json()["components"] == [ids["database"]]
 
 
+def test_subscribers_page_from_0_as_statuspage_counts_them(api, components):
+    """Statuspage's subscriber list: "The first page is page 0 ... This skips
+    page * limit subscribers"; a script walking page=0, 1, 2 sees each once."""
+    for n in range(5):
+        api.post(f"{BASE}/subscribers", {"subscriber": {"email": f"s{n}@customer.example"}})
+    Subscriber.objects.update(confirmed_at=timezone.now())
+    pages = [
+        [s["email"] for s in api.get(f"{BASE}/subscribers", data={"limit": 2, "page": page}).json()]
+        for page in (0, 1, 2, 3)
+    ]
+    assert pages == [
+        ["s0@customer.example", "s1@customer.example"],
+        ["s2@customer.example", "s3@customer.example"],
+        ["s4@customer.example"],
+        [],
+    ]
+    assert [s["email"] for s in api.get(f"{BASE}/subscribers", data={"limit": 2}).json()] == pages[0]
+    refused = api.get(f"{BASE}/subscribers", data={"page": -1})
+    assert refused.status_code == 400 and refused.json() == {"error": "page: use a whole number from 0."}
+
+
+@pytest.mark.parametrize("path", ["incidents", "incidents/unresolved"])
+def test_incident_lists_take_statuspages_per_page(api, components, path):
+    """The unresolved, scheduled, upcoming and active_maintenance lists are
+    paged with `page` and `per_page` in Statuspage's reference."""
+    for n in range(3):
+        api.post(f"{BASE}/incidents", {"incident": {"name": f"Incident {n}", "status": "investigating"}})
+    pages = [
+        [i["name"] for i in api.get(f"{BASE}/{path}", data={"per_page": 2, "page": page}).json()] for page in (1, 2)
+    ]
+    assert pages == [["Incident 2", "Incident 1"], ["Incident 0"]]
+    refused = api.get(f"{BASE}/{path}", data={"per_page": 101})
+    assert refused.status_code == 400 and refused.json() == {"error": "per_page: use a whole number from 1 to 100."}
+
+
 def test_webhook_subscribers_are_added_listed_and_unsubscribed_through_the_api(client, api, components, ids, receiver):
     """Webhook mode: the owner confirms by email, as on the public form;
     listed with Statuspage's `type` filter under an id of their own."""
@@ -656,6 +726,33 @@ def test_bad_input_is_a_clear_400_or_422_and_writes_nothing(api, components, ids
     assert response.status_code == status, response.content
     assert message in response.json()["error"]
     assert not Incident.objects.exists() and not Maintenance.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{BASE}/incidents?q=a%00b",
+        f"{BASE}/subscribers?q=a%00b",
+        f"{BASE}/incidents/a%00b",
+        f"{BASE}/components/a%00b",
+        f"{BASE}/subscribers/wh_a%00b",
+        f"{BASE}/incidents/a%00b.json",
+    ],
+)
+def test_a_nul_character_in_the_path_or_query_is_a_400_and_audited(api, components, path):
+    """PostgreSQL refuses NUL in text (the lookup and the audit row were a 500 there)."""
+    response = api.get(path)
+    assert response.status_code == 400, response.content
+    assert response.json() == {"error": "NUL characters (%00) are not allowed in the path or the query string."}
+    (event,) = AuditEvent.objects.filter(action="status.api.called")
+    assert "\x00" not in event.details["path"] and event.details["status"] == 400
+
+
+def test_a_nul_character_in_a_component_id_is_a_422(api, components):
+    body = {"incident": {"name": "X", "components": {"a\x00b": "major_outage"}}}
+    response = api.post(f"{BASE}/incidents", body)
+    assert response.status_code == 422 and "NUL" in response.json()["error"]
+    assert not Incident.objects.exists()
 
 
 def test_malformed_json_is_a_400(api, components, client, key):

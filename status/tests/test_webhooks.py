@@ -144,6 +144,57 @@ def test_incident_updates_arrive_in_statuspages_shape_signed_with_a_stable_deliv
     assert len(receiver.received) == 2
 
 
+def test_a_late_fan_out_tells_each_update_as_it_was_posted(
+    staff, components, receiver, django_capture_on_commit_callbacks
+):
+    """The payloads are built by tasks after commit: when they run late (here
+    after the incident was already resolved), the "investigating" event still
+    says investigating and knows nothing of the resolution."""
+    add_webhook(receiver.url, staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = services.incident_create(
+            name="API errors", impact=Impact.MAJOR, body="Investigating.", components=[], actor=staff
+        )
+        services.incident_update(incident=incident, status=IncidentStatus.RESOLVED, body="Fixed.", actor=staff)
+    created, resolved = sorted(receiver.payloads(), key=lambda p: len(p["incident"]["incident_updates"]))
+    assert created["incident"]["status"] == "investigating" and created["incident"]["resolved_at"] is None
+    assert [u["body"] for u in created["incident"]["incident_updates"]] == ["Investigating."]
+    assert resolved["incident"]["status"] == "resolved" and resolved["incident"]["resolved_at"] is not None
+    assert [u["body"] for u in resolved["incident"]["incident_updates"]] == ["Fixed.", "Investigating."]
+
+
+def test_a_late_maintenance_fan_out_tells_it_started_not_completed(
+    staff, components, receiver, django_capture_on_commit_callbacks
+):
+    add_webhook(receiver.url, staff)
+    start = timezone.now() + timedelta(minutes=30)
+    with django_capture_on_commit_callbacks(execute=True):
+        maintenance = services.maintenance_create(
+            name="DB upgrade",
+            body="Upgrading.",
+            scheduled_for=start,
+            scheduled_until=start + timedelta(hours=1),
+            components=[components["database"]],
+            actor=staff,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.maintenance_advance(now=start + timedelta(minutes=1))
+        services.maintenance_advance(now=start + timedelta(hours=1, minutes=1))
+    statuses = [
+        (p["incident"]["status"], [u["status"] for u in p["incident"]["incident_updates"]])
+        for p in receiver.payloads()
+        if p["incident"]["id"] == maintenance.public_id
+    ]
+    assert statuses == [
+        ("scheduled", ["scheduled"]),
+        ("in_progress", ["in_progress", "scheduled"]),
+        ("completed", ["completed", "in_progress", "scheduled"]),
+    ]
+    # Each was told to subscribers, and the payload says so (as the manage API does).
+    (completed,) = [p for p in receiver.payloads() if p["incident"]["status"] == "completed"]
+    assert [u["deliver_notifications"] for u in completed["incident"]["incident_updates"]] == [True, True, True]
+
+
 def test_a_component_change_is_published_once_to_those_who_chose_it(
     staff, components, stub_probes, receiver, django_capture_on_commit_callbacks
 ):
