@@ -30,6 +30,22 @@ class ApiLimitHeadersMiddleware:
         return response
 
 
+# The Statuspage-compatible manage API (status app) answers errors in
+# Statuspage's own shape, `{"error": "..."}`, unknown paths included, so
+# Statuspage clients read them as they read Statuspage's.
+STATUSPAGE_PREFIX = "/api/v1/"
+
+
+def _statuspage_error(request, response):
+    if response.status_code == 405:
+        allowed = response.get("Allow", "")
+        replacement = JsonResponse({"error": f"Method {request.method} not allowed here."}, status=405)
+        if allowed:
+            replacement["Allow"] = allowed
+        return replacement
+    return JsonResponse({"error": f"No Statuspage-compatible endpoint at {request.path}."}, status=404)
+
+
 class ApiJsonErrorsMiddleware:
     """Every 404 and 405 under /api/ in the API's JSON error format, whether
     DEBUG is on or off: under DEBUG Django answers an unknown URL with its
@@ -43,6 +59,8 @@ class ApiJsonErrorsMiddleware:
         response = self.get_response(request)
         if response.status_code not in (404, 405) or not is_api_request(request):
             return response
+        if request.path.startswith(STATUSPAGE_PREFIX) and getattr(request, "resolver_match", None) is None:
+            return _statuspage_error(request, response)  # no such path (the manage API's own 404s pass)
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         if response.status_code == 405:

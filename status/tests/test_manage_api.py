@@ -680,6 +680,10 @@ def test_a_component_scoped_email_subscriber_hears_only_of_incidents_naming_its_
         "/api/v1/pages/nosuchpage/incidents",
         "/api/v1/pages/How can we help?",
         f"{BASE}/incidents/a b.c",
+        # Paths we do not have at all (Statuspage has them, or a stray slash).
+        f"{BASE}/incident_templates",
+        f"{BASE}/incidents/",
+        "/api/v1/nothing-here",
     ],
 )
 def test_unknown_things_are_404_in_statuspage_form(api, components, path):

@@ -156,6 +156,12 @@ def test_the_status_api_refuses_unknown_fields_naming_them_and_writes_nothing(st
     ],
 )
 def test_the_status_api_answers_a_bad_page_or_limit_with_a_400(status_world, template, query, message):
+    if template.endswith("/subscribers") and "page" in query:
+        # Statuspage counts subscriber pages from 0 (page × limit rows are skipped).
+        if query["page"] == "0":
+            assert _v1_call(status_world, "GET", template, query=query).status_code == 200
+            query = {"page": "-1"}
+        message = "page: use a whole number from 0."
     response = _v1_call(status_world, "GET", template, query=query)
     assert response.status_code == 400 and response.json() == {"error": message}
     assert _v1_call(status_world, "GET", template, query={"page": "1", "limit": "100"}).status_code == 200
