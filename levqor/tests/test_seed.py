@@ -49,6 +49,15 @@ class TestTwoRuns:
         assert "Demo world ready: 0 created in total." in again
         assert re.findall(r"^  (\S+): \d+ created$", again, flags=re.MULTILINE) == []
 
+    def test_it_fills_the_status_page_once(self, seeded_twice, client):
+        labels = ("status.Component", "status.Snapshot", "status.DailyRollup", "status.Incident", "status.Maintenance")
+        counts = [seeded_twice.after_first[label] for label in labels]
+        assert [seeded_twice.after_second[label] for label in labels] == counts
+        assert counts[0] == 8 and counts[3] == 3 and counts[4] == 2
+        page = client.get("/status").content.decode()
+        assert page.count('<rect class="bar"') == 7 * 90
+        assert "no data</title>" not in page.split('data-component="web"')[1].split("bar-legend")[0]
+
     def test_it_gives_every_writable_demo_account_its_workflows_and_every_account_a_sandbox_key(self, seeded_twice):
         from levqor.api.models import ApiKey
         from levqor.workflows.models import Workflow
