@@ -190,6 +190,27 @@ def _django_order(item) -> int:
     return 0 if marker or "db" in fixtures else 2
 
 
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_xdist_groups(config, items):
+    """pytest-xdist 3.8 marks an `xdist_group` by suffixing the test's node
+    id (`...@group`) for `--dist loadgroup`, but sets an attribute pytest 9
+    no longer reads, so the groups were silently split between workers.
+    Until xdist catches up, set the suffixed id where pytest keeps it."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist workers under --dist loadgroup
+        return
+    from _pytest.nodeid import coerce_node_id
+
+    for item in items:
+        names = sorted(
+            {
+                str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                for mark in item.iter_markers("xdist_group")
+            }
+        )
+        if names and "@" not in item.nodeid and hasattr(item, "_id"):
+            item._id = coerce_node_id(f"{item.nodeid}@{'_'.join(names)}")
+
+
 @pytest.fixture(scope="session")
 def browser():
     # Playwright's sync API runs an event loop in this thread; Django's
