@@ -3,7 +3,6 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, timedelta
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from status import cache_keys, services
@@ -12,10 +11,7 @@ from status.models import (
     ComponentStatus,
     DailyRollup,
     Impact,
-    Incident,
     IncidentStatus,
-    Maintenance,
-    Snapshot,
     State,
 )
 
@@ -153,19 +149,6 @@ def test_rss_and_atom_feeds_list_incidents(client, history, staff):
     assert item.find("link").text.endswith(f"/status/incidents/{incident.public_id}")
     ns = {"a": "http://www.w3.org/2005/Atom"}
     assert atom.find("a:entry/a:title", ns).text == "API errors (Investigating)"
-
-
-@pytest.mark.slow
-def test_the_demo_seed_is_idempotent_and_fills_the_page(client, settings):
-    settings.DEBUG = True
-    call_command("seed_demo")
-    counts = [m.objects.count() for m in (Component, Snapshot, DailyRollup, Incident, Maintenance)]
-    call_command("seed_demo")
-    assert [m.objects.count() for m in (Component, Snapshot, DailyRollup, Incident, Maintenance)] == counts
-    assert counts[0] == 8 and counts[3] == 3 and counts[4] == 2
-    page = client.get("/status").content.decode()
-    assert page.count('<rect class="bar"') == 7 * 90
-    assert "no data</title>" not in page.split('data-component="web"')[1].split("bar-legend")[0]
 
 
 def test_a_component_shown_only_when_degraded_hides_while_operational(client, history):
