@@ -85,7 +85,7 @@ def main() -> None:
         profile.disable()
         stats = pstats.Stats(profile)
         print(f"    {stats.total_tt / args.requests * 1000:.2f} ms a request (under the profiler)")
-        stats.sort_stats("tottime").print_stats(args.top)
+        stats.sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(args.top)
 
 
 if __name__ == "__main__":

@@ -7,34 +7,15 @@ from django.contrib.messages.storage import default_storage
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
-from django.http.response import ResponseHeaders
 from django.urls import Resolver404, resolve
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.module_loading import import_string
 
 from levqor.lib import correlation
+from levqor.lib.http import header_entries, headers_add
 
 HEADER = "X-Request-ID"
 META_KEY = "HTTP_X_REQUEST_ID"  # the same header, as WSGI passes it
-
-
-def header_entries(*pairs: tuple[str, str]) -> list[tuple[str, tuple[str, str]]]:
-    """Constant headers as Django stores them in a response, checked and
-    converted once per process (setting a header through the mapping
-    re-checks its name and value every time)."""
-    headers = ResponseHeaders({})
-    for name, value in pairs:
-        headers[name] = value
-    return list(headers._store.items())
-
-
-def headers_add(response, entries, *, replace: bool = False) -> None:
-    """Put `header_entries(...)` on a response: where absent (setdefault),
-    or over any value already there with `replace`."""
-    store = response.headers._store
-    for key, entry in entries:
-        if replace or key not in store:
-            store[key] = entry
 
 
 class CorrelationIdMiddleware:
@@ -157,7 +138,8 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
         # one (get_token), so no CSRF cookie is ever set.
         "django.middleware.csrf.CsrfViewMiddleware",
         # request.user is lazy and no fast view reads it (the status API's DRF
-        # views set their own AnonymousUser: no authentication classes).
+        # views set their own AnonymousUser: no authentication classes; the
+        # key-authenticated API sets the key's principal: no session auth).
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         # Nothing is added or read: nothing to store.
         "levqor.middleware.MessageMiddleware",
@@ -166,7 +148,7 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
         # anything (compliance.middleware.EXEMPT_PREFIXES; a test holds this).
         "compliance.middleware.TermsGateMiddleware",
         # Acts only on a request an authentication attempt flagged as locked
-        # out; the fast views authenticate no one.
+        # out; axes guards the sign-in forms, not API keys.
         "axes.middleware.AxesMiddleware",
     }
 )
@@ -174,6 +156,8 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
 # The public, cookie-less hot paths: load-balancer liveness and the status
 # API monitors poll (issue 18).
 FAST_PATHS = ("/-/ping", "/api/status/health", "/api/v2/summary.json")
+# The key-authenticated reads integrations poll (no cookie: API clients).
+FAST_API_PATHS = ("/api/workflows",)
 
 
 class _LeanHandler(BaseHandler):
@@ -209,7 +193,7 @@ class _LeanHandler(BaseHandler):
 
 
 class FastLaneMiddleware:
-    """A shorter middleware stack for the public hot paths (FAST_PATHS).
+    """A shorter middleware stack for the hot paths (FAST_PATHS, FAST_API_PATHS).
 
     A cookie-less GET or HEAD of one of them goes through every middleware
     after this one except those in SKIPPED_ON_THE_FAST_LANE (sessions, CSRF,
@@ -228,7 +212,7 @@ class FastLaneMiddleware:
         me = next(i for i, name in enumerate(names) if import_string(name) is type(self))
         routes = {}
         if not getattr(settings, "WHITENOISE_ROOT", None):
-            for path in FAST_PATHS:
+            for path in (*FAST_PATHS, *FAST_API_PATHS):
                 try:
                     routes[path] = resolve(path)
                 except Resolver404:

@@ -14,7 +14,7 @@ database on every call (a per-process cache could not hear of revocations).
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.throttling import BaseThrottle
+from rest_framework.settings import api_settings
 
 from levqor.lib.drf.errors import TooManyRequests
 
@@ -27,6 +27,7 @@ from .throttling import ApiKeyThrottle
 
 HEADER = "X-Api-Key"
 REALM = 'Bearer realm="Levqor API"'
+TAKEN_ATTR = "levqor_api_round_trip"  # on the request: (secret hash, round trip) handed over
 
 
 class ApiPrincipal:
@@ -80,7 +81,19 @@ def _refuse_ip(burst) -> None:
 
 
 def _ident(request) -> str:
-    return BaseThrottle().get_ident(request) or "unknown"
+    """DRF's `BaseThrottle.get_ident` (the client IP, NUM_PROXIES from the
+    right of X-Forwarded-For), read from META: building `request.headers`
+    parses every header's name."""
+    meta = request.META
+    xff = meta.get("HTTP_X_FORWARDED_FOR")
+    remote_addr = meta.get("REMOTE_ADDR")
+    num_proxies = api_settings.NUM_PROXIES
+    if num_proxies is not None:
+        if num_proxies == 0 or xff is None:
+            return remote_addr or "unknown"
+        addrs = xff.split(",")
+        return addrs[-min(num_proxies, len(addrs))].strip() or "unknown"
+    return ("".join(xff.split()) if xff else remote_addr) or "unknown"
 
 
 def check_ip_burst(request) -> None:
@@ -100,26 +113,53 @@ def _meters_here(request) -> bool:
     )
 
 
-def _key_through_redis(request, raw: str | None) -> ApiKey | None:
-    """The IP's window, the cached key and (usually) the call's metering in
-    one round trip (see meter and keycache)."""
-    hashed = secret_hash(raw) if raw and well_formed(raw) else None
+def round_trip(request, hashed: str | None, *, prefetch=None, meters: bool = False):
+    """The call's round trip (meter.auth_round_trip) for the key whose secret
+    hashes to `hashed`: (time of the call, its answer). `meters`: the call is
+    metered in it (see `_meters_here`), reading `prefetch` along."""
     at = quotas.now()
-    ip_limit = settings.LEVQOR_API_BURST_PER_IP
-    meter_args = prefetch = None
-    if hashed and _meters_here(request):
+    meter_args = None
+    if hashed and meters:
         label, _start, _reset = quotas.period(at)
         meter_args = {"limit": settings.LEVQOR_API_BURST_PER_KEY, "month": label, "day": f"{at:%Y%m%d}"}
-        view = request.parser_context["view"]
-        prefetch = view.prefetch(request) if hasattr(view, "prefetch") else None
-    (count, allowed, oldest), entry, generation, metered, prefetched = meter.auth_round_trip(
+    answer = meter.auth_round_trip(
         ip=_ident(request),
-        ip_limit=ip_limit,
+        ip_limit=settings.LEVQOR_API_BURST_PER_IP,
         now=at.timestamp(),
         names=keycache.cache_keys(hashed) if hashed else None,
         meter_args=meter_args,
-        prefetch=prefetch,
+        prefetch=prefetch if meter_args else None,
     )
+    return at, answer
+
+
+def round_trip_hand_over(request, hashed: str, taken) -> None:
+    """Leave a round trip already taken for this call (`fastread`) to the
+    authentication below, so nothing is counted twice."""
+    setattr(request, TAKEN_ATTR, (hashed, taken))
+
+
+def _taken(request, hashed: str | None):
+    handed = getattr(request._request, TAKEN_ATTR, None)
+    if handed is None:
+        return None
+    delattr(request._request, TAKEN_ATTR)
+    return handed[1] if handed[0] == hashed else None
+
+
+def _key_through_redis(request, raw: str | None) -> ApiKey | None:
+    """The IP's window, the cached key and (usually) the call's metering in
+    one round trip (see meter and keycache): taken here, or handed over by
+    the call's fast read (`fastread`)."""
+    hashed = secret_hash(raw) if raw and well_formed(raw) else None
+    ip_limit = settings.LEVQOR_API_BURST_PER_IP
+    taken = _taken(request, hashed)
+    if taken is None:
+        meters = bool(hashed) and _meters_here(request)
+        view = request.parser_context["view"] if meters else None
+        prefetch = view.prefetch(request) if meters and hasattr(view, "prefetch") else None
+        taken = round_trip(request, hashed, prefetch=prefetch, meters=meters)
+    at, ((count, allowed, oldest), entry, generation, metered, prefetched) = taken
     _refuse_ip(quotas.burst_from(count=count, allowed=allowed, oldest=oldest, limit=ip_limit, at=at.timestamp()))
     if hashed is None:
         return None

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from compliance.middleware import EXEMPT_PREFIXES
-from levqor.middleware import FAST_PATHS, SKIPPED_ON_THE_FAST_LANE
+from levqor.api.testing import issue_key
+from levqor.middleware import FAST_API_PATHS, FAST_PATHS, SKIPPED_ON_THE_FAST_LANE
 from status import probes, services
 from status.cache_keys import RENDERED, forget_local
 from status.models import State
@@ -120,3 +121,25 @@ def test_the_terms_gate_lets_every_fast_path_through_before_reading_the_user():
     # Why the fast lane may leave the terms gate out.
     assert "compliance.middleware.TermsGateMiddleware" in SKIPPED_ON_THE_FAST_LANE
     assert all(path.startswith(EXEMPT_PREFIXES) for path in FAST_PATHS)
+
+
+PER_CALL = {"X-RateLimit-Remaining", "X-RateLimit-Reset", "X-Quota-Remaining"}
+
+
+def test_an_api_poll_takes_the_fast_lane_and_answers_as_the_full_stack(settings, hsts, customer_account):
+    key = issue_key(customer_account).secret
+    answers = []
+    for cookies in (None, {"_ga": "a-tracking-cookie"}, None):  # fast lane, full stack, fast lane
+        response = _answer("/api/workflows", cookies=cookies, HTTP_X_API_KEY=key)
+        headers = sorted((name, value) for name, value in response.items() if name not in PER_CALL)
+        answers.append((response.status_code, response.content, headers, hasattr(response.wsgi_request, "session")))
+
+    assert "/api/workflows" in FAST_API_PATHS
+    assert [took_full_stack for *_, took_full_stack in answers] == [False, True, False]
+    assert answers[0][0] == 200
+    assert answers[0][:3] == answers[1][:3] == answers[2][:3]
+    assert "Cookie" not in dict(answers[0][2]).get("Vary", "")
+
+
+def test_the_api_fast_path_is_exempt_from_the_terms_gate_too():
+    assert all(path.startswith(EXEMPT_PREFIXES) for path in FAST_API_PATHS)

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from rest_framework.test import APIRequestFactory
+from rest_framework.throttling import BaseThrottle
 
 from levqor.accounts.models import Account
 from levqor.api import quotas
+from levqor.api.authentication import _ident
 from levqor.api.testing import ApiCaller, issue_key
 
 
@@ -141,3 +144,22 @@ def test_it_shares_the_throttle_count_between_processes_through_redis(client, cu
     response = api.get("/api/workflows")
     assert response.status_code == 429
     assert response["X-Quota-Remaining"] == "995"  # both processes' calls counted against one quota
+
+
+@pytest.mark.parametrize("num_proxies", [None, 0, 1, 2])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"REMOTE_ADDR": "203.0.113.9"},
+        {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.7"},
+        {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": "198.51.100.7, 192.0.2.44 , 10.0.0.1"},
+        {"REMOTE_ADDR": "10.0.0.2", "HTTP_X_FORWARDED_FOR": " 198.51.100.7 ,192.0.2.44"},
+    ],
+)
+def test_the_ip_window_counts_the_client_drf_would_name(settings, num_proxies, meta):  # noqa: F811 - the fixture
+    """The IP burst window is keyed by `authentication._ident`, read from
+    META (cheaper); it must name the same client as DRF's own throttles."""
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+    request = APIRequestFactory().get("/api/workflows", **meta)
+
+    assert _ident(request) == (BaseThrottle().get_ident(request) or "unknown")

@@ -38,9 +38,9 @@ def test_a_copy_of_rows_read_before_a_change_is_not_served(api, customer_account
     make_workflow(customer_account, sandbox=True, name="Before")
     url = "http://testserver/api/workflows"
     _data, stamp = listcache.page_get(account_id=customer_account.pk, sandbox=True, url=url)  # a slow reader
-    stale = api.get("/api/workflows").json()  # ... reads the rows
+    stale = api.get("/api/workflows").content  # ... reads the rows
     services.workflow_update(workflow=Workflow.objects.get(name="Before"), changes={"name": "After"}, actor=None)
-    listcache.page_put(account_id=customer_account.pk, sandbox=True, url=url, stamp=stamp, data=stale)  # ... late
+    listcache.page_put(account_id=customer_account.pk, sandbox=True, url=url, stamp=stamp, body=stale)  # ... late
     assert _names(api) == ["After"]
 
 
