@@ -145,7 +145,8 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
         "levqor.middleware.MessageMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
         # "/-/" and "/api/" are exempt from the terms gate before it reads
-        # anything (compliance.middleware.EXEMPT_PREFIXES; a test holds this).
+        # anything (compliance.middleware.EXEMPT_PREFIXES; a test holds this);
+        # on a page, a cookie-less visitor is anonymous, whom it never stops.
         "compliance.middleware.TermsGateMiddleware",
         # Acts only on a request an authentication attempt flagged as locked
         # out; axes guards the sign-in forms, not API keys.
@@ -158,6 +159,11 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
 FAST_PATHS = ("/-/ping", "/api/status/health", "/api/v2/summary.json")
 # The key-authenticated reads integrations poll (no cookie: API clients).
 FAST_API_PATHS = ("/api/workflows",)
+# Public pages, first visits of which are the flood during an incident: the
+# same short stack, but with CSRF (their forms carry a token, and its cookie
+# is set for the visitor).
+FAST_PAGE_PATHS = ("/status",)
+KEPT_FOR_PAGES = frozenset({"django.middleware.csrf.CsrfViewMiddleware"})
 
 
 class _LeanHandler(BaseHandler):
@@ -193,12 +199,14 @@ class _LeanHandler(BaseHandler):
 
 
 class FastLaneMiddleware:
-    """A shorter middleware stack for the hot paths (FAST_PATHS, FAST_API_PATHS).
+    """A shorter middleware stack for the hot paths (FAST_PATHS, FAST_API_PATHS,
+    FAST_PAGE_PATHS).
 
     A cookie-less GET or HEAD of one of them goes through every middleware
     after this one except those in SKIPPED_ON_THE_FAST_LANE (sessions, CSRF,
     auth, messages, the terms gate, axes, static files: none has anything to
-    do for such a request), to its view resolved once per process instead of
+    do for such a request; pages keep CSRF for their forms' token), to its
+    view resolved once per process instead of
     walking every URL pattern. So its answer is the full stack's, byte for
     byte (status, body, every security header; levqor/tests/test_fast_lane.py
     compares them), at a fraction of the cost. Anything else (a cookie, any
@@ -210,23 +218,28 @@ class FastLaneMiddleware:
         self.urlconf = settings.ROOT_URLCONF
         names = list(settings.MIDDLEWARE)
         me = next(i for i, name in enumerate(names) if import_string(name) is type(self))
-        routes = {}
+        after = names[me + 1 :]
+        routes, page_routes = {}, {}
         if not getattr(settings, "WHITENOISE_ROOT", None):
-            for path in (*FAST_PATHS, *FAST_API_PATHS):
-                try:
-                    routes[path] = resolve(path)
-                except Resolver404:
-                    continue
-        self.lean = _LeanHandler([n for n in names[me + 1 :] if n not in SKIPPED_ON_THE_FAST_LANE], routes)
-        self.routes = routes
+            for table, paths in ((routes, (*FAST_PATHS, *FAST_API_PATHS)), (page_routes, FAST_PAGE_PATHS)):
+                for path in paths:
+                    try:
+                        table[path] = resolve(path)
+                    except Resolver404:
+                        continue
+        self.lean = _LeanHandler([n for n in after if n not in SKIPPED_ON_THE_FAST_LANE], routes)
+        skipped_for_pages = SKIPPED_ON_THE_FAST_LANE - KEPT_FOR_PAGES
+        self.lean_pages = _LeanHandler([n for n in after if n not in skipped_for_pages], page_routes)
+        self.lanes = {path: self.lean for path in routes} | {path: self.lean_pages for path in page_routes}
 
     def __call__(self, request):
+        lane = self.lanes.get(request.path_info)
         if (
-            request.path_info in self.routes
+            lane is not None
             and request.method in ("GET", "HEAD")
             and not request.META.get("HTTP_COOKIE")
             and request.path == request.path_info
             and settings.ROOT_URLCONF == self.urlconf
         ):
-            return self.lean._middleware_chain(request)
+            return lane._middleware_chain(request)
         return self.get_response(request)

@@ -21,11 +21,11 @@ import re
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from compliance import consent
+from levqor.lib.csrf import get_token
 from levqor.lib.splice import SplicedPage
 
 from . import cache_keys

@@ -2,12 +2,15 @@
 paths exactly as the full middleware stack does: same status, body and
 headers (every security header, no cookie, no Vary: Cookie), only cheaper."""
 
+import gzip
+import re
+
 import pytest
 from django.test import Client
 
 from compliance.middleware import EXEMPT_PREFIXES
 from levqor.api.testing import issue_key
-from levqor.middleware import FAST_API_PATHS, FAST_PATHS, SKIPPED_ON_THE_FAST_LANE
+from levqor.middleware import FAST_API_PATHS, FAST_PAGE_PATHS, FAST_PATHS, SKIPPED_ON_THE_FAST_LANE
 from status import probes, services
 from status.cache_keys import RENDERED, forget_local
 from status.models import State
@@ -143,3 +146,42 @@ def test_an_api_poll_takes_the_fast_lane_and_answers_as_the_full_stack(settings,
 
 def test_the_api_fast_path_is_exempt_from_the_terms_gate_too():
     assert all(path.startswith(EXEMPT_PREFIXES) for path in FAST_API_PATHS)
+
+
+def _without_token(response) -> tuple:
+    """The page with its visitor's own CSRF token and cookie value masked."""
+    body = gzip.decompress(response.content) if response.get("Content-Encoding") == "gzip" else response.content
+    body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b'name="csrfmiddlewaretoken" value="-"', body)
+    headers = sorted((name, value) for name, value in response.items() if name != "Content-Length")
+    cookies = sorted((name, sorted((k, v) for k, v in m.items() if v)) for name, m in response.cookies.items())
+    return response.status_code, body, headers, cookies
+
+
+@pytest.mark.parametrize("encoding", ["gzip", ""])
+def test_a_first_visit_to_the_status_page_takes_the_fast_lane_and_answers_as_the_full_stack(
+    settings, hsts, healthy, encoding
+):
+    assert "/status" in FAST_PAGE_PATHS
+    forget_local()
+    fast = _answer("/status", HTTP_ACCEPT_ENCODING=encoding)
+    forget_local()
+    full = _full_stack(settings, "/status", HTTP_ACCEPT_ENCODING=encoding)
+
+    assert not hasattr(fast.wsgi_request, "session") and hasattr(full.wsgi_request, "session")
+    assert fast.status_code == 200
+    assert _without_token(fast) == _without_token(full)
+    assert settings.CSRF_COOKIE_NAME in fast.cookies  # its forms' token has its cookie
+
+
+def test_the_status_pages_form_token_is_accepted_by_the_csrf_check(healthy):
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get("/status", secure=True)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1).decode()
+
+    assert not hasattr(page.wsgi_request, "session")  # the fast lane made it
+    referer = {"secure": True, "HTTP_REFERER": "https://testserver/status"}
+    forged = Client(enforce_csrf_checks=True).post("/status/subscribe", {"email": "a@example.com"}, **referer)
+    sent = visitor.post("/status/subscribe", {"email": "reader@example.com", "csrfmiddlewaretoken": token}, **referer)
+
+    assert forged.status_code == 403
+    assert sent.status_code == 200 and b"reader@example.com" in sent.content
