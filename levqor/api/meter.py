@@ -69,7 +69,11 @@ local function meter(p, key_id, counter, a)
   elseif redis.call('EXISTS', quota) == 0 then
     return {n + 1, 1, a.now, -1, 0}
   end
-  local _n, _allowed, oldest = window_hit(log, now, window, limit, a.member)
+  -- window_hit's second half: the log was trimmed and counted just above
+  -- (a script runs alone, so nothing changed it since).
+  redis.call('ZADD', log, now, a.member)
+  redis.call('EXPIRE', log, math.ceil(window) + 1)
+  local oldest = redis.call('ZRANGE', log, 0, 0, 'WITHSCORES')[2]
   local calls = redis.call('INCR', quota)
   local daily = p .. 'api:usage:key:' .. key_id .. ':' .. a.day
   if redis.call('INCR', daily) == 1 then
