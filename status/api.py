@@ -5,6 +5,7 @@ explicitly so the project's API defaults never apply), and every answer is
 read from stored results.
 """
 
+import functools
 import json
 import time
 
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 
 from levqor.lib.drf.errors import ErrorSerializer
 from levqor.lib.drf.negotiation import ApiContentNegotiation
+from levqor.lib.http import header_entries, headers_add
 
 from . import cache_keys, formats, selectors, serializers
 from .models import MaintenanceStatus
@@ -107,6 +109,33 @@ class StatusHealthApi(PublicStatusApi):
         response = HttpResponse(body, status=status, content_type=media_type)
         response["Cache-Control"] = "no-store"
         return response
+
+
+def _health_view():
+    """GET /api/status/health without DRF's dispatch when there is nothing
+    for DRF to decide: no `?format=` (whose unknown values DRF answers with
+    a 400). The media type comes from Accept exactly as
+    `StatusHealthApi.perform_content_negotiation` picks it, and the answer
+    carries the headers DRF adds (`Allow`, `Vary: Accept`): the same bytes
+    for the monitors that poll it (status/tests compare the two). Any query
+    string (`?format=`) goes to DRF."""
+    drf_view = StatusHealthApi.as_view()
+    view = StatusHealthApi()
+    view.head = view.get  # as Django's View.setup() does for each request
+    headers = header_entries(("Cache-Control", "no-store"), *view.default_response_headers.items())
+
+    @functools.wraps(drf_view)
+    def health(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or request.META.get("QUERY_STRING"):
+            return drf_view(request, *args, **kwargs)
+        plain = not prefers_health_json(request.META.get("HTTP_ACCEPT", ""))
+        media_type = JSONRenderer.media_type if plain else HealthJSONRenderer.media_type
+        status, body = health_document(media_type)
+        response = HttpResponse(body, status=status, content_type=media_type)
+        headers_add(response, headers, replace=True)
+        return response
+
+    return health
 
 
 def _quality(params: list[str]) -> float:
@@ -313,3 +342,6 @@ class StatuspageActiveMaintenancesApi(StatuspageMaintenancesApi):
     )
     def get(self, request):
         return super().get(request)
+
+
+status_health = _health_view()

@@ -7,7 +7,8 @@ import pytest
 from django.db import OperationalError, connection
 from django.utils import timezone
 
-from status import services
+from status import api, services
+from status.cache_keys import RENDERED
 from status.models import Component, State
 
 pytestmark = pytest.mark.django_db
@@ -360,3 +361,36 @@ def test_a_declared_partial_outage_answers_503(client, healthy, staff):
     response = client.get(URL)
     assert response.status_code == 503 and response.json()["components"]["workflows"]["ok"] is False
     assert client.get("/api/v2/status.json").json()["status"]["indicator"] == "major"
+
+
+@pytest.mark.parametrize(
+    "accept",
+    ["", "application/json", HEALTH_JSON, "application/json, application/health+json", "application/json;q=0.5, */*"],
+)
+@pytest.mark.parametrize("method", ["get", "head"])
+@pytest.mark.parametrize("up", [True, False])
+def test_the_plain_view_answers_exactly_as_drf_does(rf, components, stub_probes, accept, method, up):
+    """The health check skips DRF's dispatch unless a query string asks DRF
+    to decide (status.api._health_view): same status, body and headers."""
+    if not up:
+        stub_probes["database"] = stub_probes["database"].__class__(State.DOWN, None, "check failed")
+    services.heartbeat_beat()
+    services.snapshot_take()
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    plain = api.status_health(getattr(rf, method)(URL, **headers))
+    for media_type, (_, status, body) in list(RENDERED.items()):
+        RENDERED[media_type] = (float("inf"), status, body)  # the same document (it carries the time)
+    drf = api.StatusHealthApi.as_view()(getattr(rf, method)(URL, **headers))
+
+    assert plain.status_code == (200 if up else 503)
+    assert (plain.status_code, plain.content, sorted(plain.items())) == (
+        drf.status_code,
+        drf.content,
+        sorted(drf.items()),
+    )
+
+
+def test_a_format_parameter_is_still_drfs_to_decide(client, healthy):
+    assert client.get(URL, {"format": "health+json"})["Content-Type"] == HEALTH_JSON
+    unknown = client.get(URL, {"format": "xml"})
+    assert unknown.status_code == 400 and "format" in unknown.json()["error"]["details"]["fields"]
