@@ -113,11 +113,15 @@ def _key(entry, generation):
     if entry is None:
         return None
     seen = (entry, generation)
-    if seen not in _keys:
-        if len(_keys) > 1000:
-            _keys.clear()
-        _keys[seen] = keycache.key_from_entry(entry, generation)
-    return _keys[seen]
+    try:
+        return _keys[seen]
+    except KeyError:
+        pass
+    key = keycache.key_from_entry(entry, generation)
+    if len(_keys) > 1000:
+        _keys.clear()
+    _keys[seen] = key
+    return key
 
 
 def _view_headers(view_class) -> list:
