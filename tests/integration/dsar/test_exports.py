@@ -178,6 +178,7 @@ def test_it_keeps_card_data_out_of_billing_json(customer, django_capture_on_comm
     assert "4242" not in text and "fpCARD" not in text and "visa" not in text
 
 
+@pytest.mark.slow
 def test_it_builds_with_a_memory_peak_that_does_not_grow_with_the_rows(customer, other_customer):
     """About eight times the log rows, the same Python heap peak: the build
     holds a few chunks of rows at a time, never the file. Two sizes prove
