@@ -24,13 +24,13 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 AXE_RUN = "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
 
 
-def _axe_context(browser, width: int):
+def _axe_context(browser, width: int, height: int = 900):
     """A browser context that brings axe into every page it loads. Injected
     by Playwright, not served by the site: the context bypasses the CSP,
     which rightly refuses any script that is not ours. Given once to the
     context (an init script) rather than sent into each page after it loads
     (about 0.15 s a page for the 650 kB script)."""
-    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": 900})
+    context = browser.new_context(bypass_csp=True, viewport={"width": width, "height": height})
     context.add_init_script(path=str(AXE))
     return context
 
