@@ -34,7 +34,8 @@ def attention(staff_client, label) -> tuple[int, str]:
 
 
 @pytest.fixture
-def down_stripe():
+def down_stripe(monkeypatch):
+    monkeypatch.setattr(stripe, "max_network_retries", 0)  # SDK retries would wait 1.5 s to fail alike
     previous = stripe.api_base
     stripe.api_base = "http://127.0.0.1:9"  # nothing listens: the Stripe API is unreachable
     yield

@@ -306,7 +306,8 @@ def test_it_ignores_subscription_updates_that_are_not_active(deliver, world):
 # --- Failures, retries and reprocessing ---------------------------------------------------
 
 
-def test_it_keeps_and_retries_an_event_while_stripe_is_unreachable(deliver, world):
+def test_it_keeps_and_retries_an_event_while_stripe_is_unreachable(deliver, world, monkeypatch):
+    monkeypatch.setattr(stripe, "max_network_retries", 0)  # SDK retries would wait 1.5 s to fail alike
     payload = event("invoice.payment_failed", invoice_for("current", world))
     previous = stripe.api_base
     stripe.api_base = "http://127.0.0.1:9"  # the Stripe API is down
@@ -337,7 +338,8 @@ def test_it_keeps_and_retries_an_event_while_stripe_is_unreachable(deliver, worl
     assert DunningCase.objects.filter(status="pending").count() == 1
 
 
-def test_it_stops_retrying_after_max_attempts_and_reprocess_lands_it(deliver, world):
+def test_it_stops_retrying_after_max_attempts_and_reprocess_lands_it(deliver, world, monkeypatch):
+    monkeypatch.setattr(stripe, "max_network_retries", 0)  # SDK retries would wait 1.5 s to fail alike
     payload = event("invoice.payment_failed", invoice_for("current", world))
     previous = stripe.api_base
     stripe.api_base = "http://127.0.0.1:9"
@@ -361,7 +363,8 @@ def test_it_stops_retrying_after_max_attempts_and_reprocess_lands_it(deliver, wo
     assert DunningCase.objects.count() == 1
 
 
-def test_it_re_enqueues_a_redelivery_of_a_failed_event(deliver, world):
+def test_it_re_enqueues_a_redelivery_of_a_failed_event(deliver, world, monkeypatch):
+    monkeypatch.setattr(stripe, "max_network_retries", 0)  # SDK retries would wait 1.5 s to fail alike
     payload = event("invoice.payment_failed", invoice_for("current", world))
     previous = stripe.api_base
     stripe.api_base = "http://127.0.0.1:9"

@@ -91,10 +91,10 @@ def _archive(staff):
 
 
 def test_the_history_reads_and_pages_at_phone_width_and_passes_the_accessibility_check(live_server, browser, staff):
-    from tests.browser.test_accessibility import _violations
+    from tests.browser.test_accessibility import _axe_context, _violations
 
     _archive(staff)
-    context = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844})
+    context = _axe_context(browser, 390, 844)
     page = context.new_page()
 
     found = _violations(page, f"{live_server.url}/status/history")

@@ -31,13 +31,15 @@ PUBLIC_PAGES = [
     "/login",
 ]
 
-# Screenshots of every page at every width, kept as test artefacts.
+# Screenshots of every page at every width, kept as test artefacts (for a
+# person to look at; no test compares them). JPEG: encoding a full-page PNG
+# was over half of the layout tests' time.
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "browser-screenshots"
 
 
 def screenshot(page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.jpg"), full_page=True, type="jpeg", quality=80)
 
 
 def sign_in(context, live_server, user) -> None:

@@ -40,8 +40,8 @@ def make_product_data(user, *, tag: str, logs: int = 3) -> Run:
         )
         return run
     # Many lines (the bounded-memory export): one executemany of plain
-    # tuples. The same rows as bulk_create would write, without building
-    # 100,000 model instances and 700 statements (most of that test's minute).
+    # tuples. The same rows as bulk_create would write, without building tens
+    # of thousands of model instances and hundreds of statements.
     fields = {name: RunLog._meta.get_field(name) for name in ("at", "level", "step", "data")}
     same = [
         fields["at"].get_db_prep_save(timezone.now(), connection),
