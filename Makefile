@@ -25,13 +25,15 @@ run: install
 	$(BIN)/python scripts/dev.py
 
 ## Install and run the whole test suite (DATABASE_URL / REDIS_URL choose the backends),
-## one pytest-xdist worker per core (TEST_WORKERS=0: one process).
+## one pytest-xdist worker per core (TEST_WORKERS=0: one process). Bytecode and pytest's
+## rewritten test modules are cached (__pycache__, ignored by git) even where the
+## environment sets PYTHONDONTWRITEBYTECODE: otherwise every worker recompiles them every run.
 TEST_WORKERS ?= auto
 test: install
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "NOTE: /usr/bin/chromium is missing: browser tests will be skipped (apt-get install chromium chromium-driver)."; \
 	fi
-	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## ruff, and the import layering (.importlinter: who may import whom).
 lint: install
