@@ -4,6 +4,7 @@ from csp import utils as csp_utils
 from django.conf import settings
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.messages.storage import default_storage
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
@@ -130,7 +131,7 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
     {
         # Serves only files under STATIC_URL (no WHITENOISE_ROOT is set: checked below).
         "whitenoise.middleware.WhiteNoiseMiddleware",
-        # No cookie: no session key, and the views never touch request.session,
+        # No (session) cookie: no session key, and the views never touch request.session,
         # so the session is neither accessed, saved nor deleted (no Set-Cookie,
         # no Vary: Cookie).
         "django.contrib.sessions.middleware.SessionMiddleware",
@@ -202,12 +203,12 @@ class FastLaneMiddleware:
     """A shorter middleware stack for the hot paths (FAST_PATHS, FAST_API_PATHS,
     FAST_PAGE_PATHS).
 
-    A cookie-less GET or HEAD of one of them goes through every middleware
-    after this one except those in SKIPPED_ON_THE_FAST_LANE (sessions, CSRF,
-    auth, messages, the terms gate, axes, static files: none has anything to
-    do for such a request; pages keep CSRF for their forms' token), to its
-    view resolved once per process instead of
-    walking every URL pattern. So its answer is the full stack's, byte for
+    A cookie-less GET or HEAD of one of them (for a page: one without a
+    session or messages cookie) goes through every middleware after this
+    one except those in SKIPPED_ON_THE_FAST_LANE (sessions, CSRF, auth,
+    messages, the terms gate, axes, static files: none has anything to do
+    for such a request; pages keep CSRF for their forms' token), to its view
+    resolved once per process instead of walking every URL pattern. So its answer is the full stack's, byte for
     byte (status, body, every security header; levqor/tests/test_fast_lane.py
     compares them), at a fraction of the cost. Anything else (a cookie, any
     other method or path) takes the full stack. Must come first in
@@ -237,9 +238,17 @@ class FastLaneMiddleware:
         if (
             lane is not None
             and request.method in ("GET", "HEAD")
-            and not request.META.get("HTTP_COOKIE")
             and request.path == request.path_info
             and settings.ROOT_URLCONF == self.urlconf
+            and (not request.META.get("HTTP_COOKIE") or (lane is self.lean_pages and _anonymous(request)))
         ):
             return lane._middleware_chain(request)
         return self.get_response(request)
+
+
+def _anonymous(request) -> bool:
+    """No session and no messages cookie: the visitor is anonymous and has
+    no message waiting, whatever other cookies (the CSRF cookie from a first
+    visit, the cookie choices) it sends, so a page may take the fast lane."""
+    cookies = request.COOKIES
+    return settings.SESSION_COOKIE_NAME not in cookies and CookieStorage.cookie_name not in cookies

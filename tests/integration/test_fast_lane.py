@@ -4,10 +4,13 @@ headers (every security header, no cookie, no Vary: Cookie), only cheaper."""
 
 import gzip
 import re
+import uuid
 
 import pytest
+from django.core import signing
 from django.test import Client
 
+from compliance import consent
 from compliance.middleware import EXEMPT_PREFIXES
 from levqor.api.testing import issue_key
 from levqor.middleware import FAST_API_PATHS, FAST_PAGE_PATHS, FAST_PATHS, SKIPPED_ON_THE_FAST_LANE
@@ -188,3 +191,29 @@ def test_the_status_pages_form_token_is_accepted_by_the_csrf_check(healthy):
 
     assert forged.status_code == 403
     assert sent.status_code == 200 and b"reader@example.com" in sent.content
+
+
+def test_a_reload_with_the_csrf_and_consent_cookies_takes_the_fast_lane_too(settings, hsts, healthy):
+    first = _answer("/status")
+    choice = {"id": str(uuid.uuid4()), "v": consent.BANNER_VERSION, "f": 1, "a": 0, "m": 0}
+    cookies = {
+        settings.CSRF_COOKIE_NAME: first.cookies[settings.CSRF_COOKIE_NAME].value,
+        consent.COOKIE_NAME: signing.dumps(choice, salt="compliance.consent", compress=True),  # as consent.set_cookie
+    }
+    forget_local()
+    fast = _answer("/status", cookies=cookies)
+    forget_local()
+    full = _full_stack(settings, "/status", cookies=cookies)
+
+    assert not hasattr(fast.wsgi_request, "session") and hasattr(full.wsgi_request, "session")
+    assert _without_token(fast) == _without_token(full)
+    assert b"cookie-banner" in first.content and b"cookie-banner" not in fast.content  # the choice was read
+
+
+@pytest.mark.parametrize("cookie", ["session", "messages"])
+def test_a_page_request_with_a_session_or_messages_cookie_takes_the_full_stack(settings, healthy, cookie):
+    name = settings.SESSION_COOKIE_NAME if cookie == "session" else "messages"
+    response = _answer("/status", cookies={name: "anything"})
+
+    assert hasattr(response.wsgi_request, "session")
+    assert response.status_code == 200
