@@ -121,7 +121,7 @@ def run(ctx) -> bool:
     stack = "PostgreSQL" if env.get("DATABASE_URL", "").startswith(("postgres", "pgsql")) else "SQLite"
     stack += " + Redis" if env.get("REDIS_URL") else " + local-memory cache"
     print(
-        f"hot paths on {stack}; gunicorn {ctx.workers} sync workers; "
+        f"hot paths on {stack}; gunicorn {lib.serving(ctx.workers)} (gunicorn.conf.py); "
         f"{'wrk 2 threads × 32 connections' if lib.WRK else 'Python client, 32 threads (wrk not found)'}; "
         f"{ctx.rounds} alternating slices of {ctx.seconds:g} s each"
     )

@@ -5,6 +5,7 @@ in the same run, under the same gunicorn settings, so ratios compare."""
 import http.client
 import os
 import re
+import runpy
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# How the project is served in production (worker class, threads): the
+# ceiling and the project are both run with it, so ratios compare.
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
 
 BENCH_ENV = {
     "DEBUG": "false",
@@ -76,7 +80,7 @@ def hammer(
     ok_statuses: tuple[int, ...] = (200,),
 ) -> Load:
     """`clients` threads send requests for `seconds`; a new connection each
-    time (gunicorn's sync workers close them). `body_factory()` may return
+    time, as each of Stripe's deliveries comes. `body_factory()` may return
     (body, extra_headers) per request, e.g. a freshly signed webhook."""
     stop_at = time.monotonic() + seconds
     totals = {"ok": 0, "failed": 0}
@@ -123,13 +127,15 @@ def baseline(port: int, *, seconds: float, clients: int) -> Load:
 
 @contextmanager
 def gunicorn(*, workers: int = 2, env: dict | None = None, app: str = "levqor.wsgi:application"):
-    """Run the project (or `app`, e.g. the ceiling) under gunicorn on a free
-    port; yields the port."""
+    """Run the project (or `app`, e.g. the ceiling) under gunicorn with the
+    project's gunicorn.conf.py on a free port; yields the port."""
     port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             app,
+            "--config",
+            str(GUNICORN_CONF),
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -146,6 +152,14 @@ def gunicorn(*, workers: int = 2, env: dict | None = None, app: str = "levqor.ws
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def serving(workers: int) -> str:
+    """How gunicorn() serves, in words: "2 gthread workers × 8 threads"."""
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    kind = conf.get("worker_class", "sync")
+    threads = conf.get("threads", 1)
+    return f"{workers} {kind} workers" + (f" × {threads} threads" if threads > 1 else "")
 
 
 WRK = shutil.which("wrk")

@@ -2,10 +2,12 @@
 how dj-stripe stores and processes events, so a dj-stripe upgrade touches
 this file alone.
 
-Request: verify the signature against the endpoint row, store dj-stripe's
-raw `WebhookEventTrigger` and one `StripeEvent` per event id, enqueue
-processing with `on_commit`, answer 200. No Stripe API call, so the answer
-takes milliseconds whatever Stripe is doing.
+Request: verify the signature against the endpoint's secret (kept per
+process, re-checked against the row by the store itself), store dj-stripe's
+raw `WebhookEventTrigger` and one `StripeEvent` per event id (on PostgreSQL
+in one statement: one round trip, one durable commit), enqueue processing
+with `on_commit`, answer 200. No Stripe API call, so the answer takes
+milliseconds whatever Stripe is doing.
 
 Task: claim the event by conditional update, run dj-stripe's `Event.process`
 (which re-fetches the object from the Stripe API, syncs it, then calls the
@@ -29,8 +31,11 @@ finish first and then be overwritten (dj-stripe 2.11, `from_request`).
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from traceback import format_exc
+from uuid import UUID
 
 import stripe
 from django.conf import settings
@@ -76,10 +81,62 @@ def _bad(status: int, reason: str) -> JsonResponse:
     return JsonResponse({"error": reason}, status=status)
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """What a delivery is verified against: the endpoint row's signing
+    secret and replay tolerance, as this process last read them."""
+
+    uuid: UUID
+    secret: str
+    tolerance: int
+
+    def signed(self, *, body: str, signature: str) -> bool:
+        try:
+            stripe.WebhookSignature.verify_header(body, signature, self.secret, self.tolerance)
+        except stripe.SignatureVerificationError:  # also: the row has no secret
+            return False
+        return True
+
+
+# The endpoints as this process last read them, by uuid (existing rows only,
+# so a handful). Never trusted alone: the store re-checks the secret and
+# tolerance against the row in the same statement that inserts the delivery
+# (`event_receive`), and a signature the copy rejects is tried again on the
+# row as it is now, so a rotated secret or a removed endpoint is honoured by
+# the next delivery in every process, at no round trip in the common case.
+_endpoints: dict[UUID, Endpoint] = {}
+
+
+def _endpoint(uuid: UUID, *, fresh: bool = False) -> Endpoint | None:
+    if not fresh and (known := _endpoints.get(uuid)) is not None:
+        return known
+    row = WebhookEndpoint.objects.filter(djstripe_uuid=uuid).values_list("secret", "djstripe_tolerance").first()
+    if row is None:
+        _endpoints.pop(uuid, None)
+        return None
+    endpoint = _endpoints[uuid] = Endpoint(uuid=uuid, secret=row[0], tolerance=row[1])
+    return endpoint
+
+
+def _verified(uuid: UUID, *, body: str, signature: str, fresh: bool) -> Endpoint | JsonResponse:
+    """The endpoint whose secret signed `body`, or the 404/400 answer. A
+    signature the cached copy rejects is checked again on the row as it is
+    now: the secret may have been rotated since this process read it."""
+    endpoint = _endpoint(uuid, fresh=fresh)
+    if endpoint is not None and not endpoint.signed(body=body, signature=signature) and not fresh:
+        endpoint = _endpoint(uuid, fresh=True)
+    if endpoint is None:
+        return _bad(404, "unknown webhook endpoint")
+    if not endpoint.signed(body=body, signature=signature):
+        logger.warning("Stripe webhook with a bad signature on endpoint %s", uuid)
+        return _bad(400, "bad signature")
+    return endpoint
+
+
 @csrf_exempt
 @require_POST
 @transaction.non_atomic_requests
-def webhook(request: HttpRequest, uuid) -> HttpResponse:
+def webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
     """Stripe's webhook endpoint: 400 bad signature or JSON, 404 unknown
     endpoint, 413 too big; 200 for every valid event, handled or not."""
     # Stripe's events are a few KB; Django's own cap on reading a body
@@ -91,8 +148,7 @@ def webhook(request: HttpRequest, uuid) -> HttpResponse:
     signature = request.headers.get("Stripe-Signature", "")
     if not signature:
         return _bad(400, "missing Stripe-Signature")
-    endpoint = WebhookEndpoint.objects.filter(djstripe_uuid=uuid).first()
-    if endpoint is None:
+    if _endpoint(uuid) is None:
         return _bad(404, "unknown webhook endpoint")
     raw = request.body
     if len(raw) > max_bytes:
@@ -101,30 +157,28 @@ def webhook(request: HttpRequest, uuid) -> HttpResponse:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _bad(400, "malformed JSON")
-    trigger = WebhookEventTrigger(
-        headers=dict(request.headers),
-        body=body,
-        remote_ip=get_remote_ip(request),
-        webhook_endpoint=endpoint,
-        stripe_trigger_account_id=endpoint.djstripe_owner_account_id,
-    )
     # The signature first: nothing unauthenticated gets parsed or stored.
-    try:
-        valid = trigger.verify_signature(secret=endpoint.secret, tolerance=endpoint.djstripe_tolerance)
-    except ValueError:
-        valid = False  # the endpoint row has no secret
-    if not valid:
-        logger.warning("Stripe webhook with a bad signature on endpoint %s", endpoint.djstripe_uuid)
-        return _bad(400, "bad signature")
+    endpoint = _verified(uuid, body=body, signature=signature, fresh=False)
+    if isinstance(endpoint, JsonResponse):
+        return endpoint
     try:
         data = json.loads(body)
     except ValueError:
         return _bad(400, "malformed JSON")
     if not _looks_like_an_event(data):
         return _bad(400, "not a Stripe event")
-    trigger.valid = True
-    record, created = event_receive(trigger=trigger, data=data)
-    return JsonResponse({"received": record.stripe_id, "duplicate": not created, "status": record.status})
+    delivery = Delivery(body=body, data=data, headers=dict(request.headers), remote_ip=get_remote_ip(request))
+    stored = event_receive(endpoint=endpoint, delivery=delivery)
+    if stored is None:
+        # The row changed after it was read (secret rotated, endpoint
+        # removed): verify again against the row as it is now.
+        endpoint = _verified(uuid, body=body, signature=signature, fresh=True)
+        if isinstance(endpoint, JsonResponse):
+            return endpoint
+        stored = event_receive(endpoint=endpoint, delivery=delivery)
+        if stored is None:  # changed again in these few milliseconds
+            return _bad(503, "webhook endpoint changing; retry")
+    return JsonResponse({"received": data["id"], "duplicate": not stored.created, "status": stored.status})
 
 
 def _looks_like_an_event(data) -> bool:
@@ -157,34 +211,145 @@ def _object_ids(data: dict) -> tuple[str, str, str]:
     return str(customer or "")[:255], str(subscription or "")[:255], str(obj.get("id") or "")[:255]
 
 
-@transaction.atomic
-def event_receive(*, trigger: WebhookEventTrigger, data: dict) -> tuple[StripeEvent, bool]:
-    """Store a verified delivery and enqueue its processing after commit. A
-    redelivery of a known event only counts the delivery (and re-enqueues it
-    if it failed). Returns (event, created)."""
-    trigger.save()
+@dataclass(frozen=True)
+class Delivery:
+    """One verified request: its body (the event as JSON) and how it came."""
+
+    body: str
+    data: dict
+    headers: dict
+    remote_ip: str
+
+
+@dataclass(frozen=True)
+class Received:
+    event_pk: int
+    status: str
+    created: bool  # False: a redelivery of an event already stored
+
+
+def event_receive(*, endpoint: Endpoint, delivery: Delivery) -> Received | None:
+    """Store a verified delivery (dj-stripe's raw `WebhookEventTrigger`, and
+    a `StripeEvent` unless its id is known) in one durable commit, and
+    enqueue its processing after the commit. A redelivery of a known event
+    only counts the delivery (and re-enqueues it if it failed). Stores
+    nothing and returns None when the endpoint row no longer has the secret
+    and tolerance the delivery was verified with."""
+    store = _store_in_one_statement if connection.vendor == "postgresql" else _store
+    received = store(endpoint=endpoint, delivery=delivery)
+    if received is not None and (received.created or received.status == StripeEvent.Status.FAILED):
+        _enqueue_on_commit(received.event_pk)
+    return received
+
+
+def _event_fields(data: dict) -> dict:
     customer, subscription, object_id = _object_ids(data)
+    return {
+        "stripe_id": data["id"],
+        "type": data["type"][:250],
+        "livemode": bool(data.get("livemode")),
+        "stripe_created": datetime.fromtimestamp(data["created"], tz=UTC),
+        "customer_id": customer,
+        "subscription_id": subscription,
+        "object_id": object_id,
+    }
+
+
+# PostgreSQL: the endpoint check, the trigger and the event in one statement,
+# so one round trip and one commit (in autocommit, durable: the server's
+# synchronous_commit) acknowledge a delivery. The endpoint's current row
+# gives the trigger its foreign keys, and gives nothing (so nothing is
+# stored) if its secret or tolerance is no longer the one verified against.
+# A redelivery of a known event id counts the delivery on the existing row,
+# waiting for a concurrent first delivery to commit, so one row per id. The
+# last column tells which: the row points at this delivery's trigger only if
+# this delivery created it. Keep the columns in step with the models (the
+# tests run this path on PostgreSQL).
+STORE_SQL = """
+WITH endpoint AS (
+    SELECT id, djstripe_owner_account_id FROM djstripe_webhookendpoint
+    WHERE djstripe_uuid = %(uuid)s AND secret = %(secret)s AND djstripe_tolerance = %(tolerance)s
+), new_trigger AS (
+    INSERT INTO djstripe_webhookeventtrigger (
+        remote_ip, headers, body, valid, processed, exception, traceback, djstripe_version, created, updated,
+        webhook_endpoint_id, stripe_trigger_account_id
+    )
+    SELECT %(remote_ip)s::inet, %(headers)s::jsonb, %(body)s, true, false, '', '', %(version)s, %(now)s, %(now)s,
+        id, djstripe_owner_account_id
+    FROM endpoint
+    RETURNING id, body
+), event AS (
+    INSERT INTO billing_stripeevent (
+        stripe_id, type, livemode, stripe_created, customer_id, subscription_id, object_id, payload, trigger_id,
+        status, attempts, deliveries, last_error, note, received_at
+    )
+    SELECT %(stripe_id)s, %(type)s, %(livemode)s, %(stripe_created)s, %(customer_id)s, %(subscription_id)s,
+        %(object_id)s, body::jsonb, id, %(status)s, 0, 1, '', '', %(now)s
+    FROM new_trigger
+    ON CONFLICT (stripe_id) DO UPDATE SET deliveries = billing_stripeevent.deliveries + 1
+    RETURNING id, status, trigger_id
+)
+SELECT event.id, event.status, event.trigger_id = new_trigger.id FROM event, new_trigger
+"""
+
+
+def _store_in_one_statement(*, endpoint: Endpoint, delivery: Delivery) -> Received | None:
+    now = timezone.now()
+    params = {
+        "uuid": endpoint.uuid,
+        "secret": endpoint.secret,
+        "tolerance": endpoint.tolerance,
+        "remote_ip": delivery.remote_ip,
+        "headers": json.dumps(delivery.headers),
+        "body": delivery.body,
+        "version": _djstripe_version(),
+        "now": now,
+        "status": StripeEvent.Status.RECEIVED.value,
+        **_event_fields(delivery.data),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(STORE_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Received(event_pk=row[0], status=row[1], created=bool(row[2]))
+
+
+@cache
+def _djstripe_version() -> str:
+    return WebhookEventTrigger._meta.get_field("djstripe_version").get_default()
+
+
+@transaction.atomic
+def _store(*, endpoint: Endpoint, delivery: Delivery) -> Received | None:
+    """The same through the ORM, for SQLite (no INSERT in a WITH clause)."""
+    current = (
+        WebhookEndpoint.objects.filter(
+            djstripe_uuid=endpoint.uuid, secret=endpoint.secret, djstripe_tolerance=endpoint.tolerance
+        )
+        .values_list("id", "djstripe_owner_account_id")
+        .first()
+    )
+    if current is None:
+        return None
+    trigger = WebhookEventTrigger.objects.create(
+        headers=delivery.headers,
+        body=delivery.body,
+        remote_ip=delivery.remote_ip,
+        valid=True,
+        webhook_endpoint_id=current[0],
+        stripe_trigger_account_id=current[1],
+    )
+    fields = _event_fields(delivery.data)
     try:
         with transaction.atomic():
-            record = StripeEvent.objects.create(
-                stripe_id=data["id"],
-                type=data["type"][:250],
-                livemode=bool(data.get("livemode")),
-                stripe_created=datetime.fromtimestamp(data["created"], tz=UTC),
-                customer_id=customer,
-                subscription_id=subscription,
-                object_id=object_id,
-                payload=data,
-                trigger=trigger,
-            )
+            record = StripeEvent.objects.create(**fields, payload=delivery.data, trigger=trigger)
     except IntegrityError:
-        StripeEvent.objects.filter(stripe_id=data["id"]).update(deliveries=F("deliveries") + 1)
-        record = StripeEvent.objects.get(stripe_id=data["id"])
-        if record.status == StripeEvent.Status.FAILED:
-            _enqueue_on_commit(record.pk)
-        return record, False
-    _enqueue_on_commit(record.pk)
-    return record, True
+        known = StripeEvent.objects.filter(stripe_id=fields["stripe_id"])
+        known.update(deliveries=F("deliveries") + 1)
+        pk, status = known.values_list("pk", "status").get()
+        return Received(event_pk=pk, status=status, created=False)
+    return Received(event_pk=record.pk, status=record.status, created=True)
 
 
 def _enqueue_on_commit(event_pk: int) -> None:

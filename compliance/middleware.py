@@ -9,8 +9,8 @@ from . import terms
 
 # Paths a customer who has not yet accepted the current terms can still reach:
 # the acceptance page itself, reading the terms and privacy pages, signing
-# out, privacy tools, static files, the API (it answers with its own error)
-# and the admin.
+# out, privacy tools, static files, the API (it answers with its own error),
+# the admin and Stripe's webhook.
 EXEMPT_PREFIXES = (
     "/legal/",
     "/terms",
@@ -32,6 +32,10 @@ EXEMPT_PREFIXES = (
     # by cookie (shared caches keep them) and never redirect an <img>.
     "/status/badge",
     "/status/embed",
+    # Stripe's webhook deliveries: signed machine requests, never a person's
+    # session (and exempt before the user is read: reading it costs the
+    # acknowledgement a session lookup and the user model's resolution).
+    "/stripe/webhook/",
 )
 
 

@@ -20,13 +20,15 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("-/ping", views.ping, name="ping"),
     path("favicon.ico", views.favicon, name="favicon"),
+    # Before the other apps': Stripe's webhook deliveries come in bursts and
+    # resolve without walking their patterns (none overlaps billing's).
+    path("", include("billing.urls")),
     path("", include("levqor.accounts.urls")),
     path("", include("levqor.pages.urls")),
     path("", include("levqor.api.urls")),
     path("", include("levqor.workflows.urls")),
     path("", include("levqor.assist.urls")),
     path("", include("levqor.metrics.urls")),
-    path("", include("billing.urls")),
     path("", include("status.urls")),
     path("", include("support.urls")),
     path("", include("compliance.urls")),

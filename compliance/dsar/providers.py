@@ -26,6 +26,7 @@ service that uses it. An app may instead call `register(provider)` from its
 `AppConfig.ready()`.
 """
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -87,6 +88,7 @@ class Provider:
 _registered: dict[str, Provider] = {}
 _configured: list[str] = []  # provider names in LEVQOR_PRIVACY_PROVIDERS order, once loaded
 _loaded = False
+_loading = threading.Lock()  # threaded web workers: two first requests at once load once
 
 
 def register(provider: Provider) -> None:
@@ -102,12 +104,15 @@ def _load_configured() -> None:
     global _loaded
     if _loaded:
         return
-    for path in getattr(settings, "LEVQOR_PRIVACY_PROVIDERS", []):
-        provider = import_string(path)
-        _registered.setdefault(provider.name, provider)
-        if provider.name not in _configured:  # a load that failed half-way is retried
-            _configured.append(provider.name)
-    _loaded = True
+    with _loading:
+        if _loaded:
+            return
+        for path in getattr(settings, "LEVQOR_PRIVACY_PROVIDERS", []):
+            provider = import_string(path)
+            _registered.setdefault(provider.name, provider)
+            if provider.name not in _configured:  # a load that failed half-way is retried
+                _configured.append(provider.name)
+        _loaded = True
 
 
 def all_providers() -> list[Provider]:

@@ -5,14 +5,20 @@ client with a new connection pool: each task queued from a web request paid
 a TCP connect and the connection handshake (CLIENT SETINFO, SELECT, which
 also reads the redis package's metadata from disk) before its one RPUSH.
 Here the client, and so its pool of open connections, is kept per process
-(redis-py's pool notices a fork and starts afresh in the child).
+(redis-py's pool notices a fork and starts afresh in the child). The client
+is shared by the threads of a threaded web worker (gunicorn.conf.py): its
+pool hands each command its own connection, so that is safe; a lock makes
+the first requests of a process build one client, not one each.
 """
+
+import threading
 
 import redis
 from django_q.brokers import redis_broker
 from django_q.conf import Conf
 
 _clients: dict[str, redis.Redis] = {}
+_creating = threading.Lock()
 
 
 class PooledRedis(redis_broker.Redis):
@@ -21,5 +27,8 @@ class PooledRedis(redis_broker.Redis):
         url = Conf.REDIS
         client = _clients.get(url)
         if client is None:
-            client = _clients[url] = redis.from_url(url)
+            with _creating:
+                client = _clients.get(url)
+                if client is None:
+                    client = _clients[url] = redis.from_url(url)
         return client

@@ -1,0 +1,152 @@
+"""The webhook acknowledgement's storage: what one delivery stores, that a
+redelivery counts instead of storing, that the endpoint's secret is read
+fresh when it changes, and that deliveries of one event at once store it
+once. No processing: the enqueue is recorded, not run."""
+
+import json
+import threading
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from djstripe.models import WebhookEndpoint, WebhookEventTrigger
+
+from billing import intake
+from billing.models import StripeEvent
+
+from .conftest import WEBHOOK_SECRET, event, sign
+
+ROTATED = "whsec_levqor_rotated_secret_98765"
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """The event ids handed to the task queue (after commit)."""
+    pks = []
+    monkeypatch.setattr(intake, "enqueue", pks.append)
+    return pks
+
+
+@pytest.fixture
+def committing(django_capture_on_commit_callbacks):
+    """Run what waits for the commit (the test's transaction never commits)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def post(client, path, payload, *, secret=WEBHOOK_SECRET):
+    body = json.dumps(payload).encode()
+    return client.post(
+        path, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body, secret=secret)
+    )
+
+
+def an_invoice_event() -> dict:
+    invoice = {"id": "in_ack", "object": "invoice", "customer": "cus_ack", "parent": None, "subscription": "sub_ack"}
+    return event("invoice.payment_failed", invoice)
+
+
+@pytest.mark.django_db
+def test_it_stores_the_delivery_and_the_event_and_enqueues_it_once(client, webhook_path, enqueued, committing):
+    payload = an_invoice_event()
+    with committing():
+        response = post(client, webhook_path, payload)
+    assert response.status_code == 200
+    assert response.json() == {"received": payload["id"], "duplicate": False, "status": "received"}
+    stored = StripeEvent.objects.get()
+    assert (stored.stripe_id, stored.type, stored.livemode) == (payload["id"], "invoice.payment_failed", False)
+    assert stored.stripe_created.timestamp() == payload["created"]
+    assert (stored.customer_id, stored.subscription_id, stored.object_id) == ("cus_ack", "sub_ack", "in_ack")
+    assert stored.payload == payload
+    assert (stored.status, stored.attempts, stored.deliveries) == ("received", 0, 1)
+    trigger = stored.trigger
+    assert json.loads(trigger.body) == payload
+    assert trigger.valid and not trigger.processed
+    assert trigger.headers["Stripe-Signature"].startswith("t=")
+    assert trigger.remote_ip == "127.0.0.1"
+    assert trigger.webhook_endpoint == WebhookEndpoint.objects.get()
+    assert trigger.djstripe_version
+    assert enqueued == [stored.pk]
+
+
+@pytest.mark.django_db
+def test_a_redelivery_counts_and_stores_no_second_event(client, webhook_path, enqueued, committing):
+    payload = an_invoice_event()
+    with committing():
+        post(client, webhook_path, payload)
+    with committing():
+        response = post(client, webhook_path, payload)
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is True
+    stored = StripeEvent.objects.get()
+    assert stored.deliveries == 2
+    assert WebhookEventTrigger.objects.count() == 2  # every delivery's raw request is kept
+    assert enqueued == [stored.pk]  # received, not failed: not handed over again
+
+
+@pytest.mark.django_db
+def test_it_acknowledges_in_one_statement_on_postgresql(client, webhook_path, enqueued):
+    if connection.vendor != "postgresql":
+        pytest.skip("one statement on PostgreSQL; SQLite takes the ORM path")
+    post(client, webhook_path, an_invoice_event())  # the process reads the endpoint once
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, webhook_path, an_invoice_event()).status_code == 200
+    assert len(queries) == 1, [q["sql"] for q in queries]
+
+
+@pytest.mark.django_db
+def test_a_rotated_endpoint_secret_is_honoured_at_once(client, webhook_path, enqueued):
+    before = an_invoice_event()
+    assert post(client, webhook_path, before).status_code == 200  # the process holds the endpoint now
+    call_command("stripe_setup", "--secret", ROTATED, stdout=StringIO())
+
+    signed_with_the_old_secret = an_invoice_event()
+    assert post(client, webhook_path, signed_with_the_old_secret).status_code == 400
+    signed_with_the_new_one = an_invoice_event()
+    assert post(client, webhook_path, signed_with_the_new_one, secret=ROTATED).status_code == 200
+
+    stored = set(StripeEvent.objects.values_list("stripe_id", flat=True))
+    assert stored == {before["id"], signed_with_the_new_one["id"]}
+    assert WebhookEventTrigger.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_removed_endpoint_answers_404_at_once(client, webhook_path, enqueued):
+    assert post(client, webhook_path, an_invoice_event()).status_code == 200
+    WebhookEndpoint.objects.all().delete()
+    assert post(client, webhook_path, an_invoice_event()).status_code == 404
+    assert StripeEvent.objects.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_of_one_event_at_once_store_it_once(webhook_path, enqueued):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: SQLite serialises writers, so there is no race to test")
+    payload = an_invoice_event()
+    senders = 8
+    start = threading.Barrier(senders)
+    answers = []
+
+    def send():
+        try:
+            client = Client()
+            start.wait()
+            response = post(client, webhook_path, payload)
+            answers.append((response.status_code, response.json()["duplicate"]))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answers) == [(200, False)] + [(200, True)] * (senders - 1)
+    stored = StripeEvent.objects.get()  # committed: read here, on another connection
+    assert stored.deliveries == senders
+    assert WebhookEventTrigger.objects.count() == senders
+    assert enqueued == [stored.pk]
