@@ -21,5 +21,5 @@ TLS-terminating proxy in front keeps the clients' connections.
 import os
 
 worker_class = "gthread"
-threads = int(os.environ.get("LEVQOR_WEB_THREADS", "8"))
+threads = int(os.environ.get("LEVQOR_WEB_THREADS", "4"))
 keepalive = 0
