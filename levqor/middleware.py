@@ -136,7 +136,8 @@ SKIPPED_ON_THE_FAST_LANE = frozenset(
         # no Vary: Cookie).
         "django.contrib.sessions.middleware.SessionMiddleware",
         # GET and HEAD are accepted without a token, and no fast view asks for
-        # one (get_token), so no CSRF cookie is ever set.
+        # one (get_token), so no CSRF cookie is ever set; Stripe's webhook view
+        # is csrf_exempt.
         "django.middleware.csrf.CsrfViewMiddleware",
         # request.user is lazy and no fast view reads it (the status API's DRF
         # views set their own AnonymousUser: no authentication classes; the
@@ -165,15 +166,21 @@ FAST_API_PATHS = ("/api/workflows",)
 # is set for the visitor).
 FAST_PAGE_PATHS = ("/status",)
 KEPT_FOR_PAGES = frozenset({"django.middleware.csrf.CsrfViewMiddleware"})
+# Stripe's signed webhook deliveries (POSTs without cookies; the view is
+# csrf_exempt, reads no session or user, and the terms gate exempts the
+# prefix): the same short stack, the URL resolved as usual (it carries the
+# endpoint's id).
+FAST_POST_PREFIX = "/stripe/webhook/"
 
 
 class _LeanHandler(BaseHandler):
     """The middleware after the fast lane minus SKIPPED_ON_THE_FAST_LANE, in
-    the same order, around the view resolved once per process: Django's own
+    the same order, around the view resolved once per process (`routes`;
+    None: resolved as usual): Django's own
     request cycle (view, template-response and exception middleware, atomic
     requests, 500 handling) with less in it."""
 
-    def __init__(self, middleware: list[str], routes: dict):
+    def __init__(self, middleware: list[str], routes: dict | None):
         self.routes = routes
         self._view_middleware = []
         self._template_response_middleware = []
@@ -194,6 +201,8 @@ class _LeanHandler(BaseHandler):
         self._middleware_chain = handler
 
     def resolve_request(self, request):
+        if self.routes is None:
+            return super().resolve_request(request)
         match = self.routes[request.path_info]
         request.resolver_match = match
         return match
@@ -232,6 +241,7 @@ class FastLaneMiddleware:
         skipped_for_pages = SKIPPED_ON_THE_FAST_LANE - KEPT_FOR_PAGES
         self.lean_pages = _LeanHandler([n for n in after if n not in skipped_for_pages], page_routes)
         self.lanes = {path: self.lean for path in routes} | {path: self.lean_pages for path in page_routes}
+        self.lean_posts = _LeanHandler([n for n in after if n not in SKIPPED_ON_THE_FAST_LANE], None)
 
     def __call__(self, request):
         lane = self.lanes.get(request.path_info)
@@ -243,6 +253,14 @@ class FastLaneMiddleware:
             and (not request.META.get("HTTP_COOKIE") or (lane is self.lean_pages and _anonymous(request)))
         ):
             return lane._middleware_chain(request)
+        if (
+            request.method == "POST"
+            and request.path_info.startswith(FAST_POST_PREFIX)
+            and not request.META.get("HTTP_COOKIE")
+            and request.path == request.path_info
+            and settings.ROOT_URLCONF == self.urlconf
+        ):
+            return self.lean_posts._middleware_chain(request)
         return self.get_response(request)
 
 

@@ -3,13 +3,21 @@ paths exactly as the full middleware stack does: same status, body and
 headers (every security header, no cookie, no Vary: Cookie), only cheaper."""
 
 import gzip
+import hashlib
+import hmac
+import json
 import re
+import time
 import uuid
+from io import StringIO
 
 import pytest
 from django.core import signing
+from django.core.management import call_command
 from django.test import Client
 
+from billing import intake
+from billing.models import StripeEvent
 from compliance import consent
 from compliance.middleware import EXEMPT_PREFIXES
 from levqor.api.testing import issue_key
@@ -217,3 +225,69 @@ def test_a_page_request_with_a_session_or_messages_cookie_takes_the_full_stack(s
 
     assert hasattr(response.wsgi_request, "session")
     assert response.status_code == 200
+
+
+WEBHOOK_SECRET = "whsec_fast_lane_test_0123456789"
+
+
+@pytest.fixture
+def webhook_path(settings, db, monkeypatch):
+    """An endpoint row as `stripe_setup --local-account` makes it (no Stripe
+    call); processing is not run, only handed over."""
+    settings.STRIPE_TEST_SECRET_KEY = "sk_test_" + "f" * 24  # a well-formed test key: no call is made
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_LIVE_MODE = False
+    monkeypatch.setattr(intake, "enqueue", lambda pk: None)
+    out = StringIO()
+    call_command("stripe_setup", "--local-account", stdout=out)
+    return out.getvalue().strip()
+
+
+def _delivery(path: str, n: int, cookies: dict | None = None):
+    now = int(time.time())
+    payload = {
+        "id": f"evt_fast_lane_{n}",
+        "object": "event",
+        "type": "customer.updated",
+        "created": now,
+        "livemode": False,
+        "data": {"object": {"id": "cus_fast_lane", "object": "customer"}},
+    }
+    body = json.dumps(payload).encode()
+    digest = hmac.new(WEBHOOK_SECRET.encode(), f"{now}.".encode() + body, hashlib.sha256).hexdigest()
+    client = Client()
+    for name, value in (cookies or {}).items():
+        client.cookies[name] = value
+    return client.post(
+        path,
+        data=body,
+        content_type="application/json",
+        secure=True,
+        HTTP_STRIPE_SIGNATURE=f"t={now},v1={digest}",
+        HTTP_X_REQUEST_ID=REQUEST_ID,
+    )
+
+
+def test_a_stripe_delivery_takes_the_fast_lane_and_is_answered_as_the_full_stack(settings, hsts, webhook_path):
+    fast = _delivery(webhook_path, 1)
+    full = _delivery(webhook_path, 2, cookies={"_ga": "a-tracking-cookie"})
+    again = _delivery(webhook_path, 1)
+
+    assert not hasattr(fast.wsgi_request, "session") and hasattr(full.wsgi_request, "session")
+    assert fast.status_code == full.status_code == 200
+    assert sorted(fast.items()) == sorted(full.items())
+    assert fast.json() == {"received": "evt_fast_lane_1", "duplicate": False, "status": "received"}
+    assert full.json() == {"received": "evt_fast_lane_2", "duplicate": False, "status": "received"}
+    assert again.json()["duplicate"] is True
+    assert list(StripeEvent.objects.order_by("stripe_id").values_list("stripe_id", "deliveries")) == [
+        ("evt_fast_lane_1", 2),
+        ("evt_fast_lane_2", 1),
+    ]
+
+
+def test_a_bad_signature_is_refused_on_the_fast_lane_too(webhook_path):
+    signature = {"HTTP_STRIPE_SIGNATURE": "t=1,v1=0"}
+    response = Client().post(webhook_path, data=b"{}", content_type="application/json", **signature)
+
+    assert not hasattr(response.wsgi_request, "session")
+    assert response.status_code == 400 and not StripeEvent.objects.exists()
