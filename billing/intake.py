@@ -307,6 +307,13 @@ def _store_in_one_statement(*, endpoint: Endpoint, delivery: Delivery) -> Receiv
         "status": StripeEvent.Status.RECEIVED.value,
         **_event_fields(delivery.data),
     }
+    # No `SELECT 1` first (CONN_HEALTH_CHECKS would send one before this
+    # request's first statement: a round trip on every acknowledgement). If
+    # the kept connection has died, this statement fails instead, the
+    # delivery is answered 500 and Stripe delivers it again (with backoff,
+    # for days); Django closes the broken connection when the next request
+    # starts. A test kills the connection between two deliveries.
+    connection.health_check_done = True
     with connection.cursor() as cursor:
         cursor.execute(STORE_SQL, params)
         row = cursor.fetchone()

@@ -7,9 +7,10 @@ import json
 import threading
 from io import StringIO
 
+import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import close_old_connections, connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from djstripe.models import WebhookEndpoint, WebhookEventTrigger
@@ -150,3 +151,36 @@ def test_deliveries_of_one_event_at_once_store_it_once(webhook_path, enqueued):
     assert stored.deliveries == senders
     assert WebhookEventTrigger.objects.count() == senders
     assert enqueued == [stored.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_on_a_dead_kept_connection_is_refused_and_its_retry_stored(webhook_path, enqueued, monkeypatch):
+    """The acknowledgement sends no health check first: a connection that
+    died since the last request fails that one delivery (5xx, so Stripe
+    sends it again) and the next request works on a fresh connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: its server ends the connection")
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 600)  # kept between requests, as in production
+    connection.close()  # the next connection is opened with that age
+    client = Client(raise_request_exception=False)
+
+    def request(payload):
+        close_old_connections()  # what the WSGI handler does as each request starts (the test client does not)
+        return post(client, webhook_path, payload)
+
+    assert request(an_invoice_event()).status_code == 200
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"], host=db["HOST"], port=db["PORT"] or None
+    ) as other:  # the server ends the kept connection, as a restart or a proxy's timeout would
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    payload = an_invoice_event()
+    refused = request(payload)
+    retried = request(payload)  # Stripe's next attempt
+
+    assert refused.status_code == 500
+    assert retried.status_code == 200 and retried.json()["duplicate"] is False
+    assert StripeEvent.objects.filter(stripe_id=payload["id"]).count() == 1
+    assert len(enqueued) == 2
