@@ -126,7 +126,7 @@ def round_trip(request, hashed: str | None, *, prefetch=None, meters: bool = Fal
         ip=_ident(request),
         ip_limit=settings.LEVQOR_API_BURST_PER_IP,
         now=at.timestamp(),
-        names=keycache.cache_keys(hashed) if hashed else None,
+        hashed=hashed,
         meter_args=meter_args,
         prefetch=prefetch if meter_args else None,
     )

@@ -41,11 +41,8 @@ def cache_keys(secret_hash: str) -> tuple[str, str, str]:
     """(entry, generation, meta): the full Redis keys the call's round trip
     reads. The meta is what the script needs to meter the call at once:
     "<stamp> <key id> <account id> <mode> <usable until, Unix time>"."""
-    return (
-        meter.full_key(f"api:key:{secret_hash}"),
-        meter.full_key(f"api:keygen:{secret_hash}"),
-        meter.full_key(f"api:keymeta:{secret_hash}"),
-    )
+    entry, generation, meta = (meter.full_key(template.format(secret_hash)) for template in meter.KEY_NAMES)
+    return entry, generation, meta
 
 
 def _stamp(raw_generation) -> int:

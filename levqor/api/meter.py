@@ -27,11 +27,16 @@ the minute job `levqor:api.quota_flush` writes out (`dirty_take`), so an
 account that stops calling is on disk within a minute.
 """
 
+import itertools
 import os
+import threading
 
 from django.conf import settings
 from django.core.cache import caches
-from redis.exceptions import NoScriptError
+from django.core.cache.backends.base import default_key_func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # The sliding-window log of levqor.lib.window: returns count (this call
 # included), allowed (1/0), the oldest logged score (a string).
@@ -146,6 +151,8 @@ return {n, 1, oldest, entry or false, generation, metered, prefetched}
 """
 )
 
+# A key's cached entry, generation and meta (`keycache`), by its secret hash.
+KEY_NAMES = ("api:key:{}", "api:keygen:{}", "api:keymeta:{}")
 QUOTA_TTL = 62 * 86_400  # a month's counter outlives its month (GET /api/usage reads it)
 DAILY_TTL = 40 * 86_400  # as levqor.api.usage
 DIRTY = "api:quota:dirty"
@@ -157,9 +164,7 @@ _shas: dict[str, str] = {}
 
 def enabled() -> bool:
     """True when the default cache is Redis (shared by every process)."""
-    from django.core.cache.backends.redis import RedisCache  # noqa: PLC0415 - Django's, cheap
-
-    return isinstance(caches["default"], RedisCache)
+    return line() is not None
 
 
 def _redis():
@@ -184,14 +189,103 @@ def full_key(name: str) -> str:
     return caches["default"].make_key(name)
 
 
+class _Line:
+    """The thread's own connection to the default cache's Redis, for the
+    call's round trip, with the cache's key prefix.
+
+    redis-py's client takes a connection from its pool, wraps the command
+    in its retry and observability layers and gives the connection back: a
+    tenth of a metered call's time, for one command. Each thread here keeps
+    one connection (made like the pool's) and sends on it directly, retrying
+    once on a connection error as the client does (a kept connection Redis
+    closed while idle). Made again when the cache backend changes (settings
+    changed, as in tests) or in a forked child."""
+
+    __slots__ = ("backend", "pid", "connection", "prefix")
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.pid = os.getpid()
+        pool = backend._cache.get_client(write=True).connection_pool
+        self.connection = pool.connection_class(**pool.connection_kwargs)
+        # full_key(name) is prefix + name under Django's own key function.
+        self.prefix = backend.make_key("") if backend.key_func is default_key_func else None
+
+    def key(self, name: str) -> str:
+        return self.prefix + name if self.prefix is not None else self.backend.make_key(name)
+
+    def command(self, *args):
+        connection = self.connection
+        packed = connection.pack_command(*args) if _pack is None else [_pack(args)]
+        try:
+            try:
+                connection.send_packed_command(packed)
+                return connection.read_response()
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                connection.disconnect()
+                connection.send_packed_command(packed)
+                return connection.read_response()
+        except ResponseError:
+            raise  # an error reply, read in full: the connection is still in step
+        except BaseException:
+            connection.disconnect()  # whatever was half sent or read is dropped with it
+            raise
+
+    def run(self, source: str, keys: list[str], args: list):
+        """`_run` on this connection."""
+        sha = _shas.get(source)
+        if sha is not None:
+            try:
+                return self.command("EVALSHA", sha, len(keys), *keys, *args)
+            except NoScriptError:
+                pass
+        _shas[source] = sha = self.command("SCRIPT", "LOAD", source)
+        if isinstance(sha, bytes):
+            _shas[source] = sha = sha.decode()
+        return self.command("EVALSHA", sha, len(keys), *keys, *args)
+
+
+_lines = threading.local()
+try:  # hiredis packs a command in C; redis-py's own packer wraps it in Python per argument
+    from hiredis import pack_command as _pack
+except ImportError:  # pragma: no cover - hiredis is in requirements.txt
+    _pack = None
+
+
+def line():
+    """This thread's `_Line` to the default cache, or None when the default
+    cache is not Redis (`enabled()` in the same look-up)."""
+    from django.core.cache.backends.redis import RedisCache  # noqa: PLC0415 - Django's, cheap
+
+    backend = caches["default"]
+    current = getattr(_lines, "line", None)
+    if current is not None and current.backend is backend and current.pid == os.getpid():
+        return current
+    if not isinstance(backend, RedisCache):
+        return None
+    current = _lines.line = _Line(backend)
+    return current
+
+
+_calls = itertools.count()
+_process = [0, ""]  # (pid, a random token of this process)
+
+
 def _member(now: float) -> str:
-    return f"{now!r}:{os.urandom(6).hex()}"
+    """A member no other call logs in the same window: the time, a token
+    random per process (several hosts share Redis) and this process's call
+    number, without a system call per call."""
+    pid = os.getpid()
+    if _process[0] != pid:
+        _process[:] = [pid, os.urandom(6).hex()]
+    return f"{now!r}:{_process[1]}:{next(_calls)}"
 
 
-def _args(*, now: float, limit: int, month: str, day: str, start: str = "") -> list:
+def _args(*, now: float, limit: int, month: str, day: str, start: str = "", member: str | None = None) -> list:
     flush_ms = int(settings.LEVQOR_API_QUOTA_FLUSH_SECONDS * 1000)
     window = settings.LEVQOR_API_BURST_WINDOW
-    return [repr(now), window, limit, _member(now), month, day, DAILY_TTL, flush_ms, QUOTA_TTL, start]
+    member = member or _member(now)
+    return [repr(now), window, limit, member, month, day, DAILY_TTL, flush_ms, QUOTA_TTL, start]
 
 
 def _meter_answer(raw) -> tuple[int, bool, float, int, bool] | None:
@@ -206,23 +300,27 @@ def auth_round_trip(
     ip: str,
     ip_limit: int,
     now: float,
-    names: tuple[str, str, str] | None,
+    hashed: str | None,
     meter_args: dict | None,
     prefetch: tuple[str, str] | None = None,
 ):
-    """The call's one round trip (see the module doc). `names`: the key's
-    (entry, generation, meta) full keys, None for a malformed or missing
-    key; `meter_args` (key burst limit, month, day) when this call may be
-    metered here; `prefetch`: a view's (copy, generation) key templates to
-    read along. Returns ((ip count, allowed, oldest), entry, generation,
-    step 3's answer or None, (copy, generation) raw or None)."""
-    _backend, client = _redis()
-    keys = [full_key(f"api:burst:ip:{ip}"), *(names or ("", "", ""))]
-    meter_here = bool(names and meter_args)
+    """The call's one round trip (see the module doc). `hashed`: the key's
+    secret hash (its entry, generation and meta are read: `KEY_NAMES`), None
+    for a malformed or missing key; `meter_args` (key burst limit, month,
+    day) when this call may be metered here; `prefetch`: a view's (copy,
+    generation) key templates to read along. Returns ((ip count, allowed,
+    oldest), entry, generation, step 3's answer or None, (copy, generation)
+    raw or None)."""
+    current = line()
+    key = current.key
+    names = [key(template.format(hashed)) for template in KEY_NAMES] if hashed else ["", "", ""]
+    meter_here = bool(hashed and meter_args)
     no_meter = {"limit": 0, "month": "", "day": ""}
-    args = [ip_limit, int(meter_here), full_key(""), _member(now), *_args(now=now, **(meter_args or no_meter))]
+    member = _member(now)  # the IP's and the key's logs are apart: one member serves both
+    args = [ip_limit, int(meter_here), key(""), member, *_args(now=now, member=member, **(meter_args or no_meter))]
     args += list(prefetch) if (meter_here and prefetch) else ["", ""]
-    count, allowed, oldest, entry, generation, metered, prefetched = _run(client, _AUTH, keys, args)
+    raw = current.run(_AUTH, [key(f"api:burst:ip:{ip}"), *names], args)
+    count, allowed, oldest, entry, generation, metered, prefetched = raw
     ip = (int(count), bool(allowed), float(oldest))
     metered = _meter_answer(metered) if meter_here else None
     return ip, (entry or None), generation, metered, (tuple(v or None for v in prefetched) if prefetched else None)
