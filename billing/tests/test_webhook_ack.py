@@ -97,6 +97,37 @@ def test_it_acknowledges_in_one_statement_on_postgresql(client, webhook_path, en
     assert len(queries) == 1, [q["sql"] for q in queries]
 
 
+def prepared_stores() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%%billing_stripeevent%%'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_the_acknowledgement_is_planned_once_per_connection_on_postgresql(client, webhook_path, enqueued):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    payloads = [an_invoice_event() for _ in range(3)]
+    for payload in payloads:
+        assert post(client, webhook_path, payload).status_code == 200
+    assert prepared_stores() == 1  # one server-side statement, executed three times
+    assert set(StripeEvent.objects.values_list("stripe_id", flat=True)) == {p["id"] for p in payloads}
+    assert StripeEvent.objects.get(stripe_id=payloads[1]["id"]).payload == payloads[1]
+
+
+@pytest.mark.django_db
+def test_behind_a_pooler_the_acknowledgement_prepares_nothing(client, webhook_path, enqueued, monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    # Django's setting for a pooler in transaction mode (PgBouncer), which
+    # cannot keep a prepared statement between transactions.
+    monkeypatch.setitem(connection.settings_dict, "DISABLE_SERVER_SIDE_CURSORS", True)
+    payload = an_invoice_event()
+    assert post(client, webhook_path, payload).status_code == 200
+    assert prepared_stores() == 0
+    assert StripeEvent.objects.get().stripe_id == payload["id"]
+
+
 @pytest.mark.django_db
 def test_a_rotated_endpoint_secret_is_honoured_at_once(client, webhook_path, enqueued):
     before = an_invoice_event()
