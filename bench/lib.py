@@ -182,16 +182,32 @@ def _ms(text: str) -> float:
     return float(value) * _UNIT[unit]
 
 
-def wrk(port: int, path: str, *, seconds: float, threads: int = 2, connections: int = 32, headers=None) -> Figure:
+def wrk(
+    port: int,
+    path: str,
+    *,
+    seconds: float,
+    threads: int = 2,
+    connections: int = 32,
+    headers=None,
+    script: Path | None = None,
+    script_args: tuple[str, ...] = (),
+) -> Figure:
     """Load `path` with wrk (C, so the load generator takes little of the
-    CPU the server needs); falls back to `hammer` where wrk is missing."""
+    CPU the server needs); falls back to `hammer` where wrk is missing.
+    `script`: a wrk Lua script making the requests (given `script_args`)."""
     if WRK is None:
         load = hammer(port, path, seconds=seconds, clients=connections, headers=headers)
         return Figure(load.rps, load.percentile(0.5), load.percentile(0.99), load.failed, load.ok + load.failed)
     args = [WRK, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*args, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    if script is not None:
+        args += ["-s", str(script)]
+    url = f"http://127.0.0.1:{port}{path}"
+    out = subprocess.run(
+        [*args, url, *(["--", *script_args] if script_args else [])], capture_output=True, text=True, check=True
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     percentiles = dict(re.findall(r"^\s*(50|99)%\s+([\d.]+(?:us|ms|s))\s*$", out, re.M))
