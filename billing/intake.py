@@ -123,11 +123,13 @@ def _verified(uuid: UUID, *, body: str, signature: str, fresh: bool) -> Endpoint
     signature the cached copy rejects is checked again on the row as it is
     now: the secret may have been rotated since this process read it."""
     endpoint = _endpoint(uuid, fresh=fresh)
-    if endpoint is not None and not endpoint.signed(body=body, signature=signature) and not fresh:
+    signed = endpoint is not None and endpoint.signed(body=body, signature=signature)
+    if endpoint is not None and not signed and not fresh:
         endpoint = _endpoint(uuid, fresh=True)
+        signed = endpoint is not None and endpoint.signed(body=body, signature=signature)
     if endpoint is None:
         return _bad(404, "unknown webhook endpoint")
-    if not endpoint.signed(body=body, signature=signature):
+    if not signed:
         logger.warning("Stripe webhook with a bad signature on endpoint %s", uuid)
         return _bad(400, "bad signature")
     return endpoint

@@ -171,12 +171,16 @@ KEPT_FOR_PAGES = frozenset({"django.middleware.csrf.CsrfViewMiddleware"})
 # prefix): the same short stack, the URL resolved as usual (it carries the
 # endpoint's id).
 FAST_POST_PREFIX = "/stripe/webhook/"
+# Paths whose resolution a lane remembers (the webhook's: one per endpoint);
+# forgotten all at once when full.
+ROUTES_KEPT = 256
 
 
 class _LeanHandler(BaseHandler):
     """The middleware after the fast lane minus SKIPPED_ON_THE_FAST_LANE, in
-    the same order, around the view resolved once per process (`routes`;
-    None: resolved as usual): Django's own
+    the same order, around the view resolved once per process and path
+    (`routes`, given or filled as paths come, at most ROUTES_KEPT; None:
+    resolved as usual): Django's own
     request cycle (view, template-response and exception middleware, atomic
     requests, 500 handling) with less in it."""
 
@@ -203,7 +207,12 @@ class _LeanHandler(BaseHandler):
     def resolve_request(self, request):
         if self.routes is None:
             return super().resolve_request(request)
-        match = self.routes[request.path_info]
+        match = self.routes.get(request.path_info)
+        if match is None:
+            match = super().resolve_request(request)  # raises Resolver404 for no match: nothing is kept
+            if len(self.routes) >= ROUTES_KEPT:
+                self.routes.clear()
+            self.routes[request.path_info] = match
         request.resolver_match = match
         return match
 
@@ -241,7 +250,7 @@ class FastLaneMiddleware:
         skipped_for_pages = SKIPPED_ON_THE_FAST_LANE - KEPT_FOR_PAGES
         self.lean_pages = _LeanHandler([n for n in after if n not in skipped_for_pages], page_routes)
         self.lanes = {path: self.lean for path in routes} | {path: self.lean_pages for path in page_routes}
-        self.lean_posts = _LeanHandler([n for n in after if n not in SKIPPED_ON_THE_FAST_LANE], None)
+        self.lean_posts = _LeanHandler([n for n in after if n not in SKIPPED_ON_THE_FAST_LANE], {})
 
     def __call__(self, request):
         lane = self.lanes.get(request.path_info)

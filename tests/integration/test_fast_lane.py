@@ -291,3 +291,16 @@ def test_a_bad_signature_is_refused_on_the_fast_lane_too(webhook_path):
 
     assert not hasattr(response.wsgi_request, "session")
     assert response.status_code == 400 and not StripeEvent.objects.exists()
+
+
+def test_a_post_under_the_webhook_prefix_that_matches_no_route_is_a_404_every_time(webhook_path):
+    # The lane remembers the routes it resolved; a path that resolves to
+    # nothing is answered as the full stack answers it, and never kept.
+    for _ in range(2):
+        fast = Client().post("/stripe/webhook/not-a-uuid/", data=b"{}", content_type="application/json")
+        full = Client(headers={"Cookie": "_ga=a-tracking-cookie"}).post(
+            "/stripe/webhook/not-a-uuid/", data=b"{}", content_type="application/json"
+        )
+        assert fast.status_code == full.status_code == 404
+    assert _delivery(webhook_path, 3).status_code == 200  # the real endpoint, after the misses
+    assert StripeEvent.objects.get().stripe_id == "evt_fast_lane_3"
