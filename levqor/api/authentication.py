@@ -121,7 +121,7 @@ def round_trip(request, hashed: str | None, *, prefetch=None, meters: bool = Fal
     meter_args = None
     if hashed and meters:
         label, _start, _reset = quotas.period(at)
-        meter_args = {"limit": settings.LEVQOR_API_BURST_PER_KEY, "month": label, "day": f"{at:%Y%m%d}"}
+        meter_args = {"limit": settings.LEVQOR_API_BURST_PER_KEY, "month": label, "day": quotas.day_label(at)}
     answer = meter.auth_round_trip(
         ip=_ident(request),
         ip_limit=settings.LEVQOR_API_BURST_PER_IP,

@@ -201,11 +201,11 @@ class _Line:
     closed while idle). Made again when the cache backend changes (settings
     changed, as in tests) or in a forked child."""
 
-    __slots__ = ("backend", "pid", "connection", "prefix")
+    __slots__ = ("backend", "forks", "connection", "prefix")
 
     def __init__(self, backend):
         self.backend = backend
-        self.pid = os.getpid()
+        self.forks = _forks[0]
         pool = backend._cache.get_client(write=True).connection_pool
         self.connection = pool.connection_class(**pool.connection_kwargs)
         # full_key(name) is prefix + name under Django's own key function.
@@ -246,6 +246,11 @@ class _Line:
 
 
 _lines = threading.local()
+# Forks that led to this process (each child counts one more): a forked child
+# makes its own line and member token, told apart without a getpid() system
+# call on every call.
+_forks = [0]
+os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
 try:  # hiredis packs a command in C; redis-py's own packer wraps it in Python per argument
     from hiredis import pack_command as _pack
 except ImportError:  # pragma: no cover - hiredis is in requirements.txt
@@ -259,7 +264,7 @@ def line():
 
     backend = caches["default"]
     current = getattr(_lines, "line", None)
-    if current is not None and current.backend is backend and current.pid == os.getpid():
+    if current is not None and current.backend is backend and current.forks == _forks[0]:
         return current
     if not isinstance(backend, RedisCache):
         return None
@@ -268,16 +273,15 @@ def line():
 
 
 _calls = itertools.count()
-_process = [0, ""]  # (pid, a random token of this process)
+_process = [-1, ""]  # (forks, a random token of this process)
 
 
 def _member(now: float) -> str:
     """A member no other call logs in the same window: the time, a token
     random per process (several hosts share Redis) and this process's call
     number, without a system call per call."""
-    pid = os.getpid()
-    if _process[0] != pid:
-        _process[:] = [pid, os.urandom(6).hex()]
+    if _process[0] != _forks[0]:
+        _process[:] = [_forks[0], os.urandom(6).hex()]
     return f"{now!r}:{_process[1]}:{next(_calls)}"
 
 

@@ -67,12 +67,27 @@ def monthly_limit(*, plan: str, sandbox: bool) -> int | None:
     return MONTHLY_QUOTAS[SANDBOX if sandbox else plan]
 
 
+_periods: dict[tuple[int, int], tuple[str, datetime, datetime]] = {}
+
+
 def period(at: datetime | None = None) -> tuple[str, datetime, datetime]:
-    """(label, start, reset) of the calendar month (UTC) containing `at`."""
+    """(label, start, reset) of the calendar month (UTC) containing `at`
+    (remembered per month: every metered call asks)."""
     at = at or now()
-    start = datetime(at.year, at.month, 1, tzinfo=UTC)
-    reset = datetime(at.year + (at.month == 12), at.month % 12 + 1, 1, tzinfo=UTC)
-    return f"{at.year:04d}{at.month:02d}", start, reset
+    month = (at.year, at.month)
+    known = _periods.get(month)
+    if known is None:
+        start = datetime(at.year, at.month, 1, tzinfo=UTC)
+        reset = datetime(at.year + (at.month == 12), at.month % 12 + 1, 1, tzinfo=UTC)
+        if len(_periods) > 24:
+            _periods.clear()
+        known = _periods[month] = (f"{at.year:04d}{at.month:02d}", start, reset)
+    return known
+
+
+def day_label(at: datetime) -> str:
+    """ "YYYYMMDD" of `at`, the daily usage counter's day."""
+    return f"{at.year:04d}{at.month:02d}{at.day:02d}"
 
 
 @dataclass(frozen=True)
@@ -156,7 +171,7 @@ def call_meter(
     at, answer = taken or (now(), None)
     label, start, reset = period(at)
     mode = _mode(sandbox)
-    fields = dict(key_id=key_id, account_id=account_id, mode=mode, month=label, day=f"{at:%Y%m%d}", limit=burst_limit)
+    fields = dict(key_id=key_id, account_id=account_id, mode=mode, month=label, day=day_label(at), limit=burst_limit)
     if answer is None:
         answer = meter.meter_round_trip(**fields, now=at.timestamp())
     count, allowed, oldest, calls, flush = answer

@@ -207,3 +207,20 @@ def test_a_plan_change_applies_to_the_next_call_of_a_cached_key(live_api, custom
     customer_account.plan = "pro"
     customer_account.save()
     assert live_api.get("/api/workflows")["X-Quota-Limit"] == "10000"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the call's own Redis connection is Redis's")
+@pytest.mark.django_db
+def test_a_call_after_redis_dropped_the_threads_connection_is_answered_and_counted_once(api, monkeypatch):
+    # Each thread keeps its own connection for the call's round trip; Redis
+    # may close it (idle timeout, restart). The next call reconnects.
+    _at(monkeypatch, NOVEMBER)
+    assert api.get("/api/workflows")["X-Quota-Remaining"] == "999"
+    line = meter.line()
+    own_id = line.command("CLIENT", "ID")
+    _backend, other = meter._redis()
+    assert other.client_kill_filter(_id=own_id) == 1
+    response = api.get("/api/workflows")
+    assert response.status_code == 200
+    assert response["X-Quota-Remaining"] == "998"  # counted once, not again for the retry
+    assert line.command("CLIENT", "ID") != own_id  # a new connection
