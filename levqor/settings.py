@@ -182,6 +182,11 @@ if DATABASE_URL:
         # A database that does not accept connections must fail fast, not
         # hang a request (or the health endpoint) until the OS gives up.
         _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("LEVQOR_DB_CONNECT_TIMEOUT", 5, minimum=1)
+        # Behind a pooler in transaction mode (PgBouncer) a connection's
+        # server-side state does not last: Django's switch for it, which
+        # also keeps the webhook acknowledgement's statement unprepared.
+        if env_bool("LEVQOR_DB_TRANSACTION_POOLER", False):
+            _db["DISABLE_SERVER_SIDE_CURSORS"] = True
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "var" / "levqor.sqlite3")}

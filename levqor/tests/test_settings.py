@@ -29,6 +29,7 @@ print(json.dumps({
     "debug": settings.DEBUG,
     "hosts": settings.ALLOWED_HOSTS,
     "q": settings.Q_CLUSTER,
+    "pooler": settings.DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False),
 }))
 """
 
@@ -65,6 +66,14 @@ def test_it_switches_to_postgresql_and_redis_from_urls():
     assert config["cache"] == "levqor.lib.cache.RedisCache"
     assert config["broker"] == "redis"
     assert config["q"]["redis"] == "redis://cache.internal:6379/2"
+    assert config["pooler"] is False  # server-side state (the webhook's prepared statement) is kept
+
+
+def test_behind_a_transaction_pooler_it_keeps_no_server_side_state():
+    config = loaded(
+        DATABASE_URL="postgres://levqor:pw@pgbouncer.internal:6432/levqor", LEVQOR_DB_TRANSACTION_POOLER="true"
+    )
+    assert config["pooler"] is True
 
 
 def test_it_uses_resend_and_s3_when_configured():
