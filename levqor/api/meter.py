@@ -29,14 +29,13 @@ account that stops calling is on disk within a minute.
 
 import itertools
 import os
-import threading
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import default_key_func
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import NoScriptError
+
+from levqor.lib import redisline
 
 # The sliding-window log of levqor.lib.window: returns count (this call
 # included), allowed (1/0), the oldest logged score (a string).
@@ -189,87 +188,31 @@ def full_key(name: str) -> str:
     return caches["default"].make_key(name)
 
 
-class _Line:
-    """The thread's own connection to the default cache's Redis, for the
-    call's round trip, with the cache's key prefix.
-
-    redis-py's client takes a connection from its pool, wraps the command
-    in its retry and observability layers and gives the connection back: a
-    tenth of a metered call's time, for one command. Each thread here keeps
-    one connection (made like the pool's) and sends on it directly, retrying
-    once on a connection error as the client does (a kept connection Redis
-    closed while idle). Made again when the cache backend changes (settings
-    changed, as in tests) or in a forked child."""
-
-    __slots__ = ("backend", "forks", "connection", "prefix")
-
-    def __init__(self, backend):
-        self.backend = backend
-        self.forks = _forks[0]
-        pool = backend._cache.get_client(write=True).connection_pool
-        self.connection = pool.connection_class(**pool.connection_kwargs)
-        # full_key(name) is prefix + name under Django's own key function.
-        self.prefix = backend.make_key("") if backend.key_func is default_key_func else None
-
-    def key(self, name: str) -> str:
-        return self.prefix + name if self.prefix is not None else self.backend.make_key(name)
-
-    def command(self, *args):
-        connection = self.connection
-        packed = connection.pack_command(*args) if _pack is None else [_pack(args)]
-        try:
-            try:
-                connection.send_packed_command(packed)
-                return connection.read_response()
-            except (RedisConnectionError, RedisTimeoutError, OSError):
-                connection.disconnect()
-                connection.send_packed_command(packed)
-                return connection.read_response()
-        except ResponseError:
-            raise  # an error reply, read in full: the connection is still in step
-        except BaseException:
-            connection.disconnect()  # whatever was half sent or read is dropped with it
-            raise
-
-    def run(self, source: str, keys: list[str], args: list):
-        """`_run` on this connection."""
-        sha = _shas.get(source)
-        if sha is not None:
-            try:
-                return self.command("EVALSHA", sha, len(keys), *keys, *args)
-            except NoScriptError:
-                pass
-        _shas[source] = sha = self.command("SCRIPT", "LOAD", source)
-        if isinstance(sha, bytes):
-            _shas[source] = sha = sha.decode()
-        return self.command("EVALSHA", sha, len(keys), *keys, *args)
+def _pool_of(backend):
+    return lambda: backend._cache.get_client(write=True).connection_pool
 
 
-_lines = threading.local()
-# Forks that led to this process (each child counts one more): a forked child
-# makes its own line and member token, told apart without a getpid() system
-# call on every call.
-_forks = [0]
-os.register_at_fork(after_in_child=lambda: _forks.__setitem__(0, _forks[0] + 1))
-try:  # hiredis packs a command in C; redis-py's own packer wraps it in Python per argument
-    from hiredis import pack_command as _pack
-except ImportError:  # pragma: no cover - hiredis is in requirements.txt
-    _pack = None
-
-
-def line():
-    """This thread's `_Line` to the default cache, or None when the default
-    cache is not Redis (`enabled()` in the same look-up)."""
+def line() -> redisline.Line | None:
+    """This thread's own connection to the default cache's Redis
+    (`levqor.lib.redisline`), or None when the default cache is not Redis
+    (`enabled()` in the same look-up)."""
     from django.core.cache.backends.redis import RedisCache  # noqa: PLC0415 - Django's, cheap
 
     backend = caches["default"]
-    current = getattr(_lines, "line", None)
-    if current is not None and current.backend is backend and current.forks == _forks[0]:
-        return current
     if not isinstance(backend, RedisCache):
         return None
-    current = _lines.line = _Line(backend)
-    return current
+    return redisline.thread_line(backend, _pool_of(backend))
+
+
+def _key_func(backend):
+    """`full_key` for `backend`: the prefix joined once under Django's own
+    key function (each look-up of the cache handler costs more than the
+    join)."""
+    join = backend.__dict__.get("_levqor_join")
+    if join is None:
+        join = backend.make_key if backend.key_func is not default_key_func else backend.make_key("").__add__
+        backend._levqor_join = join
+    return join
 
 
 _calls = itertools.count()
@@ -280,8 +223,8 @@ def _member(now: float) -> str:
     """A member no other call logs in the same window: the time, a token
     random per process (several hosts share Redis) and this process's call
     number, without a system call per call."""
-    if _process[0] != _forks[0]:
-        _process[:] = [_forks[0], os.urandom(6).hex()]
+    if _process[0] != redisline.forks[0]:
+        _process[:] = [redisline.forks[0], os.urandom(6).hex()]
     return f"{now!r}:{_process[1]}:{next(_calls)}"
 
 
@@ -316,7 +259,7 @@ def auth_round_trip(
     oldest), entry, generation, step 3's answer or None, (copy, generation)
     raw or None)."""
     current = line()
-    key = current.key
+    key = _key_func(current.owner)
     names = [key(template.format(hashed)) for template in KEY_NAMES] if hashed else ["", "", ""]
     meter_here = bool(hashed and meter_args)
     no_meter = {"limit": 0, "month": "", "day": ""}
