@@ -25,7 +25,8 @@
 
 Uses the database the console uses (DATABASE_URL, else var/levqor.sqlite3),
 migrated if needed. Rows it makes are deleted afterwards (its outbox emails
-included), except audit entries (the trail is append-only).
+and the tasks its acknowledgements queued included), except audit entries
+(the trail is append-only).
 """
 
 import functools
@@ -96,6 +97,40 @@ per_email = (time.perf_counter() - started) / max(sent, 1)
 print(f"RESULT {{sweep:.1f}} {{queries}} {{sum(result.advanced.values())}} {{per_email * 1000:.2f}} {{sent}}")
 bench_emails().delete()
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
+"""
+
+
+# The bench's events, their raw deliveries, and the tasks their
+# acknowledgements queued (no cluster runs during the bench: they would
+# wait in the queue for the console's next qcluster otherwise).
+CLEAN_UP = """
+from django.conf import settings
+from django_q.brokers import get_broker
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+from billing.models import StripeEvent
+from djstripe.models import WebhookEventTrigger
+
+events = StripeEvent.objects.filter(stripe_id__startswith="evt_bench_")
+pks = set(events.values_list("pk", flat=True))
+
+def ours(package):
+    try:
+        task = SignedPackage.loads(package)
+    except Exception:
+        return False
+    return str(task.get("name", "")).startswith("stripe-event-") and task.get("kwargs", {}).get("event_pk") in pks
+
+if "redis" in settings.Q_CLUSTER:
+    broker = get_broker()
+    client = broker.connection
+    for package in client.lrange(broker.list_key, 0, -1):
+        if ours(package):
+            client.lrem(broker.list_key, 1, package)
+else:
+    OrmQ.objects.filter(pk__in=[q.pk for q in OrmQ.objects.all() if ours(q.payload)]).delete()
+events.delete()
+WebhookEventTrigger.objects.filter(body__contains="evt_bench_").delete()
 """
 
 
@@ -201,14 +236,7 @@ def run(ctx) -> bool:
         .strip()
         .splitlines()[-1]
     )
-    _manage(
-        "shell",
-        "-c",
-        "from billing.models import StripeEvent; from djstripe.models import WebhookEventTrigger; "
-        "StripeEvent.objects.filter(stripe_id__startswith='evt_bench_').delete(); "
-        "WebhookEventTrigger.objects.filter(body__contains='evt_bench_').delete()",
-        env=env,
-    )
+    _manage("shell", "-c", CLEAN_UP, env=env)
     # wrk counts the answers it read; a delivery still in flight when it
     # stopped may be stored too, so stored ≥ acknowledged when none is lost.
     acknowledged = load.requests - load.failed
