@@ -119,7 +119,10 @@ def ours(package):
         task = SignedPackage.loads(package)
     except Exception:
         return False
-    return str(task.get("name", "")).startswith("stripe-event-") and task.get("kwargs", {}).get("event_pk") in pks
+    kwargs = task.get("kwargs", {})
+    # One event a task ("stripe-event-<pk>"), or a batch ("stripe-events-<pk>-and-<n>-more").
+    queued = kwargs.get("event_pks") or [kwargs.get("event_pk")]
+    return str(task.get("name", "")).startswith("stripe-event") and any(pk in pks for pk in queued)
 
 if "redis" in settings.Q_CLUSTER:
     broker = get_broker()

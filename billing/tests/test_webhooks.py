@@ -2,6 +2,7 @@
 cycle with signed payloads; dj-stripe syncs from the session's localstripe."""
 
 import json
+import threading
 import time
 import uuid
 from io import StringIO
@@ -9,7 +10,7 @@ from io import StringIO
 import pytest
 import stripe
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from djstripe.models import WebhookEventTrigger
 
@@ -17,6 +18,7 @@ from billing import intake, tasks
 from billing.models import DunningCase, StripeEvent
 from compliance.models import AuditEvent
 from levqor.accounts.models import Account
+from levqor.lib.batcher import Batcher
 from status.models import ExternalContact
 
 from .conftest import current_invoice, current_subscription, dunning_emails, event, sign, webhook_url_path
@@ -483,3 +485,68 @@ def test_it_takes_the_decline_code_from_payment_intent_payment_failed(deliver, w
     assert (case.decline_code, case.hard_decline) == (decline, hard)
     assert StripeEvent.objects.get(stripe_id=payload["id"]).status == "processed"
     assert AuditEvent.objects.filter(action="dunning.case_updated").count() == 1
+
+
+def _post(client, path, payload):
+    body = json.dumps(payload).encode()
+    return client.post(path, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_queued_after_their_answers_and_each_processed_once(client, webhook_path, world, settings):
+    # The hand-over as in production (a batcher's thread queues the work);
+    # django-q2 itself still runs the queued task inline in tests.
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "sync": False}
+    gate = threading.Event()
+    batches = []
+
+    def send(pks):
+        gate.wait(10)
+        batches.append(list(pks))
+        try:
+            intake.enqueue_many(pks)
+        finally:
+            connections.close_all()  # this thread's own (the test database is emptied at the end)
+
+    previous, intake._batches = intake._batches, Batcher(send, name="test-hand-over", linger=0)
+    try:
+        for _ in range(3):
+            assert (
+                _post(client, webhook_path, event("invoice.payment_failed", invoice_for("current", world))).status_code
+                == 200
+            )
+        # Answered and stored; the work waits for the hand-over.
+        assert list(StripeEvent.objects.values_list("status", flat=True)) == ["received"] * 3
+        gate.set()
+        assert intake._batches.flush(30)
+    finally:
+        intake._batches = previous
+    stored = StripeEvent.objects.order_by("pk")
+    assert sorted(pk for batch in batches for pk in batch) == [e.pk for e in stored]
+    assert [(e.status, e.attempts) for e in stored] == [("processed", 1)] * 3
+    assert DunningCase.objects.count() == 1
+
+
+def test_a_batch_goes_on_past_a_failing_event_and_raises_after_the_last(client, webhook_path, world):
+    # Stored, not processed: no on_commit capture, as if not handed over yet.
+    for _ in range(2):
+        assert (
+            _post(client, webhook_path, event("invoice.payment_failed", invoice_for("current", world))).status_code
+            == 200
+        )
+    broken, good = StripeEvent.objects.order_by("pk")
+    StripeEvent.objects.filter(pk=broken.pk).update(payload={"id": broken.stripe_id, "object": "event"})  # no data
+    with pytest.raises(intake.EventsFailed, match=f"^{broken.pk}: "):
+        intake.events_process(event_pks=[broken.pk, good.pk])
+    broken.refresh_from_db()
+    good.refresh_from_db()
+    assert (broken.status, broken.attempts) == ("failed", 1)
+    assert broken.last_error
+    assert (good.status, good.attempts) == ("processed", 1)
+    assert DunningCase.objects.count() == 1
+    # Presented again, the batch runs only what failed.
+    StripeEvent.objects.filter(pk=broken.pk).update(payload=json.loads(broken.trigger.body))
+    assert intake.events_process(event_pks=[broken.pk, good.pk]) == {
+        str(broken.pk): "processed",
+        str(good.pk): "skipped",
+    }
