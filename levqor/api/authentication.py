@@ -113,10 +113,11 @@ def _meters_here(request) -> bool:
     )
 
 
-def round_trip(request, hashed: str | None, *, prefetch=None, meters: bool = False):
+def round_trip(request, hashed: str | None, *, prefetch=None, meters: bool = False, line=None):
     """The call's round trip (meter.auth_round_trip) for the key whose secret
     hashes to `hashed`: (time of the call, its answer). `meters`: the call is
-    metered in it (see `_meters_here`), reading `prefetch` along."""
+    metered in it (see `_meters_here`), reading `prefetch` along; `line`:
+    the thread's Redis line, when the caller has it (`meter.line()`)."""
     at = quotas.now()
     meter_args = None
     if hashed and meters:
@@ -129,6 +130,7 @@ def round_trip(request, hashed: str | None, *, prefetch=None, meters: bool = Fal
         hashed=hashed,
         meter_args=meter_args,
         prefetch=prefetch if meter_args else None,
+        current=line,
     )
     return at, answer
 

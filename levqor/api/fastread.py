@@ -20,7 +20,6 @@ call is counted once whichever way it is answered.
 
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils import timezone
 
 from levqor.lib.http import header_entries, headers_add
 
@@ -53,15 +52,19 @@ def answer(request, *, view_class, prefetch, decode) -> HttpResponse | None:
     `view_class`: the DRF view that would answer (its `Allow` header);
     `prefetch(request)`: the copy's key templates (the view's `prefetch`);
     `decode(raw copy, raw generation)`: the rendered JSON when current."""
-    if request.method != "GET" or not meter.enabled():
+    if request.method != "GET":
         return None
-    if request.META.get("HTTP_ACCEPT", "") not in PLAIN_ACCEPT or "format" in request.GET:
+    meta = request.META
+    if meta.get("HTTP_ACCEPT", "") not in PLAIN_ACCEPT or (meta.get("QUERY_STRING") and "format" in request.GET):
         return None
-    raw = _credentials(request.META)
+    current = meter.line()
+    if current is None:
+        return None  # no shared Redis: DRF answers
+    raw = _credentials(meta)
     if not raw or not well_formed(raw):
         return None  # DRF answers 401 (and takes the IP's window itself)
     hashed = secret_hash(raw)
-    taken = round_trip(request, hashed, prefetch=prefetch(request), meters=True)
+    taken = round_trip(request, hashed, prefetch=prefetch(request), meters=True, line=current)
     at, ((_ip_count, ip_allowed, _ip_oldest), entry, generation, metered, prefetched) = taken
     body = _served(entry, generation, metered, prefetched, decode, at)
     if body is None:
@@ -95,7 +98,7 @@ def _served(entry, generation, metered, prefetched, decode, at):
     key = _key(entry, generation)
     if key is None or not key.is_usable():
         return None
-    if key.last_used_at is None or timezone.now() - key.last_used_at > LAST_USED_RESOLUTION:
+    if key.last_used_at is None or at - key.last_used_at > LAST_USED_RESOLUTION:
         return None  # api_key_touch writes this call: DRF's way
     page = decode(*prefetched)
     return None if page is None else (page, key)

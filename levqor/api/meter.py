@@ -192,14 +192,19 @@ def _pool_of(backend):
     return lambda: backend._cache.get_client(write=True).connection_pool
 
 
+_redis_cache_class: list = []  # Django's RedisCache, imported on first use
+
+
 def line() -> redisline.Line | None:
     """This thread's own connection to the default cache's Redis
     (`levqor.lib.redisline`), or None when the default cache is not Redis
     (`enabled()` in the same look-up)."""
-    from django.core.cache.backends.redis import RedisCache  # noqa: PLC0415 - Django's, cheap
+    if not _redis_cache_class:
+        from django.core.cache.backends.redis import RedisCache  # noqa: PLC0415 - Django's, cheap
 
+        _redis_cache_class.append(RedisCache)
     backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+    if not isinstance(backend, _redis_cache_class[0]):
         return None
     return redisline.thread_line(backend, _pool_of(backend))
 
@@ -250,15 +255,17 @@ def auth_round_trip(
     hashed: str | None,
     meter_args: dict | None,
     prefetch: tuple[str, str] | None = None,
+    current: redisline.Line | None = None,
 ):
     """The call's one round trip (see the module doc). `hashed`: the key's
     secret hash (its entry, generation and meta are read: `KEY_NAMES`), None
     for a malformed or missing key; `meter_args` (key burst limit, month,
     day) when this call may be metered here; `prefetch`: a view's (copy,
-    generation) key templates to read along. Returns ((ip count, allowed,
+    generation) key templates to read along; `current`: the thread's line
+    when the caller has it already (`line()`). Returns ((ip count, allowed,
     oldest), entry, generation, step 3's answer or None, (copy, generation)
     raw or None)."""
-    current = line()
+    current = current or line()
     key = _key_func(current.owner)
     names = [key(template.format(hashed)) for template in KEY_NAMES] if hashed else ["", "", ""]
     meter_here = bool(hashed and meter_args)
