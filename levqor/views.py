@@ -7,6 +7,8 @@ from django.utils.http import http_date
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
+from levqor.lib.http import LeanResponse
+
 # What Django's never_cache sends (levqor/tests/test_ping.py compares),
 # written directly: its parsing and merging is most of this view's cost.
 NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
@@ -21,7 +23,7 @@ def ping(request):
     cache or broker. Readiness and component health live in `status`.
     Never cached (the headers of never_cache)."""
     global _expires  # noqa: PLW0603 - a per-process memo; a race only formats the same second twice
-    response = HttpResponse(b"pong\n", content_type="text/plain")
+    response = LeanResponse(b"pong\n", content_type="text/plain")
     now = int(time.time())
     if _expires[0] != now:
         _expires = (now, http_date(now))

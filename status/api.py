@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from levqor.lib.drf.errors import ErrorSerializer
 from levqor.lib.drf.negotiation import ApiContentNegotiation
-from levqor.lib.http import header_entries, headers_add
+from levqor.lib.http import LeanResponse, header_entries, headers_add
 
 from . import cache_keys, formats, selectors, serializers
 from .models import MaintenanceStatus
@@ -131,7 +131,7 @@ def _health_view():
         plain = not prefers_health_json(request.META.get("HTTP_ACCEPT", ""))
         media_type = JSONRenderer.media_type if plain else HealthJSONRenderer.media_type
         status, body = health_document(media_type)
-        response = HttpResponse(body, status=status, content_type=media_type)
+        response = LeanResponse(body, status=status, content_type=media_type)
         headers_add(response, headers, replace=True)
         return response
 
@@ -197,7 +197,7 @@ def _document(name: str, build) -> HttpResponse:
     body, stale = entry
     if stale:
         oncall.raise_on_stale_read(now=timezone.now())
-    return HttpResponse(body, content_type="application/json")
+    return LeanResponse(body, content_type="application/json")
 
 
 class StatuspageApi(PublicStatusApi):

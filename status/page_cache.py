@@ -26,6 +26,7 @@ from django.utils.cache import patch_vary_headers
 
 from compliance import consent
 from levqor.lib.csrf import get_token
+from levqor.lib.http import LeanResponse
 from levqor.lib.splice import SplicedPage
 
 from . import cache_keys
@@ -62,9 +63,9 @@ def serve(request, variant: str, render) -> HttpResponse:
         oncall.raise_on_stale_read(now=timezone.now())
     token = get_token(request).encode() if page.holes else b""
     if _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
-        response = HttpResponse(page.gzip(token), content_type="text/html; charset=utf-8")
+        response = LeanResponse(page.gzip(token), content_type="text/html; charset=utf-8")
         response["Content-Encoding"] = "gzip"
     else:
-        response = HttpResponse(page.body(token), content_type="text/html; charset=utf-8")
+        response = LeanResponse(page.body(token), content_type="text/html; charset=utf-8")
     patch_vary_headers(response, ("Cookie", "Accept-Encoding"))
     return response

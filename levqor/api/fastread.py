@@ -21,7 +21,7 @@ call is counted once whichever way it is answered.
 from django.conf import settings
 from django.http import HttpResponse
 
-from levqor.lib.http import header_entries, headers_add
+from levqor.lib.http import LeanResponse, header_entries, headers_add
 
 from . import keycache, meter, quotas
 from .authentication import HEADER, round_trip, round_trip_hand_over
@@ -83,7 +83,7 @@ def answer(request, *, view_class, prefetch, decode) -> HttpResponse | None:
         count=count, allowed=allowed, oldest=oldest, limit=settings.LEVQOR_API_BURST_PER_KEY, at=at.timestamp()
     )
     setattr(request, LIMITS_ATTR, {"burst": burst, "quota": usage})
-    response = HttpResponse(body[0], content_type="application/json")
+    response = LeanResponse(body[0], content_type="application/json")
     headers_add(response, _view_headers(view_class), replace=True)
     return response
 

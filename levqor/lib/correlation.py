@@ -15,7 +15,8 @@ _current: contextvars.ContextVar[str] = contextvars.ContextVar("correlation_id",
 
 # Accept a caller's id only if it is short and plain, so it cannot inject
 # text into logs or headers.
-_ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+# (`fullmatch`: `$` would also take a trailing newline.)
+_ACCEPTABLE = re.compile(r"[A-Za-z0-9._:-]{8,64}")
 
 
 def new_id() -> str:
@@ -28,7 +29,7 @@ def new_id() -> str:
 
 def clean(candidate: str | None) -> str:
     """Return the candidate if it is a safe id, else a fresh one."""
-    if candidate and _ACCEPTABLE.match(candidate):
+    if candidate and _ACCEPTABLE.fullmatch(candidate):
         return candidate
     return new_id()
 
