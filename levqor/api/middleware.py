@@ -32,8 +32,23 @@ class ApiLimitHeadersMiddleware:
             remaining = "unlimited" if quota.remaining is None else str(quota.remaining)
             store["x-quota-limit"] = ("X-Quota-Limit", limit)
             store["x-quota-remaining"] = ("X-Quota-Remaining", remaining)
-            store["x-quota-reset"] = ("X-Quota-Reset", quota.reset_at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            store["x-quota-reset"] = ("X-Quota-Reset", _iso(quota.reset_at))
         return response
+
+
+_formatted: dict = {}
+
+
+def _iso(at) -> str:
+    """`at` as "YYYY-MM-DDTHH:MM:SSZ", remembered: every metered call sends
+    its month's reset, which changes once a month (strftime is a tenth of
+    this middleware's time)."""
+    text = _formatted.get(at)
+    if text is None:
+        if len(_formatted) > 64:
+            _formatted.clear()
+        text = _formatted[at] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text
 
 
 # The Statuspage-compatible manage API (status app) answers errors in
