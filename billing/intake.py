@@ -52,6 +52,7 @@ from djstripe.models.webhooks import get_remote_ip
 from djstripe.settings import djstripe_settings
 
 from levqor.lib.batcher import Batcher
+from levqor.lib.http import LeanResponse
 from levqor.lib.signals import external_contact_report
 
 from . import selectors, webhooks
@@ -181,7 +182,9 @@ def webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         stored = event_receive(endpoint=endpoint, delivery=delivery)
         if stored is None:  # changed again in these few milliseconds
             return _bad(503, "webhook endpoint changing; retry")
-    return JsonResponse({"received": data["id"], "duplicate": not stored.created, "status": stored.status})
+    # JsonResponse's bytes, without its encoder class (plain values only).
+    answer = {"received": data["id"], "duplicate": not stored.created, "status": stored.status}
+    return LeanResponse(json.dumps(answer), content_type="application/json")
 
 
 def _looks_like_an_event(data) -> bool:
