@@ -68,10 +68,19 @@ account = Account.objects.filter(name="Dunning Bench Ltd").first() or account_cr
     name="Dunning Bench Ltd", plan="growth", owner_email="dunning-bench@levqor.local",
     billing_state="active", actor=None,
 )
+def analyze(table):
+    # As autovacuum would soon after a big change (and where it is off, as on
+    # some development machines, never): the sweep's and the clean-up's plans
+    # need the tables' counts (stale ones made the clean-up's DELETE a nested
+    # loop over 100,000 × 100,000 rows).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {{table}}")
 def bench_emails():
     cases = DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_")
     ids = cases.annotate(about=Cast("pk", CharField())).values("about")
     return OutboundEmail.objects.filter(kind=notices.KIND, about_type="billing.dunningcase", about_id__in=ids)
+analyze("compliance_outboundemail")
 bench_emails().delete()
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
 opened = timezone.now() - timedelta(days=1)
@@ -81,11 +90,7 @@ DunningCase.objects.bulk_create(
                  last_event_at=opened, next_action_at=opened) for i in range(N)),
     batch_size=5000,
 )
-if connection.vendor == "postgresql":
-    # As autovacuum would soon after such a load (and where it is off, as on
-    # some development machines, never): the sweep's plans need the counts.
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE billing_dunningcase, compliance_outboundemail")
+analyze("billing_dunningcase")
 queries = 0
 def count(execute, sql, params, many, context):
     global queries
@@ -101,27 +106,36 @@ started = time.perf_counter()
 sent = sum(1 for pk in sample if outbox.email_deliver(email_id=pk))
 per_email = (time.perf_counter() - started) / max(sent, 1)
 print(f"RESULT {{sweep:.1f}} {{queries}} {{ours}} {{per_email * 1000:.2f}} {{sent}}")
+analyze("compliance_outboundemail")
 bench_emails().delete()
 DunningCase.objects.filter(stripe_subscription_id__startswith="sub_bench_").delete()
 """
 
 
-# The bench's events, their raw deliveries (not the history kept for every
-# run: PREPARE_TABLES), and the tasks their acknowledgements queued (no
-# cluster runs during the bench: they would wait in the queue for the
-# console's next qcluster otherwise).
+# This run's events, their raw deliveries, and the tasks their
+# acknowledgements queued (no cluster runs during the bench: they would
+# wait in the queue for the console's next qcluster otherwise); also what
+# an interrupted earlier run left, if older than 15 minutes. Never the
+# history kept for every run (PREPARE_TABLES), nor what a run going on at
+# the same time stored before it counted it.
 CLEAN_UP = """
+from datetime import timedelta
 from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 from billing.models import StripeEvent
 from djstripe.models import WebhookEventTrigger
 
-events = StripeEvent.objects.filter(stripe_id__startswith="evt_bench_").exclude(
-    stripe_id__startswith="evt_bench_history_"
-)
+RUN = "evt_bench_{run_id}_"
+events = StripeEvent.objects.filter(
+    Q(stripe_id__startswith=RUN)
+    | Q(stripe_id__startswith="evt_bench_", received_at__lt=timezone.now() - timedelta(minutes=15))
+).exclude(stripe_id__startswith="evt_bench_history_")
 pks = set(events.values_list("pk", flat=True))
+triggers = list(events.exclude(trigger=None).values_list("trigger_id", flat=True))
 
 def ours(package):
     try:
@@ -142,7 +156,7 @@ if "redis" in settings.Q_CLUSTER:
 else:
     OrmQ.objects.filter(pk__in=[q.pk for q in OrmQ.objects.all() if ours(q.payload)]).delete()
 events.delete()
-WebhookEventTrigger.objects.filter(body__contains="evt_bench_").exclude(body__contains="evt_bench_history_").delete()
+WebhookEventTrigger.objects.filter(pk__in=triggers).delete()
 """
 
 
@@ -293,7 +307,7 @@ def run(ctx) -> bool:
         .strip()
         .splitlines()[-1]
     )
-    _manage("shell", "-c", CLEAN_UP, env=env)
+    _manage("shell", "-c", CLEAN_UP.replace("{run_id}", run_id), env=env)
     _manage("shell", "-c", PREPARE_TABLES, env=env)
     # wrk counts the answers it read; a delivery still in flight when it
     # stopped may be stored too, so stored ≥ acknowledged when none is lost.
