@@ -52,7 +52,7 @@ class Batcher:
     def add(self, item) -> None:
         with self._ready:
             self._items.append(item)
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():  # first use, or the thread died
                 self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
                 self._thread.start()
             elif len(self._items) == 1:

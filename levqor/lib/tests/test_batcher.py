@@ -144,3 +144,22 @@ def test_a_forked_child_sends_its_own_items_not_the_parents():
     sent.gate.set()
     assert batcher.flush(5)
     assert sent.sent == ["parent"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the death is the point
+def test_a_thread_that_died_is_replaced_by_the_next_add():
+    sent = Recorder()
+    stop = {"once": True}
+
+    def send(batch):
+        if stop.pop("once", False):
+            raise SystemExit  # not an Exception: the thread ends, as a thread killed by anything else would
+        sent(batch)
+
+    batcher = Batcher(send, name="test-died", linger=0)
+    batcher.add("first")
+    batcher._thread.join(5)
+    assert not batcher._thread.is_alive()
+    batcher.add("second")
+    assert batcher.flush(5)
+    assert sent.sent == ["second"]  # "first" went down with its thread; its durable record is the retry
