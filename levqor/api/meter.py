@@ -29,10 +29,12 @@ account that stops calling is on disk within a minute.
 
 import itertools
 import os
+import threading
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import default_key_func
+from django.core.signals import setting_changed
 from redis.exceptions import NoScriptError
 
 from levqor.lib import redisline
@@ -193,20 +195,38 @@ def _pool_of(backend):
 
 
 _redis_cache_class: list = []  # Django's RedisCache, imported on first use
+# What `line()` found in this thread, with the CACHES generation and forks
+# it was found under: the cache handler's per-thread look-up is most of the
+# call otherwise. CACHES changes only in tests (Django's setting_changed).
+_found = threading.local()
+_caches_generation = [0]
+
+
+def _caches_changed(*, setting, **kwargs):
+    if setting == "CACHES":
+        _caches_generation[0] += 1
+
+
+setting_changed.connect(_caches_changed)
 
 
 def line() -> redisline.Line | None:
     """This thread's own connection to the default cache's Redis
     (`levqor.lib.redisline`), or None when the default cache is not Redis
     (`enabled()` in the same look-up)."""
+    found = _found.__dict__.get("line")
+    if found is not None and found[0] == _caches_generation[0] and found[1] == redisline.forks[0]:
+        return found[2]
     if not _redis_cache_class:
         from django.core.cache.backends.redis import RedisCache  # noqa: PLC0415 - Django's, cheap
 
         _redis_cache_class.append(RedisCache)
     backend = caches["default"]
-    if not isinstance(backend, _redis_cache_class[0]):
-        return None
-    return redisline.thread_line(backend, _pool_of(backend))
+    current = (
+        redisline.thread_line(backend, _pool_of(backend)) if isinstance(backend, _redis_cache_class[0]) else None
+    )
+    _found.line = (_caches_generation[0], redisline.forks[0], current)
+    return current
 
 
 def _key_func(backend):
@@ -267,17 +287,34 @@ def auth_round_trip(
     raw or None)."""
     current = current or line()
     key = _key_func(current.owner)
-    names = [key(template.format(hashed)) for template in KEY_NAMES] if hashed else ["", "", ""]
     meter_here = bool(hashed and meter_args)
     no_meter = {"limit": 0, "month": "", "day": ""}
     member = _member(now)  # the IP's and the key's logs are apart: one member serves both
     args = [ip_limit, int(meter_here), key(""), member, *_args(now=now, member=member, **(meter_args or no_meter))]
     args += list(prefetch) if (meter_here and prefetch) else ["", ""]
-    raw = current.run(_AUTH, [key(f"api:burst:ip:{ip}"), *names], args)
+    raw = current.run(_AUTH, _names(key, ip, hashed), args)
     count, allowed, oldest, entry, generation, metered, prefetched = raw
     ip = (int(count), bool(allowed), float(oldest))
     metered = _meter_answer(metered) if meter_here else None
     return ip, (entry or None), generation, metered, (tuple(v or None for v in prefetched) if prefetched else None)
+
+
+_named: dict = {}
+
+
+def _names(key, ip: str, hashed: str | None) -> list[str]:
+    """The round trip's KEYS (the IP's log, the key's entry, generation and
+    meta), remembered per process by what they are made of (a client polls
+    with the same key from the same address)."""
+    seen = (key, ip, hashed)
+    names = _named.get(seen)
+    if names is None:
+        keys = [key(template.format(hashed)) for template in KEY_NAMES] if hashed else ["", "", ""]
+        names = [key(f"api:burst:ip:{ip}"), *keys]
+        if len(_named) > 1000:
+            _named.clear()
+        _named[seen] = names
+    return names
 
 
 def meter_round_trip(
