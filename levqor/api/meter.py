@@ -222,9 +222,7 @@ def line() -> redisline.Line | None:
 
         _redis_cache_class.append(RedisCache)
     backend = caches["default"]
-    current = (
-        redisline.thread_line(backend, _pool_of(backend)) if isinstance(backend, _redis_cache_class[0]) else None
-    )
+    current = redisline.thread_line(backend, _pool_of(backend)) if isinstance(backend, _redis_cache_class[0]) else None
     _found.line = (_caches_generation[0], redisline.forks[0], current)
     return current
 
