@@ -14,6 +14,17 @@ reuse: CONN_HEALTH_CHECKS), so a web host holds up to workers × threads
 connections: keep that, with the task queue's, within PostgreSQL's
 max_connections.
 
+Two threads by default (`LEVQOR_WEB_THREADS`). Every thread shares its
+process's GIL: a request that waits on Redis or PostgreSQL mid-way hands the
+GIL over and must win it back, and with more threads that handover happens
+more often (measured under wrk: 14 context switches per metered API call
+with 4 threads, against 4 per bare-Django request). With 2 threads the
+metered API read gained about a twentieth and the status page's slowest
+answers halved, and Stripe's acknowledgements, queued by a batcher thread
+since, lost nothing (README, Benchmarks). Raise it for pages that wait
+long on another service (Stripe Checkout and portal sessions are created
+in the request): each such wait holds a thread.
+
 keepalive 0: a connection per request, as with sync workers; the
 TLS-terminating proxy in front keeps the clients' connections.
 """
@@ -21,5 +32,5 @@ TLS-terminating proxy in front keeps the clients' connections.
 import os
 
 worker_class = "gthread"
-threads = int(os.environ.get("LEVQOR_WEB_THREADS", "4"))
+threads = int(os.environ.get("LEVQOR_WEB_THREADS", "2"))
 keepalive = 0
