@@ -30,6 +30,7 @@ finish first and then be overwritten (dj-stripe 2.11, `from_request`).
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -171,7 +172,10 @@ def webhook(request: HttpRequest, uuid: UUID) -> HttpResponse:
         return _bad(400, "malformed JSON")
     if not _looks_like_an_event(data):
         return _bad(400, "not a Stripe event")
-    delivery = Delivery(body=body, data=data, headers=dict(request.headers), remote_ip=get_remote_ip(request))
+    headers = dict(request.headers)
+    if any("\x00" in value for value in headers.values()):
+        return _bad(400, "a header holds a NUL character")  # PostgreSQL's text cannot store it
+    delivery = Delivery(body=body, data=data, headers=headers, remote_ip=get_remote_ip(request))
     stored = event_receive(endpoint=endpoint, delivery=delivery)
     if stored is None:
         # The row changed after it was read (secret rotated, endpoint
@@ -320,12 +324,95 @@ def _store_in_one_statement(*, endpoint: Endpoint, delivery: Delivery) -> Receiv
     # for days); Django closes the broken connection when the next request
     # starts. A test kills the connection between two deliveries.
     connection.health_check_done = True
-    with _store_cursor() as cursor:
-        cursor.execute(STORE_SQL, params)
-        row = cursor.fetchone()
+    row = _store_direct(params)
+    if row is _NOT_DIRECT:
+        with _store_cursor() as cursor:
+            cursor.execute(STORE_SQL, params)
+            row = cursor.fetchone()
     if row is None:
         return None
     return Received(event_pk=row[0], status=row[1], created=bool(row[2]))
+
+
+# STORE_SQL for libpq: numbered placeholders, each parameter's type (0: as
+# the statement implies), and its text form.
+_DIRECT_NAME = b"levqor_stripe_event_store"
+_DIRECT_TYPES = {"uuid": 2950, "tolerance": 23, "now": 1184, "stripe_created": 1184, "livemode": 16}
+_NOT_DIRECT = object()
+
+
+@cache
+def _direct_statement() -> tuple[bytes, tuple[str, ...], list[int]]:
+    names: list[str] = []
+
+    def number(match) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    sql = re.sub(r"%\((\w+)\)s", number, STORE_SQL)
+    return sql.encode(), tuple(names), [_DIRECT_TYPES.get(name, 0) for name in names]
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _store_direct(params: dict):
+    """STORE_SQL prepared once per connection and run through libpq itself
+    (psycopg's `PGconn`, which lets go of the GIL while it waits), without
+    psycopg's cursor and adapters around it: measured, a third less of the
+    acknowledgement's own CPU time. The same statement, the same text
+    PostgreSQL parses for every value, so the rows are the cursor path's
+    (a test stores one delivery each way and compares them). `_NOT_DIRECT`
+    where the cursor path must run instead: not psycopg 3, behind a pooler
+    (`DISABLE_SERVER_SIDE_CURSORS`), inside a transaction (a statement
+    prepared in one is forgotten if it rolls back), while queries are logged or wrapped
+    (DEBUG, tests, the bench's counters see every statement), or a value
+    libpq's text form cannot carry (a NUL character: the cursor path
+    refuses it with its own error)."""
+    if (
+        connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+        or connection.in_atomic_block
+        or connection.queries_logged
+        or connection.execute_wrappers
+        or not _prepared_cursor_class()
+    ):
+        return _NOT_DIRECT
+    sql, names, types = _direct_statement()
+    values = [_as_text(params[name]) for name in names]
+    if any("\x00" in value for value in values):
+        return _NOT_DIRECT
+    encoded = [value.encode() for value in values]
+    from psycopg import errors, pq  # noqa: PLC0415 - psycopg 3 only, checked above
+
+    connection.ensure_connection()
+    raw = connection.connection
+    with connection.wrap_database_errors:
+        for attempt in (1, 2):
+            pgconn = raw.pgconn
+            if getattr(raw, "_levqor_store_prepared", None) is not pgconn:
+                prepared = pgconn.prepare(_DIRECT_NAME, sql, types)
+                if (
+                    prepared.status != pq.ExecStatus.COMMAND_OK
+                    and prepared.error_field(pq.DiagnosticField.SQLSTATE) != b"42P05"
+                ):  # already prepared on this session: use it
+                    raise errors.error_from_result(prepared, encoding=raw.info.encoding)
+                raw._levqor_store_prepared = pgconn
+            result = pgconn.exec_prepared(_DIRECT_NAME, encoded)
+            if result.status == pq.ExecStatus.TUPLES_OK:
+                break
+            if attempt == 1 and result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+                raw._levqor_store_prepared = None  # the session lost it (DISCARD ALL): prepare again
+                continue
+            raise errors.error_from_result(result, encoding=raw.info.encoding)
+    if not result.ntuples:
+        return None
+    return int(result.get_value(0, 0)), result.get_value(0, 1).decode(), result.get_value(0, 2) == b"t"
 
 
 def _store_cursor():

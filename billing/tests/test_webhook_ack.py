@@ -215,3 +215,101 @@ def test_a_delivery_on_a_dead_kept_connection_is_refused_and_its_retry_stored(we
     assert retried.status_code == 200 and retried.json()["duplicate"] is False
     assert StripeEvent.objects.filter(stripe_id=payload["id"]).count() == 1
     assert len(enqueued) == 2
+
+
+# --- Outside a transaction, as in production: the libpq path ---------------------------------
+
+
+def direct_statements() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name = %s", [intake._DIRECT_NAME.decode()])
+        return cursor.fetchone()[0]
+
+
+def stored_as(stripe_id: str) -> tuple[dict, dict]:
+    event_row = StripeEvent.objects.filter(stripe_id=stripe_id).values().get()
+    trigger_row = WebhookEventTrigger.objects.filter(pk=event_row["trigger_id"]).values().get()
+    return event_row, trigger_row
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_the_acknowledgement_runs_through_libpq_and_stores_what_the_cursor_would(
+    webhook_path, enqueued, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("the libpq path is PostgreSQL's")
+    client = Client()
+    first = an_invoice_event()
+    first["data"]["object"]["description"] = 'Zürich — 10 % off, "quoted", back\\slash'
+    direct = post(client, webhook_path, first)
+    assert direct.status_code == 200 and direct.json() == {
+        "received": first["id"],
+        "duplicate": False,
+        "status": "received",
+    }
+    assert direct_statements() == 1  # prepared on this connection, by name: the libpq path ran
+
+    monkeypatch.setattr(intake, "_store_direct", lambda params: intake._NOT_DIRECT)
+    second = {**an_invoice_event(), "created": first["created"], "data": first["data"]}
+    assert post(client, webhook_path, second).status_code == 200
+
+    (event_a, trigger_a), (event_b, trigger_b) = stored_as(first["id"]), stored_as(second["id"])
+    assert event_a["payload"] == first and trigger_a["body"] == json.dumps(first)
+    differ = {"id", "stripe_id", "trigger_id", "received_at", "payload"}
+    assert {k: v for k, v in event_a.items() if k not in differ} == {
+        k: v for k, v in event_b.items() if k not in differ
+    }
+    differ = {"id", "body", "headers", "created", "updated"}
+    assert {k: v for k, v in trigger_a.items() if k not in differ} == {
+        k: v for k, v in trigger_b.items() if k not in differ
+    }
+    assert trigger_a["headers"].keys() == trigger_b["headers"].keys()
+    assert trigger_a["headers"]["Content-Type"] == "application/json"
+    assert abs(event_a["received_at"] - trigger_a["created"]).total_seconds() < 1
+    assert enqueued == [event_a["id"], event_b["id"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_redelivery_counts_and_a_lost_statement_is_prepared_again(webhook_path, enqueued):
+    if connection.vendor != "postgresql":
+        pytest.skip("the libpq path is PostgreSQL's")
+    client = Client()
+    payload = an_invoice_event()
+    assert post(client, webhook_path, payload).json()["duplicate"] is False
+    with connection.cursor() as cursor:  # the session forgets it, as DISCARD ALL from a pooler would make it
+        cursor.execute(f"DEALLOCATE {intake._DIRECT_NAME.decode()}")
+    again = post(client, webhook_path, payload)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert direct_statements() == 1
+    stored = StripeEvent.objects.get()
+    assert stored.deliveries == 2 and WebhookEventTrigger.objects.count() == 2
+    assert enqueued == [stored.pk]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_in_autocommit_a_rotated_secret_is_honoured_and_a_nul_is_refused(webhook_path, enqueued):
+    if connection.vendor != "postgresql":
+        pytest.skip("the libpq path is PostgreSQL's")
+    client = Client()
+    assert post(client, webhook_path, an_invoice_event()).status_code == 200  # this process now holds the old secret
+    WebhookEndpoint.objects.update(secret=ROTATED)
+    rotated = an_invoice_event()
+    assert post(client, webhook_path, rotated, secret=ROTATED).status_code == 200
+    assert post(client, webhook_path, an_invoice_event()).status_code == 400  # the old secret no longer signs
+    assert StripeEvent.objects.filter(stripe_id=rotated["id"]).exists()
+
+    # PostgreSQL's text holds no NUL (and libpq's text form would cut the
+    # value short there): such a header is refused, nothing stored.
+    body = json.dumps(an_invoice_event()).encode()
+    refused = Client(raise_request_exception=False).post(
+        webhook_path,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(body, secret=ROTATED),
+        HTTP_X_NOTE="a\x00b",
+    )
+    assert refused.status_code == 400 and "NUL" in refused.json()["error"]
+    assert StripeEvent.objects.count() == 2 and WebhookEventTrigger.objects.count() == 2
