@@ -40,7 +40,7 @@ from uuid import UUID
 
 import stripe
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, close_old_connections, connection, connections, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -375,11 +375,12 @@ def _store_direct(params: dict):
     (DEBUG, tests, the bench's counters see every statement), or a value
     libpq's text form cannot carry (a NUL character: the cursor path
     refuses it with its own error)."""
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` looks the thread's up again
     if (
-        connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
-        or connection.in_atomic_block
-        or connection.queries_logged
-        or connection.execute_wrappers
+        db.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+        or db.in_atomic_block
+        or db.queries_logged
+        or db.execute_wrappers
         or not _prepared_cursor_class()
     ):
         return _NOT_DIRECT
@@ -390,9 +391,9 @@ def _store_direct(params: dict):
     encoded = [value.encode() for value in values]
     from psycopg import errors, pq  # noqa: PLC0415 - psycopg 3 only, checked above
 
-    connection.ensure_connection()
-    raw = connection.connection
-    with connection.wrap_database_errors:
+    db.ensure_connection()
+    raw = db.connection
+    with db.wrap_database_errors:
         for attempt in (1, 2):
             pgconn = raw.pgconn
             if getattr(raw, "_levqor_store_prepared", None) is not pgconn:
