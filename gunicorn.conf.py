@@ -25,6 +25,20 @@ since, lost nothing (README, Benchmarks). Raise it for pages that wait
 long on another service (Stripe Checkout and portal sessions are created
 in the request): each such wait holds a thread.
 
+At most `threads + 1` connections a worker (`LEVQOR_WEB_CONNECTIONS`;
+gunicorn's `worker_connections`, 1,000 by default): a worker takes a new
+connection only when it can serve it at once or next, and the rest wait in
+the listening socket's queue, in arrival order, for whichever worker frees
+up first. With gunicorn's default a worker accepted every connection it
+could and queued them behind its own threads while the other worker had
+room, so a request's wait depended on which worker took it: under wrk the
+slowest answers (p99) of Stripe's acknowledgements fell from 46-58 ms to
+29-43 ms and of the metered API read from 62 to 44 ms, and every ratio
+rose or held (README, Benchmarks). A connection still being read counts,
+so this relies on the proxy in front buffering each request before it
+connects (nginx does by default): slow clients then hold the proxy, not a
+worker.
+
 keepalive 0: a connection per request, as with sync workers; the
 TLS-terminating proxy in front keeps the clients' connections.
 """
@@ -34,3 +48,4 @@ import os
 worker_class = "gthread"
 threads = int(os.environ.get("LEVQOR_WEB_THREADS", "2"))
 keepalive = 0
+worker_connections = int(os.environ.get("LEVQOR_WEB_CONNECTIONS", threads + 1))

@@ -155,11 +155,17 @@ def gunicorn(*, workers: int = 2, env: dict | None = None, app: str = "levqor.ws
 
 
 def serving(workers: int) -> str:
-    """How gunicorn() serves, in words: "2 gthread workers × 8 threads"."""
+    """How gunicorn() serves, in words: "2 gthread workers × 2 threads, 3
+    connections each"."""
     conf = runpy.run_path(str(GUNICORN_CONF))
     kind = conf.get("worker_class", "sync")
     threads = conf.get("threads", 1)
-    return f"{workers} {kind} workers" + (f" × {threads} threads" if threads > 1 else "")
+    connections = conf.get("worker_connections")
+    return (
+        f"{workers} {kind} workers"
+        + (f" × {threads} threads" if threads > 1 else "")
+        + (f", {connections} connections each" if connections else "")
+    )
 
 
 WRK = shutil.which("wrk")
