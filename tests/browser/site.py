@@ -1,6 +1,7 @@
 """What the browser tests visit: every public page, every customer page (with
 a small world of the customer's own records), and how to sign a browser in."""
 
+import os
 from datetime import UTC
 from pathlib import Path
 
@@ -31,13 +32,18 @@ PUBLIC_PAGES = [
     "/login",
 ]
 
-# Screenshots of every page at every width, kept as test artefacts (for a
-# person to look at; no test compares them). JPEG: encoding a full-page PNG
-# was over half of the layout tests' time.
+# Screenshots of every page at every width, for a person to look at (no
+# test compares them), taken only when LEVQOR_SCREENSHOTS=1: capturing and
+# encoding ~80 full pages was about a tenth of the whole suite's time, spent
+# on files nobody reads in an ordinary run. JPEG: a full-page PNG took twice
+# as long again.
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "browser-screenshots"
+TAKE_SCREENSHOTS = os.environ.get("LEVQOR_SCREENSHOTS", "") not in ("", "0")
 
 
 def screenshot(page, name: str) -> None:
+    if not TAKE_SCREENSHOTS:
+        return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.jpg"), full_page=True, type="jpeg", quality=80)
 

@@ -1,8 +1,8 @@
 """Every public and customer page at 1280 px and 390 px (a phone), with
 JavaScript off: it loads, has one h1, nothing runs off the side of the
 screen, the header fits (a "Menu" on phones), and the cookie banner leaves
-the page readable. A full-page screenshot of each is kept as an artefact
-(var/browser-screenshots/)."""
+the page readable. With LEVQOR_SCREENSHOTS=1, a full-page screenshot of
+each is kept for a person to look at (var/browser-screenshots/)."""
 
 import pytest
 
