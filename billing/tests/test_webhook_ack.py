@@ -73,6 +73,32 @@ def test_it_stores_the_delivery_and_the_event_and_enqueues_it_once(client, webho
 
 
 @pytest.mark.django_db
+def test_it_stores_every_header_as_stripe_sent_it(client, webhook_path, enqueued):
+    payload = an_invoice_event()
+    body = json.dumps(payload).encode()
+    signature = sign(body)
+    response = client.post(
+        webhook_path,
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature,
+        HTTP_USER_AGENT="Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        HTTP_CACHE_CONTROL="no-cache",
+        HTTP_X_SOME_NEW_HEADER="kept as sent",
+    )
+    assert response.status_code == 200
+    assert StripeEvent.objects.get().trigger.headers == {
+        "Cookie": "",  # the test client always sends one
+        "Content-Length": str(len(body)),
+        "Content-Type": "application/json",
+        "Stripe-Signature": signature,
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        "Cache-Control": "no-cache",
+        "X-Some-New-Header": "kept as sent",
+    }
+
+
+@pytest.mark.django_db
 def test_a_redelivery_counts_and_stores_no_second_event(client, webhook_path, enqueued, committing):
     payload = an_invoice_event()
     with committing():
