@@ -38,6 +38,14 @@ def mid_month(month: date) -> datetime:
     return timezone.make_aware(datetime.combine(month.replace(day=15), time(12)))
 
 
+def within_one_month(now: datetime, *, hours: int) -> datetime:
+    """`now`, unless it is within the first `hours` hours of a month (UTC):
+    then half an hour before that month began, so that a test's last `hours`
+    hours fall in one calendar month, whatever the day it runs."""
+    month_start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return now if now - month_start >= timedelta(hours=hours) else month_start - timedelta(minutes=30)
+
+
 def rollups(components, *, days: int, down: dict[date, int] | None = None) -> None:
     """`days` days of full daily rollups (up to today, UTC) for every
     component; `down` seconds of downtime on some days."""
@@ -225,7 +233,7 @@ def test_maintenance_counts_in_monthly_uptime_only_when_announced_48_hours_ahead
     client, components, stub_probes, staff, announced_hours_ahead, uptime
 ):
     """The SLA's rule (status.sla, /sla section 2), end to end: snapshot → rollup → the table."""
-    now = timezone.now()
+    now = within_one_month(timezone.now(), hours=2)
     services.snapshot_take(now=now - timedelta(hours=1))  # all up
     maintenance = services.maintenance_create(
         name="Web upgrade",
