@@ -77,6 +77,14 @@ def document_get(name: str):
     return generation, None
 
 
+def document_last(name: str):
+    """This process's last copy of `name`, however old or of whichever
+    generation, or None if it has none: what a visitor is shown while
+    another thread of the process renders the next copy (`page_cache`)."""
+    local = _LOCAL.get(name)
+    return None if local is None else local[1]
+
+
 def document_set(name: str, generation: str | None, value, seconds: int) -> None:
     """Keep `value`, built from the data of `generation` (as returned by
     `document_get` before the data was read)."""

@@ -3,9 +3,13 @@ visitor gets a working form of their own, nobody sees anyone else's page."""
 
 import gzip
 import re
+import threading
+import uuid
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -118,3 +122,75 @@ def test_a_visitor_who_chose_cookies_gets_the_page_without_the_banner(history):
     assert response.status_code in (302, 303)
     assert 'id="cookie-banner"' not in _page(visitor)
     assert 'id="cookie-banner"' in _page(Client())
+
+
+@pytest.fixture
+def slow_render(monkeypatch):
+    """/status's render replaced by one that waits for `release` (and counts
+    its calls), so a test can hold a render in flight; the copy kept for
+    the current generation runs out as soon as another process changes it
+    (this process trusts its own copy for no time at all)."""
+    from django.http import HttpResponse
+
+    from status import cache_keys, views
+
+    monkeypatch.setattr(cache_keys, "LOCAL_TRUST_SECONDS", 0)
+    state = SimpleNamespace(calls=0, started=threading.Event(), release=threading.Event())
+
+    def render(request):
+        state.calls += 1
+        state.started.set()
+        state.release.wait(10)
+        return HttpResponse("<h1>The next copy</h1>"), False
+
+    state.install = lambda: monkeypatch.setattr(views, "_render_status_page", render)
+    state.change_elsewhere = lambda: cache.set(cache_keys.GENERATION, uuid.uuid4().hex, None)
+    yield state
+    state.release.set()
+
+
+def _page_in_a_thread(results: list) -> threading.Thread:
+    thread = threading.Thread(target=lambda: results.append(_page(Client())))
+    thread.start()
+    return thread
+
+
+@pytest.mark.realtime
+def test_while_one_visitor_renders_the_next_copy_the_others_get_the_previous_one(history, slow_render):
+    before = TOKEN.sub("", _page(Client()))  # rendered for real and kept
+    slow_render.install()
+    slow_render.change_elsewhere()
+    rendered = []
+    renderer = _page_in_a_thread(rendered)
+    assert slow_render.started.wait(10)
+
+    served = [TOKEN.sub("", _page(Client())) for _ in range(3)]  # answered at once, not waiting for it
+
+    assert served == [before] * 3
+    assert slow_render.calls == 1
+    slow_render.release.set()
+    renderer.join(10)
+    assert "The next copy" in rendered[0]
+    assert "The next copy" in _page(Client())  # kept for everyone after
+    assert slow_render.calls == 1
+
+
+@pytest.mark.realtime
+def test_a_process_with_no_copy_yet_waits_for_the_render_in_flight_instead_of_rendering_again(history, slow_render):
+    from status import cache_keys
+
+    slow_render.install()
+    slow_render.change_elsewhere()
+    cache_keys.forget_local()  # as a process that has just started
+    first, second = [], []
+    renderer = _page_in_a_thread(first)
+    assert slow_render.started.wait(10)
+    waiter = _page_in_a_thread(second)
+    waiter.join(0.3)
+    assert waiter.is_alive()  # nothing to show yet: it waits for the render
+
+    slow_render.release.set()
+    renderer.join(10)
+    waiter.join(10)
+    assert "The next copy" in first[0] and "The next copy" in second[0]
+    assert slow_render.calls == 1
