@@ -42,10 +42,19 @@ def ls_call(method: str, path: str, body: str = "") -> dict:
 
 @pytest.fixture(autouse=True)
 def fresh_stripe(localstripe):
-    """Each test starts with an empty localstripe (prices are found by lookup key)."""
-    conn = http.client.HTTPConnection(localstripe.split("//")[1], timeout=5)
-    conn.request("DELETE", "/_config/data")
-    assert conn.getresponse().status == 200
+    """Each test starts with an empty localstripe (prices are found by lookup
+    key) and leaves it empty: the worker's localstripe serves the tests of
+    other modules after it, and a price left here at another amount (the
+    refusal test's) made their `stripe_prices` fail."""
+
+    def empty() -> None:
+        conn = http.client.HTTPConnection(localstripe.split("//")[1], timeout=5)
+        conn.request("DELETE", "/_config/data")
+        assert conn.getresponse().status == 200
+
+    empty()
+    yield
+    empty()
 
 
 @pytest.fixture
