@@ -108,10 +108,12 @@ def test_the_history_reads_and_pages_at_phone_width_and_passes_the_accessibility
     heading = page.get_by_role("heading", level=1).inner_text()
     months_first = page.locator("section.history-month h2").all_inner_texts()
     page.get_by_role("link", name="Older →").click()
+    page.wait_for_load_state()  # the click returns once the next page starts loading
     months_second = page.locator("section.history-month h2").all_inner_texts()
     second_url = page.url
     while page.get_by_role("link", name="Older →").count():
         page.get_by_role("link", name="Older →").click()
+        page.wait_for_load_state()
     last_page = page.locator("main").inner_text()
     found += _violations(page, page.url)
     found += _violations(page, f"{live_server.url}/status/embed")  # the embed passes the same checks

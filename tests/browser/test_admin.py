@@ -3,6 +3,7 @@ work, and the wide triage lists fitting the screen without being cut off."""
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from .site import screenshot, sign_in
 
@@ -49,5 +50,5 @@ def test_the_index_puts_the_queues_on_the_first_screen(live_server, browser, sta
     assert page.locator("#needs-attention").bounding_box()["y"] < 200
     assert page.locator("#nav-sidebar").count() == 0
     page.get_by_role("link", name="Stripe data, read-only").click()
-    assert page.url == f"{live_server.url}/admin/djstripe/"
+    expect(page).to_have_url(f"{live_server.url}/admin/djstripe/")
     context.close()

@@ -1,6 +1,7 @@
 """The cookie banner in a real browser with JavaScript off."""
 
 import pytest
+from playwright.sync_api import expect
 
 from compliance.models import CookieConsent
 
@@ -16,7 +17,7 @@ def cookie_names(page):
 def test_no_optional_cookie_before_consent_and_reject_all_works_without_javascript(live_server, page):
     page.goto(f"{live_server.url}/pricing")
     banner = page.locator("#cookie-banner")
-    assert banner.is_visible()
+    expect(banner).to_be_visible()
     accept = banner.get_by_role("button", name="Accept all")
     reject = banner.get_by_role("button", name="Reject all")
     # As easy to refuse as to accept: same size, same look.
@@ -28,8 +29,8 @@ def test_no_optional_cookie_before_consent_and_reject_all_works_without_javascri
 
     reject.click()
 
-    assert page.url == f"{live_server.url}/pricing"
-    assert page.locator("#cookie-banner").count() == 0
+    expect(page).to_have_url(f"{live_server.url}/pricing")
+    expect(page.locator("#cookie-banner")).to_have_count(0)
     assert cookie_names(page) <= NECESSARY and "levqor_consent" in cookie_names(page)
     record = CookieConsent.objects.get()
     assert record.mechanism == "reject_all" and not (record.analytics or record.marketing or record.functional)
@@ -39,7 +40,7 @@ def test_preferences_can_be_changed_from_the_footer(live_server, page):
     page.goto(f"{live_server.url}/")
     page.locator("#cookie-banner").get_by_role("button", name="Accept all").click()
     page.locator("footer").get_by_role("link", name="Cookie preferences").click()
-    assert page.get_by_role("heading", name="Cookie preferences").is_visible()
+    expect(page.get_by_role("heading", name="Cookie preferences")).to_be_visible()
     assert page.get_by_label("Analytics").is_checked()
 
     page.get_by_label("Analytics").uncheck()

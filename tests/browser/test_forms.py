@@ -59,10 +59,10 @@ def test_the_sla_form_puts_each_error_beside_its_field_and_takes_a_uk_date(live_
     form = page.locator("#sla-credit-form")
     date_field = form.locator(".field-incident_date")
     assert "Enter a real date as dd/mm/yyyy" in date_field.locator(".field-error").inner_text()
-    assert form.locator(".field-impact .field-error").is_visible()
-    assert form.locator(".field-description .field-error").is_visible()
+    expect(form.locator(".field-impact .field-error")).to_be_visible()
+    expect(form.locator(".field-description .field-error")).to_be_visible()
     assert form.get_by_label("Date of the incident").get_attribute("aria-invalid") == "true"
-    assert form.get_by_label("Date of the incident").is_visible()  # the chosen kind is kept
+    expect(form.get_by_label("Date of the incident")).to_be_visible()  # the chosen kind is kept
 
     from django.utils import timezone
 
@@ -72,6 +72,7 @@ def test_the_sla_form_puts_each_error_beside_its_field_and_takes_a_uk_date(live_
     form.get_by_label("Description").fill("The console was down for an afternoon.")
     form.get_by_role("button", name="Send request").click()
 
+    expect(page).to_have_url(re.compile(r"/sla-credits/\d+$"))
     request = SlaCreditRequest.objects.get()
     assert page.url == f"{live_server.url}/sla-credits/{request.pk}"
     assert request.period_start == yesterday
@@ -84,14 +85,14 @@ def test_a_new_api_key_is_shown_once_after_a_redirect(live_server, customer_page
     page.get_by_role("radio", name="Live").check()
     page.get_by_role("button", name="Create key").click()
 
-    assert page.url == f"{live_server.url}/account/api-keys/new"
+    expect(page).to_have_url(f"{live_server.url}/account/api-keys/new")
     secret = page.locator("#new-key").inner_text()
     assert secret.startswith("lvq_live_")
     assert page.get_by_role("button", name="Copy key").is_hidden()  # no JavaScript: select and copy by hand
 
     page.reload()
 
-    assert page.url == f"{live_server.url}/account/api-keys"
+    expect(page).to_have_url(f"{live_server.url}/account/api-keys")
     assert secret not in page.content() and "shown only once" in page.content()
     assert ApiKey.objects.count() == 1
 
@@ -122,7 +123,7 @@ def test_revoking_a_key_asks_first_and_says_what_breaks(live_server, customer_pa
 
     page.get_by_role("link", name="Revoke… CRM sync").click()
 
-    assert "401 Unauthorized" in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("401 Unauthorized")
     assert "cannot be undone" in page.locator("main").inner_text()
     page.get_by_role("link", name="Cancel, keep the key").click()
     assert ApiKey.objects.get(pk=key.pk).state() == "active"
@@ -130,5 +131,5 @@ def test_revoking_a_key_asks_first_and_says_what_breaks(live_server, customer_pa
     page.get_by_role("link", name="Revoke… CRM sync").click()
     page.get_by_role("button", name="Revoke this key now").click()
 
-    assert page.url == f"{live_server.url}/account/api-keys"
+    expect(page).to_have_url(f"{live_server.url}/account/api-keys")
     assert ApiKey.objects.get(pk=key.pk).state() == "revoked"

@@ -5,6 +5,7 @@ the page readable. With LEVQOR_SCREENSHOTS=1, a full-page screenshot of
 each is kept for a person to look at (var/browser-screenshots/)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from .site import PUBLIC_PAGES, customer_world, screenshot, sign_in, slug
 
@@ -71,10 +72,10 @@ def test_the_phone_menu_opens_without_javascript(live_server, browser, customer)
 
     menu.locator("summary").click()
 
-    assert menu.get_by_role("link", name="Your account").is_visible()
-    assert menu.get_by_role("button", name="Sign out").is_visible()
+    expect(menu.get_by_role("link", name="Your account")).to_be_visible()
+    expect(menu.get_by_role("button", name="Sign out")).to_be_visible()
     menu.get_by_role("link", name="Your account").click()
-    assert page.get_by_role("heading", name="Your account", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Your account", level=1)).to_be_visible()
     context.close()
 
 
@@ -83,10 +84,10 @@ def test_the_cookie_banner_takes_at_most_a_quarter_of_a_phone_screen(live_server
     page = context.new_page()
     page.goto(f"{live_server.url}/")
     banner = page.locator("#cookie-banner")
-    assert banner.is_visible()
+    expect(banner).to_be_visible()
     assert banner.bounding_box()["height"] <= 844 / 4
-    assert banner.get_by_role("button", name="Reject all").is_visible()
-    assert banner.get_by_role("link", name="Choose which cookies").is_visible()
+    expect(banner.get_by_role("button", name="Reject all")).to_be_visible()
+    expect(banner.get_by_role("link", name="Choose which cookies")).to_be_visible()
     context.close()
 
 
@@ -95,14 +96,14 @@ def test_the_header_and_footer_follow_who_is_signed_in(live_server, browser, cus
     page = context.new_page()
     page.goto(f"{live_server.url}/")
     assert page.locator("footer").get_by_role("link", name="Sign in").count() == 1
-    assert page.locator(".nav-wide").get_by_role("link", name="Sign in").is_visible()
+    expect(page.locator(".nav-wide").get_by_role("link", name="Sign in")).to_be_visible()
 
     sign_in(context, live_server, customer)
     page.goto(f"{live_server.url}/")
 
     header = page.locator(".nav-wide")
     assert f"Signed in as {customer.email}" in header.inner_text()
-    assert header.get_by_role("link", name="Your account").is_visible()
+    expect(header.get_by_role("link", name="Your account")).to_be_visible()
     assert header.get_by_role("link", name="Sign in").count() == 0
     footer = page.locator("footer")
     assert footer.get_by_role("link", name="Sign in").count() == 0

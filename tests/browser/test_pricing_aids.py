@@ -3,6 +3,7 @@ JavaScript: the ROI calculator and the "Not ready yet?" prompt. No price
 changes either way."""
 
 import pytest
+from playwright.sync_api import expect
 
 from levqor import plans
 
@@ -22,8 +23,8 @@ def test_the_roi_form_works_without_javascript(live_server, page):
     page.fill("input[name=rate]", "30")
     page.get_by_role("button", name="Work it out").click()
 
+    expect(page.locator(".roi-result")).to_have_text("That is 43.3 hours and £1,300 a month.")
     assert "hours=10" in page.url and "rate=30" in page.url  # the server answered the GET form
-    assert page.locator(".roi-result").inner_text() == "That is 43.3 hours and £1,300 a month."
     assert _prices(page) == before
 
 
@@ -50,13 +51,13 @@ def test_not_ready_is_a_plain_dismissible_aside_without_javascript(live_server, 
     page.goto(f"{live_server.url}/pricing")
     aside = page.locator("#not-ready")
 
-    assert aside.is_visible()
+    expect(aside).to_be_visible()
     assert plans.TRIAL_TEXT in aside.inner_text()
-    assert aside.get_by_role("link", name="Start your free trial").is_visible()
+    expect(aside.get_by_role("link", name="Start your free trial")).to_be_visible()
     aside.get_by_role("link", name="Dismiss").click()
 
-    assert page.url == f"{live_server.url}/pricing"
-    assert page.locator("#not-ready").count() == 0
+    expect(page).to_have_url(f"{live_server.url}/pricing")
+    expect(page.locator("#not-ready")).to_have_count(0)
     page.reload()
     assert page.locator("#not-ready").count() == 0
 
@@ -74,7 +75,8 @@ def test_not_ready_waits_for_exit_intent_and_shows_once_a_visit_with_javascript(
     assert aside.is_visible() and aside.get_attribute("role") == "dialog"
     assert plans.TRIAL_TEXT in aside.inner_text()
     aside.get_by_role("link", name="Dismiss").click()
-    assert aside.is_hidden() and js_page.url == f"{live_server.url}/pricing"
+    expect(aside).to_be_hidden()
+    assert js_page.url == f"{live_server.url}/pricing"
 
     js_page.reload()
     js_page.evaluate(LEAVE)

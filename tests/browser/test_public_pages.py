@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from levqor import plans
 
@@ -14,12 +15,12 @@ def test_pricing_shows_the_locked_facts_in_a_real_browser_without_javascript(liv
     assert page.title() == "Pricing · Levqor"
     for plan in plans.PLANS:
         card = page.locator(f'[data-fact="plan-{plan.code}"]')
-        assert card.is_visible()
+        expect(card).to_be_visible()
         text = card.inner_text()
         assert f"£{plan.monthly}" in text and f"£{plan.yearly}" in text and f"{plan.support_sla_hours} h" in text
     for tier in plans.DFY_TIERS:
         assert f"£{tier.price}" in page.locator(f'[data-fact="dfy-{tier.code}"]').inner_text()
-    assert page.get_by_text(plans.TRIAL_TEXT).first.is_visible()
+    expect(page.get_by_text(plans.TRIAL_TEXT).first).to_be_visible()
     # The project's own stylesheet is served and applied (no CDN involved).
     footer_bg = page.locator("footer").evaluate("el => getComputedStyle(el).backgroundColor")
     assert footer_bg == "rgb(244, 246, 249)"
@@ -29,15 +30,15 @@ def test_a_customer_signs_in_with_the_emailed_link(live_server, page, customer):
     page.goto(f"{live_server.url}/login")
     page.fill("input[name=email]", customer.email)
     page.click("button[type=submit]")
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     assert len(mail.outbox) == 1
     link = re.search(r"http://testserver(\S+)", mail.outbox[0].body).group(1)
     page.goto(f"{live_server.url}{link}")
     page.get_by_role("button", name="Sign in").click()
 
-    assert page.url == f"{live_server.url}/account"
-    assert page.get_by_role("heading", name="Your account").is_visible()
+    expect(page).to_have_url(f"{live_server.url}/account")
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     assert "Acme Ltd" in page.locator("main").inner_text()
 
 

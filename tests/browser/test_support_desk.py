@@ -2,9 +2,12 @@
 ticket at /support and reads the thread; staff find the customer from the
 admin index and see the ticket on the customer's page."""
 
+import re
+
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from support.models import Ticket
 
@@ -26,13 +29,14 @@ def test_a_customer_opens_a_ticket_and_reads_its_thread(live_server, page, custo
     page.fill("textarea[name=body]", "Run 812 has been queued since 09:10.")
     page.get_by_role("button", name="Open ticket").click()
 
+    expect(page).to_have_url(re.compile(r"/support/tickets/\d+$"))
     ticket = Ticket.objects.get()
     assert page.url == f"{live_server.url}/support/tickets/{ticket.pk}"
     main = page.locator("main").inner_text()
     assert "Run 812 has been queued since 09:10." in main and "First response due by" in main
     page.fill("textarea[name=body]", "It is still queued.")
     page.get_by_role("button", name="Send").click()
-    assert "It is still queued." in page.locator("main").inner_text()
+    expect(page.locator("main")).to_contain_text("It is still queued.")
 
 
 def test_staff_find_the_customer_and_see_their_ticket(live_server, page, staff, customer, customer_account):
@@ -45,8 +49,8 @@ def test_staff_find_the_customer_and_see_their_ticket(live_server, page, staff, 
     page.goto(f"{live_server.url}/admin/")
     page.fill("#customer-q", customer.email)
     page.locator("#customer-search button").click()
-    assert page.get_by_role("heading", name="Customer: Acme Ltd").is_visible()
+    expect(page.get_by_role("heading", name="Customer: Acme Ltd")).to_be_visible()
     tickets = page.locator("#customer-tickets")
     assert "Billing question" in tickets.inner_text()
     tickets.get_by_role("link", name=f"#{ticket.pk}").click()
-    assert "Which card?" in page.locator("#content").inner_text()
+    expect(page.locator("#content")).to_contain_text("Which card?")
